@@ -1,0 +1,23 @@
+//! Errors of analytics.
+
+/// What went wrong in a query, a plan or a bill.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyticsError {
+    /// The lake failed.
+    #[error("lake: {0}")]
+    Store(#[from] store::StoreError),
+    /// DataFusion rejected or failed the query.
+    #[error("query: {0}")]
+    Query(#[from] datafusion::error::DataFusionError),
+    /// A tariff plan is invalid.
+    #[error("tariff plan {file}: {reason}")]
+    Plan {
+        /// The file (or name) of the plan.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A query result had an unexpected shape.
+    #[error("unexpected result: {0}")]
+    Shape(String),
+}

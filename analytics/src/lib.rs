@@ -1,0 +1,12 @@
+//! Analytics over the lake: a DataFusion session with meterlake's views, the tariff engine and billing.
+
+pub mod billing;
+pub mod error;
+pub mod session;
+pub mod tariff;
+pub mod views;
+
+pub use billing::{Bill, BillLine};
+pub use error::AnalyticsError;
+pub use session::LakeSession;
+pub use tariff::TouPlan;

@@ -1,0 +1,73 @@
+//! A DataFusion session over the lake with the `readings` table and meterlake's views.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use chrono_tz::Tz;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use store::{Lake, LakeLocation};
+
+use crate::AnalyticsError;
+
+/// A query session pinned to one version of the lake.
+pub struct LakeSession {
+    ctx: SessionContext,
+    lake_version: Option<i64>,
+    zone: Tz,
+}
+
+impl LakeSession {
+    /// Opens the lake at its latest version, or at `as_of` (time travel).
+    pub async fn open(location: &LakeLocation, zone: Tz, as_of: Option<i64>) -> Result<Self, AnalyticsError> {
+        let lake = match as_of {
+            Some(version) => Lake::open_at_version(location, zone, version).await?,
+            None => Lake::open(location, zone).await?,
+        };
+        Self::from_lake(&lake, zone).await
+    }
+
+    /// A session over an opened lake, at the version it has loaded.
+    pub async fn from_lake(lake: &Lake, zone: Tz) -> Result<Self, AnalyticsError> {
+        let config = SessionConfig::new().with_information_schema(true);
+        let ctx = SessionContext::new_with_config(config);
+        let provider = lake.table_provider(&ctx.state()).await?;
+        match provider {
+            Some(provider) => {
+                ctx.register_table("readings", provider)?;
+            }
+            None => {
+                let empty = MemTable::try_new(store::reading_schema(), vec![vec![]])?;
+                ctx.register_table("readings", Arc::new(empty))?;
+            }
+        }
+        for view in crate::views::ALL {
+            ctx.sql(view).await?.collect().await?;
+        }
+        Ok(Self {
+            ctx,
+            lake_version: lake.version(),
+            zone,
+        })
+    }
+
+    /// The lake version every query of this session reads (`None` for an empty lake).
+    pub fn lake_version(&self) -> Option<i64> {
+        self.lake_version
+    }
+
+    /// The utility's local zone.
+    pub fn zone(&self) -> Tz {
+        self.zone
+    }
+
+    /// The DataFusion context, for front ends.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Runs one SQL statement and collects the result.
+    pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>, AnalyticsError> {
+        Ok(self.ctx.sql(sql).await?.collect().await?)
+    }
+}

@@ -1,0 +1,179 @@
+//! A master on one bus: sends a request, waits for the matching reply; one request at a time.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::dlt645::{Frame, FrameDecoder};
+
+/// How a bus is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusEndpoint {
+    /// A DTU over TCP, `host:port`.
+    Tcp(String),
+    /// An RS-485 adapter on a serial device, 8E1.
+    Serial {
+        /// Device path, e.g. `/dev/ttyUSB0`.
+        path: String,
+        /// Baud rate (2400 by default for DL/T 645-2007 meters).
+        baud: u32,
+    },
+}
+
+impl std::fmt::Display for BusEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Tcp(addr) => write!(f, "tcp://{addr}"),
+            Self::Serial { path, baud } => write!(f, "serial://{path}@{baud}"),
+        }
+    }
+}
+
+/// Why a request got no usable reply.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// Connecting or talking to the bus failed.
+    #[error("bus {endpoint}: {source}")]
+    Io {
+        /// Endpoint.
+        endpoint: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// No reply within the timeout after every retry.
+    #[error("bus {endpoint}: no reply after {attempts} attempts")]
+    Timeout {
+        /// Endpoint.
+        endpoint: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The request could not be encoded.
+    #[error("request not encodable: {0}")]
+    Encode(#[from] crate::dlt645::FrameError),
+}
+
+trait Line: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Line for T {}
+
+/// A connection to one bus.
+pub struct BusClient {
+    endpoint: BusEndpoint,
+    line: Option<Box<dyn Line>>,
+    decoder: FrameDecoder,
+    timeout: Duration,
+    retries: u32,
+}
+
+impl BusClient {
+    /// A client that connects lazily, waits `timeout` per attempt and retries `retries` times.
+    pub fn new(endpoint: BusEndpoint, timeout: Duration, retries: u32) -> Self {
+        Self {
+            endpoint,
+            line: None,
+            decoder: FrameDecoder::new(),
+            timeout,
+            retries,
+        }
+    }
+
+    fn io_error(&self, source: std::io::Error) -> BusError {
+        BusError::Io {
+            endpoint: self.endpoint.to_string(),
+            source,
+        }
+    }
+
+    async fn connect(&mut self) -> Result<(), BusError> {
+        if self.line.is_some() {
+            return Ok(());
+        }
+        let line: Box<dyn Line> = match &self.endpoint {
+            BusEndpoint::Tcp(addr) => {
+                let stream = tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(addr))
+                    .await
+                    .map_err(|_| self.io_error(std::io::ErrorKind::TimedOut.into()))?
+                    .map_err(|e| self.io_error(e))?;
+                let _ = stream.set_nodelay(true);
+                Box::new(stream)
+            }
+            BusEndpoint::Serial { path, baud } => {
+                use tokio_serial::SerialPortBuilderExt;
+                let port = tokio_serial::new(path, *baud)
+                    .data_bits(tokio_serial::DataBits::Eight)
+                    .parity(tokio_serial::Parity::Even)
+                    .stop_bits(tokio_serial::StopBits::One)
+                    .open_native_async()
+                    .map_err(|e| self.io_error(std::io::Error::other(e)))?;
+                Box::new(port)
+            }
+        };
+        self.line = Some(line);
+        self.decoder = FrameDecoder::new();
+        Ok(())
+    }
+
+    /// Sends `request` and returns the first reply frame to the same function.
+    pub async fn transact(&mut self, request: &Frame) -> Result<Frame, BusError> {
+        let bytes = request.encode(4)?;
+        let attempts = self.retries + 1;
+        for _ in 0..attempts {
+            if let Err(err) = self.connect().await {
+                tracing::debug!(%err, "bus connect failed");
+                continue;
+            }
+            match self.attempt(&bytes, request).await {
+                Ok(Some(frame)) => return Ok(frame),
+                Ok(None) => {} // timeout: retry on the same connection
+                Err(err) => {
+                    tracing::debug!(%err, "bus i/o failed; reconnecting");
+                    self.line = None;
+                }
+            }
+        }
+        Err(BusError::Timeout {
+            endpoint: self.endpoint.to_string(),
+            attempts,
+        })
+    }
+
+    async fn attempt(&mut self, bytes: &[u8], request: &Frame) -> Result<Option<Frame>, BusError> {
+        let timeout = self.timeout;
+        let Some(line) = self.line.as_mut() else {
+            return Ok(None);
+        };
+        line.write_all(bytes).await.map_err(|e| BusError::Io {
+            endpoint: String::new(),
+            source: e,
+        })?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut buf = [0u8; 512];
+        loop {
+            while let Some(result) = self.decoder.next_frame() {
+                match result {
+                    Ok(frame)
+                        if frame.control.reply
+                            && frame.control.function == request.control.function
+                            && (request.address.is_wildcard()
+                                || frame.address == request.address) =>
+                    {
+                        return Ok(Some(frame));
+                    }
+                    Ok(_) => {}
+                    Err(err) => tracing::debug!(%err, "garbled bytes on the bus"),
+                }
+            }
+            let Some(line) = self.line.as_mut() else {
+                return Ok(None);
+            };
+            match tokio::time::timeout_at(deadline, line.read(&mut buf)).await {
+                Err(_) => return Ok(None),
+                Ok(Ok(0)) => {
+                    return Err(self.io_error(std::io::ErrorKind::UnexpectedEof.into()));
+                }
+                Ok(Ok(n)) => self.decoder.push(&buf[..n]),
+                Ok(Err(e)) => return Err(self.io_error(e)),
+            }
+        }
+    }
+}

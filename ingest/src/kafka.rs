@@ -1,0 +1,10 @@
+//! Kafka: topic names, message encodings, clients and the embedded broker.
+
+pub mod client;
+pub mod embedded;
+pub mod message;
+pub mod topics;
+
+pub use client::{consumer, producer, KafkaSettings};
+pub use embedded::EmbeddedKafka;
+pub use topics::Topics;

@@ -1,0 +1,58 @@
+//! Producer and consumer construction from meterlake's Kafka settings.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::FutureProducer;
+
+/// Connection settings shared by every client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaSettings {
+    /// Bootstrap servers, `host:port,...`.
+    pub brokers: String,
+    /// Extra librdkafka properties (security.protocol, sasl.*, ...).
+    pub properties: BTreeMap<String, String>,
+}
+
+impl KafkaSettings {
+    fn base(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.brokers);
+        for (key, value) in &self.properties {
+            config.set(key, value);
+        }
+        config
+    }
+
+    /// Checks that the brokers answer a metadata request within `timeout`.
+    pub fn check_reachable(&self, timeout: Duration) -> Result<(), KafkaError> {
+        let probe: rdkafka::consumer::BaseConsumer = self.base().create()?;
+        probe.fetch_metadata(None, timeout).map(|_| ())
+    }
+}
+
+/// An idempotent, zstd-compressing producer tuned for batches.
+pub fn producer(settings: &KafkaSettings) -> Result<FutureProducer, KafkaError> {
+    settings
+        .base()
+        .set("enable.idempotence", "true")
+        .set("compression.type", "zstd")
+        .set("linger.ms", "20")
+        .set("message.timeout.ms", "30000")
+        .create()
+}
+
+/// A consumer in `group` with auto-commit off (positions are committed by the caller).
+pub fn consumer(settings: &KafkaSettings, group: &str) -> Result<StreamConsumer, KafkaError> {
+    settings
+        .base()
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "10000")
+        .set("enable.partition.eof", "false")
+        .create()
+}

@@ -1,0 +1,27 @@
+//! The embedded Kafka-protocol broker: librdkafka's mock cluster on loopback TCP.
+
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
+
+use super::Topics;
+
+/// An in-process Kafka cluster speaking the real protocol; lives as long as this value.
+pub struct EmbeddedKafka {
+    cluster: MockCluster<'static, DefaultProducerContext>,
+}
+
+impl EmbeddedKafka {
+    /// Starts a cluster with `brokers` brokers and creates the topics with `partitions` partitions.
+    pub fn start(brokers: i32, topics: &Topics, partitions: i32) -> rdkafka::error::KafkaResult<Self> {
+        let cluster = MockCluster::new(brokers)?;
+        for topic in topics.all() {
+            cluster.create_topic(topic, partitions, 1)?;
+        }
+        Ok(Self { cluster })
+    }
+
+    /// The bootstrap servers to give clients.
+    pub fn bootstrap_servers(&self) -> String {
+        self.cluster.bootstrap_servers()
+    }
+}

@@ -1,0 +1,10 @@
+//! Collection: the DL/T 645-2007 codec, the simulated meter fleet, collectors, Kafka and the lake sink.
+
+pub mod clock;
+pub mod collector;
+pub mod command;
+pub mod dlt645;
+pub mod kafka;
+pub mod reading;
+pub mod sim;
+pub mod sink;

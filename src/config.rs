@@ -1,0 +1,228 @@
+//! Configuration: one TOML file plus `METERLAKE_<SECTION>__<KEY>` environment overrides, for every subcommand.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+/// The whole configuration. Every key has a default, so no file is needed.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The lake.
+    pub lake: LakeConfig,
+    /// Kafka.
+    pub kafka: KafkaConfig,
+    /// Control service.
+    pub control: ControlConfig,
+    /// Collectors.
+    pub collector: CollectorConfig,
+    /// The sink.
+    pub sink: SinkConfig,
+}
+
+/// `[lake]`
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LakeConfig {
+    /// Local directory or object-store URL (`s3://bucket/prefix`).
+    pub location: String,
+    /// The utility's local time zone (partition dates, reports, TOU periods).
+    pub zone: String,
+}
+
+/// `[kafka]`
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Bootstrap servers; empty starts the embedded broker (demo only).
+    pub brokers: String,
+    /// Prefix of every topic name.
+    pub topic_prefix: String,
+    /// Partitions of topics the embedded broker creates.
+    pub partitions: i32,
+    /// Extra librdkafka properties (e.g. `"security.protocol" = "SASL_SSL"`).
+    pub properties: BTreeMap<String, String>,
+}
+
+/// `[control]`
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlConfig {
+    /// Accounts database URL (`sqlite://path`).
+    pub database: String,
+    /// HTTP listen address.
+    pub listen: String,
+    /// Default tariff plan of new accounts.
+    pub plan: String,
+}
+
+/// `[collector]`
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CollectorConfig {
+    /// Reply timeout per attempt, milliseconds.
+    pub timeout_ms: u64,
+    /// Retries after a timeout.
+    pub retries: u32,
+}
+
+/// `[sink]`
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SinkConfig {
+    /// Consumer group.
+    pub group_id: String,
+    /// Commit after this many buffered rows.
+    pub flush_rows: usize,
+    /// Commit at least this often, milliseconds (the latency bound).
+    pub flush_interval_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            lake: LakeConfig {
+                location: "meterlake-data/lake".into(),
+                zone: "Asia/Shanghai".into(),
+            },
+            kafka: KafkaConfig {
+                brokers: String::new(),
+                topic_prefix: String::new(),
+                partitions: 3,
+                properties: BTreeMap::new(),
+            },
+            control: ControlConfig {
+                database: "sqlite://meterlake-data/control.db".into(),
+                listen: "127.0.0.1:8645".into(),
+                plan: "shanghai-tou-tier1".into(),
+            },
+            collector: CollectorConfig {
+                timeout_ms: 500,
+                retries: 2,
+            },
+            sink: SinkConfig {
+                group_id: "meterlake-sink".into(),
+                flush_rows: 100_000,
+                flush_interval_ms: 500,
+            },
+        }
+    }
+}
+
+impl Default for LakeConfig {
+    fn default() -> Self {
+        Config::default().lake
+    }
+}
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Config::default().kafka
+    }
+}
+impl Default for ControlConfig {
+    fn default() -> Self {
+        Config::default().control
+    }
+}
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        Config::default().collector
+    }
+}
+impl Default for SinkConfig {
+    fn default() -> Self {
+        Config::default().sink
+    }
+}
+
+/// Prefix of environment overrides.
+const ENV_PREFIX: &str = "METERLAKE_";
+
+fn env_value(text: &str) -> toml::Value {
+    if let Ok(i) = text.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    if let Ok(b) = text.parse::<bool>() {
+        return toml::Value::Boolean(b);
+    }
+    toml::Value::String(text.to_string())
+}
+
+impl Config {
+    /// Loads `path` (or `METERLAKE_CONFIG`, or `./meterlake.toml` if present, or defaults) and applies
+    /// environment overrides from `env`.
+    pub fn load(path: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let path: Option<PathBuf> = path.map(Path::to_path_buf).or_else(|| {
+            env.iter()
+                .find(|(k, _)| k == "METERLAKE_CONFIG")
+                .map(|(_, v)| PathBuf::from(v))
+                .or_else(|| Some(PathBuf::from("meterlake.toml")).filter(|p| p.exists()))
+        });
+        let mut value = match &path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                text.parse::<toml::Table>()
+                    .with_context(|| format!("config file {} is not valid TOML", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        for (key, raw) in &env {
+            let Some(rest) = key.strip_prefix(ENV_PREFIX) else { continue };
+            if rest == "CONFIG" || rest == "LOG" {
+                continue;
+            }
+            let Some((section, field)) = rest.split_once("__") else {
+                bail!("environment variable {key}: expected METERLAKE_<SECTION>__<KEY>");
+            };
+            let section = value
+                .entry(section.to_ascii_lowercase())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let Some(table) = section.as_table_mut() else {
+                bail!("environment variable {key}: section is not a table");
+            };
+            table.insert(field.to_ascii_lowercase(), env_value(raw));
+        }
+        let source = path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "defaults".into());
+        toml::Value::Table(value)
+            .try_into::<Config>()
+            .with_context(|| format!("invalid configuration ({source} + environment)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_file_and_environment_layer_in_that_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.toml");
+        std::fs::write(&file, "[kafka]\nbrokers = \"a:9092\"\n[sink]\nflush_rows = 5\n").unwrap();
+        let env = vec![("METERLAKE_SINK__FLUSH_ROWS".to_string(), "7".to_string())];
+        let config = Config::load(Some(&file), env).unwrap();
+        assert_eq!(config.kafka.brokers, "a:9092");
+        assert_eq!(config.sink.flush_rows, 7);
+        assert_eq!(config.lake.zone, "Asia/Shanghai");
+    }
+
+    #[test]
+    fn broken_files_and_unknown_keys_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "[kafka\nbrokers=").unwrap();
+        let err = format!("{:#}", Config::load(Some(&file), vec![]).unwrap_err());
+        assert!(err.contains("not valid TOML") && err.contains("bad.toml"), "{err}");
+        std::fs::write(&file, "[kafka]\nbrokerz = \"x\"\n").unwrap();
+        let err = format!("{:#}", Config::load(Some(&file), vec![]).unwrap_err());
+        assert!(err.contains("brokerz"), "{err}");
+        let err = Config::load(None, vec![("METERLAKE_NOSECTION".into(), "1".into())]).unwrap_err();
+        assert!(err.to_string().contains("METERLAKE_<SECTION>__<KEY>"));
+        assert!(Config::load(Some(Path::new("/nonexistent/m.toml")), vec![]).is_err());
+    }
+}

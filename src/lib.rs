@@ -1,0 +1,8 @@
+//! The `meterlake` binary's library: configuration and the wiring of ingest, store, analytics and control.
+
+pub mod config;
+pub mod pipeline;
+pub mod table_output;
+
+pub use config::Config;
+pub use pipeline::{Pipeline, PipelineOptions};

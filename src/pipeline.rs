@@ -1,0 +1,300 @@
+//! The whole loop in one process: simulated meters, a collector, Kafka, the sink, the lake, billing and
+//! the control service. `meterlake demo` drives it on a compressed clock; the end-to-end tests drive it
+//! step by step.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use analytics::LakeSession;
+use anyhow::{bail, Context};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use control::service::PassReport;
+use control::ControlService;
+use ingest::collector::{BusConfig, BusEndpoint, Collector, CollectorConfig, RoundStats};
+use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
+use ingest::sim::{Fleet, FleetConfig, SecurityMode, SimClock};
+use ingest::sink::{Sink, SinkConfig, SinkStats};
+use rust_decimal::Decimal;
+use store::{Lake, LakeLocation};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::Config;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    /// Configuration (lake, Kafka, control, collector, sink).
+    pub config: Config,
+    /// Simulated meters.
+    pub meters: usize,
+    /// Meters per simulated DTU.
+    pub meters_per_bus: usize,
+    /// `Some(w)`: every meter draws a constant `w` watts (for hand-computed tests).
+    pub constant_watts: Option<f64>,
+    /// Simulated start time (the first boundary).
+    pub start: DateTime<Utc>,
+    /// Opening balance of each meter by index.
+    pub opening_balance: fn(usize) -> Decimal,
+    /// Fleet seed.
+    pub seed: u64,
+}
+
+/// A running pipeline.
+pub struct Pipeline {
+    /// The simulation clock.
+    pub clock: SimClock,
+    /// The simulated fleet.
+    pub fleet: Fleet,
+    /// The control service.
+    pub control: ControlService,
+    /// Where the lake is.
+    pub lake: LakeLocation,
+    /// The utility's zone.
+    pub zone: Tz,
+    /// Kafka bootstrap servers in use.
+    pub brokers: String,
+    /// HTTP address of the control service.
+    pub http: SocketAddr,
+    collector: Arc<Collector>,
+    sink_stats: Arc<SinkStats>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+    servers: Vec<JoinHandle<()>>,
+    produced_rows: u64,
+    _embedded: Option<EmbeddedKafka>,
+}
+
+impl Pipeline {
+    /// Starts everything: broker (embedded unless configured), fleet servers, collector, sink, control.
+    pub async fn start(options: PipelineOptions) -> anyhow::Result<Self> {
+        let config = &options.config;
+        let zone = store::partition::parse_zone(&config.lake.zone)?;
+        let topics = Topics::with_prefix(&config.kafka.topic_prefix);
+        let (embedded, brokers) = if config.kafka.brokers.trim().is_empty() {
+            let embedded = EmbeddedKafka::start(1, &topics, config.kafka.partitions)
+                .context("starting the embedded Kafka broker")?;
+            let brokers = embedded.bootstrap_servers();
+            (Some(embedded), brokers)
+        } else {
+            (None, config.kafka.brokers.clone())
+        };
+        let settings = KafkaSettings {
+            brokers: brokers.clone(),
+            properties: config.kafka.properties.clone(),
+        };
+        let probe = settings.clone();
+        tokio::task::spawn_blocking(move || probe.check_reachable(Duration::from_secs(10)))
+            .await?
+            .with_context(|| format!("cannot reach Kafka at {brokers:?} (check kafka.brokers / --brokers)"))?;
+
+        let clock = SimClock::new(options.start);
+        let fleet = Fleet::new(
+            &FleetConfig {
+                meters: options.meters,
+                meters_per_bus: options.meters_per_bus,
+                first_meter_number: 1001,
+                seed: options.seed,
+                constant_watts: options.constant_watts,
+                security: SecurityMode::Lab,
+                zone,
+                bus_prefix: "dtu".into(),
+            },
+            options.start,
+        )?;
+        let mut buses = Vec::new();
+        let mut tasks: Vec<JoinHandle<anyhow::Result<()>>> = Vec::new();
+        let mut servers = Vec::new();
+        for bus in &fleet.buses {
+            let (addr, handle) =
+                ingest::sim::server::serve_bus(bus.clone(), clock.clone(), "127.0.0.1:0".parse()?).await?;
+            servers.push(handle);
+            buses.push(BusConfig {
+                bus_id: bus.bus_id.clone(),
+                endpoint: BusEndpoint::Tcp(addr.to_string()),
+                meters: bus.addresses.clone(),
+            });
+        }
+        let collector_id = "collector-1".to_string();
+        let collector = Arc::new(Collector::new(
+            CollectorConfig {
+                collector_id: collector_id.clone(),
+                buses: buses.clone(),
+                timeout: Duration::from_millis(config.collector.timeout_ms),
+                retries: config.collector.retries,
+                zone,
+            },
+            ingest::kafka::producer(&settings)?,
+            topics.clone(),
+            Arc::new(clock.clone()),
+        ));
+
+        let lake_location = LakeLocation::parse(&config.lake.location)?;
+        let sink = Sink::new(
+            SinkConfig {
+                group_id: config.sink.group_id.clone(),
+                flush_rows: config.sink.flush_rows,
+                flush_interval: Duration::from_millis(config.sink.flush_interval_ms),
+            },
+            &settings,
+            topics.clone(),
+            Lake::open(&lake_location, zone).await?,
+        )?;
+        let sink_stats = sink.stats();
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let rx = shutdown_rx.clone();
+        tasks.push(tokio::spawn(async move { Ok(sink.run(rx).await?) }));
+        let (c, rx, s) = (collector.clone(), shutdown_rx.clone(), settings.clone());
+        tasks.push(tokio::spawn(async move { Ok(c.run_commands(s, rx).await?) }));
+
+        if let Some(dir) = config
+            .control
+            .database
+            .strip_prefix("sqlite://")
+            .and_then(|p| std::path::Path::new(p).parent())
+        {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+        let pool = control::db::open(&config.control.database).await?;
+        let plans = ["shanghai-tou-tier1", "beijing-flat-tier1"]
+            .iter()
+            .map(|name| analytics::tariff::builtin(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let control = ControlService::new(
+            pool,
+            ingest::kafka::producer(&settings)?,
+            topics.clone(),
+            Arc::new(clock.clone()),
+            plans,
+        );
+        for (index, meter) in buses.iter().flat_map(|b| b.meters.iter()).enumerate() {
+            control
+                .open_account(
+                    &meter.to_string(),
+                    &collector_id,
+                    &config.control.plan,
+                    (options.opening_balance)(index),
+                )
+                .await?;
+        }
+        let (service, rx, s) = (control.clone(), shutdown_rx.clone(), settings.clone());
+        tasks.push(tokio::spawn(async move { Ok(service.run_acks(&s, rx).await?) }));
+        let listener = tokio::net::TcpListener::bind(&config.control.listen)
+            .await
+            .with_context(|| format!("binding the control HTTP address {}", config.control.listen))?;
+        let http = listener.local_addr()?;
+        let router = control::http::router(control.clone());
+        let mut rx = shutdown_rx;
+        tasks.push(tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.changed().await;
+                })
+                .await?;
+            Ok(())
+        }));
+
+        Ok(Self {
+            clock,
+            fleet,
+            control,
+            lake: lake_location,
+            zone,
+            brokers,
+            http,
+            collector,
+            sink_stats,
+            shutdown,
+            tasks,
+            servers,
+            produced_rows: 0,
+            _embedded: embedded,
+        })
+    }
+
+    /// Moves the clock to `boundary` and runs one collection round.
+    pub async fn collect(&mut self, boundary: DateTime<Utc>) -> anyhow::Result<RoundStats> {
+        self.clock.set(boundary);
+        let stats = self.collector.collect(boundary).await?;
+        self.produced_rows += stats.rows;
+        Ok(stats)
+    }
+
+    /// Rows produced to Kafka so far.
+    pub fn produced_rows(&self) -> u64 {
+        self.produced_rows
+    }
+
+    /// The sink's counters.
+    pub fn sink_stats(&self) -> &SinkStats {
+        &self.sink_stats
+    }
+
+    /// Waits until the sink has committed every produced row.
+    pub async fn wait_committed(&self, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let committed = self.sink_stats.rows_committed.load(Ordering::Relaxed);
+            if committed >= self.produced_rows {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("sink committed {committed} of {} rows within {timeout:?}", self.produced_rows);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Opens a query session at the lake's latest version.
+    pub async fn session(&self) -> anyhow::Result<LakeSession> {
+        Ok(LakeSession::open(&self.lake, self.zone, None).await?)
+    }
+
+    /// Waits for the lake to hold every produced row, then bills and enforces.
+    pub async fn billing_pass(&self) -> anyhow::Result<PassReport> {
+        self.wait_committed(Duration::from_secs(60)).await?;
+        let session = self.session().await?;
+        Ok(self.control.billing_pass(&session).await?)
+    }
+
+    /// Waits until no command awaits its acknowledgement.
+    pub async fn wait_acks(&self, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM commands WHERE status = 'sent'")
+                .fetch_one(self.control.pool())
+                .await?;
+            if pending == 0 {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("{pending} commands unacknowledged after {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Stops every task; the sink commits what it holds first.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        for server in &self.servers {
+            server.abort();
+        }
+        for task in self.tasks {
+            if task.is_finished() {
+                task.await??;
+            } else {
+                match tokio::time::timeout(Duration::from_secs(10), async { task.await }).await {
+                    Ok(result) => result??,
+                    Err(_) => tracing::debug!("a task did not stop in time"),
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,170 @@
+//! The `readings` Delta table: atomic appends that carry source positions, and readers.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use chrono_tz::Tz;
+use datafusion::catalog::TableProvider;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::Transaction;
+use deltalake::parquet::basic::{Compression, ZstdLevel};
+use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::DeltaTable;
+use url::Url;
+
+use crate::partition::with_partition_date;
+use crate::schema::{col, PARTITION_COLUMN};
+use crate::{LakeLocation, StoreError};
+
+/// Name of the readings table below the lake root.
+pub const READINGS_TABLE: &str = "readings";
+
+/// An opaque position in some source, committed atomically with the rows read up to it.
+///
+/// The sink uses one per Kafka partition (`source` = group, topic and partition; `position` = the last
+/// offset whose rows the commit contains); the lake does not interpret either.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcePosition {
+    /// Identifies the source stream (a Delta `txn` app id).
+    pub source: String,
+    /// The last position whose data is in the commit.
+    pub position: i64,
+}
+
+/// The lake's `readings` table.
+pub struct Lake {
+    table: DeltaTable,
+    zone: Tz,
+}
+
+impl Lake {
+    /// Opens the readings table below `location`, creating nothing until the first append.
+    pub async fn open(location: &LakeLocation, zone: Tz) -> Result<Self, StoreError> {
+        let url = location.table_url(READINGS_TABLE)?;
+        let table = DeltaTable::try_from_url(url).await?;
+        Ok(Self { table, zone })
+    }
+
+    /// Opens the readings table as it was at `version` (time travel).
+    pub async fn open_at_version(
+        location: &LakeLocation,
+        zone: Tz,
+        version: i64,
+    ) -> Result<Self, StoreError> {
+        let mut lake = Self::open(location, zone).await?;
+        lake.table.load_version(version).await?;
+        Ok(lake)
+    }
+
+    /// The table's URL.
+    pub fn url(&self) -> &Url {
+        self.table.table_url()
+    }
+
+    /// The committed version currently loaded, `None` before the first commit.
+    pub fn version(&self) -> Option<i64> {
+        self.table.version()
+    }
+
+    /// Reloads the table to its latest committed version.
+    pub async fn refresh(&mut self) -> Result<(), StoreError> {
+        match self.table.update_state().await {
+            Ok(()) => Ok(()),
+            Err(deltalake::DeltaTableError::NotATable(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The last position committed for `source`, from the Delta log (`None` if never committed).
+    pub async fn source_position(&self, source: &str) -> Result<Option<i64>, StoreError> {
+        if self.table.version().is_none() {
+            return Ok(None);
+        }
+        let snapshot = self.table.snapshot()?;
+        Ok(snapshot
+            .transaction_version(self.table.log_store().as_ref(), source)
+            .await?)
+    }
+
+    /// Appends wire-schema batches and the source positions they advance, in one atomic commit.
+    ///
+    /// Rows are sorted by (meter, boundary) and partitioned by local date. Returns the new version.
+    pub async fn append(
+        &mut self,
+        batches: Vec<RecordBatch>,
+        positions: &[SourcePosition],
+    ) -> Result<i64, StoreError> {
+        let mut lake_batches = Vec::with_capacity(batches.len());
+        for batch in &batches {
+            if batch.num_rows() > 0 {
+                lake_batches.push(with_partition_date(batch, self.zone)?);
+            }
+        }
+        let sorted = sort_by_meter_and_boundary(lake_batches)?;
+        let commit = CommitProperties::default().with_application_transactions(
+            positions
+                .iter()
+                .map(|p| Transaction::new(&p.source, p.position))
+                .collect(),
+        );
+        let writer = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(|e| {
+                StoreError::Schema(format!("zstd level: {e}"))
+            })?))
+            .build();
+        let table = self
+            .table
+            .clone()
+            .write(sorted)
+            .with_partition_columns([PARTITION_COLUMN])
+            .with_writer_properties(writer)
+            .with_commit_properties(commit)
+            .await?;
+        self.table = table;
+        Ok(self.table.version().unwrap_or(0))
+    }
+
+    /// A DataFusion table provider over the loaded version, with the object store registered in `session`.
+    pub async fn table_provider(
+        &self,
+        session: &dyn datafusion::catalog::Session,
+    ) -> Result<Option<Arc<dyn TableProvider>>, StoreError> {
+        if self.table.version().is_none() {
+            return Ok(None);
+        }
+        self.table.update_datafusion_session(session)?;
+        Ok(Some(self.table.table_provider().await.map_err(|e| {
+            StoreError::Schema(format!("table provider: {e}"))
+        })?))
+    }
+
+    /// Paths of the Parquet files of the loaded version.
+    pub fn file_uris(&self) -> Result<Vec<String>, StoreError> {
+        if self.table.version().is_none() {
+            return Ok(Vec::new());
+        }
+        Ok(self.table.get_file_uris()?.collect())
+    }
+}
+
+fn sort_by_meter_and_boundary(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, StoreError> {
+    let Some(first) = batches.first() else {
+        return Ok(batches);
+    };
+    let schema = first.schema();
+    let all = arrow::compute::concat_batches(&schema, &batches)?;
+    let columns = [col::METER_ID, col::BOUNDARY_TS]
+        .iter()
+        .map(|name| {
+            all.column_by_name(name)
+                .cloned()
+                .map(|values| arrow::compute::SortColumn {
+                    values,
+                    options: None,
+                })
+                .ok_or_else(|| StoreError::Schema(format!("missing {name}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let indices = arrow::compute::lexsort_to_indices(&columns, None)?;
+    Ok(vec![arrow::compute::take_record_batch(&all, &indices)?])
+}

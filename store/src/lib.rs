@@ -1,0 +1,16 @@
+//! The meterlake lake: a Delta table of Hive-partitioned Parquet reading files.
+//!
+//! `store` knows nothing of Kafka or DL/T 645. Writers hand it Arrow record batches of reading rows
+//! together with opaque [`SourcePosition`]s; it commits both atomically in one Delta transaction, so a
+//! writer that restarts can ask where it left off ([`Lake::source_position`]).
+
+pub mod error;
+pub mod lake;
+pub mod location;
+pub mod partition;
+pub mod schema;
+
+pub use error::StoreError;
+pub use lake::{Lake, SourcePosition};
+pub use location::LakeLocation;
+pub use schema::{reading_schema, wire_schema, SCHEMA_VERSION};

@@ -1,0 +1,173 @@
+//! The whole loop, small and by hand: meters → collector → Kafka → lake → SQL → billing → prepaid balance →
+//! trip → payment over HTTP → close-allowed → button → relay closed. Bills are literal values worked out by
+//! hand from the Shanghai tier-1 TOU prices (peak 0.617, valley 0.307 yuan/kWh).
+
+use std::time::Duration;
+
+use arrow::array::{Array, Decimal128Array, Float64Array, Int32Array, Int64Array};
+use chrono::{DateTime, Utc};
+use ingest::dlt645::Address;
+use ingest::sim::RelayState;
+use meterlake::{Config, Pipeline, PipelineOptions};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Meter 1001 (index 0) starts with 1.00 yuan; the others with 100.00.
+fn opening_balance(index: usize) -> Decimal {
+    if index == 0 {
+        dec!(1.00)
+    } else {
+        dec!(100.00)
+    }
+}
+
+const POOR: &str = "000000001001";
+const RICH: &str = "000000001002";
+
+fn start() -> DateTime<Utc> {
+    // 2026-10-01 00:00 in Shanghai: valley until 06:00.
+    "2026-09-30T16:00:00Z".parse().unwrap()
+}
+
+fn boundary(i: i64) -> DateTime<Utc> {
+    start() + chrono::Duration::minutes(15 * i)
+}
+
+async fn http_post(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status: u16 = response[9..12].parse().unwrap();
+    let json = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    // The body may be chunked; take the JSON object inside.
+    let start = json.find('{').unwrap_or(0);
+    let end = json.rfind('}').map(|e| e + 1).unwrap_or(json.len());
+    (status, serde_json::from_str(&json[start..end]).unwrap_or_default())
+}
+
+async fn balance(p: &Pipeline, meter: &str) -> Decimal {
+    control::ledger::account(p.control.pool(), meter).await.unwrap().balance
+}
+
+fn relay(p: &Pipeline, meter: &str) -> RelayState {
+    p.fleet
+        .with_meter(meter.parse::<Address>().unwrap(), |m| m.relay())
+        .unwrap()
+}
+
+async fn collect_through(p: &mut Pipeline, from: i64, to: i64) {
+    for i in from..=to {
+        p.collect(boundary(i)).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trip_on_arrears_and_reconnect_after_payment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.lake.location = dir.path().join("lake").display().to_string();
+    config.control.database = format!("sqlite://{}/control.db", dir.path().display());
+    config.control.listen = "127.0.0.1:0".into();
+    config.sink.flush_interval_ms = 100;
+    let mut p = Pipeline::start(PipelineOptions {
+        config,
+        meters: 4,
+        meters_per_bus: 2,
+        constant_watts: Some(1000.0),
+        start: start(),
+        opening_balance,
+        seed: 1,
+    })
+    .await
+    .unwrap();
+
+    // 00:00 .. 04:00: 16 intervals × 0.25 kWh = 4 kWh valley = 1.228 → 1.23 yuan each.
+    collect_through(&mut p, 0, 16).await;
+    let report = p.billing_pass().await.unwrap();
+    assert_eq!(balance(&p, POOR).await, dec!(-0.23));
+    assert_eq!(balance(&p, RICH).await, dec!(98.77));
+    assert_eq!(report.commands.len(), 1, "{report:?}");
+    assert_eq!(report.commands[0].meter_id, POOR);
+    p.wait_acks(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(relay(&p, POOR), RelayState::Open);
+    assert_eq!(relay(&p, RICH), RelayState::Closed);
+    let trips = p
+        .fleet
+        .with_meter(POOR.parse().unwrap(), |m| m.trips_received())
+        .unwrap();
+    assert_eq!(trips, 1, "the meter received exactly one trip frame");
+    assert_eq!(control::ledger::account(p.control.pool(), POOR).await.unwrap().relay, "open");
+
+    // 04:00 .. 05:00 with the relay open: no consumption, zero power, relay-open bit in status word 3.
+    collect_through(&mut p, 17, 20).await;
+    p.billing_pass().await.unwrap();
+    assert_eq!(balance(&p, POOR).await, dec!(-0.23), "no energy while tripped");
+
+    // Bad payments are refused and change nothing.
+    for body in [r#"{"amount":"abc","reference":"x1"}"#, r#"{"amount":"-5","reference":"x2"}"#, r#"{"amount":5}"#, "not json"] {
+        let (status, _) = http_post(p.http, &format!("/api/accounts/{POOR}/payments"), body).await;
+        assert_eq!(status, 422, "{body}");
+    }
+    let (status, _) = http_post(p.http, "/api/accounts/999999999999/payments", r#"{"amount":"1","reference":"x3"}"#).await;
+    assert_eq!(status, 404);
+    assert_eq!(balance(&p, POOR).await, dec!(-0.23));
+
+    // Payment of 10.00 over HTTP: balance 9.77, a close-allowed command; a replay of it is not credited twice.
+    let body = r#"{"amount":"10.00","reference":"pay-1"}"#;
+    let (status, json) = http_post(p.http, &format!("/api/accounts/{POOR}/payments"), body).await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["payment"]["balance"], "9.77");
+    assert_eq!(json["command"]["action"], "close_allowed");
+    let (_, replay) = http_post(p.http, &format!("/api/accounts/{POOR}/payments"), body).await;
+    assert_eq!(replay["payment"]["duplicate"], true);
+    assert_eq!(balance(&p, POOR).await, dec!(9.77));
+    p.wait_acks(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(relay(&p, POOR), RelayState::OpenCloseAllowed, "close-allowed waits for the button");
+    assert_eq!(p.fleet.press_waiting_buttons(boundary(20)).len(), 1);
+    assert_eq!(relay(&p, POOR), RelayState::Closed);
+
+    // 05:00 .. 07:00: 1 kWh valley then 1 kWh peak.
+    // POOR: 5 kWh valley × 0.307 + 1 kWh peak × 0.617 = 2.152 → 2.15; balance 11.00 − 2.15 = 8.85.
+    // RICH: 6 kWh valley + 1 kWh peak = 1.842 + 0.617 = 2.459 → 2.46; balance 97.54.
+    collect_through(&mut p, 21, 28).await;
+    let report = p.billing_pass().await.unwrap();
+    assert!(report.commands.is_empty(), "{report:?}");
+    assert_eq!(balance(&p, POOR).await, dec!(8.85));
+    assert_eq!(balance(&p, RICH).await, dec!(97.54));
+
+    // The lake holds every produced reading exactly once.
+    let session = p.session().await.unwrap();
+    let counts = session
+        .query("SELECT count(*) AS n, count(DISTINCT meter_id || '@' || CAST(boundary_ts AS VARCHAR)) AS d FROM readings")
+        .await
+        .unwrap();
+    let n = counts[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0);
+    let d = counts[0].column(1).as_any().downcast_ref::<Int64Array>().unwrap().value(0);
+    assert_eq!(p.produced_rows(), 4 * 29);
+    assert_eq!(n as u64, p.produced_rows());
+    assert_eq!(d, n);
+
+    // While tripped the meter reported zero power and the relay-open bit (status word 3 bit 4).
+    let tripped = session
+        .query(&format!(
+            "SELECT active_power_kw, status_word_3, energy_fwd_total_kwh FROM readings \
+             WHERE meter_id = '{POOR}' AND boundary_ts = to_timestamp_micros({})",
+            boundary(18).timestamp_micros()
+        ))
+        .await
+        .unwrap();
+    let power = tripped[0].column(0).as_any().downcast_ref::<Float64Array>().unwrap();
+    let status = tripped[0].column(1).as_any().downcast_ref::<Int32Array>().unwrap();
+    let energy = tripped[0].column(2).as_any().downcast_ref::<Decimal128Array>().unwrap();
+    assert_eq!(power.value(0), 0.0);
+    assert_ne!(status.value(0) & (1 << 4), 0);
+    assert_eq!(energy.value_as_string(0), "4.00");
+
+    p.shutdown().await.unwrap();
+}
