@@ -152,7 +152,10 @@ fn env_value(text: &str) -> toml::Value {
 impl Config {
     /// Loads `path` (or `METERLAKE_CONFIG`, or `./meterlake.toml` if present, or defaults) and applies
     /// environment overrides from `env`.
-    pub fn load(path: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
         let env: Vec<(String, String)> = env.into_iter().collect();
         let path: Option<PathBuf> = path.map(Path::to_path_buf).or_else(|| {
             env.iter()
@@ -170,7 +173,9 @@ impl Config {
             None => toml::Table::new(),
         };
         for (key, raw) in &env {
-            let Some(rest) = key.strip_prefix(ENV_PREFIX) else { continue };
+            let Some(rest) = key.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
             if rest == "CONFIG" || rest == "LOG" {
                 continue;
             }
@@ -203,7 +208,11 @@ mod tests {
     fn defaults_file_and_environment_layer_in_that_order() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("m.toml");
-        std::fs::write(&file, "[kafka]\nbrokers = \"a:9092\"\n[sink]\nflush_rows = 5\n").unwrap();
+        std::fs::write(
+            &file,
+            "[kafka]\nbrokers = \"a:9092\"\n[sink]\nflush_rows = 5\n",
+        )
+        .unwrap();
         let env = vec![("METERLAKE_SINK__FLUSH_ROWS".to_string(), "7".to_string())];
         let config = Config::load(Some(&file), env).unwrap();
         assert_eq!(config.kafka.brokers, "a:9092");
@@ -217,7 +226,10 @@ mod tests {
         let file = dir.path().join("bad.toml");
         std::fs::write(&file, "[kafka\nbrokers=").unwrap();
         let err = format!("{:#}", Config::load(Some(&file), vec![]).unwrap_err());
-        assert!(err.contains("not valid TOML") && err.contains("bad.toml"), "{err}");
+        assert!(
+            err.contains("not valid TOML") && err.contains("bad.toml"),
+            "{err}"
+        );
         std::fs::write(&file, "[kafka]\nbrokerz = \"x\"\n").unwrap();
         let err = format!("{:#}", Config::load(Some(&file), vec![]).unwrap_err());
         assert!(err.contains("brokerz"), "{err}");

@@ -56,7 +56,10 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         config.kafka.brokers = brokers.clone();
     }
     let run_dir = format!("meterlake-data/demo-{}", Utc::now().format("%Y%m%d-%H%M%S"));
-    config.lake.location = args.lake.clone().unwrap_or_else(|| format!("{run_dir}/lake"));
+    config.lake.location = args
+        .lake
+        .clone()
+        .unwrap_or_else(|| format!("{run_dir}/lake"));
     config.control.database = format!("sqlite://{run_dir}/control.db");
     config.control.listen = "127.0.0.1:0".into();
     let started = Instant::now();
@@ -72,11 +75,18 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     .await
     .context("starting the pipeline")?;
     println!("meterlake demo");
-    println!("  meters        {} on {} simulated DTUs (DL/T 645 over TCP)", args.meters, p.fleet.buses.len());
+    println!(
+        "  meters        {} on {} simulated DTUs (DL/T 645 over TCP)",
+        args.meters,
+        p.fleet.buses.len()
+    );
     println!("  kafka         {}", p.brokers);
     println!("  lake          {}", p.lake.root());
     println!("  control API   http://{}/api/accounts", p.http);
-    println!("  simulating    {} intervals of 15 min, {} ms each\n", args.intervals, args.interval_ms);
+    println!(
+        "  simulating    {} intervals of 15 min, {} ms each\n",
+        args.intervals, args.interval_ms
+    );
 
     let bar = ProgressBar::new(u64::from(args.intervals) + 1);
     bar.set_style(
@@ -92,7 +102,10 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         let boundary = args.start + chrono::Duration::minutes(15 * i64::from(i));
         for meter in p.fleet.press_waiting_buttons(boundary) {
             reconnects += 1;
-            bar.println(format!("{}  customer {meter} presses the button: relay closed", local(&p, boundary)));
+            bar.println(format!(
+                "{}  customer {meter} presses the button: relay closed",
+                local(&p, boundary)
+            ));
         }
         p.collect(boundary).await?;
         if i > 0 && i % args.bill_every == 0 {
@@ -120,10 +133,18 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
                     account.balance
                 ));
             }
-            if account.relay == "open" && tripped_at.get(&account.meter_id).is_some_and(|t| i >= t + PAY_AFTER_INTERVALS) {
+            if account.relay == "open"
+                && tripped_at
+                    .get(&account.meter_id)
+                    .is_some_and(|t| i >= t + PAY_AFTER_INTERVALS)
+            {
                 let (payment, command) = p
                     .control
-                    .pay(&account.meter_id, "20.00", &format!("demo-{}-{i}", account.meter_id))
+                    .pay(
+                        &account.meter_id,
+                        "20.00",
+                        &format!("demo-{}-{i}", account.meter_id),
+                    )
                     .await?;
                 bar.println(format!(
                     "{}  customer pays {} yuan for {}: balance {} → {:?}",
@@ -140,7 +161,9 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         bar.set_message(format!(
             "produced {}  committed {}  trips {trips}  reconnects {reconnects}",
             p.produced_rows(),
-            p.sink_stats().rows_committed.load(std::sync::atomic::Ordering::Relaxed)
+            p.sink_stats()
+                .rows_committed
+                .load(std::sync::atomic::Ordering::Relaxed)
         ));
         bar.inc(1);
         let pause = Duration::from_millis(args.interval_ms).saturating_sub(tick.elapsed());
@@ -162,28 +185,55 @@ fn local(p: &Pipeline, t: DateTime<Utc>) -> String {
     t.with_timezone(&p.zone).format("%m-%d %H:%M").to_string()
 }
 
-async fn summary(p: &Pipeline, trips: u32, reconnects: u32, version: Option<i64>, started: Instant) -> anyhow::Result<()> {
+async fn summary(
+    p: &Pipeline,
+    trips: u32,
+    reconnects: u32,
+    version: Option<i64>,
+    started: Instant,
+) -> anyhow::Result<()> {
     let stats = p.sink_stats();
     let session = p.session().await?;
     let files = store::Lake::open(&p.lake, p.zone).await?.file_uris()?.len();
     println!("\nreadings produced   {}", p.produced_rows());
-    println!("readings committed  {}", stats.rows_committed.load(std::sync::atomic::Ordering::Relaxed));
-    println!("delta commits       {}  (lake version {})", stats.commits.load(std::sync::atomic::Ordering::Relaxed), version.unwrap_or(0));
+    println!(
+        "readings committed  {}",
+        stats
+            .rows_committed
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
+    println!(
+        "delta commits       {}  (lake version {})",
+        stats.commits.load(std::sync::atomic::Ordering::Relaxed),
+        version.unwrap_or(0)
+    );
     println!("parquet files       {files}");
-    println!("dead letters        {}", stats.dead_letters.load(std::sync::atomic::Ordering::Relaxed));
+    println!(
+        "dead letters        {}",
+        stats
+            .dead_letters
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
     println!("trips               {trips}");
     println!("reconnects          {reconnects}");
     let sql = "SELECT date, count(DISTINCT meter_id) AS meters, sum(energy_kwh) AS energy_kwh, \
                max(energy_kwh) AS max_meter_kwh FROM daily_energy GROUP BY date ORDER BY date";
     println!("\nSQL> {sql}");
-    println!("{}", render(&session.query(sql).await?, OutputFormat::Table)?);
+    println!(
+        "{}",
+        render(&session.query(sql).await?, OutputFormat::Table)?
+    );
     println!("\nbalances of accounts that ran out of money:");
-    let commands: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT meter_id FROM commands ORDER BY meter_id LIMIT 5")
-        .fetch_all(p.control.pool())
-        .await?;
+    let commands: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT meter_id FROM commands ORDER BY meter_id LIMIT 5")
+            .fetch_all(p.control.pool())
+            .await?;
     for (meter,) in commands {
         let account = control::ledger::account(p.control.pool(), &meter).await?;
-        println!("  {meter}  charged {} yuan, balance {} yuan, relay {}", account.charged_to_date, account.balance, account.relay);
+        println!(
+            "  {meter}  charged {} yuan, balance {} yuan, relay {}",
+            account.charged_to_date, account.balance, account.relay
+        );
     }
     println!("\ncommands by action and outcome:");
     for (action, status, n) in control::commands::summary(p.control.pool()).await? {
@@ -191,7 +241,10 @@ async fn summary(p: &Pipeline, trips: u32, reconnects: u32, version: Option<i64>
     }
     println!("\nlake: {}", p.lake.root());
     if let Some(dir) = p.lake.local_dir() {
-        println!("query it: METERLAKE_LAKE__LOCATION={} meterlake sql \"SELECT count(*) FROM readings\"", dir.display());
+        println!(
+            "query it: METERLAKE_LAKE__LOCATION={} meterlake sql \"SELECT count(*) FROM readings\"",
+            dir.display()
+        );
     }
     println!("finished in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())

@@ -74,7 +74,11 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), std::env::vars())?;
     match cli.command {
         Command::Demo(args) => demo::run(config, args).await,
-        Command::Sql { query, as_of, format } => sql(&config, &query, as_of, format).await,
+        Command::Sql {
+            query,
+            as_of,
+            format,
+        } => sql(&config, &query, as_of, format).await,
         Command::Frame { hex, json } => decode_frame(&hex, json),
         Command::Pay {
             meter,
@@ -84,7 +88,12 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn sql(config: &Config, query: &str, as_of: Option<i64>, format: OutputFormat) -> anyhow::Result<()> {
+async fn sql(
+    config: &Config,
+    query: &str,
+    as_of: Option<i64>,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
     let zone = store::partition::parse_zone(&config.lake.zone)?;
     let location = store::LakeLocation::parse(&config.lake.location)?;
     let session = analytics::LakeSession::open(&location, zone, as_of).await?;
@@ -127,18 +136,37 @@ fn decode_frame(hex: &str, json: bool) -> anyhow::Result<()> {
         println!("address    {}", frame.address);
         println!(
             "direction  {}",
-            if frame.control.reply { "meter → master (reply)" } else { "master → meter (request)" }
+            if frame.control.reply {
+                "meter → master (reply)"
+            } else {
+                "master → meter (request)"
+            }
         );
         println!(
             "function   {:#04x} {}{}{}",
             frame.control.function.code(),
             frame.control.function.name(),
-            if frame.control.abnormal { ", abnormal" } else { "" },
-            if frame.control.follow_up { ", follow-up" } else { "" }
+            if frame.control.abnormal {
+                ", abnormal"
+            } else {
+                ""
+            },
+            if frame.control.follow_up {
+                ", follow-up"
+            } else {
+                ""
+            }
         );
-        println!("data       {} ({} bytes, after −0x33)", hex::encode(&frame.data), frame.data.len());
+        println!(
+            "data       {} ({} bytes, after −0x33)",
+            hex::encode(&frame.data),
+            frame.data.len()
+        );
         if let Some(di) = di {
-            println!("DI         {di} {}", described.map(|(n, _)| n).unwrap_or("(unknown)"));
+            println!(
+                "DI         {di} {}",
+                described.map(|(n, _)| n).unwrap_or("(unknown)")
+            );
         }
         if let Some(value) = value {
             println!("value      {value}");
@@ -156,7 +184,11 @@ async fn pay(config: &Config, meter: &str, amount: &str, reference: &str) -> any
     let payment = control::ledger::pay(&pool, meter, amount, reference, chrono::Utc::now()).await?;
     println!(
         "{} {} yuan to {}; balance {} yuan",
-        if payment.duplicate { "already credited:" } else { "credited" },
+        if payment.duplicate {
+            "already credited:"
+        } else {
+            "credited"
+        },
         payment.amount,
         payment.meter_id,
         payment.balance

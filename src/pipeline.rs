@@ -89,7 +89,9 @@ impl Pipeline {
         let probe = settings.clone();
         tokio::task::spawn_blocking(move || probe.check_reachable(Duration::from_secs(10)))
             .await?
-            .with_context(|| format!("cannot reach Kafka at {brokers:?} (check kafka.brokers / --brokers)"))?;
+            .with_context(|| {
+                format!("cannot reach Kafka at {brokers:?} (check kafka.brokers / --brokers)")
+            })?;
 
         let clock = SimClock::new(options.start);
         let fleet = Fleet::new(
@@ -110,7 +112,8 @@ impl Pipeline {
         let mut servers = Vec::new();
         for bus in &fleet.buses {
             let (addr, handle) =
-                ingest::sim::server::serve_bus(bus.clone(), clock.clone(), "127.0.0.1:0".parse()?).await?;
+                ingest::sim::server::serve_bus(bus.clone(), clock.clone(), "127.0.0.1:0".parse()?)
+                    .await?;
             servers.push(handle);
             buses.push(BusConfig {
                 bus_id: bus.bus_id.clone(),
@@ -148,7 +151,9 @@ impl Pipeline {
         let rx = shutdown_rx.clone();
         tasks.push(tokio::spawn(async move { Ok(sink.run(rx).await?) }));
         let (c, rx, s) = (collector.clone(), shutdown_rx.clone(), settings.clone());
-        tasks.push(tokio::spawn(async move { Ok(c.run_commands(s, rx).await?) }));
+        tasks.push(tokio::spawn(
+            async move { Ok(c.run_commands(s, rx).await?) },
+        ));
 
         if let Some(dir) = config
             .control
@@ -183,10 +188,14 @@ impl Pipeline {
                 .await?;
         }
         let (service, rx, s) = (control.clone(), shutdown_rx.clone(), settings.clone());
-        tasks.push(tokio::spawn(async move { Ok(service.run_acks(&s, rx).await?) }));
+        tasks.push(tokio::spawn(
+            async move { Ok(service.run_acks(&s, rx).await?) },
+        ));
         let listener = tokio::net::TcpListener::bind(&config.control.listen)
             .await
-            .with_context(|| format!("binding the control HTTP address {}", config.control.listen))?;
+            .with_context(|| {
+                format!("binding the control HTTP address {}", config.control.listen)
+            })?;
         let http = listener.local_addr()?;
         let router = control::http::router(control.clone());
         let mut rx = shutdown_rx;
@@ -244,7 +253,10 @@ impl Pipeline {
                 return Ok(());
             }
             if tokio::time::Instant::now() > deadline {
-                bail!("sink committed {committed} of {} rows within {timeout:?}", self.produced_rows);
+                bail!(
+                    "sink committed {committed} of {} rows within {timeout:?}",
+                    self.produced_rows
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -266,9 +278,10 @@ impl Pipeline {
     pub async fn wait_acks(&self, timeout: Duration) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM commands WHERE status = 'sent'")
-                .fetch_one(self.control.pool())
-                .await?;
+            let pending: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM commands WHERE status = 'sent'")
+                    .fetch_one(self.control.pool())
+                    .await?;
             if pending == 0 {
                 return Ok(());
             }

@@ -20,7 +20,9 @@ pub fn render(batches: &[RecordBatch], format: OutputFormat) -> anyhow::Result<S
         OutputFormat::Csv => {
             let mut out = Vec::new();
             {
-                let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(&mut out);
+                let mut writer = arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(&mut out);
                 for batch in batches {
                     writer.write(batch)?;
                 }

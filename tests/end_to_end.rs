@@ -48,11 +48,17 @@ async fn http_post(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, 
     // The body may be chunked; take the JSON object inside.
     let start = json.find('{').unwrap_or(0);
     let end = json.rfind('}').map(|e| e + 1).unwrap_or(json.len());
-    (status, serde_json::from_str(&json[start..end]).unwrap_or_default())
+    (
+        status,
+        serde_json::from_str(&json[start..end]).unwrap_or_default(),
+    )
 }
 
 async fn balance(p: &Pipeline, meter: &str) -> Decimal {
-    control::ledger::account(p.control.pool(), meter).await.unwrap().balance
+    control::ledger::account(p.control.pool(), meter)
+        .await
+        .unwrap()
+        .balance
 }
 
 fn relay(p: &Pipeline, meter: &str) -> RelayState {
@@ -102,19 +108,39 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
         .with_meter(POOR.parse().unwrap(), |m| m.trips_received())
         .unwrap();
     assert_eq!(trips, 1, "the meter received exactly one trip frame");
-    assert_eq!(control::ledger::account(p.control.pool(), POOR).await.unwrap().relay, "open");
+    assert_eq!(
+        control::ledger::account(p.control.pool(), POOR)
+            .await
+            .unwrap()
+            .relay,
+        "open"
+    );
 
     // 04:00 .. 05:00 with the relay open: no consumption, zero power, relay-open bit in status word 3.
     collect_through(&mut p, 17, 20).await;
     p.billing_pass().await.unwrap();
-    assert_eq!(balance(&p, POOR).await, dec!(-0.23), "no energy while tripped");
+    assert_eq!(
+        balance(&p, POOR).await,
+        dec!(-0.23),
+        "no energy while tripped"
+    );
 
     // Bad payments are refused and change nothing.
-    for body in [r#"{"amount":"abc","reference":"x1"}"#, r#"{"amount":"-5","reference":"x2"}"#, r#"{"amount":5}"#, "not json"] {
+    for body in [
+        r#"{"amount":"abc","reference":"x1"}"#,
+        r#"{"amount":"-5","reference":"x2"}"#,
+        r#"{"amount":5}"#,
+        "not json",
+    ] {
         let (status, _) = http_post(p.http, &format!("/api/accounts/{POOR}/payments"), body).await;
         assert_eq!(status, 422, "{body}");
     }
-    let (status, _) = http_post(p.http, "/api/accounts/999999999999/payments", r#"{"amount":"1","reference":"x3"}"#).await;
+    let (status, _) = http_post(
+        p.http,
+        "/api/accounts/999999999999/payments",
+        r#"{"amount":"1","reference":"x3"}"#,
+    )
+    .await;
     assert_eq!(status, 404);
     assert_eq!(balance(&p, POOR).await, dec!(-0.23));
 
@@ -128,7 +154,11 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     assert_eq!(replay["payment"]["duplicate"], true);
     assert_eq!(balance(&p, POOR).await, dec!(9.77));
     p.wait_acks(Duration::from_secs(30)).await.unwrap();
-    assert_eq!(relay(&p, POOR), RelayState::OpenCloseAllowed, "close-allowed waits for the button");
+    assert_eq!(
+        relay(&p, POOR),
+        RelayState::OpenCloseAllowed,
+        "close-allowed waits for the button"
+    );
     assert_eq!(p.fleet.press_waiting_buttons(boundary(20)).len(), 1);
     assert_eq!(relay(&p, POOR), RelayState::Closed);
 
@@ -147,8 +177,18 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
         .query("SELECT count(*) AS n, count(DISTINCT meter_id || '@' || CAST(boundary_ts AS VARCHAR)) AS d FROM readings")
         .await
         .unwrap();
-    let n = counts[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0);
-    let d = counts[0].column(1).as_any().downcast_ref::<Int64Array>().unwrap().value(0);
+    let n = counts[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .value(0);
+    let d = counts[0]
+        .column(1)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .value(0);
     assert_eq!(p.produced_rows(), 4 * 29);
     assert_eq!(n as u64, p.produced_rows());
     assert_eq!(d, n);
@@ -162,9 +202,21 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
         ))
         .await
         .unwrap();
-    let power = tripped[0].column(0).as_any().downcast_ref::<Float64Array>().unwrap();
-    let status = tripped[0].column(1).as_any().downcast_ref::<Int32Array>().unwrap();
-    let energy = tripped[0].column(2).as_any().downcast_ref::<Decimal128Array>().unwrap();
+    let power = tripped[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap();
+    let status = tripped[0]
+        .column(1)
+        .as_any()
+        .downcast_ref::<Int32Array>()
+        .unwrap();
+    let energy = tripped[0]
+        .column(2)
+        .as_any()
+        .downcast_ref::<Decimal128Array>()
+        .unwrap();
     assert_eq!(power.value(0), 0.0);
     assert_ne!(status.value(0) & (1 << 4), 0);
     assert_eq!(energy.value_as_string(0), "4.00");

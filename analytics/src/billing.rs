@@ -45,12 +45,16 @@ pub struct Bill {
     pub total: Decimal,
 }
 
-fn column<'a, T: 'static>(batch: &'a arrow::array::RecordBatch, i: usize) -> Result<&'a T, AnalyticsError> {
-    batch
-        .column(i)
-        .as_any()
-        .downcast_ref::<T>()
-        .ok_or_else(|| AnalyticsError::Shape(format!("column {i} has type {}", batch.column(i).data_type())))
+fn column<'a, T: 'static>(
+    batch: &'a arrow::array::RecordBatch,
+    i: usize,
+) -> Result<&'a T, AnalyticsError> {
+    batch.column(i).as_any().downcast_ref::<T>().ok_or_else(|| {
+        AnalyticsError::Shape(format!(
+            "column {i} has type {}",
+            batch.column(i).data_type()
+        ))
+    })
 }
 
 /// Bills every meter (or `meter`) for intervals within [`from`, `to`].
@@ -79,10 +83,16 @@ pub async fn bill_meters(
     // meter -> class -> kWh
     let mut usage: BTreeMap<String, (u64, BTreeMap<String, Decimal>)> = BTreeMap::new();
     for batch in &batches {
-        let meters = column::<StringArray>(batch, 0)?;
+        // Delta scans may return string views; normalise to plain strings.
+        let meters = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)?;
+        let meters = meters
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| AnalyticsError::Shape("meter_id is not a string".into()))?;
         let starts = column::<TimestampMicrosecondArray>(batch, 1)?;
         let energy = column::<Decimal128Array>(batch, 2)?;
-        let scale = u32::try_from(energy.scale()).map_err(|_| AnalyticsError::Shape("negative scale".into()))?;
+        let scale = u32::try_from(energy.scale())
+            .map_err(|_| AnalyticsError::Shape("negative scale".into()))?;
         for row in 0..batch.num_rows() {
             if energy.is_null(row) || starts.is_null(row) {
                 continue;

@@ -17,6 +17,9 @@ pub enum AnalyticsError {
         /// What is wrong.
         reason: String,
     },
+    /// Arrow failed while reading a result.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
     /// A query result had an unexpected shape.
     #[error("unexpected result: {0}")]
     Shape(String),

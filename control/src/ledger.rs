@@ -225,7 +225,11 @@ pub async fn charge_to(
 }
 
 /// Sets the tracked relay state.
-pub async fn set_relay(pool: &SqlitePool, meter_id: &str, relay: RelayTrack) -> Result<(), ControlError> {
+pub async fn set_relay(
+    pool: &SqlitePool,
+    meter_id: &str,
+    relay: RelayTrack,
+) -> Result<(), ControlError> {
     sqlx::query("UPDATE accounts SET relay = ? WHERE meter_id = ?")
         .bind(relay.as_str())
         .bind(meter_id)

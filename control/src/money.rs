@@ -16,7 +16,10 @@ pub fn parse_payment(text: &str) -> Result<Decimal, ControlError> {
     if trimmed.is_empty() {
         return Err(bad("empty"));
     }
-    if !trimmed.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+') {
+    if !trimmed
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+')
+    {
         return Err(bad("not a decimal number"));
     }
     let amount = Decimal::from_str(trimmed).map_err(|_| bad("not a decimal number"))?;

@@ -46,7 +46,9 @@ impl RelayTrack {
 /// The command an account needs: trip below zero, close-allowed once paid back to zero or above.
 pub fn decide(balance: Decimal, relay: RelayTrack) -> Option<RelayAction> {
     match relay {
-        RelayTrack::Closed | RelayTrack::CloseAllowed if balance < Decimal::ZERO => Some(RelayAction::Trip),
+        RelayTrack::Closed | RelayTrack::CloseAllowed if balance < Decimal::ZERO => {
+            Some(RelayAction::Trip)
+        }
         RelayTrack::Open if balance >= Decimal::ZERO => Some(RelayAction::CloseAllowed),
         _ => None,
     }
@@ -60,11 +62,17 @@ mod tests {
     fn trips_below_zero_and_allows_close_after_payment_but_never_twice() {
         let neg = Decimal::new(-1, 2);
         assert_eq!(decide(neg, RelayTrack::Closed), Some(RelayAction::Trip));
-        assert_eq!(decide(neg, RelayTrack::CloseAllowed), Some(RelayAction::Trip));
+        assert_eq!(
+            decide(neg, RelayTrack::CloseAllowed),
+            Some(RelayAction::Trip)
+        );
         assert_eq!(decide(neg, RelayTrack::TripSent), None);
         assert_eq!(decide(neg, RelayTrack::Open), None);
         assert_eq!(decide(Decimal::ZERO, RelayTrack::Closed), None);
-        assert_eq!(decide(Decimal::ZERO, RelayTrack::Open), Some(RelayAction::CloseAllowed));
+        assert_eq!(
+            decide(Decimal::ZERO, RelayTrack::Open),
+            Some(RelayAction::CloseAllowed)
+        );
         assert_eq!(decide(Decimal::ONE, RelayTrack::CloseSent), None);
         for t in ["closed", "trip_sent", "open", "close_sent", "close_allowed"] {
             assert_eq!(RelayTrack::parse(t).unwrap().as_str(), t);

@@ -72,26 +72,47 @@ impl ControlService {
         opening_balance: Decimal,
     ) -> Result<(), ControlError> {
         if !self.plans.contains_key(plan) {
-            return Err(ControlError::BadRequest(format!("unknown tariff plan {plan:?}")));
+            return Err(ControlError::BadRequest(format!(
+                "unknown tariff plan {plan:?}"
+            )));
         }
-        ledger::open_account(&self.pool, meter_id, collector_id, plan, self.clock.now(), opening_balance)
-            .await
+        ledger::open_account(
+            &self.pool,
+            meter_id,
+            collector_id,
+            plan,
+            self.clock.now(),
+            opening_balance,
+        )
+        .await
     }
 
     /// Credits a payment given as text (validated), then sends close-allowed if the balance allows it.
-    pub async fn pay(&self, meter_id: &str, amount: &str, reference: &str) -> Result<(Payment, Option<CommandMessage>), ControlError> {
+    pub async fn pay(
+        &self,
+        meter_id: &str,
+        amount: &str,
+        reference: &str,
+    ) -> Result<(Payment, Option<CommandMessage>), ControlError> {
         let amount = money::parse_payment(amount)?;
         if reference.trim().is_empty() {
-            return Err(ControlError::BadRequest("payment reference must not be empty".into()));
+            return Err(ControlError::BadRequest(
+                "payment reference must not be empty".into(),
+            ));
         }
-        let payment = ledger::pay(&self.pool, meter_id, amount, reference, self.clock.now()).await?;
+        let payment =
+            ledger::pay(&self.pool, meter_id, amount, reference, self.clock.now()).await?;
         let account = ledger::account(&self.pool, meter_id).await?;
         let command = self.enforce(&account, "payment").await?;
         Ok((payment, command))
     }
 
     /// Issues the command the account's balance requires, if any.
-    async fn enforce(&self, account: &Account, why: &str) -> Result<Option<CommandMessage>, ControlError> {
+    async fn enforce(
+        &self,
+        account: &Account,
+        why: &str,
+    ) -> Result<Option<CommandMessage>, ControlError> {
         let relay = RelayTrack::parse(&account.relay)
             .ok_or_else(|| ControlError::Corrupt(format!("relay state {:?}", account.relay)))?;
         let Some(action) = decide(account.balance, relay) else {
@@ -131,15 +152,20 @@ impl ControlService {
                 .push(account);
         }
         for ((plan_name, opened_at), accounts) in groups {
-            let plan = self
-                .plans
-                .get(&plan_name)
-                .ok_or_else(|| ControlError::Corrupt(format!("account plan {plan_name:?} unknown")))?;
-            let bills = analytics::billing::bill_meters(session, plan, opened_at, now, None).await?;
-            let by_meter: BTreeMap<&str, Decimal> =
-                bills.iter().map(|b| (b.meter_id.as_str(), b.total)).collect();
+            let plan = self.plans.get(&plan_name).ok_or_else(|| {
+                ControlError::Corrupt(format!("account plan {plan_name:?} unknown"))
+            })?;
+            let bills =
+                analytics::billing::bill_meters(session, plan, opened_at, now, None).await?;
+            let by_meter: BTreeMap<&str, Decimal> = bills
+                .iter()
+                .map(|b| (b.meter_id.as_str(), b.total))
+                .collect();
             for account in accounts {
-                let cost = by_meter.get(account.meter_id.as_str()).copied().unwrap_or_default();
+                let cost = by_meter
+                    .get(account.meter_id.as_str())
+                    .copied()
+                    .unwrap_or_default();
                 if cost != account.charged_to_date {
                     ledger::charge_to(&self.pool, &account.meter_id, cost, version, now).await?;
                     report.charged += 1;
@@ -176,7 +202,9 @@ impl ControlService {
             };
             match serde_json::from_slice::<AckMessage>(message.payload().unwrap_or_default()) {
                 Ok(ack) => commands::acknowledge(&self.pool, &ack).await?,
-                Err(err) => tracing::error!(%err, offset = message.offset(), "undecodable acknowledgement skipped"),
+                Err(err) => {
+                    tracing::error!(%err, offset = message.offset(), "undecodable acknowledgement skipped")
+                }
             }
             consumer.commit_message(&message, CommitMode::Async)?;
         }

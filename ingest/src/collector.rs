@@ -102,7 +102,11 @@ impl Collector {
             .buses
             .iter()
             .map(|b| Bus {
-                client: Mutex::new(BusClient::new(b.endpoint.clone(), config.timeout, config.retries)),
+                client: Mutex::new(BusClient::new(
+                    b.endpoint.clone(),
+                    config.timeout,
+                    config.retries,
+                )),
                 config: b.clone(),
             })
             .collect();
@@ -133,7 +137,11 @@ impl Collector {
         Ok(total)
     }
 
-    async fn collect_bus(&self, bus: &Bus, boundary: DateTime<Utc>) -> Result<RoundStats, CollectorError> {
+    async fn collect_bus(
+        &self,
+        bus: &Bus,
+        boundary: DateTime<Utc>,
+    ) -> Result<RoundStats, CollectorError> {
         let mut rows = Vec::with_capacity(bus.config.meters.len());
         {
             let mut client = bus.client.lock().await;
@@ -151,7 +159,10 @@ impl Collector {
                 );
             }
         }
-        let no_response = rows.iter().filter(|r| r.quality == Quality::NoResponse).count() as u64;
+        let no_response = rows
+            .iter()
+            .filter(|r| r.quality == Quality::NoResponse)
+            .count() as u64;
         let batch = readings_to_batch(&rows).map_err(|e| CollectorError::Batch(e.to_string()))?;
         let value = encode_arrow(&batch).map_err(|e| CollectorError::Batch(e.to_string()))?;
         let headers = OwnedHeaders::new()
@@ -195,14 +206,21 @@ impl Collector {
             ack.error = Some(format!("invalid meter address {:?}", command.meter_id));
             return ack;
         };
-        let Some(bus) = self.buses.iter().find(|b| b.config.meters.contains(&address)) else {
+        let Some(bus) = self
+            .buses
+            .iter()
+            .find(|b| b.config.meters.contains(&address))
+        else {
             return ack;
         };
         if self.clock.now() > command.valid_until {
             ack.outcome = AckOutcome::Expired;
             return ack;
         }
-        let valid_until = command.valid_until.with_timezone(&self.config.zone).naive_local();
+        let valid_until = command
+            .valid_until
+            .with_timezone(&self.config.zone)
+            .naive_local();
         let frame = RelayCommand::plaintext(command.action, valid_until).to_frame(address);
         let mut client = bus.client.lock().await;
         match client.transact(&frame).await {
@@ -218,7 +236,9 @@ impl Collector {
                 ack.error = Some(err.to_string());
             }
         }
-        if let Some(Value::Bits(word)) = poll::read_value(&mut client, address, DataId::STATUS_WORD_3).await {
+        if let Some(Value::Bits(word)) =
+            poll::read_value(&mut client, address, DataId::STATUS_WORD_3).await
+        {
             ack.relay_open = Some(word & STATUS3_RELAY_OPEN != 0);
         }
         ack.at = self.clock.now();

@@ -88,7 +88,12 @@ pub struct Reading {
 
 impl Reading {
     /// An empty reading of `meter_id` at `boundary`: every value null, quality `no_response`.
-    pub fn empty(meter_id: String, boundary: DateTime<Utc>, bus_id: &str, collector_id: &str) -> Self {
+    pub fn empty(
+        meter_id: String,
+        boundary: DateTime<Utc>,
+        bus_id: &str,
+        collector_id: &str,
+    ) -> Self {
         Self {
             meter_id,
             boundary_ts: boundary,
@@ -155,11 +160,10 @@ fn decimal_column(
             }
         }
     }
-    Ok(Arc::new(
-        builder
-            .finish()
-            .with_precision_and_scale(DECIMAL_PRECISION, DECIMAL_SCALE)?,
-    ))
+    Ok(Arc::new(builder.finish().with_precision_and_scale(
+        DECIMAL_PRECISION,
+        DECIMAL_SCALE,
+    )?))
 }
 
 fn timestamps(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
@@ -183,13 +187,18 @@ pub fn readings_to_batch(rows: &[Reading]) -> Result<RecordBatch, ReadingError> 
         timestamps(rows.iter().map(|r| Some(r.read_ts.timestamp_micros()))),
         strings(rows.iter().map(|r| r.bus_id.as_str())),
         strings(rows.iter().map(|r| r.collector_id.as_str())),
-        timestamps(rows.iter().map(|r| r.meter_clock.map(|t| t.timestamp_micros()))),
+        timestamps(
+            rows.iter()
+                .map(|r| r.meter_clock.map(|t| t.timestamp_micros())),
+        ),
         decimal_column(rows, col::ENERGY_FWD_TOTAL, |r| r.energy_fwd_total_kwh)?,
     ];
     for (i, name) in col::ENERGY_FWD_TARIFF.iter().enumerate() {
         columns.push(decimal_column(rows, name, |r| r.energy_fwd_tariff_kwh[i])?);
     }
-    columns.push(decimal_column(rows, col::ENERGY_REV_TOTAL, |r| r.energy_rev_total_kwh)?);
+    columns.push(decimal_column(rows, col::ENERGY_REV_TOTAL, |r| {
+        r.energy_rev_total_kwh
+    })?);
     columns.push(floats(rows, |r| r.voltage_v));
     columns.push(floats(rows, |r| r.current_a));
     columns.push(floats(rows, |r| r.active_power_kw));
@@ -197,7 +206,9 @@ pub fn readings_to_batch(rows: &[Reading]) -> Result<RecordBatch, ReadingError> 
     columns.push(floats(rows, |r| r.frequency_hz));
     for i in 0..7 {
         columns.push(Arc::new(
-            rows.iter().map(|r| r.status_words[i]).collect::<Int32Array>(),
+            rows.iter()
+                .map(|r| r.status_words[i])
+                .collect::<Int32Array>(),
         ));
     }
     columns.push(decimal_column(rows, col::BALANCE, |r| r.balance_yuan)?);
@@ -213,7 +224,9 @@ mod tests {
 
     #[test]
     fn rows_become_a_wire_batch_and_oversized_decimals_are_refused() {
-        let t = DateTime::parse_from_rfc3339("2026-10-01T00:15:00Z").unwrap().to_utc();
+        let t = DateTime::parse_from_rfc3339("2026-10-01T00:15:00Z")
+            .unwrap()
+            .to_utc();
         let mut row = Reading::empty("000000001001".into(), t, "b", "c");
         row.energy_fwd_total_kwh = Some(Decimal::new(12345, 2));
         row.quality = Quality::Ok;
@@ -221,6 +234,9 @@ mod tests {
         assert_eq!(batch.num_rows(), 2);
         assert_eq!(batch.schema(), wire_schema());
         row.energy_fwd_total_kwh = Some(Decimal::new(10i64.pow(12), 0));
-        assert!(matches!(readings_to_batch(&[row]), Err(ReadingError::DecimalRange { .. })));
+        assert!(matches!(
+            readings_to_batch(&[row]),
+            Err(ReadingError::DecimalRange { .. })
+        ));
     }
 }

@@ -101,7 +101,10 @@ impl Sink {
     }
 
     fn source_id(&self, partition: i32) -> String {
-        format!("{}-{}-{partition}", self.config.group_id, self.topics.readings)
+        format!(
+            "{}-{}-{partition}",
+            self.config.group_id, self.topics.readings
+        )
     }
 
     /// True when buffered rows must be committed now.
@@ -113,7 +116,10 @@ impl Sink {
     }
 
     /// Runs until `shutdown` turns true, then commits what is buffered and returns.
-    pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) -> Result<(), SinkError> {
+    pub async fn run(
+        mut self,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), SinkError> {
         loop {
             let wait = self
                 .pending_since
@@ -163,7 +169,9 @@ impl Sink {
             .copied()
             .unwrap_or(self.committed_position(partition).await?);
         if offset <= done {
-            self.stats.duplicates_skipped.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .duplicates_skipped
+                .fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
         let header = |name: &str| {
@@ -197,13 +205,27 @@ impl Sink {
         message: &rdkafka::message::OwnedMessage,
         error: &str,
     ) -> Result<(), SinkError> {
-        tracing::warn!(partition = message.partition(), offset = message.offset(), error, "dead letter");
+        tracing::warn!(
+            partition = message.partition(),
+            offset = message.offset(),
+            error,
+            "dead letter"
+        );
         let partition = message.partition().to_string();
         let offset = message.offset().to_string();
         let headers = OwnedHeaders::new()
-            .insert(Header { key: "dlq-error", value: Some(error) })
-            .insert(Header { key: "dlq-source-partition", value: Some(&partition) })
-            .insert(Header { key: "dlq-source-offset", value: Some(&offset) });
+            .insert(Header {
+                key: "dlq-error",
+                value: Some(error),
+            })
+            .insert(Header {
+                key: "dlq-source-partition",
+                value: Some(&partition),
+            })
+            .insert(Header {
+                key: "dlq-source-offset",
+                value: Some(&offset),
+            });
         let mut record = FutureRecord::to(&self.topics.readings_dlq)
             .payload(message.payload().unwrap_or_default())
             .headers(headers);
@@ -245,7 +267,11 @@ impl Sink {
         let mut offsets = TopicPartitionList::new();
         for (partition, offset) in std::mem::take(&mut self.pending_offsets) {
             self.committed.insert(partition, offset);
-            offsets.add_partition_offset(&self.topics.readings, partition, Offset::Offset(offset + 1))?;
+            offsets.add_partition_offset(
+                &self.topics.readings,
+                partition,
+                Offset::Offset(offset + 1),
+            )?;
         }
         if let Err(err) = self.consumer.commit(&offsets, CommitMode::Async) {
             tracing::debug!(%err, "kafka offset commit (monitoring only) failed");

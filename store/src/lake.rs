@@ -51,6 +51,10 @@ impl Lake {
         zone: Tz,
         version: i64,
     ) -> Result<Self, StoreError> {
+        let version = u64::try_from(version).map_err(|_| StoreError::Location {
+            location: location.root().to_string(),
+            reason: format!("table version {version} is negative"),
+        })?;
         let mut lake = Self::open(location, zone).await?;
         lake.table.load_version(version).await?;
         Ok(lake)
@@ -63,7 +67,7 @@ impl Lake {
 
     /// The committed version currently loaded, `None` before the first commit.
     pub fn version(&self) -> Option<i64> {
-        self.table.version()
+        self.table.version().and_then(|v| i64::try_from(v).ok())
     }
 
     /// Reloads the table to its latest committed version.
@@ -108,9 +112,10 @@ impl Lake {
                 .collect(),
         );
         let writer = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(|e| {
-                StoreError::Schema(format!("zstd level: {e}"))
-            })?))
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(3)
+                    .map_err(|e| StoreError::Schema(format!("zstd level: {e}")))?,
+            ))
             .build();
         let table = self
             .table
@@ -121,7 +126,7 @@ impl Lake {
             .with_commit_properties(commit)
             .await?;
         self.table = table;
-        Ok(self.table.version().unwrap_or(0))
+        Ok(self.version().unwrap_or(0))
     }
 
     /// A DataFusion table provider over the loaded version, with the object store registered in `session`.

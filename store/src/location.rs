@@ -41,10 +41,12 @@ impl LakeLocation {
             let path = format!("{}/", root.path());
             root.set_path(&path);
         }
-        let url = root.join(&format!("{table}/")).map_err(|e| StoreError::Location {
-            location: self.root.to_string(),
-            reason: e.to_string(),
-        })?;
+        let url = root
+            .join(&format!("{table}/"))
+            .map_err(|e| StoreError::Location {
+                location: self.root.to_string(),
+                reason: e.to_string(),
+            })?;
         if url.scheme() == "file" {
             if let Ok(path) = url.to_file_path() {
                 std::fs::create_dir_all(path)?;

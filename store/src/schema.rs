@@ -140,6 +140,9 @@ mod tests {
                 assert_eq!(t, &decimal(), "{} must be exact", field.name());
             }
         }
-        assert_eq!(reading_schema().fields().len(), wire_schema().fields().len() + 1);
+        assert_eq!(
+            reading_schema().fields().len(),
+            wire_schema().fields().len() + 1
+        );
     }
 }

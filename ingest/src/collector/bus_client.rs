@@ -90,10 +90,11 @@ impl BusClient {
         }
         let line: Box<dyn Line> = match &self.endpoint {
             BusEndpoint::Tcp(addr) => {
-                let stream = tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(addr))
-                    .await
-                    .map_err(|_| self.io_error(std::io::ErrorKind::TimedOut.into()))?
-                    .map_err(|e| self.io_error(e))?;
+                let stream =
+                    tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(addr))
+                        .await
+                        .map_err(|_| self.io_error(std::io::ErrorKind::TimedOut.into()))?
+                        .map_err(|e| self.io_error(e))?;
                 let _ = stream.set_nodelay(true);
                 Box::new(stream)
             }

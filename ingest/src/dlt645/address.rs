@@ -95,7 +95,10 @@ mod tests {
         assert_eq!(a.0, [0x25, 0x04, 0x03, 0x02, 0x01, 0x00]);
         assert_eq!(a.to_string(), "000102030425");
         assert_eq!(Address::from_number(102030425).unwrap(), a);
-        assert_eq!("161".parse::<Address>().unwrap().to_string(), "000000000161");
+        assert_eq!(
+            "161".parse::<Address>().unwrap().to_string(),
+            "000000000161"
+        );
     }
 
     #[test]

@@ -170,6 +170,9 @@ mod tests {
             assert_eq!(ControlCode::from_byte(byte).to_byte(), byte);
         }
         assert_eq!(ControlCode::normal_reply(Function::Read).to_byte(), 0x91);
-        assert_eq!(ControlCode::abnormal_reply(Function::Control).to_byte(), 0xDC);
+        assert_eq!(
+            ControlCode::abnormal_reply(Function::Control).to_byte(),
+            0xDC
+        );
     }
 }

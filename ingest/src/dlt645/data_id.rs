@@ -62,14 +62,15 @@ impl DataId {
 
     /// Reads a DI from wire-order bytes (already −0x33).
     pub fn from_wire(bytes: &[u8]) -> Result<Self, FrameError> {
-        let array: [u8; 4] = bytes
-            .get(..4)
-            .and_then(|b| b.try_into().ok())
-            .ok_or(FrameError::ShortData {
-                what: "data identifier",
-                needed: 4,
-                have: bytes.len(),
-            })?;
+        let array: [u8; 4] =
+            bytes
+                .get(..4)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(FrameError::ShortData {
+                    what: "data identifier",
+                    needed: 4,
+                    have: bytes.len(),
+                })?;
         Ok(Self(u32::from_le_bytes(array)))
     }
 
@@ -83,20 +84,15 @@ impl DataId {
     /// The format and name of the item, if meterlake knows it.
     pub fn describe(self) -> Option<(&'static str, ValueFormat)> {
         use ValueFormat::*;
-        let energy = Number {
+        let register = |signed: bool, unit: &'static str| Number {
             bytes: 4,
             decimals: 2,
-            signed: false,
-            unit: "kWh",
+            signed,
+            unit,
         };
+        let energy = register(false, "kWh");
         Some(match self.0 {
-            0x0000_0000 => (
-                "combined active total energy",
-                Number {
-                    signed: true,
-                    ..energy
-                },
-            ),
+            0x0000_0000 => ("combined active total energy", register(true, "kWh")),
             0x0001_0000 => ("forward active total energy", energy),
             0x0001_0100 => ("forward active energy tariff 1 (sharp)", energy),
             0x0001_0200 => ("forward active energy tariff 2 (peak)", energy),
@@ -162,20 +158,8 @@ impl DataId {
             0x0400_0401 => ("communication address", Digits12),
             0x0400_0402 => ("meter number", Digits12),
             0x0400_0501..=0x0400_0507 => ("running status word", BitField),
-            0x0090_0200 => (
-                "remaining money",
-                Number {
-                    unit: "yuan",
-                    ..energy
-                },
-            ),
-            0x0090_0201 => (
-                "overdraft money",
-                Number {
-                    unit: "yuan",
-                    ..energy
-                },
-            ),
+            0x0090_0200 => ("remaining money", register(false, "yuan")),
+            0x0090_0201 => ("overdraft money", register(false, "yuan")),
             _ => return None,
         })
     }
@@ -310,10 +294,14 @@ impl ValueFormat {
                     .ok_or_else(|| FrameError::DateTime(format!("{h:02}:{m:02}:{s:02}")))?;
                 Ok(Value::Time(time))
             }
-            Self::Digits12 => Ok(Value::Digits(super::Address(
-                bytes.try_into().map_err(|_| FrameError::Address(hex::encode(bytes)))?,
-            )
-            .to_string())),
+            Self::Digits12 => Ok(Value::Digits(
+                super::Address(
+                    bytes
+                        .try_into()
+                        .map_err(|_| FrameError::Address(hex::encode(bytes)))?,
+                )
+                .to_string(),
+            )),
         }
     }
 
@@ -357,7 +345,10 @@ mod tests {
             format.decode(&[0x01, 0x10]).unwrap(),
             Value::Number(Decimal::new(1001, 1), "V")
         );
-        assert_eq!(DataId::FORWARD_ACTIVE_TOTAL.to_wire(), [0x00, 0x00, 0x01, 0x00]);
+        assert_eq!(
+            DataId::FORWARD_ACTIVE_TOTAL.to_wire(),
+            [0x00, 0x00, 0x01, 0x00]
+        );
         assert_eq!("02010100".parse::<DataId>().unwrap(), DataId::VOLTAGE_A);
         assert!("0201".parse::<DataId>().is_err());
     }

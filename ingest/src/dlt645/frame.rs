@@ -194,7 +194,10 @@ mod tests {
     #[test]
     fn documented_frames_decode() {
         // F2: read 00010000 from meter 000102030425.
-        let (f, used) = Frame::decode(&hex_frame("68 25 04 03 02 01 00 68 11 04 33 33 34 33 E1 16")).unwrap();
+        let (f, used) = Frame::decode(&hex_frame(
+            "68 25 04 03 02 01 00 68 11 04 33 33 34 33 E1 16",
+        ))
+        .unwrap();
         assert_eq!(used, 16);
         assert_eq!(f.address.to_string(), "000102030425");
         assert_eq!(f.control.function, Function::Read);
@@ -210,7 +213,10 @@ mod tests {
         assert_eq!(f, Frame::read_address_request());
         assert_eq!(f.encode(4).unwrap(), bytes);
         // F4: voltage reply 100.1 V.
-        let (f, _) = Frame::decode(&hex_frame("68 61 01 00 00 00 00 68 91 06 33 34 34 35 34 43 10 16")).unwrap();
+        let (f, _) = Frame::decode(&hex_frame(
+            "68 61 01 00 00 00 00 68 91 06 33 34 34 35 34 43 10 16",
+        ))
+        .unwrap();
         assert!(f.control.reply && !f.control.abnormal);
         assert_eq!(f.data_id().unwrap(), DataId::VOLTAGE_A);
         assert_eq!(&f.data[4..], &[0x01, 0x10]);
@@ -219,24 +225,48 @@ mod tests {
     #[test]
     fn documented_bad_checksum_is_rejected() {
         // F8: sent CS 0x24, correct 0x23.
-        let err = Frame::decode(&hex_frame("68 61 57 85 09 03 24 68 11 04 33 33 36 35 24 16")).unwrap_err();
-        assert_eq!(err, FrameError::Checksum { found: 0x24, computed: 0x23 });
+        let err = Frame::decode(&hex_frame(
+            "68 61 57 85 09 03 24 68 11 04 33 33 36 35 24 16",
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err,
+            FrameError::Checksum {
+                found: 0x24,
+                computed: 0x23
+            }
+        );
     }
 
     #[test]
     fn truncated_and_malformed_frames_give_typed_errors() {
         let good = hex_frame("68 25 04 03 02 01 00 68 11 04 33 33 34 33 E1 16");
         for cut in 0..good.len() {
-            assert!(matches!(Frame::decode(&good[..cut]), Err(FrameError::Incomplete { .. })));
+            assert!(matches!(
+                Frame::decode(&good[..cut]),
+                Err(FrameError::Incomplete { .. })
+            ));
         }
         let mut bad_end = good.clone();
         bad_end[15] = 0x17;
-        assert_eq!(Frame::decode(&bad_end).unwrap_err(), FrameError::NoEnd(0x17));
+        assert_eq!(
+            Frame::decode(&bad_end).unwrap_err(),
+            FrameError::NoEnd(0x17)
+        );
         let mut bad_second = good.clone();
         bad_second[7] = 0x00;
-        assert_eq!(Frame::decode(&bad_second).unwrap_err(), FrameError::NoSecondStart(0));
-        assert_eq!(Frame::decode(&[0x00, 0x68]).unwrap_err(), FrameError::NoStart(0));
-        assert_eq!(error_bits(0x06), vec!["no requested data", "password error / unauthorized"]);
+        assert_eq!(
+            Frame::decode(&bad_second).unwrap_err(),
+            FrameError::NoSecondStart(0)
+        );
+        assert_eq!(
+            Frame::decode(&[0x00, 0x68]).unwrap_err(),
+            FrameError::NoStart(0)
+        );
+        assert_eq!(
+            error_bits(0x06),
+            vec!["no requested data", "password error / unauthorized"]
+        );
     }
 
     proptest! {

@@ -187,10 +187,17 @@ mod tests {
             .unwrap()
             .and_hms_opt(23, 59, 58)
             .unwrap();
-        let frame = RelayCommand::plaintext(RelayAction::Trip, t).to_frame(Address([1, 0, 0, 0, 0, 0]));
+        let frame =
+            RelayCommand::plaintext(RelayAction::Trip, t).to_frame(Address([1, 0, 0, 0, 0, 0]));
         assert_eq!(frame.data.len(), 16);
-        assert_eq!(&frame.data[8..], &[0x1A, 0x00, 0x58, 0x59, 0x23, 0x31, 0x12, 0x99]);
-        assert_eq!(RelayAction::from_code(0x99), Err(FrameError::RelayCode(0x99)));
+        assert_eq!(
+            &frame.data[8..],
+            &[0x1A, 0x00, 0x58, 0x59, 0x23, 0x31, 0x12, 0x99]
+        );
+        assert_eq!(
+            RelayAction::from_code(0x99),
+            Err(FrameError::RelayCode(0x99))
+        );
     }
 
     proptest! {

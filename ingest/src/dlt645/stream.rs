@@ -82,7 +82,11 @@ mod tests {
     #[test]
     fn frames_split_joined_and_surrounded_by_garbage() {
         let a = Frame::read_request(Address::from_number(1).unwrap(), DataId::VOLTAGE_A);
-        let b = Frame::read_reply(Address::from_number(2).unwrap(), DataId::VOLTAGE_A, &[0x01, 0x22]);
+        let b = Frame::read_reply(
+            Address::from_number(2).unwrap(),
+            DataId::VOLTAGE_A,
+            &[0x01, 0x22],
+        );
         let mut bytes = vec![0x00, 0x68, 0x12, 0xFF];
         bytes.extend(a.encode(4).unwrap());
         bytes.extend([0x55, 0x68]);
@@ -110,7 +114,10 @@ mod tests {
         let mut decoder = FrameDecoder::new();
         decoder.push(&corrupt);
         decoder.push(&good.encode(0).unwrap());
-        assert!(matches!(decoder.next_frame(), Some(Err(FrameError::Checksum { .. }))));
+        assert!(matches!(
+            decoder.next_frame(),
+            Some(Err(FrameError::Checksum { .. }))
+        ));
         let mut found = None;
         while let Some(r) = decoder.next_frame() {
             if let Ok(f) = r {

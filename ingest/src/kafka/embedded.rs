@@ -12,7 +12,11 @@ pub struct EmbeddedKafka {
 
 impl EmbeddedKafka {
     /// Starts a cluster with `brokers` brokers and creates the topics with `partitions` partitions.
-    pub fn start(brokers: i32, topics: &Topics, partitions: i32) -> rdkafka::error::KafkaResult<Self> {
+    pub fn start(
+        brokers: i32,
+        topics: &Topics,
+        partitions: i32,
+    ) -> rdkafka::error::KafkaResult<Self> {
         let cluster = MockCluster::new(brokers)?;
         for topic in topics.all() {
             cluster.create_topic(topic, partitions, 1)?;

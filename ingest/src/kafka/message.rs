@@ -114,7 +114,13 @@ mod tests {
         assert!(matches!(decode(b"", None, None), Err(MessageError::Empty)));
         assert!(decode(b"not arrow", None, None).is_err());
         assert!(decode(b"[{\"meter_id\":1}]", Some(JSON), None).is_err());
-        assert!(matches!(decode(b"x", Some("text/csv"), None), Err(MessageError::ContentType(_))));
-        assert!(matches!(decode(b"x", None, Some("2")), Err(MessageError::SchemaVersion(_))));
+        assert!(matches!(
+            decode(b"x", Some("text/csv"), None),
+            Err(MessageError::ContentType(_))
+        ));
+        assert!(matches!(
+            decode(b"x", None, Some("2")),
+            Err(MessageError::SchemaVersion(_))
+        ));
     }
 }

@@ -26,6 +26,11 @@ impl Topics {
 
     /// All topic names.
     pub fn all(&self) -> [&str; 4] {
-        [&self.readings, &self.readings_dlq, &self.commands, &self.acks]
+        [
+            &self.readings,
+            &self.readings_dlq,
+            &self.commands,
+            &self.acks,
+        ]
     }
 }

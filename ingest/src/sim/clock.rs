@@ -26,6 +26,7 @@ impl SimClock {
 
     /// Moves the clock to `t` (never backwards).
     pub fn set(&self, t: DateTime<Utc>) {
-        self.micros.fetch_max(t.timestamp_micros(), Ordering::SeqCst);
+        self.micros
+            .fetch_max(t.timestamp_micros(), Ordering::SeqCst);
     }
 }

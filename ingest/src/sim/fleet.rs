@@ -64,7 +64,13 @@ impl Fleet {
                         seed: config.seed ^ number,
                     },
                 };
-                meters.push(SimMeter::new(address, profile, config.zone, config.security, start));
+                meters.push(SimMeter::new(
+                    address,
+                    profile,
+                    config.zone,
+                    config.security,
+                    start,
+                ));
             }
             buses.push(SimBus {
                 bus_id: format!("{}-bus-{bus_index}", config.bus_prefix),
@@ -102,7 +108,12 @@ impl Fleet {
         self.buses
             .iter()
             .filter_map(|b| b.meters.lock().ok())
-            .map(|meters| meters.iter().filter(|m| m.relay() != RelayState::Closed).count())
+            .map(|meters| {
+                meters
+                    .iter()
+                    .filter(|m| m.relay() != RelayState::Closed)
+                    .count()
+            })
             .sum()
     }
 }

@@ -175,7 +175,12 @@ impl SimMeter {
         let (_, format) = di.describe()?;
         let local = self.local(now);
         let watts = self.power_watts(local);
-        let volts = 220.0 + 4.0 * (super::profile::unit_hash(u64::from(self.address.0[0]), now.timestamp() as u64 / 900) - 0.5);
+        let volts = 220.0
+            + 4.0
+                * (super::profile::unit_hash(
+                    u64::from(self.address.0[0]),
+                    now.timestamp() as u64 / 900,
+                ) - 0.5);
         let value = match di {
             DataId::FORWARD_ACTIVE_TOTAL => Self::register(self.forward_joules),
             DataId::FORWARD_ACTIVE_T1 => Self::register(self.tariff_joules[0]),
@@ -252,7 +257,9 @@ impl SimMeter {
             return Err(ERR_UNAUTHORIZED);
         }
         match cmd.action {
-            RelayAction::Trip | RelayAction::PreTripAutoClose | RelayAction::PreTripCloseAllowed => {
+            RelayAction::Trip
+            | RelayAction::PreTripAutoClose
+            | RelayAction::PreTripCloseAllowed => {
                 self.relay = RelayState::Open;
                 self.trip_commanded = true;
                 self.trips_received += 1;
@@ -282,7 +289,9 @@ mod tests {
     use crate::dlt645::data_id::Value;
 
     fn meter() -> (SimMeter, DateTime<Utc>) {
-        let start = DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z").unwrap().to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z")
+            .unwrap()
+            .to_utc();
         let m = SimMeter::new(
             Address::from_number(1001).unwrap(),
             LoadProfile::Constant { watts: 1000.0 },
@@ -294,27 +303,46 @@ mod tests {
     }
 
     fn read(m: &mut SimMeter, di: DataId, now: DateTime<Utc>) -> Value {
-        let reply = m.handle(&Frame::read_request(m.address(), di), now).unwrap();
+        let reply = m
+            .handle(&Frame::read_request(m.address(), di), now)
+            .unwrap();
         assert!(!reply.control.abnormal);
         di.describe().unwrap().1.decode(&reply.data[4..]).unwrap()
     }
 
     fn command(m: &mut SimMeter, action: RelayAction, now: DateTime<Utc>) -> Frame {
         let until = m.local(now) + Duration::hours(1);
-        m.handle(&RelayCommand::plaintext(action, until).to_frame(m.address()), now)
-            .unwrap()
+        m.handle(
+            &RelayCommand::plaintext(action, until).to_frame(m.address()),
+            now,
+        )
+        .unwrap()
     }
 
     #[test]
     fn constant_kilowatt_adds_a_quarter_kwh_per_interval_and_trip_stops_it() {
         let (mut m, start) = meter();
         let t1 = start + Duration::minutes(15);
-        assert_eq!(read(&mut m, DataId::FORWARD_ACTIVE_TOTAL, t1), Value::Number(Decimal::new(25, 2), "kWh"));
-        assert_eq!(command(&mut m, RelayAction::Trip, t1).control.to_byte(), 0x9C);
+        assert_eq!(
+            read(&mut m, DataId::FORWARD_ACTIVE_TOTAL, t1),
+            Value::Number(Decimal::new(25, 2), "kWh")
+        );
+        assert_eq!(
+            command(&mut m, RelayAction::Trip, t1).control.to_byte(),
+            0x9C
+        );
         let t2 = t1 + Duration::hours(2);
-        assert_eq!(read(&mut m, DataId::FORWARD_ACTIVE_TOTAL, t2), Value::Number(Decimal::new(25, 2), "kWh"));
-        assert_eq!(read(&mut m, DataId::ACTIVE_POWER, t2), Value::Number(Decimal::ZERO, "kW"));
-        let Value::Bits(word) = read(&mut m, DataId::STATUS_WORD_3, t2) else { panic!() };
+        assert_eq!(
+            read(&mut m, DataId::FORWARD_ACTIVE_TOTAL, t2),
+            Value::Number(Decimal::new(25, 2), "kWh")
+        );
+        assert_eq!(
+            read(&mut m, DataId::ACTIVE_POWER, t2),
+            Value::Number(Decimal::ZERO, "kW")
+        );
+        let Value::Bits(word) = read(&mut m, DataId::STATUS_WORD_3, t2) else {
+            panic!()
+        };
         assert_ne!(word & STATUS3_RELAY_OPEN, 0);
         // Close-allowed keeps the relay open until the button is pressed.
         command(&mut m, RelayAction::CloseAllowed, t2);
@@ -327,14 +355,34 @@ mod tests {
     fn keep_power_strict_mode_expiry_and_unknown_di_are_refused() {
         let (mut m, start) = meter();
         command(&mut m, RelayAction::KeepPowerOn, start);
-        assert_eq!(command(&mut m, RelayAction::Trip, start).error_word(), Some(ERR_UNAUTHORIZED));
+        assert_eq!(
+            command(&mut m, RelayAction::Trip, start).error_word(),
+            Some(ERR_UNAUTHORIZED)
+        );
         command(&mut m, RelayAction::KeepPowerOff, start);
-        let expired = RelayCommand::plaintext(RelayAction::Trip, m.local(start) - Duration::minutes(1));
-        assert!(m.handle(&expired.to_frame(m.address()), start).unwrap().control.abnormal);
+        let expired =
+            RelayCommand::plaintext(RelayAction::Trip, m.local(start) - Duration::minutes(1));
+        assert!(
+            m.handle(&expired.to_frame(m.address()), start)
+                .unwrap()
+                .control
+                .abnormal
+        );
         m.security = SecurityMode::Strict;
-        assert_eq!(command(&mut m, RelayAction::Trip, start).error_word(), Some(ERR_UNAUTHORIZED));
-        assert_eq!(command(&mut m, RelayAction::Close, start).error_word(), None);
-        let reply = m.handle(&Frame::read_request(m.address(), DataId(0x1234_5678)), start).unwrap();
+        assert_eq!(
+            command(&mut m, RelayAction::Trip, start).error_word(),
+            Some(ERR_UNAUTHORIZED)
+        );
+        assert_eq!(
+            command(&mut m, RelayAction::Close, start).error_word(),
+            None
+        );
+        let reply = m
+            .handle(
+                &Frame::read_request(m.address(), DataId(0x1234_5678)),
+                start,
+            )
+            .unwrap();
         assert_eq!(reply.error_word(), Some(ERR_NO_DATA));
         let other = Frame::read_request(Address::from_number(9).unwrap(), DataId::VOLTAGE_A);
         assert!(m.handle(&other, start).is_none());

@@ -44,9 +44,7 @@ impl LoadProfile {
 
 /// A deterministic number in [0, 1) from a seed and a slot (splitmix64).
 pub fn unit_hash(seed: u64, slot: u64) -> f64 {
-    let mut z = seed
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(slot);
+    let mut z = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(slot);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
@@ -59,14 +57,19 @@ mod tests {
 
     #[test]
     fn evening_peak_exceeds_night_and_noise_is_deterministic() {
-        let p = LoadProfile::Residential { scale: 1.0, seed: 7 };
+        let p = LoadProfile::Residential {
+            scale: 1.0,
+            seed: 7,
+        };
         let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
         let night = p.watts(day.and_hms_opt(3, 0, 0).unwrap());
         let evening = p.watts(day.and_hms_opt(20, 0, 0).unwrap());
         assert!(evening > 3.0 * night, "{evening} vs {night}");
         assert_eq!(evening, p.watts(day.and_hms_opt(20, 0, 0).unwrap()));
         let daily: f64 = (0..96)
-            .map(|i| p.watts(day.and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::minutes(15 * i)) / 4.0)
+            .map(|i| {
+                p.watts(day.and_hms_opt(0, 0, 0).unwrap() + chrono::Duration::minutes(15 * i)) / 4.0
+            })
             .sum();
         assert!((4_000.0..14_000.0).contains(&daily), "{daily} Wh/day");
     }
