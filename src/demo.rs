@@ -102,23 +102,29 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         let boundary = args.start + chrono::Duration::minutes(15 * i64::from(i));
         for meter in p.fleet.press_waiting_buttons(boundary) {
             reconnects += 1;
-            bar.println(format!(
-                "{}  customer {meter} presses the button: relay closed",
-                local(&p, boundary)
-            ));
+            say(
+                &bar,
+                format!(
+                    "{}  customer {meter} presses the button: relay closed",
+                    local(&p, boundary)
+                ),
+            );
         }
         p.collect(boundary).await?;
         if i > 0 && i % args.bill_every == 0 {
             let report = p.billing_pass().await?;
             for command in &report.commands {
-                bar.println(format!(
-                    "{}  billing @lake v{}: {:?} → meter {} ({})",
-                    local(&p, boundary),
-                    report.lake_version.unwrap_or(0),
-                    command.action,
-                    command.meter_id,
-                    command.reason
-                ));
+                say(
+                    &bar,
+                    format!(
+                        "{}  billing @lake v{}: {:?} → meter {} ({})",
+                        local(&p, boundary),
+                        report.lake_version.unwrap_or(0),
+                        command.action,
+                        command.meter_id,
+                        command.reason
+                    ),
+                );
             }
             p.wait_acks(Duration::from_secs(20)).await?;
         }
@@ -126,12 +132,15 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
             if account.relay == "open" && !tripped_at.contains_key(&account.meter_id) {
                 trips += 1;
                 tripped_at.insert(account.meter_id.clone(), i);
-                bar.println(format!(
-                    "{}  meter {} tripped (relay open), balance {}",
-                    local(&p, boundary),
-                    account.meter_id,
-                    account.balance
-                ));
+                say(
+                    &bar,
+                    format!(
+                        "{}  meter {} tripped (relay open), balance {}",
+                        local(&p, boundary),
+                        account.meter_id,
+                        account.balance
+                    ),
+                );
             }
             if account.relay == "open"
                 && tripped_at
@@ -146,14 +155,17 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
                         &format!("demo-{}-{i}", account.meter_id),
                     )
                     .await?;
-                bar.println(format!(
-                    "{}  customer pays {} yuan for {}: balance {} → {:?}",
-                    local(&p, boundary),
-                    payment.amount,
-                    payment.meter_id,
-                    payment.balance,
-                    command.map(|c| c.action)
-                ));
+                say(
+                    &bar,
+                    format!(
+                        "{}  customer pays {} yuan for {}: balance {} → {}",
+                        local(&p, boundary),
+                        payment.amount,
+                        payment.meter_id,
+                        payment.balance,
+                        command.map_or("no command".to_string(), |c| format!("{:?}", c.action))
+                    ),
+                );
                 tripped_at.remove(&account.meter_id);
                 p.wait_acks(Duration::from_secs(20)).await?;
             }
@@ -170,7 +182,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = &mut ctrl_c => {
-                bar.println("Ctrl-C: finishing cleanly");
+                say(&bar, "Ctrl-C: finishing cleanly");
                 break;
             }
         }
@@ -179,6 +191,15 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     let report = p.billing_pass().await?;
     summary(&p, trips, reconnects, report.lake_version, started).await?;
     p.shutdown().await
+}
+
+/// Prints a line above the progress bar, or plainly when the bar is hidden (output not a terminal).
+fn say(bar: &ProgressBar, line: impl AsRef<str>) {
+    if bar.is_hidden() {
+        println!("{}", line.as_ref());
+    } else {
+        bar.println(line);
+    }
 }
 
 fn local(p: &Pipeline, t: DateTime<Utc>) -> String {

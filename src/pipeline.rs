@@ -299,13 +299,9 @@ impl Pipeline {
             server.abort();
         }
         for task in self.tasks {
-            if task.is_finished() {
-                task.await??;
-            } else {
-                match tokio::time::timeout(Duration::from_secs(10), async { task.await }).await {
-                    Ok(result) => result??,
-                    Err(_) => tracing::debug!("a task did not stop in time"),
-                }
+            match tokio::time::timeout(Duration::from_secs(10), task).await {
+                Ok(result) => result??,
+                Err(_) => tracing::warn!("a pipeline task did not stop within 10 s"),
             }
         }
         Ok(())

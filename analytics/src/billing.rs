@@ -45,10 +45,7 @@ pub struct Bill {
     pub total: Decimal,
 }
 
-fn column<'a, T: 'static>(
-    batch: &'a arrow::array::RecordBatch,
-    i: usize,
-) -> Result<&'a T, AnalyticsError> {
+fn column<T: 'static>(batch: &arrow::array::RecordBatch, i: usize) -> Result<&T, AnalyticsError> {
     batch.column(i).as_any().downcast_ref::<T>().ok_or_else(|| {
         AnalyticsError::Shape(format!(
             "column {i} has type {}",

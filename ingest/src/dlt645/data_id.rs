@@ -227,7 +227,7 @@ pub enum Value {
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::Number(v, unit) if unit.is_empty() => write!(f, "{v}"),
+            Value::Number(v, "") => write!(f, "{v}"),
             Value::Number(v, unit) => write!(f, "{v} {unit}"),
             Value::Bits(b) => write!(f, "{b:#06x} ({b:016b})"),
             Value::Date(d, w) => write!(f, "{d} (weekday {w})"),

@@ -240,7 +240,8 @@ impl SimMeter {
     fn control(&mut self, data: &[u8], now: DateTime<Utc>) -> Result<(), u8> {
         let cmd = RelayCommand::from_data(data).map_err(|_| ERR_OTHER)?;
         let plaintext = matches!(cmd.privilege, 0x02 | 0x04);
-        if !plaintext && !(cmd.privilege == 0x98 && self.security == SecurityMode::Lab) {
+        let lab_ciphertext = cmd.privilege == 0x98 && self.security == SecurityMode::Lab;
+        if !(plaintext || lab_ciphertext) {
             return Err(ERR_UNAUTHORIZED);
         }
         if plaintext && cmd.password != [0; 3] {
