@@ -88,6 +88,13 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         args.intervals, args.interval_ms
     );
 
+    let result = drive(&mut p, &args, started).await;
+    let stopped = p.shutdown().await;
+    result.and(stopped)
+}
+
+/// Runs the simulated intervals, billing passes, payments and button presses, then prints the summary.
+async fn drive(p: &mut Pipeline, args: &DemoArgs, started: Instant) -> anyhow::Result<()> {
     let bar = ProgressBar::new(u64::from(args.intervals) + 1);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} intervals  {msg}")
@@ -106,7 +113,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
                 &bar,
                 format!(
                     "{}  customer {meter} presses the button: relay closed",
-                    local(&p, boundary)
+                    local(p, boundary)
                 ),
             );
         }
@@ -118,7 +125,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
                     &bar,
                     format!(
                         "{}  billing @lake v{}: {:?} → meter {} ({})",
-                        local(&p, boundary),
+                        local(p, boundary),
                         report.lake_version.unwrap_or(0),
                         command.action,
                         command.meter_id,
@@ -136,7 +143,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
                     &bar,
                     format!(
                         "{}  meter {} tripped (relay open), balance {}",
-                        local(&p, boundary),
+                        local(p, boundary),
                         account.meter_id,
                         account.balance
                     ),
@@ -159,7 +166,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
                     &bar,
                     format!(
                         "{}  customer pays {} yuan for {}: balance {} → {}",
-                        local(&p, boundary),
+                        local(p, boundary),
                         payment.amount,
                         payment.meter_id,
                         payment.balance,
@@ -189,8 +196,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     let report = p.billing_pass().await?;
-    summary(&p, trips, reconnects, report.lake_version, started).await?;
-    p.shutdown().await
+    summary(p, trips, reconnects, report.lake_version, started).await
 }
 
 /// Prints a line above the progress bar, or plainly when the bar is hidden (output not a terminal).

@@ -171,7 +171,60 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     assert_eq!(balance(&p, POOR).await, dec!(8.85));
     assert_eq!(balance(&p, RICH).await, dec!(97.54));
 
-    // The lake holds every produced reading exactly once.
+    // A third-party JSON batch lands in the lake; a garbage message becomes a dead letter and the sink goes on.
+    let producer = ingest::kafka::producer(&ingest::kafka::KafkaSettings {
+        brokers: p.brokers.clone(),
+        properties: Default::default(),
+    })
+    .unwrap();
+    let topics = ingest::kafka::Topics::with_prefix("");
+    let mut foreign = ingest::reading::Reading::empty(
+        "000000009999".into(),
+        boundary(28),
+        "partner-bus",
+        "partner",
+    );
+    foreign.energy_fwd_total_kwh = Some(dec!(12.34));
+    foreign.quality = ingest::reading::Quality::Partial;
+    let json = serde_json::to_vec(&[foreign]).unwrap();
+    let json_headers = rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
+        key: "content-type",
+        value: Some("application/json"),
+    });
+    for (payload, headers) in [
+        (json.as_slice(), Some(json_headers)),
+        (b"\x00garbage".as_slice(), None),
+    ] {
+        let mut record = rdkafka::producer::FutureRecord::to(&topics.readings)
+            .key("partner-bus")
+            .payload(payload);
+        if let Some(headers) = headers {
+            record = record.headers(headers);
+        }
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while p
+        .sink_stats()
+        .dead_letters
+        .load(std::sync::atomic::Ordering::Relaxed)
+        < 1
+        || p.sink_stats()
+            .rows_committed
+            .load(std::sync::atomic::Ordering::Relaxed)
+            < p.produced_rows() + 1
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "dead letter or JSON row not processed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The lake holds every produced reading exactly once (plus the partner's row).
     let session = p.session().await.unwrap();
     let counts = session
         .query("SELECT count(*) AS n, count(DISTINCT meter_id || '@' || CAST(boundary_ts AS VARCHAR)) AS d FROM readings")
@@ -190,7 +243,7 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
         .unwrap()
         .value(0);
     assert_eq!(p.produced_rows(), 4 * 29);
-    assert_eq!(n as u64, p.produced_rows());
+    assert_eq!(n as u64, p.produced_rows() + 1);
     assert_eq!(d, n);
 
     // While tripped the meter reported zero power and the relay-open bit (status word 3 bit 4).

@@ -50,9 +50,10 @@ pub async fn open(url: &str) -> Result<SqlitePool, ControlError> {
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .foreign_keys(true);
-    let max = if url.contains(":memory:") { 1 } else { 4 };
+    // SQLite has one writer; a single connection serialises every transaction instead of failing
+    // read-then-write transactions with SQLITE_BUSY when two tasks write at once.
     let pool = SqlitePoolOptions::new()
-        .max_connections(max)
+        .max_connections(1)
         .connect_with(options)
         .await?;
     for statement in SCHEMA {

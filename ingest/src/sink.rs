@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
+use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use store::{Lake, SourcePosition, StoreError};
@@ -280,21 +280,4 @@ impl Sink {
         self.pending_since = None;
         Ok(())
     }
-}
-
-/// Reads a message's headers into a map (for tools and tests).
-pub fn header_map(message: &BorrowedMessage<'_>) -> BTreeMap<String, String> {
-    message
-        .headers()
-        .map(|h| {
-            h.iter()
-                .map(|x| {
-                    (
-                        x.key.to_string(),
-                        String::from_utf8_lossy(x.value.unwrap_or_default()).into_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
