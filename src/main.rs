@@ -70,9 +70,19 @@ fn init_logging() {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     init_logging();
     let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), std::env::vars())?;
     match cli.command {
         Command::Demo(args) => demo::run(config, args).await,
@@ -103,7 +113,10 @@ async fn sql(
     print!("{}", render(&batches, format)?);
     if format == OutputFormat::Table {
         println!();
-        eprintln!("(lake version {:?})", session.lake_version());
+        match session.lake_version() {
+            Some(version) => eprintln!("(lake version {version})"),
+            None => eprintln!("(the lake is empty)"),
+        }
     }
     Ok(())
 }
