@@ -170,6 +170,13 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     assert!(report.commands.is_empty(), "{report:?}");
     assert_eq!(balance(&p, POOR).await, dec!(8.85));
     assert_eq!(balance(&p, RICH).await, dec!(97.54));
+    let poor = control::ledger::account(p.control.pool(), POOR)
+        .await
+        .unwrap();
+    assert_eq!(
+        poor.relay, "closed",
+        "the meter reported its closed relay after the button press"
+    );
 
     // A third-party JSON batch lands in the lake; a garbage message becomes a dead letter and the sink goes on.
     let producer = ingest::kafka::producer(&ingest::kafka::KafkaSettings {

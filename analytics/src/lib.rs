@@ -2,6 +2,7 @@
 
 pub mod billing;
 pub mod error;
+pub mod relay_state;
 pub mod session;
 pub mod tariff;
 pub mod views;

@@ -143,6 +143,15 @@ impl ControlService {
             return Ok(report);
         };
         let now = self.clock.now();
+        // A close-allowed relay closes when the customer presses the button; the meter reports it.
+        let relay_open = analytics::relay_state::latest_relay_open(session).await?;
+        for account in ledger::accounts(&self.pool).await? {
+            if account.relay == RelayTrack::CloseAllowed.as_str()
+                && relay_open.get(&account.meter_id) == Some(&false)
+            {
+                ledger::set_relay(&self.pool, &account.meter_id, RelayTrack::Closed).await?;
+            }
+        }
         let accounts = ledger::accounts(&self.pool).await?;
         let mut groups: BTreeMap<(String, DateTime<Utc>), Vec<Account>> = BTreeMap::new();
         for account in accounts {
