@@ -5,10 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{Array, Decimal128Array, StringArray, TimestampMicrosecondArray};
+use arrow::array::{Array, Decimal128Array, TimestampMicrosecondArray};
 use chrono::{DateTime, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 
+use crate::columns::{strings, typed};
 use crate::{AnalyticsError, LakeSession, TouPlan};
 
 /// One priced class of a bill.
@@ -45,15 +46,6 @@ pub struct Bill {
     pub total: Decimal,
 }
 
-fn column<T: 'static>(batch: &arrow::array::RecordBatch, i: usize) -> Result<&T, AnalyticsError> {
-    batch.column(i).as_any().downcast_ref::<T>().ok_or_else(|| {
-        AnalyticsError::Shape(format!(
-            "column {i} has type {}",
-            batch.column(i).data_type()
-        ))
-    })
-}
-
 /// Bills every meter (or `meter`) for intervals within [`from`, `to`].
 pub async fn bill_meters(
     session: &LakeSession,
@@ -80,14 +72,9 @@ pub async fn bill_meters(
     // meter -> class -> kWh
     let mut usage: BTreeMap<String, (u64, BTreeMap<String, Decimal>)> = BTreeMap::new();
     for batch in &batches {
-        // Delta scans may return string views; normalise to plain strings.
-        let meters = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)?;
-        let meters = meters
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| AnalyticsError::Shape("meter_id is not a string".into()))?;
-        let starts = column::<TimestampMicrosecondArray>(batch, 1)?;
-        let energy = column::<Decimal128Array>(batch, 2)?;
+        let meters = strings(batch, 0)?;
+        let starts = typed::<TimestampMicrosecondArray>(batch, 1)?;
+        let energy = typed::<Decimal128Array>(batch, 2)?;
         let scale = u32::try_from(energy.scale())
             .map_err(|_| AnalyticsError::Shape("negative scale".into()))?;
         for row in 0..batch.num_rows() {

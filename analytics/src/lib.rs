@@ -1,6 +1,7 @@
 //! Analytics over the lake: a DataFusion session with meterlake's views, the tariff engine and billing.
 
 pub mod billing;
+pub mod columns;
 pub mod error;
 pub mod relay_state;
 pub mod session;

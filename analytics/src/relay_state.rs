@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{Array, Int32Array, StringArray};
-use arrow::datatypes::DataType;
+use arrow::array::{Array, Int32Array};
 
+use crate::columns::{strings, typed};
 use crate::{AnalyticsError, LakeSession};
 
 /// Status word 3 bit 4: relay open.
@@ -25,16 +25,8 @@ pub async fn latest_relay_open(
         .await?;
     let mut open = BTreeMap::new();
     for batch in &batches {
-        let meters = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
-        let meters = meters
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| AnalyticsError::Shape("meter_id is not a string".into()))?;
-        let words = batch
-            .column(1)
-            .as_any()
-            .downcast_ref::<Int32Array>()
-            .ok_or_else(|| AnalyticsError::Shape("status_word_3 is not int32".into()))?;
+        let meters = strings(batch, 0)?;
+        let words = typed::<Int32Array>(batch, 1)?;
         for row in 0..batch.num_rows() {
             if !words.is_null(row) {
                 open.insert(
