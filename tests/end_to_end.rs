@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use arrow::array::{Array, Decimal128Array, Float64Array, Int32Array, Int64Array};
+use analytics::columns::typed;
+use arrow::array::{Decimal128Array, Float64Array, Int32Array, Int64Array};
 use chrono::{DateTime, Utc};
 use ingest::dlt645::Address;
 use ingest::sim::RelayState;
@@ -237,18 +238,8 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
         .query("SELECT count(*) AS n, count(DISTINCT meter_id || '@' || CAST(boundary_ts AS VARCHAR)) AS d FROM readings")
         .await
         .unwrap();
-    let n = counts[0]
-        .column(0)
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .unwrap()
-        .value(0);
-    let d = counts[0]
-        .column(1)
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .unwrap()
-        .value(0);
+    let n = typed::<Int64Array>(&counts[0], 0).unwrap().value(0);
+    let d = typed::<Int64Array>(&counts[0], 1).unwrap().value(0);
     assert_eq!(p.produced_rows(), 4 * 29);
     assert_eq!(n as u64, p.produced_rows() + 1);
     assert_eq!(d, n);
@@ -262,21 +253,9 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
         ))
         .await
         .unwrap();
-    let power = tripped[0]
-        .column(0)
-        .as_any()
-        .downcast_ref::<Float64Array>()
-        .unwrap();
-    let status = tripped[0]
-        .column(1)
-        .as_any()
-        .downcast_ref::<Int32Array>()
-        .unwrap();
-    let energy = tripped[0]
-        .column(2)
-        .as_any()
-        .downcast_ref::<Decimal128Array>()
-        .unwrap();
+    let power = typed::<Float64Array>(&tripped[0], 0).unwrap();
+    let status = typed::<Int32Array>(&tripped[0], 1).unwrap();
+    let energy = typed::<Decimal128Array>(&tripped[0], 2).unwrap();
     assert_eq!(power.value(0), 0.0);
     assert_ne!(status.value(0) & (1 << 4), 0);
     assert_eq!(energy.value_as_string(0), "4.00");

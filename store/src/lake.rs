@@ -70,15 +70,6 @@ impl Lake {
         self.table.version().and_then(|v| i64::try_from(v).ok())
     }
 
-    /// Reloads the table to its latest committed version.
-    pub async fn refresh(&mut self) -> Result<(), StoreError> {
-        match self.table.update_state().await {
-            Ok(()) => Ok(()),
-            Err(deltalake::DeltaTableError::NotATable(_)) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-
     /// The last position committed for `source`, from the Delta log (`None` if never committed).
     pub async fn source_position(&self, source: &str) -> Result<Option<i64>, StoreError> {
         if self.table.version().is_none() {

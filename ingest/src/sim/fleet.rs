@@ -102,18 +102,4 @@ impl Fleet {
         }
         closed
     }
-
-    /// Number of meters whose relay is not closed.
-    pub fn open_relays(&self) -> usize {
-        self.buses
-            .iter()
-            .filter_map(|b| b.meters.lock().ok())
-            .map(|meters| {
-                meters
-                    .iter()
-                    .filter(|m| m.relay() != RelayState::Closed)
-                    .count()
-            })
-            .sum()
-    }
 }
