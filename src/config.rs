@@ -65,6 +65,20 @@ pub struct CollectorConfig {
     pub timeout_ms: u64,
     /// Retries after a timeout.
     pub retries: u32,
+    /// Collector id: the Kafka key of its commands and acknowledgements.
+    pub id: String,
+    /// Directory of the collector's on-disk spool (readings wait here while Kafka is away).
+    pub spool_dir: String,
+    /// Disk bound of the spool, MiB; appends beyond it fail with a clear error.
+    pub spool_max_mb: u64,
+    /// Collection interval, seconds (rounds fall on multiples of it: 900 = :00/:15/:30/:45).
+    pub interval_s: u64,
+    /// Buses polled at the same time.
+    pub max_concurrent_buses: usize,
+    /// Address of the collector's `/metrics` and `/healthz` endpoint.
+    pub listen: String,
+    /// Buses file (TOML, `[[bus]]` tables) for `meterlake collect`.
+    pub buses_file: String,
 }
 
 /// `[sink]`
@@ -100,6 +114,13 @@ impl Default for Config {
             collector: CollectorConfig {
                 timeout_ms: 500,
                 retries: 2,
+                id: "collector-1".into(),
+                spool_dir: "meterlake-data/spool".into(),
+                spool_max_mb: 1024,
+                interval_s: 900,
+                max_concurrent_buses: 4096,
+                listen: "127.0.0.1:9645".into(),
+                buses_file: "buses.toml".into(),
             },
             sink: SinkConfig {
                 group_id: "meterlake-sink".into(),

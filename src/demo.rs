@@ -61,6 +61,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("{run_dir}/lake"));
     config.control.database = format!("sqlite://{run_dir}/control.db");
+    config.collector.spool_dir = format!("{run_dir}/spool");
     config.control.listen = "127.0.0.1:0".into();
     let started = Instant::now();
     let mut p = Pipeline::start(PipelineOptions {

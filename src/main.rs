@@ -1,5 +1,6 @@
 //! `meterlake`: one binary wiring collection, the lake, analytics and control.
 
+mod collect_cli;
 mod demo;
 
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run the whole loop in one process with simulated meters on a compressed clock.
     Demo(demo::DemoArgs),
+    /// Run a collector: poll buses every interval, spool, forward to Kafka, execute relay commands.
+    Collect(collect_cli::CollectArgs),
     /// Run one SQL statement against the lake.
     Sql {
         /// The statement.
@@ -86,6 +89,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), std::env::vars())?;
     match cli.command {
         Command::Demo(args) => demo::run(config, args).await,
+        Command::Collect(args) => collect_cli::run(config, args).await,
         Command::Sql {
             query,
             as_of,

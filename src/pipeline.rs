@@ -17,6 +17,7 @@ use ingest::collector::{BusConfig, BusEndpoint, Collector, CollectorConfig, Roun
 use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
 use ingest::sim::{Fleet, FleetConfig, SecurityMode, SimClock};
 use ingest::sink::{Sink, SinkConfig, SinkStats};
+use ingest::spool::{Spool, SpoolConfig};
 use rust_decimal::Decimal;
 use store::{Lake, LakeLocation};
 use tokio::sync::watch;
@@ -117,11 +118,17 @@ impl Pipeline {
             servers.push(handle);
             buses.push(BusConfig {
                 bus_id: bus.bus_id.clone(),
+                area: String::new(),
                 endpoint: BusEndpoint::Tcp(addr.to_string()),
                 meters: bus.addresses.clone(),
             });
         }
-        let collector_id = "collector-1".to_string();
+        let collector_id = config.collector.id.clone();
+        let spool = Spool::open(SpoolConfig::new(
+            &config.collector.spool_dir,
+            config.collector.spool_max_mb * 1024 * 1024,
+        ))
+        .with_context(|| format!("opening the spool in {}", config.collector.spool_dir))?;
         let collector = Arc::new(Collector::new(
             CollectorConfig {
                 collector_id: collector_id.clone(),
@@ -129,7 +136,9 @@ impl Pipeline {
                 timeout: Duration::from_millis(config.collector.timeout_ms),
                 retries: config.collector.retries,
                 zone,
+                max_concurrent_buses: config.collector.max_concurrent_buses,
             },
+            Arc::new(std::sync::Mutex::new(spool)),
             ingest::kafka::producer(&settings)?,
             topics.clone(),
             Arc::new(clock.clone()),
@@ -150,6 +159,10 @@ impl Pipeline {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let rx = shutdown_rx.clone();
         tasks.push(tokio::spawn(async move { Ok(sink.run(rx).await?) }));
+        let (forwarder, rx) = (collector.forwarder(), shutdown_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            Ok(forwarder.run(rx, Duration::from_secs(10)).await?)
+        }));
         let (c, rx, s) = (collector.clone(), shutdown_rx.clone(), settings.clone());
         tasks.push(tokio::spawn(
             async move { Ok(c.run_commands(s, rx).await?) },

@@ -81,6 +81,7 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     config.lake.location = dir.path().join("lake").display().to_string();
     config.control.database = format!("sqlite://{}/control.db", dir.path().display());
     config.control.listen = "127.0.0.1:0".into();
+    config.collector.spool_dir = dir.path().join("spool").display().to_string();
     config.sink.flush_interval_ms = 100;
     let mut p = Pipeline::start(PipelineOptions {
         config,

@@ -1,38 +1,45 @@
-//! Collectors: poll the meters of their buses at each boundary, produce reading batches to Kafka, and
-//! execute relay commands addressed to them.
+//! Collectors: poll the meters of their buses at each boundary, spool the reading batches on local disk
+//! and forward them to Kafka, and execute relay commands addressed to them.
 
 pub mod bus_client;
+pub mod buses_file;
+pub mod commands;
+pub mod forward;
+pub mod health;
+pub mod limits;
+pub mod on_demand;
 pub mod poll;
+pub mod schedule;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use futures::future::join_all;
-use rdkafka::consumer::{CommitMode, Consumer};
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::Message;
-use tokio::sync::Mutex;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
+use rdkafka::producer::FutureProducer;
+use tokio::sync::{Mutex, Notify};
 
 pub use bus_client::{BusClient, BusEndpoint, BusError};
+pub use forward::{ForwardOutcome, Forwarder, SharedSpool};
+pub use health::{BusHealth, CollectorHealth};
 
 use crate::clock::Clock;
-use crate::command::{AckMessage, AckOutcome, CommandMessage};
-use crate::dlt645::data_id::Value;
-use crate::dlt645::frame::error_bits;
-use crate::dlt645::relay::STATUS3_RELAY_OPEN;
-use crate::dlt645::{Address, DataId, RelayCommand};
+use crate::dlt645::Address;
 use crate::kafka::message::{encode_arrow, ARROW_STREAM, CONTENT_TYPE, SCHEMA_VERSION_HEADER};
-use crate::kafka::{KafkaSettings, Topics};
+use crate::kafka::Topics;
 use crate::reading::{readings_to_batch, Quality};
+use crate::spool::{SpoolError, SpooledRecord};
 
 /// One bus a collector owns.
 #[derive(Debug, Clone)]
 pub struct BusConfig {
     /// Bus id (the Kafka key of its readings).
     pub bus_id: String,
+    /// Transformer area (台区) the bus serves; a metrics label, may be empty.
+    pub area: String,
     /// How to reach it.
     pub endpoint: BusEndpoint,
     /// Meters on the bus.
@@ -52,6 +59,8 @@ pub struct CollectorConfig {
     pub retries: u32,
     /// Local zone of the meters' clocks (valid-until times are sent in it).
     pub zone: Tz,
+    /// Buses polled at the same time (each holds one connection).
+    pub max_concurrent_buses: usize,
 }
 
 /// Errors that stop a collection round or the command loop.
@@ -60,6 +69,9 @@ pub enum CollectorError {
     /// Kafka refused or timed out.
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// The spool refused the round's readings (full, or the disk failed).
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
     /// A batch could not be built.
     #[error("building a reading batch: {0}")]
     Batch(String),
@@ -72,28 +84,36 @@ pub struct RoundStats {
     pub rows: u64,
     /// Rows whose meter did not answer.
     pub no_response: u64,
-    /// Kafka messages produced.
+    /// Kafka records spooled for the readings topic.
     pub messages: u64,
+    /// Buses skipped because shutdown had begun.
+    pub skipped_buses: u64,
 }
 
 struct Bus {
     config: BusConfig,
     client: Mutex<BusClient>,
+    meter_outcomes: [metrics::Counter; 3],
 }
 
-/// A collector process's buses, its Kafka producer and its clock.
+/// A collector process's buses, its spool, its Kafka producer (for acknowledgements) and its clock.
 pub struct Collector {
     config: CollectorConfig,
     buses: Vec<Bus>,
+    spool: SharedSpool,
+    wake: Arc<Notify>,
     producer: FutureProducer,
     topics: Topics,
     clock: Arc<dyn Clock>,
+    stopping: AtomicBool,
+    health: health::HealthBoard,
 }
 
 impl Collector {
-    /// A collector producing through `producer`.
+    /// A collector spooling readings to `spool`; acknowledgements go through `producer`.
     pub fn new(
         config: CollectorConfig,
+        spool: SharedSpool,
         producer: FutureProducer,
         topics: Topics,
         clock: Arc<dyn Clock>,
@@ -102,20 +122,31 @@ impl Collector {
             .buses
             .iter()
             .map(|b| Bus {
-                client: Mutex::new(BusClient::new(
-                    b.endpoint.clone(),
-                    config.timeout,
-                    config.retries,
-                )),
+                client: Mutex::new(
+                    BusClient::new(b.endpoint.clone(), config.timeout, config.retries)
+                        .with_labels(&b.bus_id, &b.area),
+                ),
+                meter_outcomes: [Quality::Ok, Quality::Partial, Quality::NoResponse].map(|q| {
+                    metrics::counter!(
+                        "meterlake_collector_meter_reads_total",
+                        "bus" => b.bus_id.clone(),
+                        "area" => b.area.clone(),
+                        "quality" => q.as_str()
+                    )
+                }),
                 config: b.clone(),
             })
             .collect();
         Self {
+            health: health::HealthBoard::new(&config.buses),
             config,
             buses,
+            spool,
+            wake: Arc::new(Notify::new()),
             producer,
             topics,
             clock,
+            stopping: AtomicBool::new(false),
         }
     }
 
@@ -124,15 +155,79 @@ impl Collector {
         &self.config.collector_id
     }
 
-    /// Polls every meter of every bus for `boundary` (buses in parallel) and produces one message per bus.
+    /// A forwarder moving this collector's spool to the readings topic.
+    pub fn forwarder(&self) -> Forwarder {
+        Forwarder::new(
+            self.spool.clone(),
+            self.producer.clone(),
+            self.topics.readings.clone(),
+            self.wake.clone(),
+        )
+    }
+
+    /// Stops starting buses: rounds in progress finish the buses already being polled.
+    pub fn begin_shutdown(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Records waiting in the spool.
+    pub async fn spooled_records(&self) -> Result<u64, SpoolError> {
+        forward::with_spool(&self.spool, |s| Ok(s.records())).await
+    }
+
+    /// Waits until the forwarder has emptied the spool, or `timeout` passes (returns what is left).
+    pub async fn wait_forwarded(&self, timeout: Duration) -> Result<u64, SpoolError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = self.spooled_records().await?;
+            if left == 0 || tokio::time::Instant::now() >= deadline {
+                return Ok(left);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Polls every meter of every bus for `boundary` (buses in parallel), spools one record per bus
+    /// (synced to disk in groups as buses finish) and wakes the forwarder.
     pub async fn collect(&self, boundary: DateTime<Utc>) -> Result<RoundStats, CollectorError> {
-        let results = join_all(self.buses.iter().map(|bus| self.collect_bus(bus, boundary))).await;
         let mut total = RoundStats::default();
-        for result in results {
-            let stats = result?;
-            total.rows += stats.rows;
-            total.no_response += stats.no_response;
-            total.messages += stats.messages;
+        let permits = tokio::sync::Semaphore::new(self.config.max_concurrent_buses.max(1));
+        let mut pending: FuturesUnordered<_> = self
+            .buses
+            .iter()
+            .map(|bus| {
+                let permits = &permits;
+                async move {
+                    let _permit = permits.acquire().await;
+                    self.collect_bus(bus, boundary).await
+                }
+            })
+            .collect();
+        while let Some(first) = pending.next().await {
+            // Group commit: every bus that has finished by now shares one fsync.
+            let mut chunk = vec![first];
+            while chunk.len() < 1024 {
+                match pending.next().now_or_never() {
+                    Some(Some(result)) => chunk.push(result),
+                    _ => break,
+                }
+            }
+            let mut records = Vec::with_capacity(chunk.len());
+            for result in chunk {
+                match result? {
+                    Some((record, stats)) => {
+                        total.rows += stats.rows;
+                        total.no_response += stats.no_response;
+                        total.messages += 1;
+                        records.push(record);
+                    }
+                    None => total.skipped_buses += 1,
+                }
+            }
+            if !records.is_empty() {
+                forward::with_spool(&self.spool, move |s| s.append(&records)).await?;
+                self.wake.notify_one();
+            }
         }
         Ok(total)
     }
@@ -141,7 +236,10 @@ impl Collector {
         &self,
         bus: &Bus,
         boundary: DateTime<Utc>,
-    ) -> Result<RoundStats, CollectorError> {
+    ) -> Result<Option<(SpooledRecord, RoundStats)>, CollectorError> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
         let mut rows = Vec::with_capacity(bus.config.meters.len());
         {
             let mut client = bus.client.lock().await;
@@ -159,138 +257,36 @@ impl Collector {
                 );
             }
         }
-        let no_response = rows
-            .iter()
-            .filter(|r| r.quality == Quality::NoResponse)
-            .count() as u64;
+        let mut no_response = 0;
+        for row in &rows {
+            let index = match row.quality {
+                Quality::Ok => 0,
+                Quality::Partial => 1,
+                _ => 2,
+            };
+            bus.meter_outcomes[index].increment(1);
+            no_response += u64::from(index == 2);
+        }
+        self.health
+            .record_round(&bus.config.bus_id, boundary, rows.len() as u64, no_response);
         let batch = readings_to_batch(&rows).map_err(|e| CollectorError::Batch(e.to_string()))?;
-        let value = encode_arrow(&batch).map_err(|e| CollectorError::Batch(e.to_string()))?;
-        let headers = OwnedHeaders::new()
-            .insert(Header {
-                key: CONTENT_TYPE,
-                value: Some(ARROW_STREAM),
-            })
-            .insert(Header {
-                key: SCHEMA_VERSION_HEADER,
-                value: Some("1"),
-            });
-        self.producer
-            .send(
-                FutureRecord::to(&self.topics.readings)
-                    .key(&bus.config.bus_id)
-                    .payload(&value)
-                    .headers(headers),
-                Duration::from_secs(30),
-            )
-            .await
-            .map_err(|(err, _)| err)?;
-        Ok(RoundStats {
-            rows: rows.len() as u64,
-            no_response,
-            messages: 1,
-        })
-    }
-
-    /// Executes a relay command on the bus that holds the meter and reports the outcome.
-    pub async fn execute(&self, command: &CommandMessage) -> AckMessage {
-        let mut ack = AckMessage {
-            command_id: command.command_id.clone(),
-            meter_id: command.meter_id.clone(),
-            collector_id: self.config.collector_id.clone(),
-            outcome: AckOutcome::UnknownMeter,
-            error: None,
-            relay_open: None,
-            at: self.clock.now(),
+        let payload = encode_arrow(&batch).map_err(|e| CollectorError::Batch(e.to_string()))?;
+        let record = SpooledRecord {
+            key: bus.config.bus_id.clone(),
+            headers: vec![
+                (CONTENT_TYPE.to_string(), ARROW_STREAM.as_bytes().to_vec()),
+                (SCHEMA_VERSION_HEADER.to_string(), b"1".to_vec()),
+            ],
+            payload,
         };
-        let Ok(address) = command.meter_id.parse::<Address>() else {
-            ack.error = Some(format!("invalid meter address {:?}", command.meter_id));
-            return ack;
-        };
-        let Some(bus) = self
-            .buses
-            .iter()
-            .find(|b| b.config.meters.contains(&address))
-        else {
-            return ack;
-        };
-        if self.clock.now() > command.valid_until {
-            ack.outcome = AckOutcome::Expired;
-            return ack;
-        }
-        let valid_until = command
-            .valid_until
-            .with_timezone(&self.config.zone)
-            .naive_local();
-        let frame = RelayCommand::plaintext(command.action, valid_until).to_frame(address);
-        let mut client = bus.client.lock().await;
-        match client.transact(&frame).await {
-            Ok(reply) => match reply.error_word() {
-                None => ack.outcome = AckOutcome::Executed,
-                Some(err) => {
-                    ack.outcome = AckOutcome::Refused;
-                    ack.error = Some(format!("ERR {err:#04x}: {}", error_bits(err).join(", ")));
-                }
+        Ok(Some((
+            record,
+            RoundStats {
+                rows: rows.len() as u64,
+                no_response,
+                messages: 1,
+                skipped_buses: 0,
             },
-            Err(err) => {
-                ack.outcome = AckOutcome::NoResponse;
-                ack.error = Some(err.to_string());
-            }
-        }
-        if let Some(Value::Bits(word)) =
-            poll::read_value(&mut client, address, DataId::STATUS_WORD_3).await
-        {
-            ack.relay_open = Some(word & STATUS3_RELAY_OPEN != 0);
-        }
-        ack.at = self.clock.now();
-        ack
-    }
-
-    /// Consumes the commands topic (own consumer group), executes commands keyed with this collector's id,
-    /// and produces acknowledgements, until `shutdown` turns true.
-    pub async fn run_commands(
-        self: Arc<Self>,
-        settings: KafkaSettings,
-        mut shutdown: tokio::sync::watch::Receiver<bool>,
-    ) -> Result<(), CollectorError> {
-        let group = format!("meterlake-collector-{}", self.config.collector_id);
-        let consumer = crate::kafka::consumer(&settings, &group)?;
-        consumer.subscribe(&[&self.topics.commands])?;
-        loop {
-            let message = tokio::select! {
-                _ = shutdown.changed() => return Ok(()),
-                message = consumer.recv() => message,
-            };
-            let message = match message {
-                Ok(m) => m,
-                Err(err) => {
-                    tracing::warn!(%err, "command consumer error");
-                    continue;
-                }
-            };
-            if message.key() != Some(self.config.collector_id.as_bytes()) {
-                continue;
-            }
-            match serde_json::from_slice::<CommandMessage>(message.payload().unwrap_or_default()) {
-                Ok(command) => {
-                    let ack = self.execute(&command).await;
-                    tracing::info!(meter = %ack.meter_id, action = ?command.action, outcome = ?ack.outcome, "relay command");
-                    let payload = serde_json::to_vec(&ack).unwrap_or_default();
-                    self.producer
-                        .send(
-                            FutureRecord::to(&self.topics.acks)
-                                .key(&self.config.collector_id)
-                                .payload(&payload),
-                            Duration::from_secs(30),
-                        )
-                        .await
-                        .map_err(|(err, _)| err)?;
-                }
-                Err(err) => tracing::error!(
-                    %err, partition = message.partition(), offset = message.offset(),
-                    "undecodable command message skipped"
-                ),
-            }
-            consumer.commit_message(&message, CommitMode::Async)?;
-        }
+        )))
     }
 }

@@ -8,3 +8,4 @@ pub mod kafka;
 pub mod reading;
 pub mod sim;
 pub mod sink;
+pub mod spool;

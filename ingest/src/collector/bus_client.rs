@@ -56,6 +56,26 @@ pub enum BusError {
 trait Line: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Line for T {}
 
+/// Request metrics of one bus.
+struct BusMetrics {
+    requests: metrics::Counter,
+    retries: metrics::Counter,
+    failures: metrics::Counter,
+    latency: metrics::Histogram,
+}
+
+impl BusMetrics {
+    fn new(bus: &str, area: &str) -> Self {
+        let labels = [("bus", bus.to_string()), ("area", area.to_string())];
+        Self {
+            requests: metrics::counter!("meterlake_collector_requests_total", &labels),
+            retries: metrics::counter!("meterlake_collector_retries_total", &labels),
+            failures: metrics::counter!("meterlake_collector_request_failures_total", &labels),
+            latency: metrics::histogram!("meterlake_collector_request_seconds", "area" => area.to_string()),
+        }
+    }
+}
+
 /// A connection to one bus.
 pub struct BusClient {
     endpoint: BusEndpoint,
@@ -63,6 +83,7 @@ pub struct BusClient {
     decoder: FrameDecoder,
     timeout: Duration,
     retries: u32,
+    metrics: BusMetrics,
 }
 
 impl BusClient {
@@ -74,7 +95,14 @@ impl BusClient {
             decoder: FrameDecoder::new(),
             timeout,
             retries,
+            metrics: BusMetrics::new("", ""),
         }
+    }
+
+    /// Labels this client's metrics with its bus and transformer area.
+    pub fn with_labels(mut self, bus: &str, area: &str) -> Self {
+        self.metrics = BusMetrics::new(bus, area);
+        self
     }
 
     fn io_error(&self, source: std::io::Error) -> BusError {
@@ -118,13 +146,21 @@ impl BusClient {
     pub async fn transact(&mut self, request: &Frame) -> Result<Frame, BusError> {
         let bytes = request.encode(4)?;
         let attempts = self.retries + 1;
-        for _ in 0..attempts {
+        let started = std::time::Instant::now();
+        self.metrics.requests.increment(1);
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                self.metrics.retries.increment(1);
+            }
             if let Err(err) = self.connect().await {
                 tracing::debug!(%err, "bus connect failed");
                 continue;
             }
             match self.attempt(&bytes, request).await {
-                Ok(Some(frame)) => return Ok(frame),
+                Ok(Some(frame)) => {
+                    self.metrics.latency.record(started.elapsed().as_secs_f64());
+                    return Ok(frame);
+                }
                 Ok(None) => {} // timeout: retry on the same connection
                 Err(err) => {
                     tracing::debug!(%err, "bus i/o failed; reconnecting");
@@ -132,6 +168,7 @@ impl BusClient {
                 }
             }
         }
+        self.metrics.failures.increment(1);
         Err(BusError::Timeout {
             endpoint: self.endpoint.to_string(),
             attempts,
@@ -152,14 +189,7 @@ impl BusClient {
         loop {
             while let Some(result) = self.decoder.next_frame() {
                 match result {
-                    Ok(frame)
-                        if frame.control.reply
-                            && frame.control.function == request.control.function
-                            && (request.address.is_wildcard()
-                                || frame.address == request.address) =>
-                    {
-                        return Ok(Some(frame));
-                    }
+                    Ok(frame) if answers(request, &frame) => return Ok(Some(frame)),
                     Ok(_) => {}
                     Err(err) => tracing::debug!(%err, "garbled bytes on the bus"),
                 }
@@ -177,4 +207,17 @@ impl BusClient {
             }
         }
     }
+}
+
+/// Whether `reply` answers `request`: same function and meter, and for reads the same data identifier
+/// (a late reply to an earlier, timed-out request is skipped, not taken for this one).
+fn answers(request: &Frame, reply: &Frame) -> bool {
+    let same_meter = request.address.is_wildcard() || reply.address == request.address;
+    let same_item = request.control.function != crate::dlt645::Function::Read
+        || reply.control.abnormal
+        || reply.data.get(..4) == request.data.get(..4);
+    reply.control.reply
+        && reply.control.function == request.control.function
+        && same_meter
+        && same_item
 }

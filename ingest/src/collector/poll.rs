@@ -27,6 +27,11 @@ pub async fn read_value(client: &mut BusClient, address: Address, di: DataId) ->
         .transact(&Frame::read_request(address, di))
         .await
         .ok()?;
+    decode_reply(&reply, di)
+}
+
+/// The value in a normal reply to a read of `di`; `None` for abnormal replies and other items.
+pub fn decode_reply(reply: &Frame, di: DataId) -> Option<Value> {
     if reply.control.abnormal || reply.data_id().ok()? != di {
         return None;
     }

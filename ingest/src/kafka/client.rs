@@ -27,6 +27,19 @@ impl KafkaSettings {
         config
     }
 
+    /// The base configuration plus `defaults`, each overridden by the user's own property of that name.
+    fn with_defaults(&self, defaults: &[(&str, &str)]) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        for (key, value) in defaults {
+            config.set(*key, *value);
+        }
+        config.set("bootstrap.servers", &self.brokers);
+        for (key, value) in &self.properties {
+            config.set(key, value);
+        }
+        config
+    }
+
     /// Checks that the brokers answer a metadata request within `timeout`.
     pub fn check_reachable(&self, timeout: Duration) -> Result<(), KafkaError> {
         let probe: rdkafka::consumer::BaseConsumer = self.base().create()?;
@@ -35,13 +48,16 @@ impl KafkaSettings {
 }
 
 /// An idempotent, zstd-compressing producer tuned for batches.
+/// Every default can be overridden through `kafka.properties` except idempotence.
 pub fn producer(settings: &KafkaSettings) -> Result<FutureProducer, KafkaError> {
     settings
-        .base()
+        .with_defaults(&[
+            ("compression.type", "zstd"),
+            ("linger.ms", "20"),
+            ("batch.size", "1000000"),
+            ("message.timeout.ms", "30000"),
+        ])
         .set("enable.idempotence", "true")
-        .set("compression.type", "zstd")
-        .set("linger.ms", "20")
-        .set("message.timeout.ms", "30000")
         .create()
 }
 

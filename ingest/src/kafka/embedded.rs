@@ -29,3 +29,14 @@ impl EmbeddedKafka {
         self.cluster.bootstrap_servers()
     }
 }
+
+impl EmbeddedKafka {
+    /// Takes broker `id` (1-based) down or brings it back: an outage for tests and demos.
+    pub fn set_broker_up(&self, id: i32, up: bool) -> rdkafka::error::KafkaResult<()> {
+        if up {
+            self.cluster.broker_up(id)
+        } else {
+            self.cluster.broker_down(id)
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Executing relay commands from Kafka on the right meter and acknowledging the outcome.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::producer::FutureRecord;
+use rdkafka::Message;
+
+use super::{poll, Collector, CollectorError};
+use crate::command::{AckMessage, AckOutcome, CommandMessage};
+use crate::dlt645::data_id::Value;
+use crate::dlt645::frame::error_bits;
+use crate::dlt645::relay::STATUS3_RELAY_OPEN;
+use crate::dlt645::{Address, DataId, RelayCommand};
+use crate::kafka::KafkaSettings;
+
+impl Collector {
+    /// Executes a relay command on the bus that holds the meter and reports the outcome.
+    pub async fn execute(&self, command: &CommandMessage) -> AckMessage {
+        let mut ack = AckMessage {
+            command_id: command.command_id.clone(),
+            meter_id: command.meter_id.clone(),
+            collector_id: self.config.collector_id.clone(),
+            outcome: AckOutcome::UnknownMeter,
+            error: None,
+            relay_open: None,
+            at: self.clock.now(),
+        };
+        let Ok(address) = command.meter_id.parse::<Address>() else {
+            ack.error = Some(format!("invalid meter address {:?}", command.meter_id));
+            return ack;
+        };
+        let Some(bus) = self
+            .buses
+            .iter()
+            .find(|b| b.config.meters.contains(&address))
+        else {
+            return ack;
+        };
+        if self.clock.now() > command.valid_until {
+            ack.outcome = AckOutcome::Expired;
+            return ack;
+        }
+        let valid_until = command
+            .valid_until
+            .with_timezone(&self.config.zone)
+            .naive_local();
+        let frame = RelayCommand::plaintext(command.action, valid_until).to_frame(address);
+        let mut client = bus.client.lock().await;
+        match client.transact(&frame).await {
+            Ok(reply) => match reply.error_word() {
+                None => ack.outcome = AckOutcome::Executed,
+                Some(err) => {
+                    ack.outcome = AckOutcome::Refused;
+                    ack.error = Some(format!("ERR {err:#04x}: {}", error_bits(err).join(", ")));
+                }
+            },
+            Err(err) => {
+                ack.outcome = AckOutcome::NoResponse;
+                ack.error = Some(err.to_string());
+            }
+        }
+        if let Some(Value::Bits(word)) =
+            poll::read_value(&mut client, address, DataId::STATUS_WORD_3).await
+        {
+            ack.relay_open = Some(word & STATUS3_RELAY_OPEN != 0);
+        }
+        ack.at = self.clock.now();
+        ack
+    }
+
+    /// Consumes the commands topic (own consumer group), executes commands keyed with this collector's id,
+    /// and produces acknowledgements, until `shutdown` turns true.
+    pub async fn run_commands(
+        self: Arc<Self>,
+        settings: KafkaSettings,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), CollectorError> {
+        let group = format!("meterlake-collector-{}", self.config.collector_id);
+        let consumer = crate::kafka::consumer(&settings, &group)?;
+        consumer.subscribe(&[&self.topics.commands])?;
+        loop {
+            let message = tokio::select! {
+                _ = shutdown.changed() => return Ok(()),
+                message = consumer.recv() => message,
+            };
+            let message = match message {
+                Ok(m) => m,
+                Err(err) => {
+                    tracing::warn!(%err, "command consumer error");
+                    continue;
+                }
+            };
+            if message.key() != Some(self.config.collector_id.as_bytes()) {
+                continue;
+            }
+            match serde_json::from_slice::<CommandMessage>(message.payload().unwrap_or_default()) {
+                Ok(command) => {
+                    let ack = self.execute(&command).await;
+                    tracing::info!(meter = %ack.meter_id, action = ?command.action, outcome = ?ack.outcome, "relay command");
+                    let payload = serde_json::to_vec(&ack).unwrap_or_default();
+                    self.producer
+                        .send(
+                            FutureRecord::to(&self.topics.acks)
+                                .key(&self.config.collector_id)
+                                .payload(&payload),
+                            Duration::from_secs(30),
+                        )
+                        .await
+                        .map_err(|(err, _)| err)?;
+                }
+                Err(err) => tracing::error!(
+                    %err, partition = message.partition(), offset = message.offset(),
+                    "undecodable command message skipped"
+                ),
+            }
+            consumer.commit_message(&message, CommitMode::Async)?;
+        }
+    }
+}

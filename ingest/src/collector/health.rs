@@ -1,0 +1,174 @@
+//! What a collector reports on its health endpoint: the last round per bus and area, and the spool.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+use super::{forward, BusConfig, Collector};
+use crate::spool::SpoolError;
+
+/// The last collection round of one bus.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BusHealth {
+    /// Bus id.
+    pub bus_id: String,
+    /// Transformer area.
+    pub area: String,
+    /// Boundary of the last round, if any ran.
+    pub last_boundary: Option<DateTime<Utc>>,
+    /// Meters polled in that round.
+    pub meters: u64,
+    /// Meters that answered at least one identifier.
+    pub answered: u64,
+}
+
+/// Collection success of one transformer area in the last round.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AreaHealth {
+    /// Area id.
+    pub area: String,
+    /// Meters polled.
+    pub meters: u64,
+    /// Meters that answered.
+    pub answered: u64,
+    /// answered / meters (1.0 before the first round).
+    pub success_rate: f64,
+}
+
+/// The health document.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CollectorHealth {
+    /// `ok`, or `degraded` when the spool is over 80 % full.
+    pub status: &'static str,
+    /// Collector id.
+    pub collector_id: String,
+    /// Records waiting for Kafka.
+    pub spool_records: u64,
+    /// Bytes waiting for Kafka.
+    pub spool_bytes: u64,
+    /// The spool's bound.
+    pub spool_max_bytes: u64,
+    /// Per area.
+    pub areas: Vec<AreaHealth>,
+    /// Per bus.
+    pub buses: Vec<BusHealth>,
+}
+
+/// Last-round results of every bus, updated as buses finish.
+#[derive(Debug)]
+pub(crate) struct HealthBoard {
+    buses: Mutex<BTreeMap<String, BusHealth>>,
+}
+
+impl HealthBoard {
+    pub(crate) fn new(buses: &[BusConfig]) -> Self {
+        let map = buses
+            .iter()
+            .map(|b| {
+                let health = BusHealth {
+                    bus_id: b.bus_id.clone(),
+                    area: b.area.clone(),
+                    last_boundary: None,
+                    meters: 0,
+                    answered: 0,
+                };
+                (b.bus_id.clone(), health)
+            })
+            .collect();
+        Self {
+            buses: Mutex::new(map),
+        }
+    }
+
+    pub(crate) fn record_round(
+        &self,
+        bus_id: &str,
+        boundary: DateTime<Utc>,
+        meters: u64,
+        silent: u64,
+    ) {
+        let mut buses = self.buses.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(bus) = buses.get_mut(bus_id) {
+            bus.last_boundary = Some(boundary);
+            bus.meters = meters;
+            bus.answered = meters.saturating_sub(silent);
+        }
+    }
+
+    fn snapshot(&self) -> Vec<BusHealth> {
+        let buses = self.buses.lock().unwrap_or_else(|p| p.into_inner());
+        buses.values().cloned().collect()
+    }
+}
+
+/// Sums bus results per area.
+pub fn areas(buses: &[BusHealth]) -> Vec<AreaHealth> {
+    let mut by_area: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for bus in buses {
+        let entry = by_area.entry(bus.area.as_str()).or_default();
+        entry.0 += bus.meters;
+        entry.1 += bus.answered;
+    }
+    by_area
+        .into_iter()
+        .map(|(area, (meters, answered))| AreaHealth {
+            area: area.to_string(),
+            meters,
+            answered,
+            success_rate: if meters == 0 {
+                1.0
+            } else {
+                answered as f64 / meters as f64
+            },
+        })
+        .collect()
+}
+
+impl Collector {
+    /// The health document: last round per bus and area, spool depth.
+    pub async fn health(&self) -> Result<CollectorHealth, SpoolError> {
+        let (records, bytes, max) =
+            forward::with_spool(&self.spool, |s| Ok((s.records(), s.bytes(), s.max_bytes())))
+                .await?;
+        let buses = self.health.snapshot();
+        Ok(CollectorHealth {
+            status: if bytes * 5 > max * 4 {
+                "degraded"
+            } else {
+                "ok"
+            },
+            collector_id: self.config.collector_id.clone(),
+            spool_records: records,
+            spool_bytes: bytes,
+            spool_max_bytes: max,
+            areas: areas(&buses),
+            buses,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn area_success_rate_sums_its_buses() {
+        let bus = |id: &str, area: &str, meters, answered| BusHealth {
+            bus_id: id.into(),
+            area: area.into(),
+            last_boundary: None,
+            meters,
+            answered,
+        };
+        let result = areas(&[
+            bus("a", "A1", 10, 9),
+            bus("b", "A1", 10, 6),
+            bus("c", "A2", 0, 0),
+        ]);
+        assert_eq!(result.len(), 2);
+        assert_eq!((result[0].meters, result[0].answered), (20, 15));
+        assert_eq!(result[0].success_rate, 0.75);
+        assert_eq!(result[1].success_rate, 1.0);
+    }
+}

@@ -1,0 +1,118 @@
+use std::io::Write;
+
+use super::*;
+
+fn rec(n: usize) -> SpooledRecord {
+    SpooledRecord {
+        key: format!("bus-{n}"),
+        headers: vec![("content-type".into(), b"x".to_vec())],
+        payload: vec![n as u8; 100 + n],
+    }
+}
+
+fn keys(peeked: &[PeekedRecord]) -> Vec<String> {
+    peeked.iter().map(|p| p.record.key.clone()).collect()
+}
+
+fn small(dir: &Path) -> SpoolConfig {
+    SpoolConfig {
+        dir: dir.to_path_buf(),
+        max_bytes: 1 << 20,
+        segment_bytes: 400,
+    }
+}
+
+#[test]
+fn records_drain_in_order_across_segments_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spool = Spool::open(small(dir.path())).unwrap();
+    for n in 0..10 {
+        spool.append(&[rec(n)]).unwrap();
+    }
+    assert!(list_segments(dir.path()).unwrap().len() > 3);
+    assert_eq!(spool.records(), 10);
+    let first = spool.peek(4).unwrap();
+    assert_eq!(keys(&first), ["bus-0", "bus-1", "bus-2", "bus-3"]);
+    spool.acknowledge(&first).unwrap();
+    assert_eq!(spool.records(), 6);
+    let segments_before = list_segments(dir.path()).unwrap().len();
+    drop(spool);
+
+    let mut spool = Spool::open(small(dir.path())).unwrap();
+    assert_eq!(spool.records(), 6);
+    assert!(list_segments(dir.path()).unwrap().len() <= segments_before);
+    let rest = spool.peek(100).unwrap();
+    assert_eq!(
+        keys(&rest),
+        (4..10).map(|n| format!("bus-{n}")).collect::<Vec<_>>()
+    );
+    assert_eq!(rest[0].record, rec(4));
+    spool.acknowledge(&rest).unwrap();
+    assert_eq!((spool.records(), spool.bytes()), (0, 0));
+    assert!(spool.peek(10).unwrap().is_empty());
+    spool.append(&[rec(42)]).unwrap();
+    assert_eq!(keys(&spool.peek(10).unwrap()), ["bus-42"]);
+}
+
+#[test]
+fn a_torn_append_at_the_tail_is_truncated_and_earlier_records_survive() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = SpoolConfig::new(dir.path(), 1 << 20);
+    let mut spool = Spool::open(config.clone()).unwrap();
+    spool.append(&[rec(1), rec(2), rec(3)]).unwrap();
+    drop(spool);
+    // A crash in the middle of the next append leaves half a record.
+    let mut torn = Vec::new();
+    rec(4).encode_into(&mut torn).unwrap();
+    let segment = segment_path(dir.path(), list_segments(dir.path()).unwrap()[0]);
+    let mut file = OpenOptions::new().append(true).open(&segment).unwrap();
+    file.write_all(&torn[..torn.len() / 2]).unwrap();
+    drop(file);
+
+    let mut spool = Spool::open(config).unwrap();
+    assert_eq!(spool.records(), 3);
+    spool.append(&[rec(5)]).unwrap();
+    assert_eq!(
+        keys(&spool.peek(10).unwrap()),
+        ["bus-1", "bus-2", "bus-3", "bus-5"]
+    );
+}
+
+#[test]
+fn a_full_spool_refuses_with_a_clear_error_until_records_drain() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = rec(0).framed_len() as u64;
+    let mut spool = Spool::open(SpoolConfig::new(dir.path(), 3 * one)).unwrap();
+    spool.append(&[rec(0), rec(0), rec(0)]).unwrap();
+    let err = spool.append(&[rec(0)]).unwrap_err();
+    assert!(matches!(err, SpoolError::Full { used, max, .. } if used == 3 * one && max == 3 * one));
+    assert!(err.to_string().contains("spool full"), "{err}");
+    let peeked = spool.peek(1).unwrap();
+    spool.acknowledge(&peeked).unwrap();
+    spool.append(&[rec(0)]).unwrap();
+    assert_eq!(spool.records(), 3);
+}
+
+#[test]
+fn a_damaged_head_file_is_reported_not_guessed() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("head"), "garbage").unwrap();
+    let err = Spool::open(SpoolConfig::new(dir.path(), 1 << 20)).unwrap_err();
+    assert!(err.to_string().contains("head file"), "{err}");
+}
+
+#[test]
+fn corruption_inside_an_older_segment_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spool = Spool::open(small(dir.path())).unwrap();
+    for n in 0..6 {
+        spool.append(&[rec(n)]).unwrap();
+    }
+    drop(spool);
+    let first = segment_path(dir.path(), list_segments(dir.path()).unwrap()[0]);
+    let mut bytes = fs::read(&first).unwrap();
+    bytes[20] ^= 0xFF;
+    fs::write(&first, bytes).unwrap();
+    let err = Spool::open(small(dir.path())).unwrap_err();
+    assert!(matches!(err, SpoolError::Corrupt { .. }), "{err}");
+}

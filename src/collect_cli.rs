@@ -1,0 +1,232 @@
+//! `meterlake collect`: one collector process. It polls its buses at every interval boundary, spools
+//! the readings on disk, forwards them to Kafka, executes relay commands, answers on-demand reads, and
+//! serves `/metrics` (Prometheus) and `/healthz`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use ingest::clock::SystemClock;
+use ingest::collector::limits::raise_open_files_limit;
+use ingest::collector::{buses_file, schedule, Collector, CollectorConfig};
+use ingest::dlt645::{Address, DataId};
+use ingest::kafka::{KafkaSettings, Topics};
+use ingest::spool::{Spool, SpoolConfig};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::sync::watch;
+
+use meterlake::Config;
+
+/// Options of `meterlake collect`.
+#[derive(Debug, clap::Args)]
+pub struct CollectArgs {
+    /// Buses file (default: `collector.buses_file`).
+    #[arg(long)]
+    buses: Option<PathBuf>,
+    /// Kafka bootstrap servers (default: `kafka.brokers`).
+    #[arg(long)]
+    brokers: Option<String>,
+    /// Run one round for the current interval's start, forward it, and exit.
+    #[arg(long)]
+    once: bool,
+}
+
+#[derive(Clone)]
+struct AppState {
+    collector: Arc<Collector>,
+    prometheus: PrometheusHandle,
+}
+
+/// Runs the collector until Ctrl-C or SIGTERM (or after one round with `--once`).
+pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
+    let brokers = args.brokers.unwrap_or_else(|| config.kafka.brokers.clone());
+    if brokers.trim().is_empty() {
+        bail!("meterlake collect needs Kafka: set kafka.brokers or --brokers (the embedded broker is only for `meterlake demo`)");
+    }
+    let buses_path = args
+        .buses
+        .unwrap_or_else(|| PathBuf::from(&config.collector.buses_file));
+    let text = std::fs::read_to_string(&buses_path)
+        .with_context(|| format!("reading the buses file {}", buses_path.display()))?;
+    let buses = buses_file::parse(&text, &buses_path.display().to_string())?;
+    let open_files = raise_open_files_limit(buses.len() as u64 * 2 + 512)
+        .context("raising the open-files limit")?;
+    let prometheus = PrometheusBuilder::new()
+        .install_recorder()
+        .context("installing the metrics recorder")?;
+    let spool = Spool::open(SpoolConfig::new(
+        &config.collector.spool_dir,
+        config.collector.spool_max_mb * 1024 * 1024,
+    ))
+    .with_context(|| format!("opening the spool in {}", config.collector.spool_dir))?;
+    let settings = KafkaSettings {
+        brokers,
+        properties: config.kafka.properties.clone(),
+    };
+    let topics = Topics::with_prefix(&config.kafka.topic_prefix);
+    let meters: usize = buses.iter().map(|b| b.meters.len()).sum();
+    let bus_count = buses.len();
+    let (spooled, spooled_bytes) = (spool.records(), spool.bytes());
+    let collector = Arc::new(Collector::new(
+        CollectorConfig {
+            collector_id: config.collector.id.clone(),
+            buses,
+            timeout: Duration::from_millis(config.collector.timeout_ms),
+            retries: config.collector.retries,
+            zone: store::partition::parse_zone(&config.lake.zone)?,
+            max_concurrent_buses: config.collector.max_concurrent_buses,
+        },
+        Arc::new(std::sync::Mutex::new(spool)),
+        ingest::kafka::producer(&settings)?,
+        topics,
+        Arc::new(SystemClock),
+    ));
+    let listener = tokio::net::TcpListener::bind(&config.collector.listen)
+        .await
+        .with_context(|| format!("binding {}", config.collector.listen))?;
+    eprintln!(
+        "collector {}: {bus_count} buses, {meters} meters, open-files limit {open_files}",
+        collector.id()
+    );
+    eprintln!(
+        "  spool {} ({spooled} records, {spooled_bytes} bytes waiting)",
+        config.collector.spool_dir
+    );
+    eprintln!("  http://{}/metrics  /healthz", listener.local_addr()?);
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let forwarder = tokio::spawn(
+        collector
+            .forwarder()
+            .run(shutdown_rx.clone(), Duration::from_secs(10)),
+    );
+    let commands = tokio::spawn(
+        collector
+            .clone()
+            .run_commands(settings.clone(), shutdown_rx.clone()),
+    );
+    let router = router(AppState {
+        collector: collector.clone(),
+        prometheus,
+    });
+    let mut http_rx = shutdown_rx.clone();
+    let http = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = http_rx.changed().await;
+            })
+            .await
+    });
+
+    let interval = Duration::from_secs(config.collector.interval_s.max(1));
+    if args.once {
+        let now = chrono::Utc::now();
+        let boundary = schedule::next_boundary(now, interval)
+            - chrono::TimeDelta::from_std(interval).unwrap_or_default();
+        let stats = collector.collect(boundary).await?;
+        eprintln!(
+            "round {boundary}: {} rows ({} silent meters)",
+            stats.rows, stats.no_response
+        );
+        let left = collector.wait_forwarded(Duration::from_secs(30)).await?;
+        if left > 0 {
+            eprintln!("{left} records stay in the spool (Kafka did not take them within 30 s)");
+        }
+    } else {
+        let rounds = tokio::spawn(collector.clone().run_schedule(interval, shutdown_rx));
+        wait_for_signal().await;
+        eprintln!("shutting down: finishing buses in flight, flushing the spool to Kafka");
+        collector.begin_shutdown();
+        let _ = shutdown.send(true);
+        let _ = rounds.await;
+    }
+    let _ = shutdown.send(true);
+    forwarder.await??;
+    match tokio::time::timeout(Duration::from_secs(5), commands).await {
+        Ok(result) => result??,
+        Err(_) => tracing::warn!("command loop did not stop within 5 s"),
+    }
+    http.await??;
+    let left = collector.spooled_records().await?;
+    eprintln!("stopped; {left} records wait in the spool for the next start");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(health))
+        .route("/api/meters/{meter}/read", get(read_meter))
+        .with_state(state)
+}
+
+async fn metrics(State(state): State<AppState>) -> String {
+    state.prometheus.run_upkeep();
+    state.prometheus.render()
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match state.collector.health().await {
+        Ok(health) => Json(health).into_response(),
+        Err(err) => (StatusCode::SERVICE_UNAVAILABLE, err.to_string()).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ReadQuery {
+    /// Comma-separated data identifiers; default: the scheduled set.
+    di: Option<String>,
+}
+
+async fn read_meter(
+    State(state): State<AppState>,
+    Path(meter): Path<String>,
+    Query(query): Query<ReadQuery>,
+) -> Response {
+    let address = match meter.parse::<Address>() {
+        Ok(address) => address,
+        Err(err) => return (StatusCode::UNPROCESSABLE_ENTITY, err.to_string()).into_response(),
+    };
+    let dis = match &query.di {
+        None => ingest::collector::poll::POLLED_IDS.to_vec(),
+        Some(list) => match list
+            .split(',')
+            .map(str::parse::<DataId>)
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(dis) => dis,
+            Err(err) => return (StatusCode::UNPROCESSABLE_ENTITY, err.to_string()).into_response(),
+        },
+    };
+    match state.collector.read_now(address, &dis).await {
+        Ok(items) => Json(items).into_response(),
+        Err(err) => (StatusCode::NOT_FOUND, err.to_string()).into_response(),
+    }
+}

@@ -1,0 +1,250 @@
+//! The collector's spool under a Kafka outage and under `kill -9`: nothing lost, nothing duplicated.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{Array, StringArray, TimestampMicrosecondArray};
+use chrono::{DateTime, Utc};
+use ingest::collector::{buses_file, BusConfig, BusEndpoint, Collector, CollectorConfig};
+use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
+use ingest::sim::{Fleet, FleetConfig, SimClock};
+use ingest::spool::{Spool, SpoolConfig};
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::Message;
+
+type Key = (String, i64);
+
+fn settings(kafka: &EmbeddedKafka) -> KafkaSettings {
+    KafkaSettings {
+        brokers: kafka.bootstrap_servers(),
+        properties: [("message.timeout.ms".to_string(), "3000".to_string())].into(),
+    }
+}
+
+/// Starts a simulated fleet of `meters` meters (3 per DTU) and returns its buses as a collector sees them.
+async fn fleet(meters: usize) -> (Fleet, Vec<BusConfig>) {
+    let start: DateTime<Utc> = "2026-10-01T00:00:00Z".parse().unwrap();
+    let fleet = Fleet::new(
+        &FleetConfig {
+            meters,
+            meters_per_bus: 3,
+            first_meter_number: 5001,
+            seed: 3,
+            constant_watts: Some(800.0),
+            security: ingest::sim::SecurityMode::Lab,
+            zone: chrono_tz::Asia::Shanghai,
+            bus_prefix: "spool".into(),
+        },
+        start,
+    )
+    .unwrap();
+    let mut buses = Vec::new();
+    for bus in &fleet.buses {
+        let (addr, _server) = ingest::sim::server::serve_bus(
+            bus.clone(),
+            SimClock::new(start),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        buses.push(BusConfig {
+            bus_id: bus.bus_id.clone(),
+            area: "A1".into(),
+            endpoint: BusEndpoint::Tcp(addr.to_string()),
+            meters: bus.addresses.clone(),
+        });
+    }
+    (fleet, buses)
+}
+
+/// Every (meter, boundary) in the readings topic with how often it appears. Reads until `done` holds
+/// and the topic has been quiet for a second, or 30 s pass.
+async fn topic_rows(
+    kafka: &EmbeddedKafka,
+    done: impl Fn(&BTreeMap<Key, usize>) -> bool,
+) -> BTreeMap<Key, usize> {
+    let consumer: StreamConsumer =
+        ingest::kafka::consumer(&settings(kafka), &format!("check-{}", uuid::Uuid::new_v4()))
+            .unwrap();
+    consumer
+        .subscribe(&[&Topics::with_prefix("").readings])
+        .unwrap();
+    let mut rows = BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let wait = if done(&rows) {
+            left.min(Duration::from_secs(1))
+        } else {
+            left
+        };
+        let Ok(message) = tokio::time::timeout(wait, consumer.recv()).await else {
+            break;
+        };
+        let message = message.unwrap();
+        let batches =
+            ingest::kafka::message::decode(message.payload().unwrap(), None, None).unwrap();
+        for batch in batches {
+            let meters = batch
+                .column_by_name("meter_id")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .clone();
+            let boundaries = batch
+                .column_by_name("boundary_ts")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<TimestampMicrosecondArray>()
+                .unwrap()
+                .clone();
+            for i in 0..batch.num_rows() {
+                let key = (meters.value(i).to_string(), boundaries.value(i));
+                *rows.entry(key).or_insert(0) += 1;
+            }
+        }
+    }
+    rows
+}
+
+#[tokio::test]
+async fn a_kafka_outage_spools_rounds_and_they_drain_in_full_when_it_returns() {
+    let topics = Topics::with_prefix("");
+    let kafka = EmbeddedKafka::start(1, &topics, 1).unwrap();
+    let (_fleet, buses) = fleet(6).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(SpoolConfig::new(dir.path(), 1 << 30)).unwrap();
+    let collector = Arc::new(Collector::new(
+        CollectorConfig {
+            collector_id: "c-outage".into(),
+            buses,
+            timeout: Duration::from_millis(300),
+            retries: 1,
+            zone: chrono_tz::Asia::Shanghai,
+            max_concurrent_buses: 16,
+        },
+        Arc::new(std::sync::Mutex::new(spool)),
+        ingest::kafka::producer(&settings(&kafka)).unwrap(),
+        topics.clone(),
+        Arc::new(ingest::clock::SystemClock),
+    ));
+    let (shutdown, rx) = tokio::sync::watch::channel(false);
+    let forwarder = tokio::spawn(collector.forwarder().run(rx, Duration::from_secs(5)));
+
+    kafka.set_broker_up(1, false).unwrap();
+    let first: DateTime<Utc> = "2026-10-01T00:15:00Z".parse().unwrap();
+    for i in 0..3 {
+        let stats = collector
+            .collect(first + chrono::Duration::minutes(15 * i))
+            .await
+            .unwrap();
+        assert_eq!((stats.rows, stats.no_response, stats.messages), (6, 0, 2));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        collector.spooled_records().await.unwrap(),
+        6,
+        "2 buses × 3 rounds wait on disk"
+    );
+    let health = collector.health().await.unwrap();
+    assert_eq!(health.spool_records, 6);
+    assert_eq!(health.areas[0].success_rate, 1.0);
+
+    kafka.set_broker_up(1, true).unwrap();
+    assert_eq!(
+        collector
+            .wait_forwarded(Duration::from_secs(60))
+            .await
+            .unwrap(),
+        0
+    );
+    let rows = topic_rows(&kafka, |rows| rows.len() >= 18).await;
+    assert_eq!(rows.len(), 18, "6 meters × 3 boundaries: {rows:?}");
+    assert!(rows.values().all(|n| *n == 1), "no duplicates: {rows:?}");
+    let _ = shutdown.send(true);
+    forwarder.await.unwrap().unwrap();
+}
+
+fn spawn_collector(config: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_meterlake"))
+        .args(["--config", config.to_str().unwrap(), "collect"])
+        .env("METERLAKE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Reads what a dead collector left in its spool.
+fn spooled_keys(dir: &std::path::Path) -> BTreeSet<Key> {
+    let spool = Spool::open(SpoolConfig::new(dir, 1 << 30)).unwrap();
+    let mut keys = BTreeSet::new();
+    for peeked in spool.peek(usize::MAX).unwrap() {
+        for batch in ingest::kafka::message::decode(&peeked.record.payload, None, None).unwrap() {
+            let meters = batch.column_by_name("meter_id").unwrap();
+            let meters = meters.as_any().downcast_ref::<StringArray>().unwrap();
+            let times = batch.column_by_name("boundary_ts").unwrap();
+            let times = times
+                .as_any()
+                .downcast_ref::<TimestampMicrosecondArray>()
+                .unwrap();
+            for i in 0..meters.len() {
+                keys.insert((meters.value(i).to_string(), times.value(i)));
+            }
+        }
+    }
+    keys
+}
+
+#[tokio::test]
+async fn kill_dash_nine_mid_spool_loses_nothing_and_duplicates_nothing() {
+    let topics = Topics::with_prefix("");
+    let kafka = EmbeddedKafka::start(1, &topics, 1).unwrap();
+    let (_fleet, buses) = fleet(4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let buses_path = dir.path().join("buses.toml");
+    std::fs::write(&buses_path, buses_file::render(&buses)).unwrap();
+    let spool_dir = dir.path().join("spool");
+    let config_path = dir.path().join("meterlake.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[kafka]\nbrokers = \"{}\"\n[kafka.properties]\n\"message.timeout.ms\" = \"2000\"\n\
+             [collector]\nid = \"c-kill\"\nspool_dir = \"{}\"\ninterval_s = 1\nlisten = \"127.0.0.1:0\"\n\
+             buses_file = \"{}\"\ntimeout_ms = 300\n",
+            kafka.bootstrap_servers(),
+            spool_dir.display(),
+            buses_path.display()
+        ),
+    )
+    .unwrap();
+
+    // Kafka is away: the collector spools a round every second; kill it without warning.
+    kafka.set_broker_up(1, false).unwrap();
+    let mut child = spawn_collector(&config_path);
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let spooled = spooled_keys(&spool_dir);
+    assert!(
+        spooled.len() >= 8,
+        "at least two rounds of 4 meters were spooled: {}",
+        spooled.len()
+    );
+
+    // Kafka is back: a new collector process drains what the dead one left.
+    kafka.set_broker_up(1, true).unwrap();
+    let mut child = spawn_collector(&config_path);
+    let drained = topic_rows(&kafka, |rows| spooled.iter().all(|k| rows.contains_key(k))).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(drained.len() >= spooled.len());
+    let rows = topic_rows(&kafka, |rows| rows.len() >= drained.len()).await;
+    let missing: Vec<_> = spooled.iter().filter(|k| !rows.contains_key(*k)).collect();
+    assert!(missing.is_empty(), "lost after kill -9: {missing:?}");
+    let duplicated: Vec<_> = rows.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(duplicated.is_empty(), "duplicated: {duplicated:?}");
+}
