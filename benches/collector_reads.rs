@@ -1,0 +1,120 @@
+//! Collector throughput: DL/T 645 read requests per second (one request and its reply each) from a
+//! collector to simulated DTUs over loopback TCP, through the real collection path (poll, Arrow batch,
+//! fsync'd spool).
+//!
+//! `cargo bench --bench collector_reads -- [DTUS] [METERS_PER_DTU] [ROUNDS]` (default 2000 × 5 × 5).
+//! The simulator runs in the same process, so both sides share the machine's cores.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use ingest::collector::limits::raise_open_files_limit;
+use ingest::collector::poll::POLLED_IDS;
+use ingest::collector::{BusConfig, BusEndpoint, Collector, CollectorConfig};
+use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
+use ingest::sim::{Fleet, FleetConfig, SecurityMode, SimClock};
+use ingest::spool::{Spool, SpoolConfig};
+
+fn arg(index: usize, default: usize) -> usize {
+    std::env::args()
+        .filter(|a| !a.starts_with('-'))
+        .nth(index)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() -> anyhow::Result<()> {
+    let (dtus, per_dtu, rounds) = (arg(1, 2000), arg(2, 5), arg(3, 5));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let topics = Topics::with_prefix("bench.");
+    let kafka = EmbeddedKafka::start(1, &topics, 1)?;
+    let settings = KafkaSettings {
+        brokers: kafka.bootstrap_servers(),
+        properties: Default::default(),
+    };
+    runtime.block_on(async move {
+        let limit = raise_open_files_limit((dtus as u64) * 3 + 1024)?;
+        let start: DateTime<Utc> = "2026-10-01T00:00:00Z".parse()?;
+        let fleet = Fleet::new(
+            &FleetConfig {
+                meters: dtus * per_dtu,
+                meters_per_bus: per_dtu,
+                first_meter_number: 1,
+                seed: 1,
+                constant_watts: None,
+                security: SecurityMode::Lab,
+                zone: chrono_tz::Asia::Shanghai,
+                bus_prefix: "bench".into(),
+            },
+            start,
+        )?;
+        let clock = SimClock::new(start);
+        let mut buses = Vec::with_capacity(dtus);
+        for bus in &fleet.buses {
+            let (addr, _server) = ingest::sim::server::serve_bus(
+                bus.clone(),
+                clock.clone(),
+                "127.0.0.1:0".parse()?,
+            )
+            .await?;
+            buses.push(BusConfig {
+                bus_id: bus.bus_id.clone(),
+                area: String::new(),
+                endpoint: BusEndpoint::Tcp(addr.to_string()),
+                meters: bus.addresses.clone(),
+            });
+        }
+        let spool_dir = tempfile::tempdir()?;
+        let collector = Arc::new(Collector::new(
+            CollectorConfig {
+                collector_id: "bench".into(),
+                buses,
+                timeout: Duration::from_secs(5),
+                retries: 0,
+                zone: chrono_tz::Asia::Shanghai,
+                max_concurrent_buses: dtus,
+            },
+            Arc::new(std::sync::Mutex::new(Spool::open(SpoolConfig::new(
+                spool_dir.path(),
+                1 << 34,
+            ))?)),
+            ingest::kafka::producer(&settings)?,
+            topics,
+            Arc::new(clock.clone()),
+        ));
+        println!(
+            "collector_reads: {dtus} DTU connections × {per_dtu} meters × {} DIs, {rounds} rounds \
+             (open-files limit {limit})",
+            POLLED_IDS.len()
+        );
+        let mut best = 0f64;
+        for round in 0..=rounds {
+            let boundary = start + chrono::Duration::minutes(15 * (round as i64 + 1));
+            clock.set(boundary);
+            let began = Instant::now();
+            let stats = collector.collect(boundary).await?;
+            let elapsed = began.elapsed().as_secs_f64();
+            let reads = stats.rows as f64 * POLLED_IDS.len() as f64;
+            if stats.no_response > 0 {
+                anyhow::bail!("{} meters did not answer", stats.no_response);
+            }
+            if round == 0 {
+                println!("  warm-up (connects {dtus} DTUs): {elapsed:.2} s");
+                continue;
+            }
+            let rate = reads / elapsed;
+            best = best.max(rate);
+            println!(
+                "  round {round}: {} rows, {reads} reads in {elapsed:.3} s = {rate:.0} reads/s",
+                stats.rows
+            );
+        }
+        println!("best: {best:.0} DI reads/s");
+        anyhow::Ok(())
+    })?;
+    drop(kafka);
+    Ok(())
+}
