@@ -15,7 +15,7 @@ use control::service::PassReport;
 use control::ControlService;
 use ingest::collector::{BusConfig, BusEndpoint, Collector, CollectorConfig, RoundStats};
 use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
-use ingest::sim::{Fleet, FleetConfig, SecurityMode, SimClock};
+use ingest::sim::{Fleet, FleetConfig, GridConfig, SecurityMode, SimClock};
 use ingest::sink::{Sink, SinkConfig, SinkStats};
 use rust_decimal::Decimal;
 use store::{Lake, LakeLocation};
@@ -104,6 +104,12 @@ impl Pipeline {
                 security: SecurityMode::Lab,
                 zone,
                 bus_prefix: "dtu".into(),
+                // The pipeline bills every meter it polls: no area supply meters on its buses yet.
+                grid: GridConfig {
+                    supply_meters: false,
+                    ..GridConfig::default()
+                },
+                ..FleetConfig::default()
             },
             options.start,
         )?;
