@@ -1,6 +1,7 @@
 //! `meterlake`: one binary wiring collection, the lake, analytics and control.
 
 mod demo;
+mod sim_cli;
 
 use std::path::PathBuf;
 
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run the whole loop in one process with simulated meters on a compressed clock.
     Demo(demo::DemoArgs),
+    /// Run a simulated meter fleet on TCP DTUs or serial devices until Ctrl-C.
+    Sim(sim_cli::SimArgs),
     /// Run one SQL statement against the lake.
     Sql {
         /// The statement.
@@ -86,6 +89,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), std::env::vars())?;
     match cli.command {
         Command::Demo(args) => demo::run(config, args).await,
+        Command::Sim(args) => sim_cli::run(config, args).await,
         Command::Sql {
             query,
             as_of,
