@@ -55,7 +55,8 @@ pub struct SimArgs {
     /// Share of customer meters that get each fault kind.
     #[arg(long, default_value_t = 0.0)]
     fault_share: f64,
-    /// Faults are active from one simulated hour after the start for this many simulated hours.
+    /// Random faults fall in a window of this many simulated hours from one hour after the start (each fault
+    /// starts in the window's first half and lasts half the window).
     #[arg(long, default_value_t = 6.0)]
     fault_hours: f64,
     /// Every meter draws this constant power (W) instead of a residential profile (lab meters).
@@ -104,11 +105,17 @@ pub async fn run(config: Config, args: SimArgs) -> anyhow::Result<()> {
     };
     let fleet = Fleet::new(&fleet_config, start)?;
     fleet.write_registry(&args.out)?;
+    let customers: usize = fleet.areas.iter().map(|a| a.customers).sum();
+    let supply = fleet
+        .areas
+        .iter()
+        .filter(|a| a.supply_meter_id.is_some())
+        .count();
     println!(
-        "{} meters on {} buses in {} areas; registry in {}",
-        fleet.meters.len(),
+        "{customers} customer and {supply} supply meters on {} buses in {} areas; {} faults; registry in {}",
         fleet.buses.len(),
         fleet.areas.len(),
+        fleet.faults.len(),
         args.out.display()
     );
     let clock = SimClock::new(start);

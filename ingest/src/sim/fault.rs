@@ -179,6 +179,23 @@ pub struct RandomFaults {
     pub end: DateTime<Utc>,
 }
 
+impl RandomFaults {
+    /// The fault of a drawn meter: it starts at a seeded point of the window's first half and lasts half the
+    /// window (a meter replacement happens at that point).
+    fn fault_for(&self, seed: u64, number: u64) -> Fault {
+        let half = (self.end - self.start) / 2;
+        let offset = unit_hash(seed ^ self.kind.salt() ^ 0x57A7, number);
+        let micros = (half.num_microseconds().unwrap_or(0) as f64 * offset) as i64;
+        let start = self.start + chrono::Duration::microseconds(micros);
+        let end = if self.kind == FaultKind::MeterReplacement {
+            start
+        } else {
+            start + half
+        };
+        Fault::new(self.kind, start, end)
+    }
+}
+
 /// Which faults to inject.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FaultConfig {
@@ -218,7 +235,7 @@ impl FaultConfig {
                 self.random
                     .iter()
                     .filter(|r| unit_hash(seed ^ r.kind.salt(), number) < r.share)
-                    .map(|r| Fault::new(r.kind, r.start, r.end)),
+                    .map(|r| r.fault_for(seed, number)),
             );
         }
         faults.sort_by_key(|f| f.start);

@@ -105,6 +105,7 @@ struct Builder<'a> {
     config: &'a FleetConfig,
     start: DateTime<Utc>,
     fleet: Fleet,
+    customer_buses: usize,
 }
 
 impl Builder<'_> {
@@ -231,7 +232,8 @@ impl Builder<'_> {
         let per_bus = c.meters_per_bus.max(1) as u64;
         let mut first = numbers.start;
         while first < numbers.end {
-            let bus_id = format!("{prefix}-bus-{}", self.fleet.buses.len());
+            let bus_id = format!("{prefix}-bus-{}", self.customer_buses);
+            self.customer_buses += 1;
             let mut meters = Vec::new();
             for number in first..(first + per_bus).min(numbers.end) {
                 let (meter, site, persons) = self.customer(number, area)?;
@@ -298,6 +300,7 @@ impl Fleet {
                 areas: Vec::new(),
                 faults: Vec::new(),
             },
+            customer_buses: 0,
         };
         let per_area = config.grid.meters_per_area.max(1) as u64;
         let first = config.first_meter_number;

@@ -99,7 +99,7 @@ fn registry_files_hold_one_row_per_installed_meter_area_and_fault() {
             "dtu-bus-0",
             "dtu-bus-1",
             "dtu-supply-0",
-            "dtu-bus-3",
+            "dtu-bus-2",
             "dtu-supply-1"
         ]
     );
@@ -130,6 +130,7 @@ fn registry_files_hold_one_row_per_installed_meter_area_and_fault() {
         "990000000001,,supply,dtu-area-0,dtu-feeder-0,dtu-supply-0,,,false,2026-07-14T16:00:00Z,,990000000001"
     );
     assert!(lines[8].starts_with("990000000002,,supply,dtu-area-1,dtu-feeder-1,dtu-supply-1,"));
+    assert!(lines[6].contains(",dtu-bus-2,"), "{}", lines[6]);
     assert_eq!(
         read("areas.csv"),
         "area_id,feeder_id,supply_meter_id,customers\n\
