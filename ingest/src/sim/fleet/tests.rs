@@ -1,4 +1,6 @@
 use super::*;
+use crate::dlt645::data_id::Value;
+use crate::dlt645::{DataId, Frame, RelayAction, RelayCommand};
 use crate::sim::fault::ScheduledFault;
 use crate::sim::meter::Registers;
 use chrono::Duration;
@@ -68,6 +70,25 @@ fn supply_meter_reads_the_sum_of_its_customers_plus_two_to_eight_percent() {
         fleet.areas[0].supply_meter_id.as_deref(),
         Some("990000000001")
     );
+    let (energy, refused) = fleet
+        .with_meter(supply_address, |m| {
+            let read = Frame::read_request(supply_address, DataId::FORWARD_ACTIVE_TOTAL);
+            let reply = m.handle(&read, end).unwrap();
+            let trip =
+                RelayCommand::plaintext(RelayAction::Trip, m.meter_time(end) + Duration::hours(1));
+            let refused = m
+                .handle(&trip.to_frame(supply_address), end)
+                .unwrap()
+                .error_word();
+            (reply.data[4..].to_vec(), refused)
+        })
+        .unwrap();
+    let (_, format) = DataId::FORWARD_ACTIVE_TOTAL.describe().unwrap();
+    assert_eq!(
+        format.decode(&energy).unwrap(),
+        Value::Number(Registers::kwh(all[8].forward), "kWh")
+    );
+    assert_eq!(refused, Some(0x01), "a supply meter has no relay");
 }
 
 #[test]

@@ -7,7 +7,11 @@ use crate::dlt645::{RelayAction, RelayCommand};
 
 impl SimMeter {
     /// Executes a plaintext relay command; `Err` carries the ERR byte of the abnormal reply.
+    /// A supply meter has no relay: it refuses every 0x1C command with ERR 01.
     pub(super) fn control(&mut self, data: &[u8], now: DateTime<Utc>) -> Result<(), u8> {
+        if self.is_supply() {
+            return Err(ERR_OTHER);
+        }
         let cmd = RelayCommand::from_data(data).map_err(|_| ERR_OTHER)?;
         let plaintext = matches!(cmd.privilege, 0x02 | 0x04);
         let lab_ciphertext = cmd.privilege == 0x98 && self.spec.security == SecurityMode::Lab;
