@@ -176,11 +176,7 @@ impl Builder<'_> {
         has_pv: bool,
     ) {
         let number = meter.meter_number();
-        let faults = self.config.faults.faults_for(
-            self.config.seed,
-            number,
-            kind == MeterKind::Customer && !self.lab(),
-        );
+        let faults = meter.faults().to_vec();
         let meter_id = meter.address().to_string();
         let [area_id, feeder_id, bus_id] = ids;
         let base = MeterRecord {

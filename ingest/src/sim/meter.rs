@@ -192,17 +192,17 @@ impl SimMeter {
     pub fn press_button(&mut self, now: DateTime<Utc>) -> bool {
         self.advance(now);
         if self.relay == RelayState::OpenCloseAllowed {
-            self.set_relay(RelayState::Closed);
+            self.set_relay(RelayState::Closed, now);
             true
         } else {
             false
         }
     }
 
-    fn set_relay(&mut self, state: RelayState) {
+    fn set_relay(&mut self, state: RelayState, now: DateTime<Utc>) {
         self.relay = state;
         if let Measured::Customer(site) = &self.measured {
-            site.set_relay_closed(state == RelayState::Closed);
+            site.set_relay_closed(now, state == RelayState::Closed);
         }
     }
 

@@ -1,8 +1,7 @@
 //! A customer's premises: the household load, an optional PV system and the physical effect of faults.
 //! The customer meter measures it, and the area's supply meter sums it (so theft and bypass show as loss).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -10,14 +9,16 @@ use chrono_tz::Tz;
 use super::fault::{any_active, Fault, FaultKind};
 use super::{LoadProfile, PvSystem};
 
-/// The physical load behind one customer meter. Clones share the relay flag.
+/// The physical load behind one customer meter. Clones share the relay history, so the area's supply meter
+/// sees when the customer's relay opened and closed however late it integrates.
 #[derive(Debug, Clone)]
 pub struct Site {
     profile: LoadProfile,
     pv: Option<PvSystem>,
     faults: Arc<[Fault]>,
     zone: Tz,
-    relay_closed: Arc<AtomicBool>,
+    /// Relay changes `(when, closed)` in time order; closed before the first.
+    relay_history: Arc<Mutex<Vec<(DateTime<Utc>, bool)>>>,
 }
 
 impl Site {
@@ -28,7 +29,7 @@ impl Site {
             pv,
             faults,
             zone,
-            relay_closed: Arc::new(AtomicBool::new(true)),
+            relay_history: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -42,9 +43,23 @@ impl Site {
         &self.faults
     }
 
-    /// Records the meter relay's state (the supply meter reads it).
-    pub fn set_relay_closed(&self, closed: bool) {
-        self.relay_closed.store(closed, Ordering::SeqCst);
+    /// Records that the meter's relay closed or opened at `at`.
+    pub fn set_relay_closed(&self, at: DateTime<Utc>, closed: bool) {
+        if let Ok(mut history) = self.relay_history.lock() {
+            history.push((at, closed));
+        }
+    }
+
+    /// Whether the relay was closed at `t`.
+    pub fn relay_closed_at(&self, t: DateTime<Utc>) -> bool {
+        let Ok(history) = self.relay_history.lock() else {
+            return true;
+        };
+        history
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= t)
+            .is_none_or(|(_, closed)| *closed)
     }
 
     /// Net power drawn from the grid at true time `t`, W (negative: PV export). Zero without voltage or
@@ -53,7 +68,7 @@ impl Site {
         if any_active(&self.faults, FaultKind::VoltageLoss, t).is_some() {
             return 0.0;
         }
-        let flowing = self.relay_closed.load(Ordering::SeqCst)
+        let flowing = self.relay_closed_at(t)
             || any_active(&self.faults, FaultKind::RelayFailure, t).is_some();
         if !flowing {
             return 0.0;

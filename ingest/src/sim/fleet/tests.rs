@@ -182,3 +182,41 @@ fn constant_meters_keep_exact_clocks_and_no_pv() {
     assert_eq!(offset, Some(Duration::zero()));
     assert_eq!(registers(&fleet, end)[0].forward, 6 * 3_600_000);
 }
+
+#[test]
+fn supply_meter_read_late_still_sees_when_a_customer_tripped() {
+    let config = FleetConfig {
+        meters: 2,
+        constant_watts: Some(1000.0),
+        ..Default::default()
+    };
+    let fleet = Fleet::new(&config, start()).unwrap();
+    let customer = Address::from_number(1001).unwrap();
+    let tripped = start() + Duration::hours(1);
+    let reply = fleet
+        .with_meter(customer, |m| {
+            let trip = RelayCommand::plaintext(
+                RelayAction::Trip,
+                m.meter_time(tripped) + Duration::hours(1),
+            );
+            m.handle(&trip.to_frame(customer), tripped).unwrap()
+        })
+        .unwrap();
+    assert_eq!(reply.error_word(), None);
+    // First read of the supply meter, two hours after the trip: 1 kW × 3 h + 1 kW × 1 h through the area.
+    let end = start() + Duration::hours(3);
+    let supply = fleet
+        .with_meter(Address::from_number(990_000_000_001).unwrap(), |m| {
+            m.registers(end)
+        })
+        .unwrap();
+    let customers = 4.0 * 3_600_000.0;
+    // R = 3 kW. First hour 2 kW (loss 2 % + 6 % × 2/3 = 6 %), then 1 kW (2 % + 6 % × 1/3 = 4 %) for 2 h.
+    let expected = 7_200_000.0 * 1.06 + 7_200_000.0 * 1.04;
+    assert!(
+        (supply.forward as f64 - expected).abs() < 10.0,
+        "{} vs {expected}",
+        supply.forward
+    );
+    assert!(supply.forward as f64 > customers * 1.02);
+}

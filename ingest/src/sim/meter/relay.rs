@@ -35,19 +35,19 @@ impl SimMeter {
             RelayAction::Trip
             | RelayAction::PreTripAutoClose
             | RelayAction::PreTripCloseAllowed => {
-                self.set_relay(RelayState::Open);
+                self.set_relay(RelayState::Open, now);
                 self.trip_commanded = true;
                 self.trips_received += 1;
             }
             RelayAction::CloseAllowed => {
                 self.trip_commanded = false;
                 if self.relay == RelayState::Open {
-                    self.set_relay(RelayState::OpenCloseAllowed);
+                    self.set_relay(RelayState::OpenCloseAllowed, now);
                 }
             }
             RelayAction::Close => {
                 self.trip_commanded = false;
-                self.set_relay(RelayState::Closed);
+                self.set_relay(RelayState::Closed, now);
             }
             RelayAction::AlarmOn => self.alarm = true,
             RelayAction::AlarmOff => self.alarm = false,
