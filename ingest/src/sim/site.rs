@@ -9,6 +9,9 @@ use chrono_tz::Tz;
 use super::fault::{any_active, Fault, FaultKind};
 use super::{LoadProfile, PvSystem};
 
+/// Relay changes `(when, closed)` of one site, shared between its meter and the area's supply meter.
+type RelayHistory = Arc<Mutex<Vec<(DateTime<Utc>, bool)>>>;
+
 /// The physical load behind one customer meter. Clones share the relay history, so the area's supply meter
 /// sees when the customer's relay opened and closed however late it integrates.
 #[derive(Debug, Clone)]
@@ -18,7 +21,7 @@ pub struct Site {
     faults: Arc<[Fault]>,
     zone: Tz,
     /// Relay changes `(when, closed)` in time order; closed before the first.
-    relay_history: Arc<Mutex<Vec<(DateTime<Utc>, bool)>>>,
+    relay_history: RelayHistory,
 }
 
 impl Site {
