@@ -48,6 +48,11 @@ fn main() -> anyhow::Result<()> {
                 security: SecurityMode::Lab,
                 zone: chrono_tz::Asia::Shanghai,
                 bus_prefix: "bench".into(),
+                grid: ingest::sim::grid::GridConfig {
+                    supply_meters: false,
+                    ..Default::default()
+                },
+                ..FleetConfig::default()
             },
             start,
         )?;
@@ -76,6 +81,8 @@ fn main() -> anyhow::Result<()> {
                 retries: 0,
                 zone: chrono_tz::Asia::Shanghai,
                 max_concurrent_buses: dtus,
+                clock_check_every: 0,
+                clock_threshold: Duration::from_secs(60),
             },
             Arc::new(std::sync::Mutex::new(Spool::open(SpoolConfig::new(
                 spool_dir.path(),

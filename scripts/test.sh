@@ -12,4 +12,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq build-essential pkg-config libssl-dev
 fi
+# The simulator's serial test talks over a pseudo-terminal pair made by socat.
+if ! command -v socat >/dev/null; then
+  echo "installing test prerequisite: socat" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq socat
+fi
 cargo test --workspace --all-targets "$@"

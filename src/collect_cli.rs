@@ -81,6 +81,8 @@ pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
             retries: config.collector.retries,
             zone: store::partition::parse_zone(&config.lake.zone)?,
             max_concurrent_buses: config.collector.max_concurrent_buses,
+            clock_check_every: config.collector.clock_check_every_rounds,
+            clock_threshold: Duration::from_secs(config.collector.clock_threshold_s),
         },
         Arc::new(std::sync::Mutex::new(spool)),
         ingest::kafka::producer(&settings)?,

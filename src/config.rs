@@ -79,6 +79,10 @@ pub struct CollectorConfig {
     pub listen: String,
     /// Buses file (TOML, `[[bus]]` tables) for `meterlake collect`.
     pub buses_file: String,
+    /// Read meter clocks every this many rounds (0: never; 96 rounds of 15 min = daily).
+    pub clock_check_every_rounds: u64,
+    /// Broadcast a time sync on a bus when a meter is off by this many seconds (60–300 s window).
+    pub clock_threshold_s: u64,
 }
 
 /// `[sink]`
@@ -121,6 +125,8 @@ impl Default for Config {
                 max_concurrent_buses: 4096,
                 listen: "127.0.0.1:9645".into(),
                 buses_file: "buses.toml".into(),
+                clock_check_every_rounds: 96,
+                clock_threshold_s: 60,
             },
             sink: SinkConfig {
                 group_id: "meterlake-sink".into(),

@@ -2,6 +2,7 @@
 
 mod collect_cli;
 mod demo;
+mod sim_cli;
 
 use std::path::PathBuf;
 
@@ -28,6 +29,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run a collector: poll buses every interval, spool, forward to Kafka, execute relay commands.
     Collect(collect_cli::CollectArgs),
+    /// Run a simulated meter fleet on TCP DTUs or serial devices until Ctrl-C.
+    Sim(sim_cli::SimArgs),
     /// Run one SQL statement against the lake.
     Sql {
         /// The statement.
@@ -90,6 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(config, args).await,
         Command::Collect(args) => collect_cli::run(config, args).await,
+        Command::Sim(args) => sim_cli::run(config, args).await,
         Command::Sql {
             query,
             as_of,

@@ -15,7 +15,7 @@ use control::service::PassReport;
 use control::ControlService;
 use ingest::collector::{BusConfig, BusEndpoint, Collector, CollectorConfig, RoundStats};
 use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
-use ingest::sim::{Fleet, FleetConfig, SecurityMode, SimClock};
+use ingest::sim::{Fleet, FleetConfig, GridConfig, SecurityMode, SimClock};
 use ingest::sink::{Sink, SinkConfig, SinkStats};
 use ingest::spool::{Spool, SpoolConfig};
 use rust_decimal::Decimal;
@@ -105,6 +105,12 @@ impl Pipeline {
                 security: SecurityMode::Lab,
                 zone,
                 bus_prefix: "dtu".into(),
+                // The pipeline bills every meter it polls: no area supply meters on its buses yet.
+                grid: GridConfig {
+                    supply_meters: false,
+                    ..GridConfig::default()
+                },
+                ..FleetConfig::default()
             },
             options.start,
         )?;
@@ -137,6 +143,8 @@ impl Pipeline {
                 retries: config.collector.retries,
                 zone,
                 max_concurrent_buses: config.collector.max_concurrent_buses,
+                clock_check_every: config.collector.clock_check_every_rounds,
+                clock_threshold: Duration::from_secs(config.collector.clock_threshold_s),
             },
             Arc::new(std::sync::Mutex::new(spool)),
             ingest::kafka::producer(&settings)?,

@@ -36,6 +36,11 @@ async fn fleet(meters: usize) -> (Fleet, Vec<BusConfig>) {
             security: ingest::sim::SecurityMode::Lab,
             zone: chrono_tz::Asia::Shanghai,
             bus_prefix: "spool".into(),
+            grid: ingest::sim::grid::GridConfig {
+                supply_meters: false,
+                ..Default::default()
+            },
+            ..FleetConfig::default()
         },
         start,
     )
@@ -125,6 +130,8 @@ async fn a_kafka_outage_spools_rounds_and_they_drain_in_full_when_it_returns() {
             retries: 1,
             zone: chrono_tz::Asia::Shanghai,
             max_concurrent_buses: 16,
+            clock_check_every: 0,
+            clock_threshold: Duration::from_secs(60),
         },
         Arc::new(std::sync::Mutex::new(spool)),
         ingest::kafka::producer(&settings(&kafka)).unwrap(),

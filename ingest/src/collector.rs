@@ -10,8 +10,9 @@ pub mod limits;
 pub mod on_demand;
 pub mod poll;
 pub mod schedule;
+pub mod time_sync;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,6 +62,10 @@ pub struct CollectorConfig {
     pub zone: Tz,
     /// Buses polled at the same time (each holds one connection).
     pub max_concurrent_buses: usize,
+    /// Check meter clocks every this many rounds (0: never); 96 rounds of 15 min is daily.
+    pub clock_check_every: u64,
+    /// Broadcast a time sync when a meter is off by this much (at least 60 s, see [`time_sync`]).
+    pub clock_threshold: Duration,
 }
 
 /// Errors that stop a collection round or the command loop.
@@ -88,12 +93,17 @@ pub struct RoundStats {
     pub messages: u64,
     /// Buses skipped because shutdown had begun.
     pub skipped_buses: u64,
+    /// Broadcast time syncs sent.
+    pub time_syncs: u64,
+    /// Meters whose clock is beyond what a broadcast may correct.
+    pub clocks_beyond_window: u64,
 }
 
 struct Bus {
     config: BusConfig,
     client: Mutex<BusClient>,
     meter_outcomes: [metrics::Counter; 3],
+    time_syncs: metrics::Counter,
 }
 
 /// A collector process's buses, its spool, its Kafka producer (for acknowledgements) and its clock.
@@ -106,6 +116,7 @@ pub struct Collector {
     topics: Topics,
     clock: Arc<dyn Clock>,
     stopping: AtomicBool,
+    rounds: AtomicU64,
     health: health::HealthBoard,
 }
 
@@ -134,6 +145,11 @@ impl Collector {
                         "quality" => q.as_str()
                     )
                 }),
+                time_syncs: metrics::counter!(
+                    "meterlake_collector_time_syncs_total",
+                    "bus" => b.bus_id.clone(),
+                    "area" => b.area.clone()
+                ),
                 config: b.clone(),
             })
             .collect();
@@ -147,6 +163,7 @@ impl Collector {
             topics,
             clock,
             stopping: AtomicBool::new(false),
+            rounds: AtomicU64::new(0),
         }
     }
 
@@ -191,6 +208,9 @@ impl Collector {
     /// (synced to disk in groups as buses finish) and wakes the forwarder.
     pub async fn collect(&self, boundary: DateTime<Utc>) -> Result<RoundStats, CollectorError> {
         let mut total = RoundStats::default();
+        let round = self.rounds.fetch_add(1, Ordering::SeqCst);
+        let check_clocks =
+            self.config.clock_check_every > 0 && round % self.config.clock_check_every == 0;
         let permits = tokio::sync::Semaphore::new(self.config.max_concurrent_buses.max(1));
         let mut pending: FuturesUnordered<_> = self
             .buses
@@ -199,7 +219,7 @@ impl Collector {
                 let permits = &permits;
                 async move {
                     let _permit = permits.acquire().await;
-                    self.collect_bus(bus, boundary).await
+                    self.collect_bus(bus, boundary, check_clocks).await
                 }
             })
             .collect();
@@ -219,6 +239,8 @@ impl Collector {
                         total.rows += stats.rows;
                         total.no_response += stats.no_response;
                         total.messages += 1;
+                        total.time_syncs += stats.time_syncs;
+                        total.clocks_beyond_window += stats.clocks_beyond_window;
                         records.push(record);
                     }
                     None => total.skipped_buses += 1,
@@ -236,11 +258,13 @@ impl Collector {
         &self,
         bus: &Bus,
         boundary: DateTime<Utc>,
+        check_clocks: bool,
     ) -> Result<Option<(SpooledRecord, RoundStats)>, CollectorError> {
         if self.stopping.load(Ordering::SeqCst) {
             return Ok(None);
         }
         let mut rows = Vec::with_capacity(bus.config.meters.len());
+        let mut clocks = time_sync::ClockCheck::default();
         {
             let mut client = bus.client.lock().await;
             for address in &bus.config.meters {
@@ -255,6 +279,18 @@ impl Collector {
                     )
                     .await,
                 );
+            }
+            if check_clocks {
+                clocks = time_sync::check_bus(
+                    &mut client,
+                    &bus.config.meters,
+                    self.config.zone,
+                    chrono::TimeDelta::from_std(self.config.clock_threshold)
+                        .unwrap_or(chrono::TimeDelta::seconds(60)),
+                    || self.clock.now(),
+                )
+                .await;
+                bus.time_syncs.increment(u64::from(clocks.broadcast));
             }
         }
         let mut no_response = 0;
@@ -286,6 +322,8 @@ impl Collector {
                 no_response,
                 messages: 1,
                 skipped_buses: 0,
+                time_syncs: u64::from(clocks.broadcast),
+                clocks_beyond_window: clocks.beyond_window,
             },
         )))
     }

@@ -142,6 +142,21 @@ impl BusClient {
         Ok(())
     }
 
+    /// Sends a request that gets no reply (a broadcast); waits for nothing.
+    pub async fn send_only(&mut self, request: &Frame) -> Result<(), BusError> {
+        let bytes = request.encode(4)?;
+        self.connect().await?;
+        let Some(line) = self.line.as_mut() else {
+            return Ok(());
+        };
+        if let Err(err) = line.write_all(&bytes).await {
+            self.line = None;
+            return Err(self.io_error(err));
+        }
+        self.metrics.requests.increment(1);
+        Ok(())
+    }
+
     /// Sends `request` and returns the first reply frame to the same function.
     pub async fn transact(&mut self, request: &Frame) -> Result<Frame, BusError> {
         let bytes = request.encode(4)?;

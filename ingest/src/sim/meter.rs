@@ -1,18 +1,24 @@
-//! One simulated single-phase prepaid meter: registers, relay, keep-power and its DL/T 645 answers.
+//! One simulated single-phase prepaid meter: registers, clock, relay, keep-power, injected faults and its
+//! DL/T 645 answers. A meter is either a customer meter (measuring a [`Site`]) or an area's supply meter
+//! (measuring an [`AreaFeed`]).
 
-use chrono::{DateTime, Duration, NaiveDateTime, Timelike, Utc};
+mod answer;
+mod registers;
+mod relay;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use chrono_tz::Tz;
-use rust_decimal::Decimal;
 
-use super::LoadProfile;
+use super::fault::{any_active, replacement_number, Fault, FaultKind};
+use super::meter_clock::{MeterClock, SyncOutcome};
+use super::{AreaFeed, LoadProfile, Site, TouSchedule};
 use crate::dlt645::frame::error_bits;
-use crate::dlt645::relay::{
-    STATUS3_ALARM, STATUS3_KEEP_POWER, STATUS3_RELAY_COMMAND_TRIP, STATUS3_RELAY_OPEN,
-};
-use crate::dlt645::{Address, DataId, Frame, Function, RelayAction, RelayCommand};
+use crate::dlt645::{Address, Frame, Function};
 
-/// Joules per 0.01 kWh, the register resolution.
-const JOULES_PER_CENTI_KWH: i64 = 36_000;
+pub use registers::Registers;
+
 /// Integration step of the simulated energy registers.
 const STEP_SECONDS: i64 = 60;
 /// ERR bit: no requested data.
@@ -45,25 +51,52 @@ pub enum RelayState {
     OpenCloseAllowed,
 }
 
+/// What a meter measures.
+#[derive(Debug, Clone)]
+enum Measured {
+    /// A customer's premises.
+    Customer(Site),
+    /// The area transformer's low-voltage side (supply / total meter, 台区总表).
+    Supply(Arc<AreaFeed>),
+}
+
+/// Identity and settings of a meter, shared by customer and supply meters.
+#[derive(Debug, Clone)]
+pub struct MeterSpec {
+    /// Communication address.
+    pub address: Address,
+    /// Meter number (表号) of the meter installed at the start.
+    pub number: u64,
+    /// Local zone of the meter clock.
+    pub zone: Tz,
+    /// Security mode.
+    pub security: SecurityMode,
+    /// The meter's own clock.
+    pub clock: MeterClock,
+    /// Tariff-period schedule of the TOU registers.
+    pub tou: TouSchedule,
+    /// Injected faults (sorted by start).
+    pub faults: Arc<[Fault]>,
+}
+
 /// A simulated meter.
 #[derive(Debug, Clone)]
 pub struct SimMeter {
-    address: Address,
-    profile: LoadProfile,
-    zone: Tz,
-    security: SecurityMode,
-    forward_joules: i64,
-    tariff_joules: [i64; 4],
+    spec: MeterSpec,
+    measured: Measured,
+    registers: Registers,
     integrated_until: DateTime<Utc>,
     relay: RelayState,
     keep_power: bool,
     alarm: bool,
     trip_commanded: bool,
     trips_received: u32,
+    replacements: usize,
 }
 
 impl SimMeter {
-    /// A meter with closed relay and registers at zero, integrating from `start`.
+    /// A customer meter with an exact clock, the default TOU schedule, no PV and no faults, closed relay and
+    /// registers at zero, integrating from `start`.
     pub fn new(
         address: Address,
         profile: LoadProfile,
@@ -71,25 +104,62 @@ impl SimMeter {
         security: SecurityMode,
         start: DateTime<Utc>,
     ) -> Self {
-        Self {
+        let faults: Arc<[Fault]> = Vec::new().into();
+        let spec = MeterSpec {
             address,
-            profile,
+            number: address.to_string().parse().unwrap_or(0),
             zone,
             security,
-            forward_joules: 0,
-            tariff_joules: [0; 4],
+            clock: MeterClock::ideal(start),
+            tou: TouSchedule::default(),
+            faults: faults.clone(),
+        };
+        Self::customer(spec, Site::new(profile, None, faults, zone), start)
+    }
+
+    /// A customer meter measuring `site`.
+    pub fn customer(spec: MeterSpec, site: Site, start: DateTime<Utc>) -> Self {
+        Self::build(spec, Measured::Customer(site), start)
+    }
+
+    /// An area's supply meter measuring `feed`.
+    pub fn supply(spec: MeterSpec, feed: Arc<AreaFeed>, start: DateTime<Utc>) -> Self {
+        Self::build(spec, Measured::Supply(feed), start)
+    }
+
+    fn build(spec: MeterSpec, measured: Measured, start: DateTime<Utc>) -> Self {
+        Self {
+            spec,
+            measured,
+            registers: Registers::default(),
             integrated_until: start,
             relay: RelayState::Closed,
             keep_power: false,
             alarm: false,
             trip_commanded: false,
             trips_received: 0,
+            replacements: 0,
         }
     }
 
     /// The meter's address.
     pub fn address(&self) -> Address {
-        self.address
+        self.spec.address
+    }
+
+    /// Whether this is an area supply meter.
+    pub fn is_supply(&self) -> bool {
+        matches!(self.measured, Measured::Supply(_))
+    }
+
+    /// The meter number (表号) of the meter currently installed.
+    pub fn meter_number(&self) -> u64 {
+        replacement_number(self.spec.number, self.replacements)
+    }
+
+    /// The injected faults of this meter.
+    pub fn faults(&self) -> &[Fault] {
+        &self.spec.faults
     }
 
     /// The relay state.
@@ -102,290 +172,136 @@ impl SimMeter {
         self.trips_received
     }
 
+    /// How far the meter clock is ahead of true time `now` (negative: behind).
+    pub fn clock_offset(&self, now: DateTime<Utc>) -> Duration {
+        self.spec.clock.offset(now)
+    }
+
+    /// The local time the meter clock shows at true time `now`.
+    pub fn meter_time(&self, now: DateTime<Utc>) -> NaiveDateTime {
+        self.spec.clock.local(now, self.spec.zone)
+    }
+
+    /// The registers after integrating up to `now`.
+    pub fn registers(&mut self, now: DateTime<Utc>) -> Registers {
+        self.advance(now);
+        self.registers
+    }
+
     /// The simulated customer presses the button: closes a close-allowed relay. Returns whether it closed.
     pub fn press_button(&mut self, now: DateTime<Utc>) -> bool {
         self.advance(now);
         if self.relay == RelayState::OpenCloseAllowed {
-            self.relay = RelayState::Closed;
+            self.set_relay(RelayState::Closed, now);
             true
         } else {
             false
         }
     }
 
-    /// The tariff register (0-based: 尖, 峰, 平, 谷) that accumulates at local time `t`:
-    /// peak 06:00–22:00, valley otherwise.
-    fn tariff_index(t: NaiveDateTime) -> usize {
-        if (6..22).contains(&t.hour()) {
-            1
-        } else {
-            3
+    fn set_relay(&mut self, state: RelayState, now: DateTime<Utc>) {
+        self.relay = state;
+        if let Measured::Customer(site) = &self.measured {
+            site.set_relay_closed(now, state == RelayState::Closed);
         }
     }
 
-    fn local(&self, t: DateTime<Utc>) -> NaiveDateTime {
-        t.with_timezone(&self.zone).naive_local()
+    fn fault(&self, kind: FaultKind, t: DateTime<Utc>) -> Option<&Fault> {
+        any_active(&self.spec.faults, kind, t)
     }
 
-    /// Integrates energy up to `now`.
+    /// Physical power through the meter at true time `t`, W (negative: export).
+    fn physical_watts(&self, t: DateTime<Utc>) -> f64 {
+        match &self.measured {
+            Measured::Customer(site) => site.net_watts(t),
+            Measured::Supply(feed) => feed.supply_watts(t),
+        }
+    }
+
+    /// Restarts the registers for every meter replacement scheduled at or before `t`.
+    fn apply_replacements(&mut self, t: DateTime<Utc>) {
+        let due = self
+            .spec
+            .faults
+            .iter()
+            .filter(|f| f.kind == FaultKind::MeterReplacement && f.start <= t)
+            .count();
+        if due > self.replacements {
+            self.replacements = due;
+            self.registers = Registers::default();
+        }
+    }
+
+    /// Integrates energy up to `now`, in steps of at most 60 s; faults and the TOU period are taken at the
+    /// start of each step (the TOU period from the meter's own clock).
     pub fn advance(&mut self, now: DateTime<Utc>) {
         while self.integrated_until < now {
-            let step = (now - self.integrated_until).min(Duration::seconds(STEP_SECONDS));
-            let local = self.local(self.integrated_until);
-            let joules = (self.power_watts(local) * step.num_microseconds().unwrap_or(0) as f64
+            let t = self.integrated_until;
+            self.apply_replacements(t);
+            let step = (now - t).min(Duration::seconds(STEP_SECONDS));
+            let joules = (self.physical_watts(t) * step.num_microseconds().unwrap_or(0) as f64
                 / 1e6)
                 .round() as i64;
-            self.forward_joules += joules;
-            self.tariff_joules[Self::tariff_index(local)] += joules;
+            let frozen = self.fault(FaultKind::StuckRegister, t).is_some()
+                || self.fault(FaultKind::Bypass, t).is_some();
+            if !frozen {
+                let theft = self.fault(FaultKind::ReverseTheft, t).is_some();
+                let tariff = self.spec.tou.register(self.meter_time(t));
+                self.registers.accumulate(joules, tariff, theft);
+            }
             self.integrated_until += step;
         }
-    }
-
-    fn power_watts(&self, local: NaiveDateTime) -> f64 {
-        if self.relay == RelayState::Closed {
-            self.profile.watts(local)
-        } else {
-            0.0
-        }
-    }
-
-    fn status_word_3(&self) -> u16 {
-        let mut word = 0b10 << 8; // meter type: money prepaid
-        if self.relay != RelayState::Closed {
-            word |= STATUS3_RELAY_OPEN;
-        }
-        if self.trip_commanded {
-            word |= STATUS3_RELAY_COMMAND_TRIP;
-        }
-        if self.alarm {
-            word |= STATUS3_ALARM;
-        }
-        if self.keep_power {
-            word |= STATUS3_KEEP_POWER;
-        }
-        word | (1 << 15)
-    }
-
-    fn register(joules: i64) -> Decimal {
-        Decimal::new(joules / JOULES_PER_CENTI_KWH, 2)
-    }
-
-    /// The value of `di` at `now`, encoded, or `None` if the meter does not hold it.
-    fn read_value(&self, di: DataId, now: DateTime<Utc>) -> Option<Vec<u8>> {
-        let (_, format) = di.describe()?;
-        let local = self.local(now);
-        let watts = self.power_watts(local);
-        let volts = 220.0
-            + 4.0
-                * (super::profile::unit_hash(
-                    u64::from(self.address.0[0]),
-                    now.timestamp() as u64 / 900,
-                ) - 0.5);
-        let value = match di {
-            DataId::FORWARD_ACTIVE_TOTAL => Self::register(self.forward_joules),
-            DataId::FORWARD_ACTIVE_T1 => Self::register(self.tariff_joules[0]),
-            DataId::FORWARD_ACTIVE_T2 => Self::register(self.tariff_joules[1]),
-            DataId::FORWARD_ACTIVE_T3 => Self::register(self.tariff_joules[2]),
-            DataId::FORWARD_ACTIVE_T4 => Self::register(self.tariff_joules[3]),
-            DataId::REVERSE_ACTIVE_TOTAL => Decimal::ZERO,
-            DataId::VOLTAGE_A => Decimal::from_f64_retain(volts)?,
-            DataId::CURRENT_A => Decimal::from_f64_retain(watts / (volts * 0.95))?,
-            DataId::ACTIVE_POWER => Decimal::from_f64_retain(watts / 1000.0)?,
-            DataId::POWER_FACTOR => Decimal::new(950, 3),
-            DataId::FREQUENCY => Decimal::new(5000, 2),
-            DataId::STATUS_WORD_3 => Decimal::from(self.status_word_3()),
-            DataId(0x0400_0501..=0x0400_0507) => Decimal::ZERO,
-            _ => return None,
-        };
-        format.encode_number(value).ok()
+        self.apply_replacements(now);
     }
 
     /// Answers a request frame at simulated time `now`; `None` when the meter stays silent.
     pub fn handle(&mut self, request: &Frame, now: DateTime<Utc>) -> Option<Frame> {
-        if request.control.reply || !request.address.addresses(&self.address) {
+        if request.control.reply || !request.address.addresses(&self.spec.address) {
             return None;
         }
         self.advance(now);
         let broadcast = request.address.is_broadcast();
         let function = request.control.function;
         let reply = match function {
+            Function::BroadcastTimeSync => {
+                if broadcast {
+                    let outcome =
+                        self.spec
+                            .clock
+                            .broadcast_sync(&request.data, now, self.spec.zone);
+                    if !matches!(outcome, SyncOutcome::Applied(_)) {
+                        tracing::debug!(meter = %self.spec.address, ?outcome, "broadcast time sync ignored");
+                    }
+                }
+                return None; // never answered
+            }
             Function::Read => match request.data_id() {
                 Ok(di) => match self.read_value(di, now) {
-                    Some(value) => Frame::read_reply(self.address, di, &value),
-                    None => Frame::abnormal_reply(self.address, function, ERR_NO_DATA),
+                    Some(value) => Frame::read_reply(self.spec.address, di, &value),
+                    None => Frame::abnormal_reply(self.spec.address, function, ERR_NO_DATA),
                 },
-                Err(_) => Frame::abnormal_reply(self.address, function, ERR_OTHER),
+                Err(_) => Frame::abnormal_reply(self.spec.address, function, ERR_OTHER),
             },
             Function::ReadAddress
                 if request.address == Address::WILDCARD && request.data.is_empty() =>
             {
                 Frame {
-                    data: self.address.0.to_vec(),
-                    ..Frame::empty_reply(self.address, function)
+                    data: self.spec.address.0.to_vec(),
+                    ..Frame::empty_reply(self.spec.address, function)
                 }
             }
             Function::Control => match self.control(&request.data, now) {
-                Ok(()) => Frame::empty_reply(self.address, function),
-                Err(err) => Frame::abnormal_reply(self.address, function, err),
+                Ok(()) => Frame::empty_reply(self.spec.address, function),
+                Err(err) => Frame::abnormal_reply(self.spec.address, function, err),
             },
-            _ => Frame::abnormal_reply(self.address, function, ERR_OTHER),
+            _ => Frame::abnormal_reply(self.spec.address, function, ERR_OTHER),
         };
         if let Some(err) = reply.error_word() {
-            tracing::debug!(meter = %self.address, ?function, errors = ?error_bits(err), "abnormal reply");
+            tracing::debug!(meter = %self.spec.address, ?function, errors = ?error_bits(err), "abnormal reply");
         }
         (!broadcast).then_some(reply)
-    }
-
-    /// Executes a plaintext relay command; `Err` carries the ERR byte of the abnormal reply.
-    fn control(&mut self, data: &[u8], now: DateTime<Utc>) -> Result<(), u8> {
-        let cmd = RelayCommand::from_data(data).map_err(|_| ERR_OTHER)?;
-        let plaintext = matches!(cmd.privilege, 0x02 | 0x04);
-        let lab_ciphertext = cmd.privilege == 0x98 && self.security == SecurityMode::Lab;
-        if !(plaintext || lab_ciphertext) {
-            return Err(ERR_UNAUTHORIZED);
-        }
-        if plaintext && cmd.password != [0; 3] {
-            return Err(ERR_UNAUTHORIZED);
-        }
-        if self.local(now) > cmd.valid_until {
-            return Err(ERR_UNAUTHORIZED);
-        }
-        let trip = matches!(
-            cmd.action,
-            RelayAction::Trip | RelayAction::PreTripAutoClose | RelayAction::PreTripCloseAllowed
-        );
-        if trip && (self.keep_power || (plaintext && self.security == SecurityMode::Strict)) {
-            return Err(ERR_UNAUTHORIZED);
-        }
-        match cmd.action {
-            RelayAction::Trip
-            | RelayAction::PreTripAutoClose
-            | RelayAction::PreTripCloseAllowed => {
-                self.relay = RelayState::Open;
-                self.trip_commanded = true;
-                self.trips_received += 1;
-            }
-            RelayAction::CloseAllowed => {
-                self.trip_commanded = false;
-                if self.relay == RelayState::Open {
-                    self.relay = RelayState::OpenCloseAllowed;
-                }
-            }
-            RelayAction::Close => {
-                self.trip_commanded = false;
-                self.relay = RelayState::Closed;
-            }
-            RelayAction::AlarmOn => self.alarm = true,
-            RelayAction::AlarmOff => self.alarm = false,
-            RelayAction::KeepPowerOn => self.keep_power = true,
-            RelayAction::KeepPowerOff => self.keep_power = false,
-        }
-        Ok(())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::dlt645::data_id::Value;
-
-    fn meter() -> (SimMeter, DateTime<Utc>) {
-        let start = DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z")
-            .unwrap()
-            .to_utc();
-        let m = SimMeter::new(
-            Address::from_number(1001).unwrap(),
-            LoadProfile::Constant { watts: 1000.0 },
-            chrono_tz::Asia::Shanghai,
-            SecurityMode::Lab,
-            start,
-        );
-        (m, start)
-    }
-
-    fn read(m: &mut SimMeter, di: DataId, now: DateTime<Utc>) -> Value {
-        let reply = m
-            .handle(&Frame::read_request(m.address(), di), now)
-            .unwrap();
-        assert!(!reply.control.abnormal);
-        di.describe().unwrap().1.decode(&reply.data[4..]).unwrap()
-    }
-
-    fn command(m: &mut SimMeter, action: RelayAction, now: DateTime<Utc>) -> Frame {
-        let until = m.local(now) + Duration::hours(1);
-        m.handle(
-            &RelayCommand::plaintext(action, until).to_frame(m.address()),
-            now,
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn constant_kilowatt_adds_a_quarter_kwh_per_interval_and_trip_stops_it() {
-        let (mut m, start) = meter();
-        let t1 = start + Duration::minutes(15);
-        assert_eq!(
-            read(&mut m, DataId::FORWARD_ACTIVE_TOTAL, t1),
-            Value::Number(Decimal::new(25, 2), "kWh")
-        );
-        assert_eq!(
-            command(&mut m, RelayAction::Trip, t1).control.to_byte(),
-            0x9C
-        );
-        let t2 = t1 + Duration::hours(2);
-        assert_eq!(
-            read(&mut m, DataId::FORWARD_ACTIVE_TOTAL, t2),
-            Value::Number(Decimal::new(25, 2), "kWh")
-        );
-        assert_eq!(
-            read(&mut m, DataId::ACTIVE_POWER, t2),
-            Value::Number(Decimal::ZERO, "kW")
-        );
-        let Value::Bits(word) = read(&mut m, DataId::STATUS_WORD_3, t2) else {
-            panic!()
-        };
-        assert_ne!(word & STATUS3_RELAY_OPEN, 0);
-        // Close-allowed keeps the relay open until the button is pressed.
-        command(&mut m, RelayAction::CloseAllowed, t2);
-        assert_eq!(m.relay(), RelayState::OpenCloseAllowed);
-        assert!(m.press_button(t2));
-        assert_eq!(m.relay(), RelayState::Closed);
-    }
-
-    #[test]
-    fn keep_power_strict_mode_expiry_and_unknown_di_are_refused() {
-        let (mut m, start) = meter();
-        command(&mut m, RelayAction::KeepPowerOn, start);
-        assert_eq!(
-            command(&mut m, RelayAction::Trip, start).error_word(),
-            Some(ERR_UNAUTHORIZED)
-        );
-        command(&mut m, RelayAction::KeepPowerOff, start);
-        let expired =
-            RelayCommand::plaintext(RelayAction::Trip, m.local(start) - Duration::minutes(1));
-        assert!(
-            m.handle(&expired.to_frame(m.address()), start)
-                .unwrap()
-                .control
-                .abnormal
-        );
-        m.security = SecurityMode::Strict;
-        assert_eq!(
-            command(&mut m, RelayAction::Trip, start).error_word(),
-            Some(ERR_UNAUTHORIZED)
-        );
-        assert_eq!(
-            command(&mut m, RelayAction::Close, start).error_word(),
-            None
-        );
-        let reply = m
-            .handle(
-                &Frame::read_request(m.address(), DataId(0x1234_5678)),
-                start,
-            )
-            .unwrap();
-        assert_eq!(reply.error_word(), Some(ERR_NO_DATA));
-        let other = Frame::read_request(Address::from_number(9).unwrap(), DataId::VOLTAGE_A);
-        assert!(m.handle(&other, start).is_none());
-    }
-}
+mod tests;

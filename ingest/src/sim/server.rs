@@ -2,11 +2,10 @@
 
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
+use super::wire::serve_line;
 use super::{SimBus, SimClock};
-use crate::dlt645::FrameDecoder;
 
 /// Binds `bind` (use port 0 for any) and serves the bus until the task is dropped; returns the address.
 pub async fn serve_bus(
@@ -20,7 +19,8 @@ pub async fn serve_bus(
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
-                    tokio::spawn(serve_connection(stream, bus.clone(), clock.clone()));
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve_line(stream, bus.clone(), clock.clone()));
                 }
                 Err(err) => {
                     tracing::warn!(%err, "simulated DTU accept failed");
@@ -30,32 +30,4 @@ pub async fn serve_bus(
         }
     });
     Ok((local, handle))
-}
-
-async fn serve_connection(mut stream: TcpStream, bus: SimBus, clock: SimClock) {
-    let _ = stream.set_nodelay(true);
-    let mut decoder = FrameDecoder::new();
-    let mut buf = [0u8; 1024];
-    loop {
-        let n = match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        decoder.push(&buf[..n]);
-        while let Some(result) = decoder.next_frame() {
-            let Ok(request) = result else {
-                continue; // a meter ignores frames it cannot read
-            };
-            let now = clock.now();
-            let reply = match bus.meters.lock() {
-                Ok(mut meters) => meters.iter_mut().find_map(|m| m.handle(&request, now)),
-                Err(_) => return,
-            };
-            if let Some(reply) = reply.and_then(|r| r.encode(0).ok()) {
-                if stream.write_all(&reply).await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
 }

@@ -1,0 +1,209 @@
+//! Collector behaviour on the bus: silent meters, garbage on the line, clock drift, on-demand reads.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arrow::array::{Array, StringArray};
+use chrono::{DateTime, TimeDelta, Utc};
+use ingest::collector::{BusConfig, BusEndpoint, Collector, CollectorConfig};
+use ingest::dlt645::{Address, DataId};
+use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
+use ingest::sim::grid::GridConfig;
+use ingest::sim::{
+    ClockDriftConfig, Fault, FaultConfig, FaultKind, Fleet, FleetConfig, ScheduledFault, SimClock,
+};
+use ingest::spool::{Spool, SpoolConfig};
+
+/// Noon in Shanghai: far from the midnight window in which meters ignore time syncs.
+fn noon() -> DateTime<Utc> {
+    "2026-10-01T04:00:00Z".parse().unwrap()
+}
+
+struct Rig {
+    fleet: Fleet,
+    clock: SimClock,
+    collector: Collector,
+    spool: Arc<Mutex<Spool>>,
+    _kafka: EmbeddedKafka,
+    _dir: tempfile::TempDir,
+}
+
+async fn rig(fleet_config: FleetConfig, timeout: Duration, clock_check_every: u64) -> Rig {
+    let fleet = Fleet::new(&fleet_config, noon()).unwrap();
+    let clock = SimClock::new(noon());
+    let mut buses = Vec::new();
+    for bus in &fleet.buses {
+        let (addr, _) =
+            ingest::sim::server::serve_bus(bus.clone(), clock.clone(), "127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
+        buses.push(BusConfig {
+            bus_id: bus.bus_id.clone(),
+            area: "A1".into(),
+            endpoint: BusEndpoint::Tcp(addr.to_string()),
+            meters: bus.addresses.clone(),
+        });
+    }
+    let topics = Topics::with_prefix("");
+    let kafka = EmbeddedKafka::start(1, &topics, 1).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Arc::new(Mutex::new(
+        Spool::open(SpoolConfig::new(dir.path(), 1 << 30)).unwrap(),
+    ));
+    let settings = KafkaSettings {
+        brokers: kafka.bootstrap_servers(),
+        properties: Default::default(),
+    };
+    let collector = Collector::new(
+        CollectorConfig {
+            collector_id: "c-bus".into(),
+            buses,
+            timeout,
+            retries: 1,
+            zone: chrono_tz::Asia::Shanghai,
+            max_concurrent_buses: 8,
+            clock_check_every,
+            clock_threshold: Duration::from_secs(60),
+        },
+        spool.clone(),
+        ingest::kafka::producer(&settings).unwrap(),
+        topics,
+        Arc::new(clock.clone()),
+    );
+    Rig {
+        fleet,
+        clock,
+        collector,
+        spool,
+        _kafka: kafka,
+        _dir: dir,
+    }
+}
+
+fn one_bus(meters: usize) -> FleetConfig {
+    FleetConfig {
+        meters,
+        meters_per_bus: meters,
+        first_meter_number: 7001,
+        grid: GridConfig {
+            supply_meters: false,
+            ..GridConfig::default()
+        },
+        pv_share: 0.0,
+        ..FleetConfig::default()
+    }
+}
+
+/// (meter, quality) of every spooled row.
+fn spooled_quality(spool: &Mutex<Spool>) -> Vec<(String, String)> {
+    let spool = spool.lock().unwrap();
+    let mut out = Vec::new();
+    for peeked in spool.peek(usize::MAX).unwrap() {
+        for batch in ingest::kafka::message::decode(&peeked.record.payload, None, None).unwrap() {
+            let column = |name: &str| {
+                batch
+                    .column_by_name(name)
+                    .unwrap()
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .unwrap()
+                    .clone()
+            };
+            let (meters, quality) = (column("meter_id"), column("quality"));
+            for i in 0..meters.len() {
+                out.push((meters.value(i).to_string(), quality.value(i).to_string()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_silent_meter_costs_its_bus_one_timeout_and_garbage_on_the_line_is_skipped() {
+    let whole_day = |kind| Fault::new(kind, noon() - TimeDelta::days(1), noon() + TimeDelta::days(1));
+    let mut config = one_bus(4);
+    config.constant_watts = Some(500.0);
+    config.faults = FaultConfig {
+        scheduled: vec![
+            ScheduledFault {
+                meter_number: 7001,
+                fault: whole_day(FaultKind::CommDropout),
+            },
+            ScheduledFault {
+                meter_number: 7002,
+                fault: whole_day(FaultKind::Garbage),
+            },
+        ],
+        random: Vec::new(),
+    };
+    let rig = rig(config, Duration::from_millis(250), 0).await;
+    let began = Instant::now();
+    let stats = rig.collector.collect(noon()).await.unwrap();
+    let elapsed = began.elapsed();
+    assert_eq!((stats.rows, stats.no_response), (4, 1));
+    // The silent meter gets one identifier with its retry (2 × 250 ms), not all nine (≥ 4.5 s).
+    assert!(elapsed < Duration::from_secs(3), "round took {elapsed:?}");
+    assert_eq!(
+        spooled_quality(&rig.spool),
+        [
+            ("000000007001".to_string(), "no_response".to_string()),
+            ("000000007002".into(), "ok".into()),
+            ("000000007003".into(), "ok".into()),
+            ("000000007004".into(), "ok".into()),
+        ]
+    );
+    let health = rig.collector.health().await.unwrap();
+    assert_eq!((health.buses[0].meters, health.buses[0].answered), (4, 3));
+    assert_eq!(health.areas[0].success_rate, 0.75);
+
+    // On demand: a known identifier decodes, an unknown one is refused with the meter's error bits.
+    let items = rig
+        .collector
+        .read_now(Address::from_number(7003).unwrap(), &[DataId::ACTIVE_POWER, DataId(0x1234_5678)])
+        .await
+        .unwrap();
+    assert_eq!(items[0].value.as_deref(), Some("0.5000 kW"));
+    assert!(items[1].error.as_deref().unwrap_or("").contains("ERR 0x02"), "{items:?}");
+    assert!(rig
+        .collector
+        .read_now(Address::from_number(9999).unwrap(), &[DataId::VOLTAGE_A])
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn clocks_one_to_five_minutes_off_are_broadcast_back_and_larger_drifts_are_reported() {
+    let mut config = one_bus(10);
+    config.seed = 11;
+    config.clock = ClockDriftConfig {
+        max_offset_secs: 450.0,
+        max_drift_ppm: 0.0,
+        bad_share: 0.0,
+        bad_drift_ppm: 0.0,
+    };
+    let rig = rig(config, Duration::from_millis(500), 1).await;
+    let addresses = rig.fleet.buses[0].addresses.clone();
+    let offsets = |now| {
+        addresses
+            .iter()
+            .map(|a| rig.fleet.with_meter(*a, |m| m.clock_offset(now).num_seconds()).unwrap())
+            .collect::<Vec<i64>>()
+    };
+    let before = offsets(noon());
+    let in_window = before.iter().filter(|s| (60..=300).contains(&s.abs())).count();
+    let beyond = before.iter().filter(|s| s.abs() > 300).count();
+    assert!(in_window > 0 && beyond > 0, "seed gives a mix: {before:?}");
+
+    let stats = rig.collector.collect(noon()).await.unwrap();
+    assert_eq!(stats.time_syncs, 1);
+    assert_eq!(stats.clocks_beyond_window, beyond as u64);
+    let after = offsets(rig.clock.now());
+    for (b, a) in before.iter().zip(&after) {
+        if (60..=300).contains(&b.abs()) {
+            assert!(a.abs() <= 2, "a meter {b} s off was synced to {a} s");
+        } else {
+            assert_eq!(a, b, "meters outside the window keep their clocks");
+        }
+    }
+}
