@@ -10,7 +10,8 @@ pub const END: u8 = 0x16;
 pub const PREAMBLE: u8 = 0xFE;
 /// Largest data field meterlake accepts (reads allow 200 bytes).
 pub const MAX_DATA_LEN: usize = 200;
-/// Largest data field of a write request (0x14).
+/// Largest data field of a write request (0x14) per the standard; the codec itself accepts up to
+/// [`MAX_DATA_LEN`] for every function so that decode and encode stay symmetric.
 pub const MAX_WRITE_DATA_LEN: usize = 50;
 /// Bytes of a frame without data and preamble.
 pub const MIN_FRAME_LEN: usize = 12;
@@ -81,12 +82,10 @@ impl Frame {
 
     /// Encodes the frame with `preamble` leading FE bytes.
     pub fn encode(&self, preamble: usize) -> Result<Vec<u8>, FrameError> {
-        let write = self.control.function == Function::Write && !self.control.reply;
-        let limit = if write { MAX_WRITE_DATA_LEN } else { MAX_DATA_LEN };
-        if self.data.len() > limit {
+        if self.data.len() > MAX_DATA_LEN {
             return Err(FrameError::TooLong {
                 len: self.data.len(),
-                limit,
+                limit: MAX_DATA_LEN,
             });
         }
         let mut out = Vec::with_capacity(preamble + MIN_FRAME_LEN + self.data.len());

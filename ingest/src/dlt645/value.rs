@@ -101,6 +101,14 @@ impl ValueFormat {
         }
     }
 
+    /// The unit of a number format (empty for other formats).
+    pub fn unit(self) -> &'static str {
+        match self {
+            Self::Number { unit, .. } => unit,
+            _ => "",
+        }
+    }
+
     /// Always false: every format has a length.
     pub fn is_empty(self) -> bool {
         false
@@ -229,14 +237,16 @@ impl ValueFormat {
 
     /// Parses a value typed by a person: `1.2345` for numbers, `0x8200` (or decimal) for bit fields,
     /// `2026-08-02` (weekday computed) or `2026-08-02 3` for dates, `10:22:51` for times, 12 digits.
-    pub fn parse(self, text: &str, unit: &'static str) -> Result<Value, FrameError> {
+    pub fn parse(self, text: &str) -> Result<Value, FrameError> {
         let text = text.trim();
         let bad = || FrameError::ValueRange {
             value: text.to_string(),
             format: self.pattern(),
         };
         let value = match self {
-            Self::Number { .. } => Value::Number(text.parse::<Decimal>().map_err(|_| bad())?, unit),
+            Self::Number { unit, .. } => {
+                Value::Number(text.parse::<Decimal>().map_err(|_| bad())?, unit)
+            }
             Self::BitField => Value::Bits(match text.strip_prefix("0x") {
                 Some(hex) => u16::from_str_radix(hex, 16).map_err(|_| bad())?,
                 None => text.parse().map_err(|_| bad())?,
@@ -307,27 +317,27 @@ mod tests {
         };
         assert_eq!(power.pattern(), "XX.XXXX");
         assert_eq!(
-            power.parse("-1.5", "kW").unwrap(),
+            power.parse("-1.5").unwrap(),
             Value::Number(Decimal::new(-15, 1), "kW")
         );
         assert_eq!(
             power.encode(&Value::Number(Decimal::new(-15, 1), "kW")),
             Ok(vec![0x00, 0x50, 0x81])
         );
-        assert!(power.parse("80", "kW").is_err());
+        assert!(power.parse("80").is_err());
         assert_eq!(
-            ValueFormat::BitField.parse("0x8200", "").unwrap(),
+            ValueFormat::BitField.parse("0x8200").unwrap(),
             Value::Bits(0x8200)
         );
         assert_eq!(
-            ValueFormat::Date.parse("2026-08-02", "").unwrap(),
+            ValueFormat::Date.parse("2026-08-02").unwrap(),
             Value::Date(NaiveDate::from_ymd_opt(2026, 8, 2).unwrap(), 0)
         );
         assert_eq!(
-            ValueFormat::Time.parse("10:22:51", "").unwrap(),
+            ValueFormat::Time.parse("10:22:51").unwrap(),
             Value::Time(NaiveTime::from_hms_opt(10, 22, 51).unwrap())
         );
-        assert!(ValueFormat::Digits12.parse("12AB", "").is_err());
-        assert!(ValueFormat::Time.parse("25:00:00", "").is_err());
+        assert!(ValueFormat::Digits12.parse("12AB").is_err());
+        assert!(ValueFormat::Time.parse("25:00:00").is_err());
     }
 }
