@@ -60,7 +60,15 @@ fn documented_requests_encode_to_the_documented_bytes() {
     );
     // F4 is the meter's reply to F3: 100.1 V.
     assert_eq!(
-        encode(&["reply", "--address", "161", "--di", "02010100", "--value", "100.1"]),
+        encode(&[
+            "reply",
+            "--address",
+            "161",
+            "--di",
+            "02010100",
+            "--value",
+            "100.1"
+        ]),
         "68 61 01 00 00 00 00 68 91 06 33 34 34 35 34 43 10 16"
     );
 }
@@ -136,8 +144,21 @@ fn commands_round_trip_through_encode_and_decode() {
     }
 
     let block = decode_json(&encode(&[
-        "reply", "--address", "1", "--di", "0001FF00", "--value", "12.34", "--value", "1",
-        "--value", "2", "--value", "3", "--value", "6.34",
+        "reply",
+        "--address",
+        "1",
+        "--di",
+        "0001FF00",
+        "--value",
+        "12.34",
+        "--value",
+        "1",
+        "--value",
+        "2",
+        "--value",
+        "3",
+        "--value",
+        "6.34",
     ]));
     let values = block["values"].as_array().unwrap();
     assert_eq!(values.len(), 5);
@@ -162,15 +183,35 @@ fn bad_input_is_a_clear_error() {
         "{err}"
     );
     let err = failure(&meterlake(&[
-        "frame", "encode", "read", "--address", "1", "--di", "0201",
+        "frame",
+        "encode",
+        "read",
+        "--address",
+        "1",
+        "--di",
+        "0201",
     ]));
     assert!(err.contains("\"0201\" is not a data identifier"), "{err}");
     let err = failure(&meterlake(&[
-        "frame", "encode", "read", "--address", "12345X", "--di", "02010100",
+        "frame",
+        "encode",
+        "read",
+        "--address",
+        "12345X",
+        "--di",
+        "02010100",
     ]));
     assert!(err.contains("is not a meter address"), "{err}");
     let err = failure(&meterlake(&[
-        "frame", "encode", "reply", "--address", "1", "--di", "02010100", "--value", "1000",
+        "frame",
+        "encode",
+        "reply",
+        "--address",
+        "1",
+        "--di",
+        "02010100",
+        "--value",
+        "1000",
     ]));
     assert!(err.contains("does not fit format XXX.X"), "{err}");
 }
@@ -211,7 +252,15 @@ async fn meter_read_prints_every_decoded_value_and_refusals() {
     let start: DateTime<Utc> = "2026-10-01T04:00:00Z".parse().unwrap();
     let (tcp, clock) = simulated_bus(start).await;
     clock.set(start + chrono::Duration::minutes(15));
-    let args = ["meter", "read", "--tcp", &tcp, "--address", "000000001001", "--json"];
+    let args = [
+        "meter",
+        "read",
+        "--tcp",
+        &tcp,
+        "--address",
+        "000000001001",
+        "--json",
+    ];
     let out = run(args.iter().map(|s| s.to_string()).collect()).await;
     let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(report["meter"], "000000001001");
@@ -247,14 +296,25 @@ async fn meter_read_prints_every_decoded_value_and_refusals() {
 
     // Plain output: an aligned table with units.
     let args = [
-        "meter", "read", "--tcp", &tcp, "--address", "000000001002", "--di", "02030000", "--di",
+        "meter",
+        "read",
+        "--tcp",
+        &tcp,
+        "--address",
+        "000000001002",
+        "--di",
+        "02030000",
+        "--di",
         "00900200",
     ];
     let out = run(args.iter().map(|s| s.to_string()).collect()).await;
     let table = stdout(&out);
     assert!(table.contains("total active power"), "{table}");
     assert!(table.contains("1.0000 kW"), "{table}");
-    assert!(table.contains("refused: ERR 0x02 (no requested data)"), "{table}");
+    assert!(
+        table.contains("refused: ERR 0x02 (no requested data)"),
+        "{table}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,8 +322,17 @@ async fn a_meter_that_never_answers_fails_the_command() {
     let start: DateTime<Utc> = "2026-10-01T04:00:00Z".parse().unwrap();
     let (tcp, _clock) = simulated_bus(start).await;
     let args = [
-        "meter", "read", "--tcp", &tcp, "--address", "000000009999", "--timeout-ms", "200",
-        "--retries", "0", "--json",
+        "meter",
+        "read",
+        "--tcp",
+        &tcp,
+        "--address",
+        "000000009999",
+        "--timeout-ms",
+        "200",
+        "--retries",
+        "0",
+        "--json",
     ];
     let out = run(args.iter().map(|s| s.to_string()).collect()).await;
     let err = failure(&out);

@@ -43,15 +43,15 @@ pub mod value;
 mod proptests;
 
 pub use address::Address;
-pub use control::{ControlCode, Function};
 pub use block::{decode_items, encode_items};
 pub use broadcast::FreezeTime;
+pub use control::{ControlCode, Function};
 pub use data_id::DataId;
 pub use error::FrameError;
 pub use error_word::ErrorWord;
 pub use explain::{explain, Explanation};
-pub use read::ReadReply;
-pub use value::{Value, ValueFormat};
 pub use frame::Frame;
+pub use read::ReadReply;
 pub use relay::{RelayAction, RelayCommand};
 pub use stream::FrameDecoder;
+pub use value::{Value, ValueFormat};

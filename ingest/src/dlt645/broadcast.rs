@@ -91,13 +91,11 @@ impl FreezeTime {
 
     /// Reads the 4 data bytes, checking every field's range.
     pub fn from_data(data: &[u8]) -> Result<Self, FrameError> {
-        let raw: [u8; 4] = data
-            .try_into()
-            .map_err(|_| FrameError::ShortData {
-                what: "freeze time",
-                needed: 4,
-                have: data.len(),
-            })?;
+        let raw: [u8; 4] = data.try_into().map_err(|_| FrameError::ShortData {
+            what: "freeze time",
+            needed: 4,
+            have: data.len(),
+        })?;
         let mut fields = [None; 4];
         let ranges = [(0, 59), (0, 23), (1, 31), (1, 12)];
         for ((slot, byte), (lo, hi)) in fields.iter_mut().zip(raw).zip(ranges) {
@@ -106,7 +104,9 @@ impl FreezeTime {
             }
             let v = bcd::byte_to_u8(byte)?;
             if !(lo..=hi).contains(&v) {
-                return Err(FrameError::DateTime(format!("freeze field {v} outside {lo}..={hi}")));
+                return Err(FrameError::DateTime(format!(
+                    "freeze field {v} outside {lo}..={hi}"
+                )));
             }
             *slot = Some(v);
         }
@@ -151,10 +151,7 @@ mod tests {
         let frame = Frame::time_sync(t);
         let bytes = frame.encode(0).unwrap();
         // 68 99×6 68 08 06 (51 22 10 05 06 17)+33 CS 16
-        assert_eq!(
-            hex::encode(&bytes),
-            "6899999999999968080684554338394a4b16"
-        );
+        assert_eq!(hex::encode(&bytes), "6899999999999968080684554338394a4b16");
         let (decoded, _) = Frame::decode(&bytes).unwrap();
         assert_eq!(decoded.time_sync_time(), Ok(t));
         assert!(matches!(

@@ -74,7 +74,7 @@ impl DataId {
 
     /// Energy register `quantity` (DI2: 0 combined, 1 forward, 2 reverse active) for `tariff` (0 total, 1..=4).
     pub fn energy(quantity: u8, tariff: u8) -> Self {
-        Self(u32::from(quantity) << 16 | u32::from(tariff) << 8)
+        Self((u32::from(quantity) << 16) | (u32::from(tariff) << 8))
     }
 
     /// The DI bytes in wire order (DI0 first), before the +0x33 offset.
@@ -108,7 +108,12 @@ impl DataId {
     /// The money limits 04001001..05 are assumed to be `XXXXXX.XX` yuan (the format is unverified), and the
     /// purchase count is assumed to be `XXXX`.
     pub fn describe(self) -> Option<(&'static str, ValueFormat)> {
-        const fn number(bytes: usize, decimals: u32, signed: bool, unit: &'static str) -> ValueFormat {
+        const fn number(
+            bytes: usize,
+            decimals: u32,
+            signed: bool,
+            unit: &'static str,
+        ) -> ValueFormat {
             ValueFormat::Number {
                 bytes,
                 decimals,
@@ -174,7 +179,9 @@ impl DataId {
             0x0400_0102 => ("time", ValueFormat::Time),
             0x0400_0401 => ("communication address", ValueFormat::Digits12),
             0x0400_0402 => ("meter number", ValueFormat::Digits12),
-            0x0400_0501..=0x0400_0507 => (STATUS_WORDS[usize::from(di0 - 1)], ValueFormat::BitField),
+            0x0400_0501..=0x0400_0507 => {
+                (STATUS_WORDS[usize::from(di0 - 1)], ValueFormat::BitField)
+            }
             0x0090_0100 => ("remaining energy", ENERGY),
             0x0090_0101 => ("overdraft energy", ENERGY),
             0x0090_0200 => ("remaining money", MONEY),

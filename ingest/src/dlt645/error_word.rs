@@ -145,7 +145,11 @@ impl ErrorWord {
 
 impl Frame {
     /// An abnormal reply to `function` carrying `word`.
-    pub fn abnormal_reply_with(address: super::Address, function: Function, word: ErrorWord) -> Self {
+    pub fn abnormal_reply_with(
+        address: super::Address,
+        function: Function,
+        word: ErrorWord,
+    ) -> Self {
         Self {
             address,
             control: super::ControlCode::abnormal_reply(function),
@@ -177,10 +181,7 @@ mod tests {
         let control = ErrorWord::from_data(Function::Control, &[0x30, 0x00]).unwrap();
         assert_eq!(
             control.names(),
-            vec![
-                "execution time invalid",
-                "trip refused (keep-power active)"
-            ]
+            vec!["execution time invalid", "trip refused (keep-power active)"]
         );
         assert_eq!(
             ErrorWord::Security(0x8040).names(),
@@ -198,7 +199,8 @@ mod tests {
     #[test]
     fn abnormal_reply_frames_round_trip() {
         let address = Address::from_number(161).unwrap();
-        let frame = Frame::abnormal_reply_with(address, Function::Read, ErrorWord::Err(ERR_NO_DATA));
+        let frame =
+            Frame::abnormal_reply_with(address, Function::Read, ErrorWord::Err(ERR_NO_DATA));
         let bytes = frame.encode(0).unwrap();
         // 68 A 68 D1 01 ERR+33 CS 16
         assert_eq!(hex::encode(&bytes), "6861010000000068d101353916");

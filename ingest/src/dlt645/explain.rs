@@ -181,7 +181,7 @@ fn fill(frame: &Frame, out: &mut Explanation) -> Result<(), super::FrameError> {
             set_di(out, di);
             out.seq = Some(seq);
         }
-        (Function::Read | Function::Write | Function::Security, _) => {
+        (Function::Read | Function::Write, false) | (Function::Security, _) => {
             set_di(out, frame.data_id()?);
         }
         (Function::ReadAddress, true) => {
@@ -253,22 +253,46 @@ impl fmt::Display for Explanation {
             "function", self.function_code, self.function, self.control
         )?;
         let bytes = self.data.len() / 2;
-        writeln!(f, "{:<13}{} ({bytes} bytes, after −0x33)", "data", self.data)?;
+        writeln!(
+            f,
+            "{:<13}{} ({bytes} bytes, after −0x33)",
+            "data", self.data
+        )?;
         if let Some(di) = &self.di {
-            writeln!(f, "{:<13}{di} {}", "DI", self.di_name.unwrap_or("(unknown)"))?;
+            writeln!(
+                f,
+                "{:<13}{di} {}",
+                "DI",
+                self.di_name.unwrap_or("(unknown)")
+            )?;
         }
         if let Some(seq) = self.seq {
             writeln!(f, "{:<13}{seq}", "SEQ")?;
         }
         for v in &self.values {
             let unit = if v.unit.is_empty() { "" } else { " " };
-            writeln!(f, "{:<13}{} {:<40} {}{unit}{}", "value", v.di, v.name, v.value, v.unit)?;
+            writeln!(
+                f,
+                "{:<13}{} {:<40} {}{unit}{}",
+                "value", v.di, v.name, v.value, v.unit
+            )?;
         }
         if let Some(error) = &self.error {
-            writeln!(f, "{:<13}{} {}: {}", "error", error.kind, error.word, error.bits.join(", "))?;
+            writeln!(
+                f,
+                "{:<13}{} {}: {}",
+                "error",
+                error.kind,
+                error.word,
+                error.bits.join(", ")
+            )?;
         }
         if let Some(r) = &self.relay {
-            writeln!(f, "{:<13}PA {} password {} operator {}", "relay", r.privilege, r.password, r.operator)?;
+            writeln!(
+                f,
+                "{:<13}PA {} password {} operator {}",
+                "relay", r.privilege, r.password, r.operator
+            )?;
             if let (Some(n1), Some(action), Some(n2)) = (&r.n1, r.action, r.n2) {
                 writeln!(f, "{:<13}N1 {n1} {action}, N2 {n2}", "")?;
             }
@@ -360,7 +384,11 @@ mod tests {
         let error = e.error.unwrap();
         assert_eq!(error.kind, "ERR");
         assert_eq!(error.bits, vec!["password error / unauthorized"]);
-        let bad = Frame::read_reply(Address::from_number(1).unwrap(), DataId::VOLTAGE_A, &[0x1A, 0]);
+        let bad = Frame::read_reply(
+            Address::from_number(1).unwrap(),
+            DataId::VOLTAGE_A,
+            &[0x1A, 0],
+        );
         assert_eq!(
             explain(&bad).problem.as_deref(),
             Some("invalid BCD byte 0x1a")

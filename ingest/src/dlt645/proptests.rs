@@ -6,8 +6,8 @@ use rust_decimal::Decimal;
 
 use super::block::known_blocks;
 use super::{
-    decode_items, encode_items, Address, DataId, ErrorWord, Frame, FreezeTime, Function,
-    ReadReply, RelayAction, RelayCommand, Value, ValueFormat,
+    decode_items, encode_items, Address, DataId, ErrorWord, Frame, FreezeTime, Function, ReadReply,
+    RelayAction, RelayCommand, Value, ValueFormat,
 };
 
 /// A value that fits `format`.
@@ -48,7 +48,10 @@ fn single_item() -> impl Strategy<Value = (DataId, Value)> {
     let known = DataId::known();
     (0..known.len()).prop_flat_map(move |i| {
         let di = known[i];
-        let format = di.describe().map(|(_, f)| f).unwrap_or(ValueFormat::BitField);
+        let format = di
+            .describe()
+            .map(|(_, f)| f)
+            .unwrap_or(ValueFormat::BitField);
         value_for(format).prop_map(move |v| (di, v))
     })
 }
@@ -61,7 +64,13 @@ fn block_items() -> impl Strategy<Value = (DataId, Vec<Value>)> {
         let items = di.block_items().unwrap_or_default();
         let strategies: Vec<_> = items
             .iter()
-            .map(|item| value_for(item.describe().map(|(_, f)| f).unwrap_or(ValueFormat::BitField)))
+            .map(|item| {
+                value_for(
+                    item.describe()
+                        .map(|(_, f)| f)
+                        .unwrap_or(ValueFormat::BitField),
+                )
+            })
             .collect();
         let count = items.len();
         (strategies, 1..=count).prop_map(move |(values, n)| (di, values[..n].to_vec()))
@@ -83,7 +92,9 @@ fn datetime() -> impl Strategy<Value = NaiveDateTime> {
 
 /// Encodes with a preamble and decodes, checking that every byte was used.
 fn wire(frame: &Frame, preamble: usize) -> Result<Frame, TestCaseError> {
-    let bytes = frame.encode(preamble).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let bytes = frame
+        .encode(preamble)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let (decoded, used) = Frame::decode(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(used, bytes.len());
     prop_assert_eq!(&decoded, frame);

@@ -49,7 +49,11 @@ impl Frame {
 
     /// The SEQ of a follow-up read request.
     pub fn follow_up_seq(&self) -> Result<(DataId, u8), FrameError> {
-        match (self.control.reply, self.control.function, self.data.as_slice()) {
+        match (
+            self.control.reply,
+            self.control.function,
+            self.data.as_slice(),
+        ) {
             (false, Function::ReadFollowUp, [a, b, c, d, seq]) => {
                 Ok((DataId::from_wire(&[*a, *b, *c, *d])?, *seq))
             }
@@ -97,7 +101,11 @@ impl Frame {
 
     /// The address carried by a read-address reply (0x93).
     pub fn replied_address(&self) -> Result<Address, FrameError> {
-        match (self.control.reply, self.control.abnormal, self.control.function) {
+        match (
+            self.control.reply,
+            self.control.abnormal,
+            self.control.function,
+        ) {
             (true, false, Function::ReadAddress) => {
                 let bytes: [u8; 6] =
                     self.data
@@ -156,7 +164,10 @@ mod tests {
         let bytes = reply.encode(0).unwrap();
         assert_eq!(&bytes[8..10], &[0x93, 0x06]);
         assert_eq!(&bytes[10..16], &[0x58, 0x37, 0x36, 0x35, 0x34, 0x33]);
-        assert_eq!(Frame::decode(&bytes).unwrap().0.replied_address(), Ok(address));
+        assert_eq!(
+            Frame::decode(&bytes).unwrap().0.replied_address(),
+            Ok(address)
+        );
         assert!(Frame::read_address_request().replied_address().is_err());
     }
 }

@@ -141,14 +141,14 @@ impl RelayCommand {
 
     /// Reads a plaintext relay command from a 0x1C request's data field.
     pub fn from_data(data: &[u8]) -> Result<Self, FrameError> {
-        let fixed: &[u8; 16] = data
-            .get(..16)
-            .and_then(|d| d.try_into().ok())
-            .ok_or(FrameError::ShortData {
-                what: "relay command",
-                needed: 16,
-                have: data.len(),
-            })?;
+        let fixed: &[u8; 16] =
+            data.get(..16)
+                .and_then(|d| d.try_into().ok())
+                .ok_or(FrameError::ShortData {
+                    what: "relay command",
+                    needed: 16,
+                    have: data.len(),
+                })?;
         let [pa, p0, p1, p2, c0, c1, c2, c3, n1, n2, ..] = *fixed;
         Ok(Self {
             privilege: pa,

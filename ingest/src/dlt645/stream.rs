@@ -57,7 +57,8 @@ impl FrameDecoder {
             // Drop everything before the next start byte (FE preambles included).
             let Some(offset) = pending.iter().position(|b| *b == START) else {
                 let keep = usize::from(pending.last() == Some(&PREAMBLE));
-                self.discard(pending.len() - keep);
+                let garbage = pending.len() - keep;
+                self.discard(garbage);
                 return None;
             };
             self.discard(offset);
