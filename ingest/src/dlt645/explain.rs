@@ -13,6 +13,8 @@ pub struct Explanation {
     pub address: String,
     /// The address contains AA wildcard bytes.
     pub wildcard: bool,
+    /// The wildcard bytes fill the high side (a shortened address, 缩位寻址).
+    pub shortened: bool,
     /// The address is the broadcast 99×6.
     pub broadcast: bool,
     /// `master_to_meter` (request) or `meter_to_master` (reply).
@@ -117,6 +119,7 @@ pub fn explain(frame: &Frame) -> Explanation {
     let mut out = Explanation {
         address: frame.address.to_string(),
         wildcard: frame.address.is_wildcard(),
+        shortened: frame.address.is_shortened(),
         broadcast: frame.address.is_broadcast(),
         direction: if control.reply {
             "meter_to_master"
