@@ -80,6 +80,19 @@ fn documented_frames_decode() {
     assert_eq!(f4["di"], "02010100");
     assert_eq!(f4["values"][0]["value"], "100.1");
     assert_eq!(f4["values"][0]["unit"], "V");
+    let short = decode_json(&encode(&[
+        "read",
+        "--address",
+        "AAAAAAAA0425",
+        "--di",
+        "0001FF00",
+    ]));
+    assert_eq!(short["address"], "AAAAAAAA0425");
+    assert_eq!(short["shortened"], true);
+    assert_eq!(
+        short["di_name"],
+        "forward active energy block (total, tariffs 1..4)"
+    );
     let f1 = decode_json("FE FE FE FE 68 AA AA AA AA AA AA 68 13 00 DF 16");
     assert_eq!(f1["wildcard"], true);
     assert_eq!(f1["function"], "read address");

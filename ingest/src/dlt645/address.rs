@@ -50,7 +50,9 @@ impl Address {
     /// digits of the meter number, and the remaining high bytes are AA.
     pub fn shortened(low_digits: &str) -> Result<Self, FrameError> {
         let digits = low_digits.trim();
-        if digits.len() % 2 != 0 || digits.len() > 12 || !digits.bytes().all(|c| c.is_ascii_digit())
+        if !digits.len().is_multiple_of(2)
+            || digits.len() > 12
+            || !digits.bytes().all(|c| c.is_ascii_digit())
         {
             return Err(FrameError::Address(low_digits.to_string()));
         }

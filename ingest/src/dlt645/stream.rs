@@ -172,30 +172,33 @@ mod tests {
     #[test]
     fn megabytes_of_noise_with_frames_inside_never_panic_and_every_frame_is_found() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(645);
-        let mut stream = Vec::with_capacity(4 << 20);
+        let mut decoder = FrameDecoder::new();
         let mut embedded = Vec::new();
-        while stream.len() < 4 << 20 {
+        let mut found = Vec::new();
+        let mut errors = 0u64;
+        let mut fed = 0usize;
+        let started = std::time::Instant::now();
+        // At least 4 MB and at least 2 s of input.
+        while fed < 4 << 20 || started.elapsed() < std::time::Duration::from_secs(2) {
             let noise = rng.gen_range(0..4096);
-            stream.extend((0..noise).map(|_| rng.gen::<u8>()));
+            let mut stream: Vec<u8> = (0..noise).map(|_| rng.gen::<u8>()).collect();
             if rng.gen_bool(0.05) {
                 stream.push(START); // a false start right before a frame
             }
             let frame = random_frame(&mut rng);
             stream.extend(frame.encode(rng.gen_range(0..=4)).unwrap());
             embedded.push(frame);
-        }
-        let mut decoder = FrameDecoder::new();
-        let mut found = Vec::new();
-        let mut errors = 0u64;
-        let mut rest = stream.as_slice();
-        while !rest.is_empty() {
-            let (chunk, tail) = rest.split_at(rng.gen_range(1..=512).min(rest.len()));
-            rest = tail;
-            decoder.push(chunk);
-            while let Some(result) = decoder.next_frame() {
-                match result {
-                    Ok(frame) => found.push(frame),
-                    Err(_) => errors += 1,
+            fed += stream.len();
+            let mut rest = stream.as_slice();
+            while !rest.is_empty() {
+                let (chunk, tail) = rest.split_at(rng.gen_range(1..=512).min(rest.len()));
+                rest = tail;
+                decoder.push(chunk);
+                while let Some(result) = decoder.next_frame() {
+                    match result {
+                        Ok(frame) => found.push(frame),
+                        Err(_) => errors += 1,
+                    }
                 }
             }
         }
