@@ -59,12 +59,9 @@ fn main() -> anyhow::Result<()> {
         let clock = SimClock::new(start);
         let mut buses = Vec::with_capacity(dtus);
         for bus in &fleet.buses {
-            let (addr, _server) = ingest::sim::server::serve_bus(
-                bus.clone(),
-                clock.clone(),
-                "127.0.0.1:0".parse()?,
-            )
-            .await?;
+            let (addr, _server) =
+                ingest::sim::server::serve_bus(bus.clone(), clock.clone(), "127.0.0.1:0".parse()?)
+                    .await?;
             buses.push(BusConfig {
                 bus_id: bus.bus_id.clone(),
                 area: String::new(),

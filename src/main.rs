@@ -2,13 +2,14 @@
 
 mod collect_cli;
 mod demo;
+mod frame_cli;
+mod meter_cli;
 mod sim_cli;
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use ingest::dlt645::{frame::error_bits, Frame};
 use meterlake::table_output::{render, OutputFormat};
 use meterlake::Config;
 
@@ -42,14 +43,10 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,
     },
-    /// Decode a DL/T 645 frame given in hex.
-    Frame {
-        /// Hex bytes, spaces allowed.
-        hex: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    /// Decode or build DL/T 645 frames in hex.
+    Frame(frame_cli::FrameArgs),
+    /// Talk to one meter on a bus (TCP DTU or serial RS-485).
+    Meter(meter_cli::MeterArgs),
     /// Record a payment to a prepaid account (offline, directly in the accounts database).
     Pay {
         /// Meter address.
@@ -99,7 +96,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             as_of,
             format,
         } => sql(&config, &query, as_of, format).await,
-        Command::Frame { hex, json } => decode_frame(&hex, json),
+        Command::Frame(args) => frame_cli::run(args),
+        Command::Meter(args) => meter_cli::run(args).await,
         Command::Pay {
             meter,
             amount,
@@ -124,78 +122,6 @@ async fn sql(
         match session.lake_version() {
             Some(version) => eprintln!("(lake version {version})"),
             None => eprintln!("(the lake is empty)"),
-        }
-    }
-    Ok(())
-}
-
-fn decode_frame(hex: &str, json: bool) -> anyhow::Result<()> {
-    let bytes = ingest::dlt645::frame::parse_hex(hex)?;
-    let (frame, used) = Frame::decode(&bytes).context("not a valid DL/T 645 frame")?;
-    let di = frame.data_id().ok();
-    let described = di.and_then(|d| d.describe());
-    let value = match (frame.control.reply && !frame.control.abnormal, described) {
-        (true, Some((_, format))) => frame.data.get(4..).and_then(|v| format.decode(v).ok()),
-        _ => None,
-    };
-    let errors = frame.error_word().map(error_bits);
-    if json {
-        let out = serde_json::json!({
-            "address": frame.address.to_string(),
-            "direction": if frame.control.reply { "meter→master" } else { "master→meter" },
-            "abnormal": frame.control.abnormal,
-            "follow_up": frame.control.follow_up,
-            "function": format!("{:#04x}", frame.control.function.code()),
-            "function_name": frame.control.function.name(),
-            "data": hex::encode(&frame.data),
-            "di": di.map(|d| d.to_string()),
-            "di_name": described.map(|(name, _)| name),
-            "value": value.as_ref().map(ToString::to_string),
-            "errors": errors,
-            "bytes": used,
-        });
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        println!("address    {}", frame.address);
-        println!(
-            "direction  {}",
-            if frame.control.reply {
-                "meter → master (reply)"
-            } else {
-                "master → meter (request)"
-            }
-        );
-        println!(
-            "function   {:#04x} {}{}{}",
-            frame.control.function.code(),
-            frame.control.function.name(),
-            if frame.control.abnormal {
-                ", abnormal"
-            } else {
-                ""
-            },
-            if frame.control.follow_up {
-                ", follow-up"
-            } else {
-                ""
-            }
-        );
-        println!(
-            "data       {} ({} bytes, after −0x33)",
-            hex::encode(&frame.data),
-            frame.data.len()
-        );
-        if let Some(di) = di {
-            println!(
-                "DI         {di} {}",
-                described.map(|(n, _)| n).unwrap_or("(unknown)")
-            );
-        }
-        if let Some(value) = value {
-            println!("value      {value}");
-        }
-        if let Some(errors) = errors {
-            println!("errors     {}", errors.join(", "));
         }
     }
     Ok(())

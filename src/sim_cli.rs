@@ -227,7 +227,9 @@ fn describe(addresses: &[ingest::dlt645::Address]) -> String {
 fn raise_open_files(needed: u64) {
     match ingest::collector::limits::raise_open_files_limit(needed) {
         Ok(limit) if limit >= needed => {}
-        Ok(limit) => eprintln!("warning: open-files limit {limit} is below the {needed} this fleet needs"),
+        Ok(limit) => {
+            eprintln!("warning: open-files limit {limit} is below the {needed} this fleet needs")
+        }
         Err(err) => eprintln!("warning: cannot raise the open-files limit: {err}"),
     }
 }

@@ -33,10 +33,13 @@ async fn rig(fleet_config: FleetConfig, timeout: Duration, clock_check_every: u6
     let clock = SimClock::new(noon());
     let mut buses = Vec::new();
     for bus in &fleet.buses {
-        let (addr, _) =
-            ingest::sim::server::serve_bus(bus.clone(), clock.clone(), "127.0.0.1:0".parse().unwrap())
-                .await
-                .unwrap();
+        let (addr, _) = ingest::sim::server::serve_bus(
+            bus.clone(),
+            clock.clone(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
         buses.push(BusConfig {
             bus_id: bus.bus_id.clone(),
             area: "A1".into(),
@@ -121,7 +124,13 @@ fn spooled_quality(spool: &Mutex<Spool>) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_silent_meter_costs_its_bus_one_timeout_and_garbage_on_the_line_is_skipped() {
-    let whole_day = |kind| Fault::new(kind, noon() - TimeDelta::days(1), noon() + TimeDelta::days(1));
+    let whole_day = |kind| {
+        Fault::new(
+            kind,
+            noon() - TimeDelta::days(1),
+            noon() + TimeDelta::days(1),
+        )
+    };
     let mut config = one_bus(4);
     config.constant_watts = Some(500.0);
     config.faults = FaultConfig {
@@ -160,11 +169,17 @@ async fn a_silent_meter_costs_its_bus_one_timeout_and_garbage_on_the_line_is_ski
     // On demand: a known identifier decodes, an unknown one is refused with the meter's error bits.
     let items = rig
         .collector
-        .read_now(Address::from_number(7003).unwrap(), &[DataId::ACTIVE_POWER, DataId(0x1234_5678)])
+        .read_now(
+            Address::from_number(7003).unwrap(),
+            &[DataId::ACTIVE_POWER, DataId(0x1234_5678)],
+        )
         .await
         .unwrap();
     assert_eq!(items[0].value.as_deref(), Some("0.5000 kW"));
-    assert!(items[1].error.as_deref().unwrap_or("").contains("ERR 0x02"), "{items:?}");
+    assert!(
+        items[1].error.as_deref().unwrap_or("").contains("ERR 0x02"),
+        "{items:?}"
+    );
     assert!(rig
         .collector
         .read_now(Address::from_number(9999).unwrap(), &[DataId::VOLTAGE_A])
@@ -187,11 +202,18 @@ async fn clocks_one_to_five_minutes_off_are_broadcast_back_and_larger_drifts_are
     let offsets = |now| {
         addresses
             .iter()
-            .map(|a| rig.fleet.with_meter(*a, |m| m.clock_offset(now).num_seconds()).unwrap())
+            .map(|a| {
+                rig.fleet
+                    .with_meter(*a, |m| m.clock_offset(now).num_seconds())
+                    .unwrap()
+            })
             .collect::<Vec<i64>>()
     };
     let before = offsets(noon());
-    let in_window = before.iter().filter(|s| (60..=300).contains(&s.abs())).count();
+    let in_window = before
+        .iter()
+        .filter(|s| (60..=300).contains(&s.abs()))
+        .count();
     let beyond = before.iter().filter(|s| s.abs() > 300).count();
     assert!(in_window > 0 && beyond > 0, "seed gives a mix: {before:?}");
 

@@ -39,6 +39,27 @@ impl Address {
         self.0.contains(&0xAA)
     }
 
+    /// True if the AA wildcard bytes fill the high side only (缩位寻址, shortened address), e.g.
+    /// `AAAAAAAA0425`; the all-AA address is the fully shortened case.
+    pub fn is_shortened(&self) -> bool {
+        let wild = self.0.iter().rev().take_while(|b| **b == 0xAA).count();
+        wild > 0 && !self.0[..6 - wild].contains(&0xAA)
+    }
+
+    /// An address shortened from the high side: `low_digits` (an even number, at most 12) are the low
+    /// digits of the meter number, and the remaining high bytes are AA.
+    pub fn shortened(low_digits: &str) -> Result<Self, FrameError> {
+        let digits = low_digits.trim();
+        if !digits.len().is_multiple_of(2)
+            || digits.len() > 12
+            || !digits.bytes().all(|c| c.is_ascii_digit())
+        {
+            return Err(FrameError::Address(low_digits.to_string()));
+        }
+        let wild = "AA".repeat(6 - digits.len() / 2);
+        format!("{wild}{digits}").parse()
+    }
+
     /// True if a request sent to `self` addresses the meter `meter` (exact, wildcard or broadcast).
     pub fn addresses(&self, meter: &Address) -> bool {
         self.is_broadcast()
@@ -111,5 +132,26 @@ mod tests {
         assert!("12345678901X".parse::<Address>().is_err());
         assert!("1234567890123".parse::<Address>().is_err());
         assert!("".parse::<Address>().is_err());
+    }
+
+    #[test]
+    fn shortened_addresses_are_wildcards_on_the_high_side() {
+        let meter: Address = "000102030425".parse().unwrap();
+        let short = Address::shortened("0425").unwrap();
+        assert_eq!(short.to_string(), "AAAAAAAA0425");
+        assert_eq!(short.0, [0x25, 0x04, 0xAA, 0xAA, 0xAA, 0xAA]);
+        assert!(short.is_shortened() && short.is_wildcard());
+        assert!(short.addresses(&meter));
+        assert!(!Address::shortened("0426").unwrap().addresses(&meter));
+        assert!(Address::WILDCARD.is_shortened());
+        assert!(!meter.is_shortened());
+        // AA in the low bytes is not a shortened address.
+        assert!(!"0001020304AA".parse::<Address>().unwrap().is_shortened());
+        assert!(Address::shortened("425").is_err());
+        assert!(Address::shortened("12345678901234").is_err());
+        // A frame to a shortened address survives the wire.
+        let frame = super::super::Frame::read_request(short, super::super::DataId::VOLTAGE_A);
+        let (decoded, _) = super::super::Frame::decode(&frame.encode(4).unwrap()).unwrap();
+        assert_eq!(decoded.address, short);
     }
 }

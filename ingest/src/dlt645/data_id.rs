@@ -2,10 +2,9 @@
 
 use std::fmt;
 
-use chrono::{NaiveDate, NaiveTime};
-use rust_decimal::Decimal;
+use super::FrameError;
 
-use super::{bcd, FrameError};
+pub use super::value::{Value, ValueFormat};
 
 /// A 4-byte data identifier, written as the number `0xDI3DI2DI1DI0` and sent DI0 first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,6 +25,12 @@ impl DataId {
     pub const FORWARD_ACTIVE_T4: DataId = DataId(0x0001_0400);
     /// 00020000 reverse active total energy.
     pub const REVERSE_ACTIVE_TOTAL: DataId = DataId(0x0002_0000);
+    /// 0000FF00 block: combined active total and tariffs 1..4.
+    pub const COMBINED_ACTIVE_BLOCK: DataId = DataId(0x0000_FF00);
+    /// 0001FF00 block: forward active total and tariffs 1..4.
+    pub const FORWARD_ACTIVE_BLOCK: DataId = DataId(0x0001_FF00);
+    /// 0002FF00 block: reverse active total and tariffs 1..4.
+    pub const REVERSE_ACTIVE_BLOCK: DataId = DataId(0x0002_FF00);
     /// 02010100 phase-A voltage.
     pub const VOLTAGE_A: DataId = DataId(0x0201_0100);
     /// 02020100 phase-A current (signed).
@@ -50,10 +55,27 @@ impl DataId {
     pub const STATUS_WORD_1: DataId = DataId(0x0400_0501);
     /// 04000503 running status word 3 (relay state, keep-power).
     pub const STATUS_WORD_3: DataId = DataId(0x0400_0503);
+    /// 040005FF block: running status words 1..7.
+    pub const STATUS_WORD_BLOCK: DataId = DataId(0x0400_05FF);
+    /// 00900100 remaining energy (剩余电量).
+    pub const REMAINING_ENERGY: DataId = DataId(0x0090_0100);
+    /// 00900101 overdraft energy (透支电量).
+    pub const OVERDRAFT_ENERGY: DataId = DataId(0x0090_0101);
     /// 00900200 remaining money (剩余金额).
     pub const BALANCE: DataId = DataId(0x0090_0200);
     /// 00900201 overdraft money (透支金额).
     pub const OVERDRAFT: DataId = DataId(0x0090_0201);
+    /// 04001001 money limit: alarm 1 (04001001..05: alarm 1, alarm 2, overdraft, hoarding, close-allow).
+    pub const MONEY_LIMIT_ALARM_1: DataId = DataId(0x0400_1001);
+    /// 03330201 purchase count after the last purchase.
+    pub const PURCHASE_COUNT: DataId = DataId(0x0333_0201);
+    /// 03330601 cumulative purchase money after the last purchase.
+    pub const PURCHASE_MONEY_TOTAL: DataId = DataId(0x0333_0601);
+
+    /// Energy register `quantity` (DI2: 0 combined, 1 forward, 2 reverse active) for `tariff` (0 total, 1..=4).
+    pub fn energy(quantity: u8, tariff: u8) -> Self {
+        Self((u32::from(quantity) << 16) | (u32::from(tariff) << 8))
+    }
 
     /// The DI bytes in wire order (DI0 first), before the +0x33 offset.
     pub fn to_wire(self) -> [u8; 4] {
@@ -81,87 +103,131 @@ impl DataId {
             .then(|| Self(0x0400_0500 + u32::from(n)))
     }
 
-    /// The format and name of the item, if meterlake knows it.
+    /// The name and value format of the item, if meterlake knows it (block DIs: see [`DataId::block_items`]).
+    ///
+    /// The money limits 04001001..05 are assumed to be `XXXXXX.XX` yuan (the format is unverified), and the
+    /// purchase count is assumed to be `XXXX`.
     pub fn describe(self) -> Option<(&'static str, ValueFormat)> {
-        use ValueFormat::*;
-        let register = |signed: bool, unit: &'static str| Number {
-            bytes: 4,
-            decimals: 2,
-            signed,
-            unit,
-        };
-        let energy = register(false, "kWh");
+        const fn number(
+            bytes: usize,
+            decimals: u32,
+            signed: bool,
+            unit: &'static str,
+        ) -> ValueFormat {
+            ValueFormat::Number {
+                bytes,
+                decimals,
+                signed,
+                unit,
+            }
+        }
+        const ENERGY: ValueFormat = number(4, 2, false, "kWh");
+        const SIGNED_ENERGY: ValueFormat = number(4, 2, true, "kWh");
+        const MONEY: ValueFormat = number(4, 2, false, "yuan");
+        const TARIFFS: [[&str; 5]; 3] = [
+            [
+                "combined active total energy",
+                "combined active energy tariff 1 (sharp)",
+                "combined active energy tariff 2 (peak)",
+                "combined active energy tariff 3 (flat)",
+                "combined active energy tariff 4 (valley)",
+            ],
+            [
+                "forward active total energy",
+                "forward active energy tariff 1 (sharp)",
+                "forward active energy tariff 2 (peak)",
+                "forward active energy tariff 3 (flat)",
+                "forward active energy tariff 4 (valley)",
+            ],
+            [
+                "reverse active total energy",
+                "reverse active energy tariff 1 (sharp)",
+                "reverse active energy tariff 2 (peak)",
+                "reverse active energy tariff 3 (flat)",
+                "reverse active energy tariff 4 (valley)",
+            ],
+        ];
+        const STATUS_WORDS: [&str; 7] = [
+            "running status word 1",
+            "running status word 2",
+            "running status word 3",
+            "running status word 4",
+            "running status word 5",
+            "running status word 6",
+            "running status word 7",
+        ];
+        const MONEY_LIMITS: [&str; 5] = [
+            "alarm money limit 1",
+            "alarm money limit 2",
+            "overdraft money limit",
+            "hoarding money limit",
+            "close-allow money limit",
+        ];
+        let [di0, di1, di2, di3] = self.to_wire();
         Some(match self.0 {
-            0x0000_0000 => ("combined active total energy", register(true, "kWh")),
-            0x0001_0000 => ("forward active total energy", energy),
-            0x0001_0100 => ("forward active energy tariff 1 (sharp)", energy),
-            0x0001_0200 => ("forward active energy tariff 2 (peak)", energy),
-            0x0001_0300 => ("forward active energy tariff 3 (flat)", energy),
-            0x0001_0400 => ("forward active energy tariff 4 (valley)", energy),
-            0x0002_0000 => ("reverse active total energy", energy),
-            0x0201_0100 => (
-                "phase-A voltage",
-                Number {
-                    bytes: 2,
-                    decimals: 1,
-                    signed: false,
-                    unit: "V",
-                },
-            ),
-            0x0202_0100 => (
-                "phase-A current",
-                Number {
-                    bytes: 3,
-                    decimals: 3,
-                    signed: true,
-                    unit: "A",
-                },
-            ),
-            0x0203_0000 => (
-                "total active power",
-                Number {
-                    bytes: 3,
-                    decimals: 4,
-                    signed: true,
-                    unit: "kW",
-                },
-            ),
-            0x0206_0000 => (
-                "total power factor",
-                Number {
-                    bytes: 2,
-                    decimals: 3,
-                    signed: true,
-                    unit: "",
-                },
-            ),
-            0x0280_0002 => (
-                "grid frequency",
-                Number {
-                    bytes: 2,
-                    decimals: 2,
-                    signed: false,
-                    unit: "Hz",
-                },
-            ),
-            0x0280_0007 => (
-                "meter temperature",
-                Number {
-                    bytes: 2,
-                    decimals: 1,
-                    signed: true,
-                    unit: "°C",
-                },
-            ),
-            0x0400_0101 => ("date and weekday", Date),
-            0x0400_0102 => ("time", Time),
-            0x0400_0401 => ("communication address", Digits12),
-            0x0400_0402 => ("meter number", Digits12),
-            0x0400_0501..=0x0400_0507 => ("running status word", BitField),
-            0x0090_0200 => ("remaining money", register(false, "yuan")),
-            0x0090_0201 => ("overdraft money", register(false, "yuan")),
+            0x0000_0000..=0x0002_0400 if di3 == 0 && di0 == 0 && di1 <= 4 => {
+                let format = if di2 == 0 { SIGNED_ENERGY } else { ENERGY };
+                (TARIFFS[usize::from(di2)][usize::from(di1)], format)
+            }
+            0x0201_0100 => ("phase-A voltage", number(2, 1, false, "V")),
+            0x0202_0100 => ("phase-A current", number(3, 3, true, "A")),
+            0x0203_0000 => ("total active power", number(3, 4, true, "kW")),
+            0x0206_0000 => ("total power factor", number(2, 3, true, "")),
+            0x0280_0002 => ("grid frequency", number(2, 2, false, "Hz")),
+            0x0280_0007 => ("meter temperature", number(2, 1, true, "°C")),
+            0x0400_0101 => ("date and weekday", ValueFormat::Date),
+            0x0400_0102 => ("time", ValueFormat::Time),
+            0x0400_0401 => ("communication address", ValueFormat::Digits12),
+            0x0400_0402 => ("meter number", ValueFormat::Digits12),
+            0x0400_0501..=0x0400_0507 => {
+                (STATUS_WORDS[usize::from(di0 - 1)], ValueFormat::BitField)
+            }
+            0x0090_0100 => ("remaining energy", ENERGY),
+            0x0090_0101 => ("overdraft energy", ENERGY),
+            0x0090_0200 => ("remaining money", MONEY),
+            0x0090_0201 => ("overdraft money", MONEY),
+            0x0400_1001..=0x0400_1005 => (MONEY_LIMITS[usize::from(di0 - 1)], MONEY),
+            0x0333_0201 => ("purchase count", number(2, 0, false, "")),
+            0x0333_0601 => ("cumulative purchase money", MONEY),
             _ => return None,
         })
+    }
+
+    /// The name of the item or block, if meterlake knows it.
+    pub fn name(self) -> Option<&'static str> {
+        self.describe()
+            .map(|(name, _)| name)
+            .or_else(|| super::block::block_name(self))
+    }
+
+    /// Every single (non-block) DI meterlake knows, in table order.
+    pub fn known() -> Vec<DataId> {
+        let energy = (0..=2u8).flat_map(|q| (0..=4u8).map(move |t| DataId::energy(q, t)));
+        let status = (1..=7u8).filter_map(DataId::status_word);
+        let limits = (1..=5u32).map(|n| DataId(0x0400_1000 + n));
+        energy
+            .chain([
+                Self::VOLTAGE_A,
+                Self::CURRENT_A,
+                Self::ACTIVE_POWER,
+                Self::POWER_FACTOR,
+                Self::FREQUENCY,
+                Self::TEMPERATURE,
+                Self::DATE,
+                Self::TIME,
+                Self::COMM_ADDRESS,
+                Self::METER_NUMBER,
+            ])
+            .chain(status)
+            .chain([
+                Self::REMAINING_ENERGY,
+                Self::OVERDRAFT_ENERGY,
+                Self::BALANCE,
+                Self::OVERDRAFT,
+            ])
+            .chain(limits)
+            .chain([Self::PURCHASE_COUNT, Self::PURCHASE_MONEY_TOTAL])
+            .collect()
     }
 }
 
@@ -176,7 +242,7 @@ impl std::str::FromStr for DataId {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let trimmed = s.trim().trim_start_matches("0x");
-        if trimmed.len() != 8 {
+        if trimmed.len() != 8 || !trimmed.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(FrameError::Hex(format!("DI must be 8 hex digits: {s:?}")));
         }
         u32::from_str_radix(trimmed, 16)
@@ -185,157 +251,10 @@ impl std::str::FromStr for DataId {
     }
 }
 
-/// How an item's value is laid out in the data field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ValueFormat {
-    /// Packed BCD with implied decimals; `signed` uses bit 7 of the last byte.
-    Number {
-        /// Bytes on the wire.
-        bytes: usize,
-        /// Digits after the decimal point.
-        decimals: u32,
-        /// Whether bit 7 of the most significant byte is a sign.
-        signed: bool,
-        /// Unit for display.
-        unit: &'static str,
-    },
-    /// A 16-bit bit field, little-endian (status words).
-    BitField,
-    /// YYMMDDWW (sent WW DD MM YY).
-    Date,
-    /// hhmmss (sent ss mm hh).
-    Time,
-    /// 12 BCD digits (addresses, meter numbers).
-    Digits12,
-}
-
-/// A decoded value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Value {
-    /// A number with its unit.
-    Number(Decimal, &'static str),
-    /// A bit field.
-    Bits(u16),
-    /// A date and weekday (0 = Sunday).
-    Date(NaiveDate, u8),
-    /// A time of day.
-    Time(NaiveTime),
-    /// 12 digits.
-    Digits(String),
-}
-
-impl fmt::Display for Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::Number(v, "") => write!(f, "{v}"),
-            Value::Number(v, unit) => write!(f, "{v} {unit}"),
-            Value::Bits(b) => write!(f, "{b:#06x} ({b:016b})"),
-            Value::Date(d, w) => write!(f, "{d} (weekday {w})"),
-            Value::Time(t) => write!(f, "{t}"),
-            Value::Digits(s) => f.write_str(s),
-        }
-    }
-}
-
-impl ValueFormat {
-    /// Bytes the value occupies.
-    pub fn len(self) -> usize {
-        match self {
-            Self::Number { bytes, .. } => bytes,
-            Self::BitField => 2,
-            Self::Date => 4,
-            Self::Time => 3,
-            Self::Digits12 => 6,
-        }
-    }
-
-    /// Always false: every format has a length.
-    pub fn is_empty(self) -> bool {
-        false
-    }
-
-    /// Decodes the value from its bytes (already −0x33).
-    pub fn decode(self, bytes: &[u8]) -> Result<Value, FrameError> {
-        let need = self.len();
-        let bytes = bytes.get(..need).ok_or(FrameError::ShortData {
-            what: "value",
-            needed: need,
-            have: bytes.len(),
-        })?;
-        match self {
-            Self::Number {
-                decimals,
-                signed,
-                unit,
-                ..
-            } => Ok(Value::Number(
-                Decimal::new(bcd::decode_le(bytes, signed)?, decimals),
-                unit,
-            )),
-            Self::BitField => Ok(Value::Bits(u16::from_le_bytes([bytes[0], bytes[1]]))),
-            Self::Date => {
-                let (w, d, m, y) = (
-                    bcd::byte_to_u8(bytes[0])?,
-                    bcd::byte_to_u8(bytes[1])?,
-                    bcd::byte_to_u8(bytes[2])?,
-                    bcd::byte_to_u8(bytes[3])?,
-                );
-                let date = NaiveDate::from_ymd_opt(2000 + i32::from(y), m.into(), d.into())
-                    .ok_or_else(|| FrameError::DateTime(format!("20{y:02}-{m:02}-{d:02}")))?;
-                Ok(Value::Date(date, w))
-            }
-            Self::Time => {
-                let (s, m, h) = (
-                    bcd::byte_to_u8(bytes[0])?,
-                    bcd::byte_to_u8(bytes[1])?,
-                    bcd::byte_to_u8(bytes[2])?,
-                );
-                let time = NaiveTime::from_hms_opt(h.into(), m.into(), s.into())
-                    .ok_or_else(|| FrameError::DateTime(format!("{h:02}:{m:02}:{s:02}")))?;
-                Ok(Value::Time(time))
-            }
-            Self::Digits12 => Ok(Value::Digits(
-                super::Address(
-                    bytes
-                        .try_into()
-                        .map_err(|_| FrameError::Address(hex::encode(bytes)))?,
-                )
-                .to_string(),
-            )),
-        }
-    }
-
-    /// Encodes a number in this format; the number must have at most `decimals` decimals of precision
-    /// (extra precision is truncated toward zero, as meters do).
-    pub fn encode_number(self, value: Decimal) -> Result<Vec<u8>, FrameError> {
-        let range = |format: String| FrameError::ValueRange {
-            value: value.to_string(),
-            format,
-        };
-        match self {
-            Self::Number {
-                bytes,
-                decimals,
-                signed,
-                ..
-            } => {
-                let scaled = (value * Decimal::from(10i64.pow(decimals))).trunc();
-                let int = i64::try_from(scaled).map_err(|_| range(format!("{self:?}")))?;
-                bcd::encode_le(int, bytes, signed).ok_or_else(|| range(format!("{self:?}")))
-            }
-            Self::BitField => {
-                let int = u16::try_from(value).map_err(|_| range("bit field".into()))?;
-                Ok(int.to_le_bytes().to_vec())
-            }
-            other => Err(range(format!("{other:?} is not numeric"))),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
+    use rust_decimal::Decimal;
 
     #[test]
     fn documented_voltage_reply_value() {
@@ -351,32 +270,35 @@ mod tests {
         );
         assert_eq!("02010100".parse::<DataId>().unwrap(), DataId::VOLTAGE_A);
         assert!("0201".parse::<DataId>().is_err());
+        assert!("+2010100".parse::<DataId>().is_err());
     }
 
     #[test]
-    fn documented_date_wire_order() {
-        // 2026-08-02 weekday 03 is sent as 03 02 08 26.
-        assert_eq!(
-            ValueFormat::Date.decode(&[0x03, 0x02, 0x08, 0x26]).unwrap(),
-            Value::Date(NaiveDate::from_ymd_opt(2026, 8, 2).unwrap(), 3)
-        );
-        assert!(ValueFormat::Date.decode(&[0x03, 0x32, 0x08, 0x26]).is_err());
-        assert!(ValueFormat::Time.decode(&[0x00, 0x61, 0x10]).is_err());
-    }
-
-    proptest! {
-        #[test]
-        fn numbers_round_trip_for_every_numeric_di(raw in -799_999i64..=799_999, pick in 0usize..15) {
-            let dis = [0x0000_0000u32, 0x0001_0000, 0x0001_0100, 0x0001_0200, 0x0001_0300, 0x0001_0400,
-                0x0002_0000, 0x0201_0100, 0x0202_0100, 0x0203_0000, 0x0206_0000, 0x0280_0002,
-                0x0280_0007, 0x0090_0200, 0x0090_0201];
-            let (_, format) = DataId(dis[pick]).describe().unwrap();
-            let ValueFormat::Number { bytes, decimals, signed, unit } = format else { unreachable!() };
-            let max = 10i64.pow(2 * bytes as u32 - u32::from(signed)) - 1;
-            let int = if signed { raw.clamp(-max, max) } else { raw.abs().min(max) };
-            let value = Decimal::new(int, decimals);
-            let encoded = format.encode_number(value).unwrap();
-            prop_assert_eq!(format.decode(&encoded).unwrap(), Value::Number(value, unit));
+    fn the_doc_table_is_covered() {
+        let known = DataId::known();
+        assert_eq!(known.len(), 43);
+        for di in &known {
+            assert!(di.describe().is_some(), "{di}");
         }
+        assert_eq!(
+            DataId(0x0002_0300).describe().unwrap().0,
+            "reverse active energy tariff 3 (flat)"
+        );
+        assert!(matches!(
+            DataId::COMBINED_ACTIVE_TOTAL.describe().unwrap().1,
+            ValueFormat::Number { signed: true, .. }
+        ));
+        assert_eq!(
+            DataId(0x0400_1004).describe().unwrap().0,
+            "hoarding money limit"
+        );
+        assert_eq!(
+            DataId::STATUS_WORD_3.describe().unwrap(),
+            ("running status word 3", ValueFormat::BitField)
+        );
+        // 00010001 is the last-settlement total, not tariff 1: unknown here.
+        assert_eq!(DataId(0x0001_0001).describe(), None);
+        assert_eq!(DataId(0x0001_0500).describe(), None);
+        assert_eq!(DataId::energy(1, 2), DataId::FORWARD_ACTIVE_T2);
     }
 }

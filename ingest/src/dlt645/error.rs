@@ -29,8 +29,13 @@ pub enum FrameError {
     #[error("frame end byte is {0:#04x}, expected 0x16")]
     NoEnd(u8),
     /// The data field is longer than the protocol allows.
-    #[error("data length {0} exceeds the limit of 200 bytes")]
-    TooLong(usize),
+    #[error("data length {len} exceeds the limit of {limit} bytes")]
+    TooLong {
+        /// Data bytes.
+        len: usize,
+        /// The limit (200 for reads and replies, 50 for writes).
+        limit: usize,
+    },
     /// An address is not 12 BCD digits (or AA wildcards).
     #[error("invalid meter address {0:?}: expected 12 decimal digits")]
     Address(String),
@@ -64,4 +69,35 @@ pub enum FrameError {
     /// A timestamp field holds an impossible date or time.
     #[error("invalid date/time in frame: {0}")]
     DateTime(String),
+    /// A data identifier meterlake does not know the format of.
+    #[error("unknown data identifier {0:08X}")]
+    UnknownDataId(u32),
+    /// Bytes left over after the content of a data field.
+    #[error("{extra} unexpected bytes after the {what}")]
+    TrailingData {
+        /// What was being decoded.
+        what: &'static str,
+        /// Bytes left over.
+        extra: usize,
+    },
+    /// The number of values does not match the DI (one for a single DI, up to the block size for a block).
+    #[error("data identifier {di:08X} takes {expected} value(s), got {found}")]
+    ItemCount {
+        /// The DI.
+        di: u32,
+        /// Values the DI takes (at most).
+        expected: usize,
+        /// Values given.
+        found: usize,
+    },
+    /// A frame is not the kind the caller asked to read (e.g. not a time sync).
+    #[error("expected {expected}, found control code {control:#04x} with {len} data bytes")]
+    WrongFrame {
+        /// What was expected.
+        expected: &'static str,
+        /// The frame's control code.
+        control: u8,
+        /// The frame's data length.
+        len: usize,
+    },
 }

@@ -10,6 +10,9 @@ pub const END: u8 = 0x16;
 pub const PREAMBLE: u8 = 0xFE;
 /// Largest data field meterlake accepts (reads allow 200 bytes).
 pub const MAX_DATA_LEN: usize = 200;
+/// Largest data field of a write request (0x14) per the standard; the codec itself accepts up to
+/// [`MAX_DATA_LEN`] for every function so that decode and encode stay symmetric.
+pub const MAX_WRITE_DATA_LEN: usize = 50;
 /// Bytes of a frame without data and preamble.
 pub const MIN_FRAME_LEN: usize = 12;
 
@@ -80,7 +83,10 @@ impl Frame {
     /// Encodes the frame with `preamble` leading FE bytes.
     pub fn encode(&self, preamble: usize) -> Result<Vec<u8>, FrameError> {
         if self.data.len() > MAX_DATA_LEN {
-            return Err(FrameError::TooLong(self.data.len()));
+            return Err(FrameError::TooLong {
+                len: self.data.len(),
+                limit: MAX_DATA_LEN,
+            });
         }
         let mut out = Vec::with_capacity(preamble + MIN_FRAME_LEN + self.data.len());
         out.extend(std::iter::repeat_n(PREAMBLE, preamble));
@@ -120,7 +126,10 @@ impl Frame {
         }
         let len = usize::from(body[9]);
         if len > MAX_DATA_LEN {
-            return Err(FrameError::TooLong(len));
+            return Err(FrameError::TooLong {
+                len,
+                limit: MAX_DATA_LEN,
+            });
         }
         let total = MIN_FRAME_LEN + len;
         if body.len() < total {
@@ -152,34 +161,22 @@ impl Frame {
         DataId::from_wire(&self.data)
     }
 
-    /// The 1-byte error word of an abnormal reply.
+    /// The first byte (the ERR word) of an abnormal reply; see [`Frame::error`] for the typed 1- or 2-byte form.
     pub fn error_word(&self) -> Option<u8> {
         (self.control.abnormal).then(|| self.data.first().copied().unwrap_or(0))
     }
 }
 
-/// Names of the bits of the 1-byte error word (ERR) of abnormal replies.
-pub fn error_bits(error: u8) -> Vec<&'static str> {
-    const NAMES: [&str; 8] = [
-        "other error",
-        "no requested data",
-        "password error / unauthorized",
-        "baud rate cannot be changed",
-        "too many year time zones",
-        "too many daily time slots",
-        "too many tariffs",
-        "reserved",
-    ];
-    (0..8)
-        .filter(|bit| error & (1 << bit) != 0)
-        .map(|bit| NAMES[bit])
-        .collect()
-}
+pub use super::error_word::error_bits;
 
-/// Parses a hex string with optional spaces into bytes.
+/// Parses a hex string with optional spaces (and an optional `0x` prefix) into bytes.
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, FrameError> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    hex::decode(&compact).map_err(|e| FrameError::Hex(e.to_string()))
+    let compact = compact.strip_prefix("0x").unwrap_or(&compact);
+    if compact.is_empty() {
+        return Err(FrameError::Hex("no hex digits".into()));
+    }
+    hex::decode(compact).map_err(|e| FrameError::Hex(format!("{text:?}: {e}")))
 }
 
 #[cfg(test)]

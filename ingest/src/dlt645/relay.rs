@@ -1,8 +1,8 @@
 //! Relay control (C = 0x1C): trip, close-allowed, direct close, alarm and keep-power (保电).
 
-use chrono::{Datelike, NaiveDateTime, Timelike};
+use chrono::NaiveDateTime;
 
-use super::{bcd, Address, ControlCode, Frame, FrameError, Function};
+use super::{timestamp, Address, ControlCode, Frame, FrameError, Function};
 
 /// The N1 command code of a relay control request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -29,6 +29,34 @@ pub enum RelayAction {
 }
 
 impl RelayAction {
+    /// Every action, in N1 order.
+    pub const ALL: [RelayAction; 9] = [
+        Self::Trip,
+        Self::CloseAllowed,
+        Self::Close,
+        Self::PreTripAutoClose,
+        Self::PreTripCloseAllowed,
+        Self::AlarmOn,
+        Self::AlarmOff,
+        Self::KeepPowerOn,
+        Self::KeepPowerOff,
+    ];
+
+    /// The English name of the N1 code, for display.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Trip => "trip",
+            Self::CloseAllowed => "close allowed",
+            Self::Close => "close directly",
+            Self::PreTripAutoClose => "pre-trip, then close automatically",
+            Self::PreTripCloseAllowed => "pre-trip, then close allowed",
+            Self::AlarmOn => "alarm on",
+            Self::AlarmOff => "alarm release",
+            Self::KeepPowerOn => "keep-power on",
+            Self::KeepPowerOff => "keep-power release",
+        }
+    }
+
     /// The N1 byte.
     pub fn code(self) -> u8 {
         match self {
@@ -91,66 +119,44 @@ impl RelayCommand {
         }
     }
 
-    /// The request frame to `address`.
-    pub fn to_frame(&self, address: Address) -> Frame {
-        let t = self.valid_until;
+    /// The 16 plaintext data bytes (PA, password, operator, N1, N2, valid-until).
+    pub fn to_data(&self) -> Vec<u8> {
         let mut data = vec![self.privilege];
         data.extend_from_slice(&self.password);
         data.extend_from_slice(&self.operator);
         data.push(self.action.code());
         data.push(self.delay);
-        data.extend(
-            [
-                t.second(),
-                t.minute(),
-                t.hour(),
-                t.day(),
-                t.month(),
-                (t.year().rem_euclid(100)) as u32,
-            ]
-            .iter()
-            .map(|v| bcd::u8_to_byte(*v as u8)),
-        );
+        data.extend(timestamp::encode(self.valid_until));
+        data
+    }
+
+    /// The request frame to `address`.
+    pub fn to_frame(&self, address: Address) -> Frame {
         Frame {
             address,
             control: ControlCode::request(Function::Control),
-            data,
+            data: self.to_data(),
         }
     }
 
     /// Reads a plaintext relay command from a 0x1C request's data field.
     pub fn from_data(data: &[u8]) -> Result<Self, FrameError> {
-        if data.len() < 16 {
-            return Err(FrameError::ShortData {
-                what: "relay command",
-                needed: 16,
-                have: data.len(),
-            });
-        }
-        let digits = data[10..16]
-            .iter()
-            .map(|b| bcd::byte_to_u8(*b))
-            .collect::<Result<Vec<_>, _>>()?;
-        let valid_until = chrono::NaiveDate::from_ymd_opt(
-            2000 + i32::from(digits[5]),
-            u32::from(digits[4]),
-            u32::from(digits[3]),
-        )
-        .and_then(|d| {
-            d.and_hms_opt(
-                u32::from(digits[2]),
-                u32::from(digits[1]),
-                u32::from(digits[0]),
-            )
-        })
-        .ok_or_else(|| FrameError::DateTime(format!("valid-until {:?}", &data[10..16])))?;
+        let fixed: &[u8; 16] =
+            data.get(..16)
+                .and_then(|d| d.try_into().ok())
+                .ok_or(FrameError::ShortData {
+                    what: "relay command",
+                    needed: 16,
+                    have: data.len(),
+                })?;
+        let [pa, p0, p1, p2, c0, c1, c2, c3, n1, n2, ..] = *fixed;
         Ok(Self {
-            privilege: data[0],
-            password: [data[1], data[2], data[3]],
-            operator: [data[4], data[5], data[6], data[7]],
-            action: RelayAction::from_code(data[8])?,
-            delay: data[9],
-            valid_until,
+            privilege: pa,
+            password: [p0, p1, p2],
+            operator: [c0, c1, c2, c3],
+            action: RelayAction::from_code(n1)?,
+            delay: n2,
+            valid_until: timestamp::decode(&fixed[10..], "relay valid-until")?,
         })
     }
 }
@@ -169,17 +175,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const ACTIONS: [RelayAction; 9] = [
-        RelayAction::Trip,
-        RelayAction::CloseAllowed,
-        RelayAction::Close,
-        RelayAction::PreTripAutoClose,
-        RelayAction::PreTripCloseAllowed,
-        RelayAction::AlarmOn,
-        RelayAction::AlarmOff,
-        RelayAction::KeepPowerOn,
-        RelayAction::KeepPowerOff,
-    ];
+    const ACTIONS: [RelayAction; 9] = RelayAction::ALL;
 
     #[test]
     fn valid_until_is_ss_mm_hh_dd_mm_yy() {
@@ -198,6 +194,14 @@ mod tests {
             RelayAction::from_code(0x99),
             Err(FrameError::RelayCode(0x99))
         );
+        let codes: Vec<u8> = RelayAction::ALL.iter().map(|a| a.code()).collect();
+        assert_eq!(
+            codes,
+            vec![0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x2A, 0x2B, 0x3A, 0x3B]
+        );
+        for action in RelayAction::ALL {
+            assert_eq!(RelayAction::from_code(action.code()), Ok(action));
+        }
     }
 
     proptest! {

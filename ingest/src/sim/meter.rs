@@ -21,12 +21,7 @@ pub use registers::Registers;
 
 /// Integration step of the simulated energy registers.
 const STEP_SECONDS: i64 = 60;
-/// ERR bit: no requested data.
-const ERR_NO_DATA: u8 = 0x02;
-/// ERR bit: password error / unauthorized.
-const ERR_UNAUTHORIZED: u8 = 0x04;
-/// ERR bit: other error.
-const ERR_OTHER: u8 = 0x01;
+use crate::dlt645::error_word::{ERR_NO_DATA, ERR_OTHER, ERR_UNAUTHORIZED};
 
 /// Whether plaintext trips are accepted (see `docs/contracts.md` §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]

@@ -1,11 +1,11 @@
 //! A meter's own real-time clock: a per-meter offset and drift, and the broadcast time-sync guard
 //! (`dlt645.md` §11: applied only when 60 s ≤ |Δ| ≤ 300 s and the meter clock is not within 23:55–00:05).
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, Timelike, Utc};
 use chrono_tz::Tz;
 
 use super::profile::unit_hash;
-use crate::dlt645::bcd;
+use crate::dlt645::timestamp;
 
 /// Salts separating the clock draws.
 const OFFSET_SALT: u64 = 0x0FF5;
@@ -151,27 +151,12 @@ impl MeterClock {
 
 /// Decodes `ss mm hh DD MM YY` (BCD, already −0x33) into a local time in 2000–2099.
 fn decode_sync_time(data: &[u8]) -> Option<NaiveDateTime> {
-    let bytes: [u8; 6] = data.get(..6)?.try_into().ok()?;
-    let mut v = [0u32; 6];
-    for (slot, byte) in v.iter_mut().zip(bytes) {
-        *slot = u32::from(bcd::byte_to_u8(byte).ok()?);
-    }
-    let [ss, mm, hh, dd, mo, yy] = v;
-    NaiveDate::from_ymd_opt(2000 + yy as i32, mo, dd)?.and_hms_opt(hh, mm, ss)
+    timestamp::decode(data, "time sync").ok()
 }
 
 /// Encodes a local time as the 6 data bytes of a broadcast time sync (`ss mm hh DD MM YY`, BCD).
 pub fn encode_sync_time(t: NaiveDateTime) -> [u8; 6] {
-    use chrono::Datelike;
-    [
-        t.second(),
-        t.minute(),
-        t.hour(),
-        t.day(),
-        t.month(),
-        t.year().rem_euclid(100) as u32,
-    ]
-    .map(|v| bcd::u8_to_byte(v as u8))
+    timestamp::encode(t)
 }
 
 #[cfg(test)]
