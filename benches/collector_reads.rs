@@ -3,6 +3,7 @@
 //! fsync'd spool).
 //!
 //! `cargo bench --bench collector_reads -- [DTUS] [METERS_PER_DTU] [ROUNDS]` (default 2000 × 5 × 5).
+//! Without `--bench` (as under `cargo test --all-targets`) it runs 20 × 2 × 1 as a smoke test.
 //! The simulator runs in the same process, so both sides share the machine's cores.
 
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use ingest::collector::limits::raise_open_files_limit;
 use ingest::collector::poll::POLLED_IDS;
-use ingest::collector::{BusConfig, BusEndpoint, Collector, CollectorConfig};
+use ingest::collector::{Collector, CollectorConfig};
 use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
 use ingest::sim::{Fleet, FleetConfig, SecurityMode, SimClock};
 use ingest::spool::{Spool, SpoolConfig};
@@ -25,7 +26,13 @@ fn arg(index: usize, default: usize) -> usize {
 }
 
 fn main() -> anyhow::Result<()> {
-    let (dtus, per_dtu, rounds) = (arg(1, 2000), arg(2, 5), arg(3, 5));
+    // `cargo bench` passes `--bench`; under `cargo test --all-targets` this runs as a small smoke test.
+    let bench = std::env::args().any(|a| a == "--bench");
+    let (dtus, per_dtu, rounds) = if bench {
+        (arg(1, 2000), arg(2, 5), arg(3, 5))
+    } else {
+        (20, 2, 1)
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -57,18 +64,9 @@ fn main() -> anyhow::Result<()> {
             start,
         )?;
         let clock = SimClock::new(start);
-        let mut buses = Vec::with_capacity(dtus);
-        for bus in &fleet.buses {
-            let (addr, _server) =
-                ingest::sim::server::serve_bus(bus.clone(), clock.clone(), "127.0.0.1:0".parse()?)
-                    .await?;
-            buses.push(BusConfig {
-                bus_id: bus.bus_id.clone(),
-                area: String::new(),
-                endpoint: BusEndpoint::Tcp(addr.to_string()),
-                meters: bus.addresses.clone(),
-            });
-        }
+        let buses = ingest::sim::server::serve_fleet(&fleet, &clock, [127, 0, 0, 1].into())
+            .await?
+            .buses;
         let spool_dir = tempfile::tempdir()?;
         let collector = Arc::new(Collector::new(
             CollectorConfig {

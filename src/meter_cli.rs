@@ -117,6 +117,7 @@ async fn read(args: ReadArgs) -> anyhow::Result<()> {
         (None, Some(path)) => BusEndpoint::Serial {
             path,
             baud: args.baud,
+            parity: Default::default(),
         },
         (None, None) => bail!("give --tcp HOST:PORT or --serial DEVICE"),
     };

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use control::service::PassReport;
 use control::ControlService;
-use ingest::collector::{BusConfig, BusEndpoint, Collector, CollectorConfig, RoundStats};
+use ingest::collector::{Collector, CollectorConfig, RoundStats};
 use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
 use ingest::sim::{Fleet, FleetConfig, GridConfig, SecurityMode, SimClock};
 use ingest::sink::{Sink, SinkConfig, SinkStats};
@@ -114,21 +114,9 @@ impl Pipeline {
             },
             options.start,
         )?;
-        let mut buses = Vec::new();
         let mut tasks: Vec<JoinHandle<anyhow::Result<()>>> = Vec::new();
-        let mut servers = Vec::new();
-        for bus in &fleet.buses {
-            let (addr, handle) =
-                ingest::sim::server::serve_bus(bus.clone(), clock.clone(), "127.0.0.1:0".parse()?)
-                    .await?;
-            servers.push(handle);
-            buses.push(BusConfig {
-                bus_id: bus.bus_id.clone(),
-                area: String::new(),
-                endpoint: BusEndpoint::Tcp(addr.to_string()),
-                meters: bus.addresses.clone(),
-            });
-        }
+        let ingest::sim::server::ServedFleet { buses, servers } =
+            ingest::sim::server::serve_fleet(&fleet, &clock, [127, 0, 0, 1].into()).await?;
         let collector_id = config.collector.id.clone();
         let spool = Spool::open(SpoolConfig::new(
             &config.collector.spool_dir,

@@ -177,6 +177,7 @@ pub async fn run(config: Config, args: SimArgs) -> anyhow::Result<()> {
                 endpoint: BusEndpoint::Serial {
                     path: device.display().to_string(),
                     baud: 2400,
+                    parity: Default::default(),
                 },
                 meters: bus.addresses.clone(),
             });

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use arrow::array::{Array, StringArray};
 use chrono::{DateTime, TimeDelta, Utc};
-use ingest::collector::{BusConfig, BusEndpoint, Collector, CollectorConfig};
+use ingest::collector::{Collector, CollectorConfig};
 use ingest::dlt645::{Address, DataId};
 use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
 use ingest::sim::grid::GridConfig;
@@ -31,22 +31,10 @@ struct Rig {
 async fn rig(fleet_config: FleetConfig, timeout: Duration, clock_check_every: u64) -> Rig {
     let fleet = Fleet::new(&fleet_config, noon()).unwrap();
     let clock = SimClock::new(noon());
-    let mut buses = Vec::new();
-    for bus in &fleet.buses {
-        let (addr, _) = ingest::sim::server::serve_bus(
-            bus.clone(),
-            clock.clone(),
-            "127.0.0.1:0".parse().unwrap(),
-        )
+    let buses = ingest::sim::server::serve_fleet(&fleet, &clock, [127, 0, 0, 1].into())
         .await
-        .unwrap();
-        buses.push(BusConfig {
-            bus_id: bus.bus_id.clone(),
-            area: "A1".into(),
-            endpoint: BusEndpoint::Tcp(addr.to_string()),
-            meters: bus.addresses.clone(),
-        });
-    }
+        .unwrap()
+        .buses;
     let topics = Topics::with_prefix("");
     let kafka = EmbeddedKafka::start(1, &topics, 1).unwrap();
     let dir = tempfile::tempdir().unwrap();

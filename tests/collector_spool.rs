@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use arrow::array::{Array, StringArray, TimestampMicrosecondArray};
 use chrono::{DateTime, Utc};
-use ingest::collector::{buses_file, BusConfig, BusEndpoint, Collector, CollectorConfig};
+use ingest::collector::{buses_file, BusConfig, Collector, CollectorConfig};
 use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
 use ingest::sim::{Fleet, FleetConfig, SimClock};
 use ingest::spool::{Spool, SpoolConfig};
@@ -45,23 +45,11 @@ async fn fleet(meters: usize) -> (Fleet, Vec<BusConfig>) {
         start,
     )
     .unwrap();
-    let mut buses = Vec::new();
-    for bus in &fleet.buses {
-        let (addr, _server) = ingest::sim::server::serve_bus(
-            bus.clone(),
-            SimClock::new(start),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
-        buses.push(BusConfig {
-            bus_id: bus.bus_id.clone(),
-            area: "A1".into(),
-            endpoint: BusEndpoint::Tcp(addr.to_string()),
-            meters: bus.addresses.clone(),
-        });
-    }
-    (fleet, buses)
+    let served =
+        ingest::sim::server::serve_fleet(&fleet, &SimClock::new(start), [127, 0, 0, 1].into())
+            .await
+            .unwrap();
+    (fleet, served.buses)
 }
 
 /// Every (meter, boundary) in the readings topic with how often it appears. Reads until `done` holds
@@ -246,8 +234,14 @@ async fn kill_dash_nine_mid_spool_loses_nothing_and_duplicates_nothing() {
     kafka.set_broker_up(1, true).unwrap();
     let mut child = spawn_collector(&config_path);
     let drained = topic_rows(&kafka, |rows| spooled.iter().all(|k| rows.contains_key(k))).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // Graceful shutdown: SIGTERM finishes the round in flight, flushes, and exits cleanly.
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "collector exit after SIGTERM: {status}");
     assert!(drained.len() >= spooled.len());
     let rows = topic_rows(&kafka, |rows| rows.len() >= drained.len()).await;
     let missing: Vec<_> = spooled.iter().filter(|k| !rows.contains_key(*k)).collect();

@@ -23,7 +23,7 @@ use futures::{FutureExt, StreamExt};
 use rdkafka::producer::FutureProducer;
 use tokio::sync::{Mutex, Notify};
 
-pub use bus_client::{BusClient, BusEndpoint, BusError};
+pub use bus_client::{BusClient, BusEndpoint, BusError, SerialParity};
 pub use forward::{ForwardOutcome, Forwarder, SharedSpool};
 pub use health::{BusHealth, CollectorHealth};
 
@@ -209,8 +209,8 @@ impl Collector {
     pub async fn collect(&self, boundary: DateTime<Utc>) -> Result<RoundStats, CollectorError> {
         let mut total = RoundStats::default();
         let round = self.rounds.fetch_add(1, Ordering::SeqCst);
-        let check_clocks =
-            self.config.clock_check_every > 0 && round % self.config.clock_check_every == 0;
+        let check_clocks = self.config.clock_check_every > 0
+            && round.is_multiple_of(self.config.clock_check_every);
         let permits = tokio::sync::Semaphore::new(self.config.max_concurrent_buses.max(1));
         let mut pending: FuturesUnordered<_> = self
             .buses

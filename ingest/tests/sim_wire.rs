@@ -87,6 +87,7 @@ async fn a_meter_is_read_over_a_serial_pty() {
         BusEndpoint::Serial {
             path: b.display().to_string(),
             baud: 2400,
+            parity: Default::default(),
         },
         Duration::from_secs(2),
         2,

@@ -11,20 +11,57 @@ use crate::dlt645::{Frame, FrameDecoder};
 pub enum BusEndpoint {
     /// A DTU over TCP, `host:port`.
     Tcp(String),
-    /// An RS-485 adapter on a serial device, 8E1.
+    /// An RS-485 adapter on a serial device: 8 data bits, 1 stop bit.
     Serial {
         /// Device path, e.g. `/dev/ttyUSB0`.
         path: String,
         /// Baud rate (2400 by default for DL/T 645-2007 meters).
         baud: u32,
+        /// Parity (even for DL/T 645, i.e. 8E1).
+        parity: SerialParity,
     },
+}
+
+/// Parity of a serial line; DL/T 645 meters use even parity (8E1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SerialParity {
+    /// Even parity (8E1), the DL/T 645 default.
+    #[default]
+    Even,
+    /// Odd parity (8O1).
+    Odd,
+    /// No parity (8N1), for converters that strip it.
+    None,
+}
+
+impl SerialParity {
+    /// The letter in `8E1`/`8O1`/`8N1`.
+    pub fn letter(self) -> char {
+        match self {
+            Self::Even => 'E',
+            Self::Odd => 'O',
+            Self::None => 'N',
+        }
+    }
+
+    /// Parses `even`, `odd` or `none` (or `E`, `O`, `N`).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "even" | "e" => Some(Self::Even),
+            "odd" | "o" => Some(Self::Odd),
+            "none" | "n" => Some(Self::None),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for BusEndpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Tcp(addr) => write!(f, "tcp://{addr}"),
-            Self::Serial { path, baud } => write!(f, "serial://{path}@{baud}"),
+            Self::Serial { path, baud, parity } => {
+                write!(f, "serial://{path}@{baud} 8{}1", parity.letter())
+            }
         }
     }
 }
@@ -126,11 +163,16 @@ impl BusClient {
                 let _ = stream.set_nodelay(true);
                 Box::new(stream)
             }
-            BusEndpoint::Serial { path, baud } => {
+            BusEndpoint::Serial { path, baud, parity } => {
                 use tokio_serial::SerialPortBuilderExt;
+                let parity = match parity {
+                    SerialParity::Even => tokio_serial::Parity::Even,
+                    SerialParity::Odd => tokio_serial::Parity::Odd,
+                    SerialParity::None => tokio_serial::Parity::None,
+                };
                 let port = tokio_serial::new(path, *baud)
                     .data_bits(tokio_serial::DataBits::Eight)
-                    .parity(tokio_serial::Parity::Even)
+                    .parity(parity)
                     .stop_bits(tokio_serial::StopBits::One)
                     .open_native_async()
                     .map_err(|e| self.io_error(std::io::Error::other(e)))?;

@@ -3,11 +3,12 @@
 //! ```toml
 //! [[bus]]
 //! id = "dtu-0"
-//! endpoint = "tcp://10.0.0.7:9000"        # a GPRS/4G DTU; or "serial:///dev/ttyUSB0?baud=2400"
+//! endpoint = "tcp://10.0.0.7:9000"        # a GPRS/4G DTU; or "serial:///dev/ttyUSB0?baud=2400&parity=even"
 //! area = "A0001"                           # transformer area (metrics label), optional
 //! meters = ["000000001001", "000000001002"]
 //! ```
 
+use super::bus_client::SerialParity;
 use super::{BusConfig, BusEndpoint};
 use crate::dlt645::Address;
 
@@ -47,7 +48,7 @@ impl std::str::FromStr for BusEndpoint {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         if let Some(rest) = text.strip_prefix("serial://") {
             let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-            let mut baud = 2400;
+            let (mut baud, mut parity) = (2400, SerialParity::Even);
             for pair in query.split('&').filter(|p| !p.is_empty()) {
                 match pair.split_once('=') {
                     Some(("baud", value)) => {
@@ -55,7 +56,15 @@ impl std::str::FromStr for BusEndpoint {
                             .parse()
                             .map_err(|_| format!("baud {value:?} is not a number"))?;
                     }
-                    _ => return Err(format!("unknown serial option {pair:?} (only baud=N)")),
+                    Some(("parity", value)) => {
+                        parity = SerialParity::parse(value)
+                            .ok_or_else(|| format!("parity {value:?} is not even, odd or none"))?;
+                    }
+                    _ => {
+                        return Err(format!(
+                            "unknown serial option {pair:?} (baud=N, parity=even|odd|none)"
+                        ))
+                    }
                 }
             }
             if path.is_empty() {
@@ -64,6 +73,7 @@ impl std::str::FromStr for BusEndpoint {
             return Ok(Self::Serial {
                 path: path.to_string(),
                 baud,
+                parity,
             });
         }
         let addr = text.strip_prefix("tcp://").unwrap_or(text);
@@ -118,7 +128,14 @@ pub fn render(buses: &[BusConfig]) -> String {
                 id: b.bus_id.clone(),
                 endpoint: match &b.endpoint {
                     BusEndpoint::Tcp(addr) => format!("tcp://{addr}"),
-                    BusEndpoint::Serial { path, baud } => format!("serial://{path}?baud={baud}"),
+                    BusEndpoint::Serial { path, baud, parity } => {
+                        let parity = match parity {
+                            SerialParity::Even => "even",
+                            SerialParity::Odd => "odd",
+                            SerialParity::None => "none",
+                        };
+                        format!("serial://{path}?baud={baud}&parity={parity}")
+                    }
                 },
                 area: b.area.clone(),
                 meters: b.meters.iter().map(ToString::to_string).collect(),
@@ -142,7 +159,7 @@ mod tests {
             meters = ["000000001001", "1002"]
             [[bus]]
             id = "rs485-1"
-            endpoint = "serial:///dev/ttyUSB0?baud=9600"
+            endpoint = "serial:///dev/ttyUSB0?baud=9600&parity=none"
             meters = []
         "#;
         let buses = parse(text, "b.toml").unwrap();
@@ -152,7 +169,8 @@ mod tests {
             buses[1].endpoint,
             BusEndpoint::Serial {
                 path: "/dev/ttyUSB0".into(),
-                baud: 9600
+                baud: 9600,
+                parity: SerialParity::None,
             }
         );
         assert_eq!(parse(&render(&buses), "x").unwrap().len(), 2);

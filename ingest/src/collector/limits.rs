@@ -11,15 +11,15 @@ pub fn raise_open_files_limit(wanted: u64) -> std::io::Result<u64> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    let target = wanted.min(limit.rlim_max as u64);
-    if (limit.rlim_cur as u64) < target {
-        limit.rlim_cur = target as libc::rlim_t;
+    let target = wanted.min(limit.rlim_max);
+    if limit.rlim_cur < target {
+        limit.rlim_cur = target;
         // SAFETY: setrlimit reads the struct we own.
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
             return Err(std::io::Error::last_os_error());
         }
     }
-    Ok(limit.rlim_cur as u64)
+    Ok(limit.rlim_cur)
 }
 
 #[cfg(test)]
