@@ -16,6 +16,18 @@ use rdkafka::Message;
 
 type Key = (String, i64);
 
+/// The (meter, boundary) of every row of a reading batch.
+fn keys_of(batch: &arrow::record_batch::RecordBatch) -> Vec<Key> {
+    let column = |name: &str| batch.column_by_name(name).unwrap().as_any();
+    let meters = column("meter_id").downcast_ref::<StringArray>().unwrap();
+    let times = column("boundary_ts")
+        .downcast_ref::<TimestampMicrosecondArray>()
+        .unwrap();
+    (0..meters.len())
+        .map(|i| (meters.value(i).to_string(), times.value(i)))
+        .collect()
+}
+
 fn settings(kafka: &EmbeddedKafka) -> KafkaSettings {
     KafkaSettings {
         brokers: kafka.bootstrap_servers(),
@@ -79,25 +91,8 @@ async fn topic_rows(
         let message = message.unwrap();
         let batches =
             ingest::kafka::message::decode(message.payload().unwrap(), None, None).unwrap();
-        for batch in batches {
-            let meters = batch
-                .column_by_name("meter_id")
-                .unwrap()
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .unwrap()
-                .clone();
-            let boundaries = batch
-                .column_by_name("boundary_ts")
-                .unwrap()
-                .as_any()
-                .downcast_ref::<TimestampMicrosecondArray>()
-                .unwrap()
-                .clone();
-            for i in 0..batch.num_rows() {
-                let key = (meters.value(i).to_string(), boundaries.value(i));
-                *rows.entry(key).or_insert(0) += 1;
-            }
+        for key in batches.iter().flat_map(keys_of) {
+            *rows.entry(key).or_insert(0) += 1;
         }
     }
     rows
@@ -178,18 +173,8 @@ fn spooled_keys(dir: &std::path::Path) -> BTreeSet<Key> {
     let spool = Spool::open(SpoolConfig::new(dir, 1 << 30)).unwrap();
     let mut keys = BTreeSet::new();
     for peeked in spool.peek(usize::MAX).unwrap() {
-        for batch in ingest::kafka::message::decode(&peeked.record.payload, None, None).unwrap() {
-            let meters = batch.column_by_name("meter_id").unwrap();
-            let meters = meters.as_any().downcast_ref::<StringArray>().unwrap();
-            let times = batch.column_by_name("boundary_ts").unwrap();
-            let times = times
-                .as_any()
-                .downcast_ref::<TimestampMicrosecondArray>()
-                .unwrap();
-            for i in 0..meters.len() {
-                keys.insert((meters.value(i).to_string(), times.value(i)));
-            }
-        }
+        let batches = ingest::kafka::message::decode(&peeked.record.payload, None, None).unwrap();
+        keys.extend(batches.iter().flat_map(keys_of));
     }
     keys
 }

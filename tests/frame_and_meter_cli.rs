@@ -195,38 +195,34 @@ fn bad_input_is_a_clear_error() {
         err.contains("checksum mismatch: frame says 0x24, computed 0x23"),
         "{err}"
     );
-    let err = failure(&meterlake(&[
-        "frame",
-        "encode",
-        "read",
-        "--address",
-        "1",
-        "--di",
-        "0201",
-    ]));
-    assert!(err.contains("\"0201\" is not a data identifier"), "{err}");
-    let err = failure(&meterlake(&[
-        "frame",
-        "encode",
-        "read",
-        "--address",
-        "12345X",
-        "--di",
-        "02010100",
-    ]));
-    assert!(err.contains("is not a meter address"), "{err}");
-    let err = failure(&meterlake(&[
-        "frame",
-        "encode",
-        "reply",
-        "--address",
-        "1",
-        "--di",
-        "02010100",
-        "--value",
-        "1000",
-    ]));
-    assert!(err.contains("does not fit format XXX.X"), "{err}");
+    let refused: [(&[&str], &str); 3] = [
+        (
+            &["read", "--address", "1", "--di", "0201"],
+            "\"0201\" is not a data identifier",
+        ),
+        (
+            &["read", "--address", "12345X", "--di", "02010100"],
+            "is not a meter address",
+        ),
+        (
+            &[
+                "reply",
+                "--address",
+                "1",
+                "--di",
+                "02010100",
+                "--value",
+                "1000",
+            ],
+            "does not fit format XXX.X",
+        ),
+    ];
+    for (args, expected) in refused {
+        let mut full = vec!["frame", "encode"];
+        full.extend_from_slice(args);
+        let err = failure(&meterlake(&full));
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
 }
 
 async fn simulated_bus(start: DateTime<Utc>) -> (String, SimClock) {
