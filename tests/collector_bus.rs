@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use arrow::array::{Array, StringArray};
 use chrono::{DateTime, TimeDelta, Utc};
 use ingest::collector::{Collector, CollectorConfig};
-use ingest::dlt645::{Address, DataId};
+use ingest::command::{AckOutcome, CommandMessage};
+use ingest::dlt645::{Address, DataId, RelayAction};
 use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
 use ingest::sim::grid::GridConfig;
 use ingest::sim::{
@@ -216,4 +217,62 @@ async fn clocks_one_to_five_minutes_off_are_broadcast_back_and_larger_drifts_are
             assert_eq!(a, b, "meters outside the window keep their clocks");
         }
     }
+}
+
+#[tokio::test]
+async fn relay_commands_are_executed_refused_or_expired_and_acknowledged_as_such() {
+    let mut config = one_bus(2);
+    config.constant_watts = Some(500.0);
+    let rig = rig(config, Duration::from_millis(300), 0).await;
+    let command = |meter: &str, action: RelayAction, valid_minutes: i64| CommandMessage {
+        command_id: format!("{meter}-{action:?}"),
+        meter_id: meter.into(),
+        collector_id: "c-bus".into(),
+        action,
+        issued_at: noon(),
+        valid_until: noon() + TimeDelta::minutes(valid_minutes),
+        reason: "test".into(),
+    };
+    let meter = "000000007001";
+    let run = |action, valid| {
+        let message = command(meter, action, valid);
+        let collector = &rig.collector;
+        async move { collector.execute(&message).await }
+    };
+
+    assert_eq!(
+        run(RelayAction::KeepPowerOn, 10).await.outcome,
+        AckOutcome::Executed
+    );
+    let refused = run(RelayAction::Trip, 10).await;
+    assert_eq!(
+        refused.outcome,
+        AckOutcome::Refused,
+        "keep-power refuses trips"
+    );
+    assert!(
+        refused.error.as_deref().unwrap_or("").starts_with("ERR"),
+        "{refused:?}"
+    );
+    assert_eq!(refused.relay_open, Some(false));
+
+    assert_eq!(
+        run(RelayAction::KeepPowerOff, 10).await.outcome,
+        AckOutcome::Executed
+    );
+    let tripped = run(RelayAction::Trip, 10).await;
+    assert_eq!(
+        (tripped.outcome, tripped.relay_open),
+        (AckOutcome::Executed, Some(true))
+    );
+
+    assert_eq!(
+        run(RelayAction::CloseAllowed, -1).await.outcome,
+        AckOutcome::Expired
+    );
+    let unknown = rig
+        .collector
+        .execute(&command("000000009999", RelayAction::Trip, 10))
+        .await;
+    assert_eq!(unknown.outcome, AckOutcome::UnknownMeter);
 }

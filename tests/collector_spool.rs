@@ -158,6 +158,20 @@ async fn a_kafka_outage_spools_rounds_and_they_drain_in_full_when_it_returns() {
     forwarder.await.unwrap().unwrap();
 }
 
+/// The body of `GET path` on the collector's HTTP port.
+async fn http_get(port: u16, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+}
+
 fn spawn_collector(config: &std::path::Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_meterlake"))
         .args(["--config", config.to_str().unwrap(), "collect"])
@@ -189,11 +203,16 @@ async fn kill_dash_nine_mid_spool_loses_nothing_and_duplicates_nothing() {
     std::fs::write(&buses_path, buses_file::render(&buses)).unwrap();
     let spool_dir = dir.path().join("spool");
     let config_path = dir.path().join("meterlake.toml");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     std::fs::write(
         &config_path,
         format!(
             "[kafka]\nbrokers = \"{}\"\n[kafka.properties]\n\"message.timeout.ms\" = \"2000\"\n\
-             [collector]\nid = \"c-kill\"\nspool_dir = \"{}\"\ninterval_s = 1\nlisten = \"127.0.0.1:0\"\n\
+             [collector]\nid = \"c-kill\"\nspool_dir = \"{}\"\ninterval_s = 1\nlisten = \"127.0.0.1:{port}\"\n\
              buses_file = \"{}\"\ntimeout_ms = 300\n",
             kafka.bootstrap_servers(),
             spool_dir.display(),
@@ -219,6 +238,19 @@ async fn kill_dash_nine_mid_spool_loses_nothing_and_duplicates_nothing() {
     kafka.set_broker_up(1, true).unwrap();
     let mut child = spawn_collector(&config_path);
     let drained = topic_rows(&kafka, |rows| spooled.iter().all(|k| rows.contains_key(k))).await;
+    // The running collector reports over HTTP: Prometheus metrics and its health.
+    let metrics = http_get(port, "/metrics").await;
+    for name in [
+        "meterlake_collector_meter_reads_total{",
+        "meterlake_collector_forwarded_records_total",
+        "meterlake_collector_spool_records",
+        "meterlake_collector_request_seconds",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
+    }
+    let health = http_get(port, "/healthz").await;
+    assert!(health.contains("\"collector_id\":\"c-kill\""), "{health}");
+    assert!(health.contains("\"success_rate\":1.0"), "{health}");
     // Graceful shutdown: SIGTERM finishes the round in flight, flushes, and exits cleanly.
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
