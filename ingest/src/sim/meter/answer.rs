@@ -1,14 +1,14 @@
 //! What a meter answers to a read: registers, instantaneous values (as the meter measures them, faults
 //! included), its clock, identity and status words.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use rust_decimal::Decimal;
 
 use super::{Registers, RelayState, SimMeter};
 use crate::dlt645::relay::{
     STATUS3_ALARM, STATUS3_KEEP_POWER, STATUS3_RELAY_COMMAND_TRIP, STATUS3_RELAY_OPEN,
 };
-use crate::dlt645::{bcd, Address, DataId};
+use crate::dlt645::{Address, DataId, Value};
 use crate::sim::fault::FaultKind;
 use crate::sim::profile::unit_hash;
 
@@ -102,24 +102,10 @@ impl SimMeter {
         let clock = self.meter_time(now);
         match di {
             DataId::DATE => {
-                return Some(
-                    [
-                        clock.weekday().num_days_from_sunday(),
-                        clock.day(),
-                        clock.month(),
-                        clock.year().rem_euclid(100) as u32,
-                    ]
-                    .map(|v| bcd::u8_to_byte(v as u8))
-                    .to_vec(),
-                )
+                let weekday = clock.weekday().num_days_from_sunday() as u8;
+                return format.encode(&Value::Date(clock.date(), weekday)).ok();
             }
-            DataId::TIME => {
-                return Some(
-                    [clock.second(), clock.minute(), clock.hour()]
-                        .map(|v| bcd::u8_to_byte(v as u8))
-                        .to_vec(),
-                )
-            }
+            DataId::TIME => return format.encode(&Value::Time(clock.time())).ok(),
             DataId::COMM_ADDRESS => return Some(self.spec.address.0.to_vec()),
             DataId::METER_NUMBER => {
                 return Address::from_number(self.meter_number())
