@@ -1,6 +1,7 @@
 //! `meterlake`: one binary wiring collection, the lake, analytics and control.
 
 mod collect_cli;
+mod compact_cli;
 mod demo;
 mod frame_cli;
 mod meter_cli;
@@ -32,6 +33,8 @@ enum Command {
     Collect(collect_cli::CollectArgs),
     /// Run a simulated meter fleet on TCP DTUs or serial devices until Ctrl-C.
     Sim(sim_cli::SimArgs),
+    /// Compact the lake: rewrite small Parquet files into large ones (Delta OPTIMIZE).
+    Compact(compact_cli::CompactArgs),
     /// Run one SQL statement against the lake.
     Sql {
         /// The statement.
@@ -90,6 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(config, args).await,
         Command::Collect(args) => collect_cli::run(config, args).await,
+        Command::Compact(args) => compact_cli::run(&config, args).await,
         Command::Sim(args) => sim_cli::run(config, args).await,
         Command::Sql {
             query,

@@ -33,7 +33,7 @@ pub struct SourcePosition {
 
 /// The lake's `readings` table.
 pub struct Lake {
-    table: DeltaTable,
+    pub(crate) table: DeltaTable,
     zone: Tz,
 }
 
@@ -102,12 +102,7 @@ impl Lake {
                 .map(|p| Transaction::new(&p.source, p.position))
                 .collect(),
         );
-        let writer = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(3)
-                    .map_err(|e| StoreError::Schema(format!("zstd level: {e}")))?,
-            ))
-            .build();
+        let writer = writer_properties()?;
         let table = self
             .table
             .clone()
@@ -141,6 +136,15 @@ impl Lake {
         }
         Ok(self.table.get_file_uris()?.collect())
     }
+}
+
+/// How the lake writes Parquet: zstd level 3.
+pub(crate) fn writer_properties() -> Result<WriterProperties, StoreError> {
+    Ok(WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).map_err(|e| StoreError::Schema(format!("zstd level: {e}")))?,
+        ))
+        .build())
 }
 
 fn sort_by_meter_and_boundary(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, StoreError> {

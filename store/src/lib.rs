@@ -4,12 +4,14 @@
 //! together with opaque [`SourcePosition`]s; it commits both atomically in one Delta transaction, so a
 //! writer that restarts can ask where it left off ([`Lake::source_position`]).
 
+pub mod compact;
 pub mod error;
 pub mod lake;
 pub mod location;
 pub mod partition;
 pub mod schema;
 
+pub use compact::{CompactOptions, CompactReport};
 pub use error::StoreError;
 pub use lake::{Lake, SourcePosition};
 pub use location::LakeLocation;
