@@ -39,9 +39,10 @@ enum Command {
     Sql {
         /// The statement.
         query: String,
-        /// Read the table as of this Delta version (time travel).
+        /// Read the table as of a Delta version (`42`) or a time (`2026-10-01T08:00:00Z`, or
+        /// `2026-10-01 16:00:00` in the lake's zone): time travel.
         #[arg(long)]
-        as_of: Option<i64>,
+        as_of: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,
@@ -113,12 +114,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn sql(
     config: &Config,
     query: &str,
-    as_of: Option<i64>,
+    as_of: Option<String>,
     format: OutputFormat,
 ) -> anyhow::Result<()> {
     let zone = store::partition::parse_zone(&config.lake.zone)?;
     let location = store::LakeLocation::parse(&config.lake.location)?;
-    let session = analytics::LakeSession::open(&location, zone, as_of).await?;
+    let session = match as_of
+        .as_deref()
+        .map(|text| parse_as_of(text, zone))
+        .transpose()?
+    {
+        None => analytics::LakeSession::open(&location, zone, None).await?,
+        Some(AsOf::Version(version)) => {
+            analytics::LakeSession::open(&location, zone, Some(version)).await?
+        }
+        Some(AsOf::Time(at)) => {
+            let lake = store::Lake::open_at_time(&location, zone, at)
+                .await
+                .with_context(|| format!("no lake version at or before {at}"))?;
+            analytics::LakeSession::from_lake(&lake, zone).await?
+        }
+    };
     let batches = session.query(query).await.context("query failed")?;
     print!("{}", render(&batches, format)?);
     if format == OutputFormat::Table {
@@ -129,6 +145,31 @@ async fn sql(
         }
     }
     Ok(())
+}
+
+/// What `--as-of` names.
+enum AsOf {
+    Version(i64),
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
+/// A version number, an RFC 3339 time, or a local `YYYY-MM-DD HH:MM:SS` in the lake's zone.
+fn parse_as_of(text: &str, zone: chrono_tz::Tz) -> anyhow::Result<AsOf> {
+    if let Ok(version) = text.trim().parse::<i64>() {
+        return Ok(AsOf::Version(version));
+    }
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(AsOf::Time(at.with_timezone(&chrono::Utc)));
+    }
+    let local = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S")
+        .with_context(|| {
+            format!("--as-of {text:?}: expected a version, an RFC 3339 time or YYYY-MM-DD HH:MM:SS")
+        })?;
+    let at = local
+        .and_local_timezone(zone)
+        .earliest()
+        .with_context(|| format!("--as-of {text:?} does not exist in {zone}"))?;
+    Ok(AsOf::Time(at.with_timezone(&chrono::Utc)))
 }
 
 async fn pay(config: &Config, meter: &str, amount: &str, reference: &str) -> anyhow::Result<()> {

@@ -52,6 +52,8 @@ async fn compaction_rewrites_small_files_into_one_per_partition_and_keeps_every_
         lake.append(vec![batch(boundary, i)], &[]).await.unwrap();
     }
     let before_version = lake.version();
+    let before_time = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     assert_eq!(lake.file_uris().unwrap().len(), 6);
     let before = count_and_sum(&location, None).await;
     assert_eq!(before.0, 60);
@@ -65,6 +67,12 @@ async fn compaction_rewrites_small_files_into_one_per_partition_and_keeps_every_
     assert_eq!(count_and_sum(&location, None).await, before);
     // Time travel still sees the version before compaction, with the same rows.
     assert_eq!(count_and_sum(&location, before_version).await, before);
+    // ... and by time: the last version committed at or before `before_time`.
+    let then = Lake::open_at_time(&location, ZONE, before_time)
+        .await
+        .unwrap();
+    assert_eq!(then.version(), before_version);
+    assert_eq!(then.file_uris().unwrap().len(), 6);
     // A second compaction finds nothing to do.
     let again = lake.compact(&CompactOptions::default()).await.unwrap();
     assert_eq!((again.files_removed, again.files_added), (0, 0));

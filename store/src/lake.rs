@@ -60,6 +60,17 @@ impl Lake {
         Ok(lake)
     }
 
+    /// Opens the readings table as it was at `at`: the last version committed at or before it.
+    pub async fn open_at_time(
+        location: &LakeLocation,
+        zone: Tz,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Self, StoreError> {
+        let mut lake = Self::open(location, zone).await?;
+        lake.table.load_with_datetime(at).await?;
+        Ok(lake)
+    }
+
     /// The table's URL.
     pub fn url(&self) -> &Url {
         self.table.table_url()
