@@ -1,9 +1,9 @@
 //! `meterlake`: one binary wiring collection, the lake, analytics and control.
 
 mod collect_cli;
-mod compact_cli;
 mod demo;
 mod frame_cli;
+mod lake_cli;
 mod meter_cli;
 mod sim_cli;
 
@@ -34,7 +34,9 @@ enum Command {
     /// Run a simulated meter fleet on TCP DTUs or serial devices until Ctrl-C.
     Sim(sim_cli::SimArgs),
     /// Compact the lake: rewrite small Parquet files into large ones (Delta OPTIMIZE).
-    Compact(compact_cli::CompactArgs),
+    Compact(lake_cli::CompactArgs),
+    /// Drop date partitions older than a number of days, then vacuum their files after a grace period.
+    Retention(lake_cli::RetentionArgs),
     /// Run one SQL statement against the lake.
     Sql {
         /// The statement.
@@ -94,7 +96,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(config, args).await,
         Command::Collect(args) => collect_cli::run(config, args).await,
-        Command::Compact(args) => compact_cli::run(&config, args).await,
+        Command::Compact(args) => lake_cli::compact(&config, args).await,
+        Command::Retention(args) => lake_cli::retention(&config, args).await,
         Command::Sim(args) => sim_cli::run(config, args).await,
         Command::Sql {
             query,

@@ -1,6 +1,7 @@
-//! `meterlake compact`: many small files become one per partition; rows, sums and time travel unchanged.
+//! Lake operations: compaction (many small files become one per partition; rows, sums and time travel
+//! unchanged) and retention (old partitions dropped, their files vacuumed).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, TimeDelta, Utc};
 use ingest::reading::{readings_to_batch, Quality, Reading};
 use rust_decimal::Decimal;
 use store::{CompactOptions, Lake, LakeLocation};
@@ -76,4 +77,39 @@ async fn compaction_rewrites_small_files_into_one_per_partition_and_keeps_every_
     // A second compaction finds nothing to do.
     let again = lake.compact(&CompactOptions::default()).await.unwrap();
     assert_eq!((again.files_removed, again.files_added), (0, 0));
+}
+
+#[tokio::test]
+async fn retention_drops_old_partitions_and_vacuum_deletes_their_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = LakeLocation::parse(&dir.path().join("lake").display().to_string()).unwrap();
+    let mut lake = Lake::open(&location, ZONE).await.unwrap();
+    // Noon local on 10-01, 10-02 and 10-03: one file per date.
+    let first: DateTime<Utc> = "2026-10-01T04:00:00Z".parse().unwrap();
+    for day in 0..3 {
+        lake.append(vec![batch(first + Duration::days(day), day)], &[])
+            .await
+            .unwrap();
+    }
+    let before_drop = lake.version();
+    let old_files = lake.file_uris().unwrap();
+    assert_eq!(old_files.len(), 3);
+
+    let cutoff = chrono::NaiveDate::from_ymd_opt(2026, 10, 3).unwrap();
+    let dropped = lake.drop_partitions_before(cutoff).await.unwrap();
+    assert_eq!(dropped.files_removed, 2);
+    assert_eq!(count_and_sum(&location, None).await.0, 10);
+    // Until the vacuum, the dropped rows are still readable by time travel ...
+    assert_eq!(count_and_sum(&location, before_drop).await.0, 30);
+    // ... a vacuum within the grace period deletes nothing ...
+    assert!(lake.vacuum(TimeDelta::hours(1)).await.unwrap().is_empty());
+    // ... and one past it deletes exactly the two dropped files from storage.
+    let deleted = lake.vacuum(TimeDelta::zero()).await.unwrap();
+    assert_eq!(deleted.len(), 2, "{deleted:?}");
+    let on_disk = old_files
+        .iter()
+        .filter(|uri| std::path::Path::new(uri.trim_start_matches("file://")).exists())
+        .count();
+    assert_eq!(on_disk, 1);
+    assert_eq!(count_and_sum(&location, None).await.0, 10);
 }

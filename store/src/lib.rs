@@ -9,10 +9,12 @@ pub mod error;
 pub mod lake;
 pub mod location;
 pub mod partition;
+pub mod retention;
 pub mod schema;
 
 pub use compact::{CompactOptions, CompactReport};
 pub use error::StoreError;
 pub use lake::{Lake, SourcePosition};
 pub use location::LakeLocation;
+pub use retention::DropReport;
 pub use schema::{reading_schema, wire_schema, SCHEMA_VERSION};
