@@ -46,10 +46,10 @@ async fn compaction_rewrites_small_files_into_one_per_partition_and_keeps_every_
     let dir = tempfile::tempdir().unwrap();
     let location = LakeLocation::parse(&dir.path().join("lake").display().to_string()).unwrap();
     let mut lake = Lake::open(&location, ZONE).await.unwrap();
-    // 23:00 and 23:15 local on 10-01, then 00:00 and 00:15 local on 10-02: two date partitions.
+    // 23:00, 23:15 and 23:30 local on 10-01, then 00:00, 00:15 and 00:30 on 10-02: two date partitions.
     let first: DateTime<Utc> = "2026-10-01T15:00:00Z".parse().unwrap();
     for i in 0..6 {
-        let boundary = first + Duration::minutes(15 * (i % 2) + 60 * (i / 3));
+        let boundary = first + Duration::minutes(15 * (i % 3) + 60 * (i / 3));
         lake.append(vec![batch(boundary, i)], &[]).await.unwrap();
     }
     let before_version = lake.version();
@@ -112,4 +112,60 @@ async fn retention_drops_old_partitions_and_vacuum_deletes_their_files() {
         .count();
     assert_eq!(on_disk, 1);
     assert_eq!(count_and_sum(&location, None).await.0, 10);
+}
+
+#[tokio::test]
+async fn a_reading_already_in_the_lake_is_not_written_again_and_the_first_copy_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = LakeLocation::parse(&dir.path().join("lake").display().to_string()).unwrap();
+    let mut lake = Lake::open(&location, ZONE).await.unwrap();
+    let t: DateTime<Utc> = "2026-10-01T04:00:00Z".parse().unwrap();
+    let position = |n| store::SourcePosition {
+        source: "group-readings-0".into(),
+        position: n,
+    };
+    let first = lake
+        .append(vec![batch(t, 1)], &[position(0)])
+        .await
+        .unwrap();
+    assert_eq!((first.rows_written, first.duplicates_dropped), (10, 0));
+    let sum_first = count_and_sum(&location, None).await;
+
+    // The same readings again (a collector retry) with other values, plus a copy inside the append
+    // and 10 new readings at the next boundary: only the new ones are written.
+    let later = t + Duration::minutes(15);
+    let report = lake
+        .append(
+            vec![batch(t, 7), batch(later, 2), batch(later, 9)],
+            &[position(1)],
+        )
+        .await
+        .unwrap();
+    assert_eq!((report.rows_written, report.duplicates_dropped), (10, 20));
+    let (rows, _) = count_and_sum(&location, None).await;
+    assert_eq!(rows, 20);
+    let session = analytics::LakeSession::open(&location, ZONE, None)
+        .await
+        .unwrap();
+    let at_t = session
+        .query("SELECT CAST(sum(energy_fwd_total_kwh) AS VARCHAR) FROM readings WHERE boundary_ts = TIMESTAMP '2026-10-01T04:00:00Z'")
+        .await
+        .unwrap();
+    assert_eq!(
+        analytics::columns::strings(&at_t[0], 0).unwrap().value(0),
+        sum_first.1,
+        "the first copy's values stay"
+    );
+
+    // An append made only of copies still commits its source position.
+    let replay = lake
+        .append(vec![batch(t, 1)], &[position(2)])
+        .await
+        .unwrap();
+    assert_eq!((replay.rows_written, replay.duplicates_dropped), (0, 10));
+    assert_eq!(
+        lake.source_position("group-readings-0").await.unwrap(),
+        Some(2)
+    );
+    assert_eq!(count_and_sum(&location, None).await.0, 20);
 }

@@ -42,6 +42,8 @@ pub struct SinkStats {
     pub dead_letters: AtomicU64,
     /// Messages skipped because the lake already holds them.
     pub duplicates_skipped: AtomicU64,
+    /// Rows not written because the lake already held their (meter, boundary).
+    pub duplicate_rows: AtomicU64,
 }
 
 /// Errors that stop the sink.
@@ -256,13 +258,20 @@ impl Sink {
             })
             .collect();
         let batches = std::mem::take(&mut self.pending);
-        if let Err(err) = self.lake.append(batches, &positions).await {
-            self.committed.clear();
-            return Err(err.into());
-        }
+        let report = match self.lake.append(batches, &positions).await {
+            Ok(report) => report,
+            Err(err) => {
+                self.committed.clear();
+                return Err(err.into());
+            }
+        };
+        // Every consumed row is accounted for: written, or recognised as a copy of one in the lake.
         self.stats
             .rows_committed
             .fetch_add(self.pending_rows as u64, Ordering::Relaxed);
+        self.stats
+            .duplicate_rows
+            .fetch_add(report.duplicates_dropped, Ordering::Relaxed);
         self.stats.commits.fetch_add(1, Ordering::Relaxed);
         let mut offsets = TopicPartitionList::new();
         for (partition, offset) in std::mem::take(&mut self.pending_offsets) {

@@ -31,6 +31,17 @@ pub struct SourcePosition {
     pub position: i64,
 }
 
+/// What one append did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendReport {
+    /// Table version of the commit.
+    pub version: i64,
+    /// Rows written.
+    pub rows_written: u64,
+    /// Rows dropped because their (meter, boundary) was already in the lake or earlier in the append.
+    pub duplicates_dropped: u64,
+}
+
 /// The lake's `readings` table.
 pub struct Lake {
     pub(crate) table: DeltaTable,
@@ -94,18 +105,27 @@ impl Lake {
 
     /// Appends wire-schema batches and the source positions they advance, in one atomic commit.
     ///
-    /// Rows are sorted by (meter, boundary) and partitioned by local date. Returns the new version.
+    /// Rows whose (meter, boundary) the table already holds, or that repeat an earlier row of the same
+    /// append, are dropped ([`crate::dedup`]: the first copy wins). The rest are sorted by (meter,
+    /// boundary) and partitioned by local date.
     pub async fn append(
         &mut self,
         batches: Vec<RecordBatch>,
         positions: &[SourcePosition],
-    ) -> Result<i64, StoreError> {
+    ) -> Result<AppendReport, StoreError> {
         let mut lake_batches = Vec::with_capacity(batches.len());
         for batch in &batches {
             if batch.num_rows() > 0 {
                 lake_batches.push(with_partition_date(batch, self.zone)?);
             }
         }
+        let offered: usize = lake_batches.iter().map(RecordBatch::num_rows).sum();
+        let mut seen = self.existing_keys(&lake_batches).await?;
+        let lake_batches = lake_batches
+            .iter()
+            .map(|batch| crate::dedup::keep_first(batch, &mut seen))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rows_written: usize = lake_batches.iter().map(RecordBatch::num_rows).sum();
         let sorted = sort_by_meter_and_boundary(lake_batches)?;
         let commit = CommitProperties::default().with_application_transactions(
             positions
@@ -123,7 +143,11 @@ impl Lake {
             .with_commit_properties(commit)
             .await?;
         self.table = table;
-        Ok(self.version().unwrap_or(0))
+        Ok(AppendReport {
+            version: self.version().unwrap_or(0),
+            rows_written: rows_written as u64,
+            duplicates_dropped: (offered - rows_written) as u64,
+        })
     }
 
     /// A DataFusion table provider over the loaded version, with the object store registered in `session`.

@@ -5,6 +5,7 @@
 //! writer that restarts can ask where it left off ([`Lake::source_position`]).
 
 pub mod compact;
+pub mod dedup;
 pub mod error;
 pub mod lake;
 pub mod location;
@@ -14,7 +15,7 @@ pub mod schema;
 
 pub use compact::{CompactOptions, CompactReport};
 pub use error::StoreError;
-pub use lake::{Lake, SourcePosition};
+pub use lake::{AppendReport, Lake, SourcePosition};
 pub use location::LakeLocation;
 pub use retention::DropReport;
 pub use schema::{reading_schema, wire_schema, SCHEMA_VERSION};
