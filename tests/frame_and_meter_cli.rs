@@ -253,6 +253,13 @@ async fn simulated_bus(start: DateTime<Utc>) -> (String, SimClock) {
     (addr.to_string(), clock)
 }
 
+/// `meterlake meter read --tcp TCP --address ADDRESS EXTRA...`.
+async fn meter_read(tcp: &str, address: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["meter", "read", "--tcp", tcp, "--address", address];
+    args.extend_from_slice(extra);
+    run(args.iter().map(|s| s.to_string()).collect()).await
+}
+
 async fn run(args: Vec<String>) -> Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_meterlake"))
         .args(args)
@@ -266,16 +273,7 @@ async fn meter_read_prints_every_decoded_value_and_refusals() {
     let start: DateTime<Utc> = "2026-10-01T04:00:00Z".parse().unwrap();
     let (tcp, clock) = simulated_bus(start).await;
     clock.set(start + chrono::Duration::minutes(15));
-    let args = [
-        "meter",
-        "read",
-        "--tcp",
-        &tcp,
-        "--address",
-        "000000001001",
-        "--json",
-    ];
-    let out = run(args.iter().map(|s| s.to_string()).collect()).await;
+    let out = meter_read(&tcp, "000000001001", &["--json"]).await;
     let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(report["meter"], "000000001001");
     let readings = report["readings"].as_array().unwrap();
@@ -312,19 +310,12 @@ async fn meter_read_prints_every_decoded_value_and_refusals() {
     assert_eq!(balance["error"]["bits"][0], "no requested data");
 
     // Plain output: an aligned table with units.
-    let args = [
-        "meter",
-        "read",
-        "--tcp",
+    let out = meter_read(
         &tcp,
-        "--address",
         "000000001002",
-        "--di",
-        "02030000",
-        "--di",
-        "00900200",
-    ];
-    let out = run(args.iter().map(|s| s.to_string()).collect()).await;
+        &["--di", "02030000", "--di", "00900200"],
+    )
+    .await;
     let table = stdout(&out);
     assert!(table.contains("total active power"), "{table}");
     assert!(table.contains("1.0000 kW"), "{table}");
@@ -338,20 +329,12 @@ async fn meter_read_prints_every_decoded_value_and_refusals() {
 async fn a_meter_that_never_answers_fails_the_command() {
     let start: DateTime<Utc> = "2026-10-01T04:00:00Z".parse().unwrap();
     let (tcp, _clock) = simulated_bus(start).await;
-    let args = [
-        "meter",
-        "read",
-        "--tcp",
+    let out = meter_read(
         &tcp,
-        "--address",
         "000000009999",
-        "--timeout-ms",
-        "200",
-        "--retries",
-        "0",
-        "--json",
-    ];
-    let out = run(args.iter().map(|s| s.to_string()).collect()).await;
+        &["--timeout-ms", "200", "--retries", "0", "--json"],
+    )
+    .await;
     let err = failure(&out);
     assert!(err.contains("meter 000000009999 never answered"), "{err}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();

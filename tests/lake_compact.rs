@@ -21,6 +21,14 @@ fn batch(boundary: DateTime<Utc>, kwh: i64) -> arrow::array::RecordBatch {
     readings_to_batch(&rows).unwrap()
 }
 
+/// A new, empty lake in a temporary directory (kept alive by the returned guard).
+async fn empty_lake() -> (tempfile::TempDir, LakeLocation, Lake) {
+    let dir = tempfile::tempdir().unwrap();
+    let location = LakeLocation::parse(&dir.path().join("lake").display().to_string()).unwrap();
+    let lake = Lake::open(&location, ZONE).await.unwrap();
+    (dir, location, lake)
+}
+
 async fn count_and_sum(location: &LakeLocation, version: Option<i64>) -> (i64, String) {
     let session = analytics::LakeSession::open(location, ZONE, version)
         .await
@@ -43,9 +51,7 @@ async fn count_and_sum(location: &LakeLocation, version: Option<i64>) -> (i64, S
 
 #[tokio::test]
 async fn compaction_rewrites_small_files_into_one_per_partition_and_keeps_every_row() {
-    let dir = tempfile::tempdir().unwrap();
-    let location = LakeLocation::parse(&dir.path().join("lake").display().to_string()).unwrap();
-    let mut lake = Lake::open(&location, ZONE).await.unwrap();
+    let (_dir, location, mut lake) = empty_lake().await;
     // 23:00, 23:15 and 23:30 local on 10-01, then 00:00, 00:15 and 00:30 on 10-02: two date partitions.
     let first: DateTime<Utc> = "2026-10-01T15:00:00Z".parse().unwrap();
     for i in 0..6 {
@@ -81,9 +87,7 @@ async fn compaction_rewrites_small_files_into_one_per_partition_and_keeps_every_
 
 #[tokio::test]
 async fn retention_drops_old_partitions_and_vacuum_deletes_their_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let location = LakeLocation::parse(&dir.path().join("lake").display().to_string()).unwrap();
-    let mut lake = Lake::open(&location, ZONE).await.unwrap();
+    let (_dir, location, mut lake) = empty_lake().await;
     // Noon local on 10-01, 10-02 and 10-03: one file per date.
     let first: DateTime<Utc> = "2026-10-01T04:00:00Z".parse().unwrap();
     for day in 0..3 {
@@ -116,9 +120,7 @@ async fn retention_drops_old_partitions_and_vacuum_deletes_their_files() {
 
 #[tokio::test]
 async fn a_reading_already_in_the_lake_is_not_written_again_and_the_first_copy_wins() {
-    let dir = tempfile::tempdir().unwrap();
-    let location = LakeLocation::parse(&dir.path().join("lake").display().to_string()).unwrap();
-    let mut lake = Lake::open(&location, ZONE).await.unwrap();
+    let (_dir, location, mut lake) = empty_lake().await;
     let t: DateTime<Utc> = "2026-10-01T04:00:00Z".parse().unwrap();
     let position = |n| store::SourcePosition {
         source: "group-readings-0".into(),
