@@ -95,6 +95,8 @@ pub struct SinkConfig {
     pub flush_rows: usize,
     /// Commit at least this often, milliseconds (the latency bound).
     pub flush_interval_ms: u64,
+    /// Address of `meterlake sink`'s `/metrics` and `/healthz`.
+    pub listen: String,
 }
 
 impl Default for Config {
@@ -132,6 +134,7 @@ impl Default for Config {
                 group_id: "meterlake-sink".into(),
                 flush_rows: 100_000,
                 flush_interval_ms: 500,
+                listen: "127.0.0.1:9646".into(),
             },
         }
     }
@@ -203,7 +206,7 @@ impl Config {
             let Some(rest) = key.strip_prefix(ENV_PREFIX) else {
                 continue;
             };
-            if rest == "CONFIG" || rest == "LOG" {
+            if rest == "CONFIG" || rest == "LOG" || rest == "FAIL_POINT" {
                 continue;
             }
             let Some((section, field)) = rest.split_once("__") else {

@@ -6,6 +6,7 @@ mod frame_cli;
 mod lake_cli;
 mod meter_cli;
 mod sim_cli;
+mod sink_cli;
 
 use std::path::PathBuf;
 
@@ -31,6 +32,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run a collector: poll buses every interval, spool, forward to Kafka, execute relay commands.
     Collect(collect_cli::CollectArgs),
+    /// Run a Kafka → lake sink (scale out by running several with the same group).
+    Sink(sink_cli::SinkArgs),
     /// Run a simulated meter fleet on TCP DTUs or serial devices until Ctrl-C.
     Sim(sim_cli::SimArgs),
     /// Compact the lake: rewrite small Parquet files into large ones (Delta OPTIMIZE).
@@ -70,11 +73,12 @@ enum Command {
 fn init_logging() {
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("METERLAKE_LOG").unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("warn,buoyant_kernel::snapshot=off")
+            tracing_subscriber::EnvFilter::new("warn,buoyant_kernel::snapshot=off,deltalake_core::writer::stats=error")
         });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 
@@ -99,6 +103,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Compact(args) => lake_cli::compact(&config, args).await,
         Command::Retention(args) => lake_cli::retention(&config, args).await,
         Command::Sim(args) => sim_cli::run(config, args).await,
+        Command::Sink(args) => sink_cli::run(config, args).await,
         Command::Sql {
             query,
             as_of,

@@ -150,7 +150,9 @@ impl Pipeline {
             &settings,
             topics.clone(),
             Lake::open(&lake_location, zone).await?,
-        )?;
+            &lake_location,
+        )
+        .await?;
         let sink_stats = sink.stats();
         let (shutdown, shutdown_rx) = watch::channel(false);
         let rx = shutdown_rx.clone();

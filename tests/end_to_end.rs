@@ -245,6 +245,14 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     assert_eq!(n as u64, p.produced_rows() + 1);
     assert_eq!(d, n);
 
+    // The garbage message is in the dead-letter table once, raw bytes and error kept.
+    let mut dead = store::DeadLetterTable::open(&p.lake).await.unwrap();
+    let letters = dead.read_all().await.unwrap();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].payload.as_deref(), Some(b"\x00garbage".as_slice()));
+    assert_eq!(letters[0].key.as_deref(), Some(b"partner-bus".as_slice()));
+    assert!(!letters[0].error.is_empty());
+
     // While tripped the meter reported zero power and the relay-open bit (status word 3 bit 4).
     let tripped = session
         .query(&format!(

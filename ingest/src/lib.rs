@@ -4,6 +4,7 @@ pub mod clock;
 pub mod collector;
 pub mod command;
 pub mod dlt645;
+pub mod fail_point;
 pub mod kafka;
 pub mod reading;
 pub mod sim;

@@ -1,22 +1,32 @@
 //! The Kafka → lake sink: a consumer-group member that appends reading batches to the Delta table.
 //!
 //! Exactly-once rests on the lake, not on Kafka: every commit carries, per Kafka partition, the last offset
-//! whose rows it contains (a Delta `txn` action through [`store::SourcePosition`]). Messages at or below the
-//! committed position are skipped, so replays after a crash or rebalance never duplicate rows. Kafka's own
-//! committed offsets are written after each lake commit only to resume quickly and for lag monitoring.
+//! whose rows it contains (a Delta `txn` action through [`store::SourcePosition`]). On every assignment the
+//! sink reads those positions from the log and seeks past them; messages at or below a committed position are
+//! skipped, so replays after a crash or rebalance never duplicate rows. Before each commit it re-reads the
+//! positions of the partitions it is about to advance and drops any share another writer got ahead on; a
+//! writer that commits in between loses Delta's conflict check on the shared `txn` app id. Messages that do
+//! not decode go to the lake's `dead_letters` table, with positions of their own. Kafka's committed offsets
+//! are written after each lake commit only to resume quickly and for lag monitoring. The whole argument is
+//! in `docs/sink-protocol.md`.
+
+mod buffer;
+mod rebalance;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow::array::RecordBatch;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{Header, Headers, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::message::{Headers, OwnedMessage};
 use rdkafka::{Message, Offset, TopicPartitionList};
-use store::{Lake, SourcePosition, StoreError};
+use store::{DeadLetter, DeadLetterTable, Lake, LakeLocation, SourcePosition, StoreError};
 
+pub use buffer::{Buffers, PartitionBuffer};
+pub use rebalance::{RebalanceEvent, SinkContext};
+
+use crate::fail_point;
 use crate::kafka::message::{decode, CONTENT_TYPE, SCHEMA_VERSION_HEADER};
 use crate::kafka::{KafkaSettings, Topics};
 
@@ -34,16 +44,18 @@ pub struct SinkConfig {
 /// Counters of a running sink.
 #[derive(Debug, Default)]
 pub struct SinkStats {
-    /// Rows committed to the lake.
+    /// Rows consumed and committed: written to the lake, or recognised as copies of rows it holds.
     pub rows_committed: AtomicU64,
-    /// Delta commits made.
+    /// Delta commits of readings made.
     pub commits: AtomicU64,
-    /// Messages sent to the dead-letter topic.
+    /// Messages recorded in the dead-letter table.
     pub dead_letters: AtomicU64,
     /// Messages skipped because the lake already holds them.
     pub duplicates_skipped: AtomicU64,
     /// Rows not written because the lake already held their (meter, boundary).
     pub duplicate_rows: AtomicU64,
+    /// Uncommitted rows dropped on a rebalance or because another writer got ahead (they are re-read).
+    pub rows_dropped_on_rebalance: AtomicU64,
 }
 
 /// Errors that stop the sink.
@@ -57,42 +69,56 @@ pub enum SinkError {
     Store(#[from] StoreError),
 }
 
+/// Failure points of the commit path (see [`crate::fail_point`]).
+pub mod points {
+    /// After the dead letters' commit, before the readings' commit.
+    pub const AFTER_DEAD_LETTER_COMMIT: &str = "sink.after_dead_letter_commit";
+    /// Before the readings' Delta commit.
+    pub const BEFORE_LAKE_COMMIT: &str = "sink.before_lake_commit";
+    /// After the readings' Delta commit, before Kafka's offsets are committed.
+    pub const AFTER_LAKE_COMMIT: &str = "sink.after_lake_commit";
+    /// After Kafka's offsets are committed.
+    pub const AFTER_KAFKA_COMMIT: &str = "sink.after_kafka_commit";
+}
+
 /// The sink.
 pub struct Sink {
     config: SinkConfig,
-    consumer: StreamConsumer,
-    dlq: FutureProducer,
+    consumer: StreamConsumer<SinkContext>,
+    context: SinkContext,
     lake: Lake,
+    dead_letter_table: DeadLetterTable,
     topics: Topics,
     stats: Arc<SinkStats>,
+    /// Per assigned partition: the last offset the lake holds (−1 for none).
     committed: HashMap<i32, i64>,
-    pending: Vec<RecordBatch>,
-    pending_rows: usize,
-    pending_offsets: BTreeMap<i32, i64>,
+    buffers: Buffers,
     pending_since: Option<Instant>,
 }
 
 impl Sink {
     /// Joins the consumer group and subscribes to the readings topic.
-    pub fn new(
+    pub async fn new(
         config: SinkConfig,
         settings: &KafkaSettings,
         topics: Topics,
         lake: Lake,
+        location: &LakeLocation,
     ) -> Result<Self, SinkError> {
-        let consumer = crate::kafka::consumer(settings, &config.group_id)?;
+        let context = SinkContext::default();
+        let consumer =
+            crate::kafka::consumer_with_context(settings, &config.group_id, context.clone())?;
         consumer.subscribe(&[&topics.readings])?;
         Ok(Self {
-            dlq: crate::kafka::producer(settings)?,
+            dead_letter_table: DeadLetterTable::open(location).await?,
             config,
             consumer,
+            context,
             lake,
             topics,
             stats: Arc::new(SinkStats::default()),
             committed: HashMap::new(),
-            pending: Vec::new(),
-            pending_rows: 0,
-            pending_offsets: BTreeMap::new(),
+            buffers: Buffers::default(),
             pending_since: None,
         })
     }
@@ -111,7 +137,7 @@ impl Sink {
 
     /// True when buffered rows must be committed now.
     fn should_flush(&self) -> bool {
-        self.pending_rows >= self.config.flush_rows
+        self.buffers.rows() >= self.config.flush_rows
             || self
                 .pending_since
                 .is_some_and(|t| t.elapsed() >= self.config.flush_interval)
@@ -129,6 +155,7 @@ impl Sink {
                 .unwrap_or(Duration::from_millis(200));
             tokio::select! {
                 _ = shutdown.changed() => {
+                    self.apply_rebalances().await?;
                     self.flush().await?;
                     return Ok(());
                 }
@@ -144,32 +171,90 @@ impl Sink {
                     }
                 }
             }
+            self.apply_rebalances().await?;
             if self.should_flush() {
                 self.flush().await?;
             }
         }
     }
 
+    /// Applies the assignment changes the consumer reported since the last call.
+    async fn apply_rebalances(&mut self) -> Result<(), SinkError> {
+        for event in self.context.drain() {
+            match event {
+                RebalanceEvent::Revoked(partitions) => {
+                    for partition in partitions {
+                        self.forget(partition);
+                    }
+                }
+                RebalanceEvent::Assigned(partitions) => {
+                    self.lake.refresh().await?;
+                    for partition in partitions {
+                        self.forget(partition);
+                        let position = self.lake_position(partition).await?;
+                        self.committed.insert(partition, position);
+                        self.seek_past(partition, position);
+                    }
+                }
+            }
+        }
+        if self.buffers.is_empty() {
+            self.pending_since = None;
+        }
+        Ok(())
+    }
+
+    /// Drops what is known about `partition`: its uncommitted share and its cached position.
+    fn forget(&mut self, partition: i32) {
+        let dropped = self.buffers.drop_partition(partition);
+        self.stats
+            .rows_dropped_on_rebalance
+            .fetch_add(dropped as u64, Ordering::Relaxed);
+        self.committed.remove(&partition);
+    }
+
+    /// Moves the consumer of `partition` to the first offset after `position`. A failed seek is only
+    /// slower: Kafka's committed offset never passes the lake's position, and older messages are skipped.
+    fn seek_past(&self, partition: i32, position: i64) {
+        let offset = if position < 0 {
+            Offset::Beginning
+        } else {
+            Offset::Offset(position + 1)
+        };
+        if let Err(err) = self.consumer.seek(
+            &self.topics.readings,
+            partition,
+            offset,
+            Duration::from_secs(5),
+        ) {
+            tracing::debug!(%err, partition, "seek after assignment failed; skipping instead");
+        }
+    }
+
+    async fn lake_position(&self, partition: i32) -> Result<i64, SinkError> {
+        Ok(self
+            .lake
+            .source_position(&self.source_id(partition))
+            .await?
+            .unwrap_or(-1))
+    }
+
     async fn committed_position(&mut self, partition: i32) -> Result<i64, SinkError> {
         if let Some(position) = self.committed.get(&partition) {
             return Ok(*position);
         }
-        let position = self
-            .lake
-            .source_position(&self.source_id(partition))
-            .await?
-            .unwrap_or(-1);
+        self.lake.refresh().await?;
+        let position = self.lake_position(partition).await?;
         self.committed.insert(partition, position);
         Ok(position)
     }
 
-    async fn handle(&mut self, message: rdkafka::message::OwnedMessage) -> Result<(), SinkError> {
+    async fn handle(&mut self, message: OwnedMessage) -> Result<(), SinkError> {
         let (partition, offset) = (message.partition(), message.offset());
-        let done = self
-            .pending_offsets
-            .get(&partition)
-            .copied()
-            .unwrap_or(self.committed_position(partition).await?);
+        let done = match self.buffers.last_offset(partition) {
+            Some(offset) => offset,
+            None => self.committed_position(partition).await?,
+        };
         if offset <= done {
             self.stats
                 .duplicates_skipped
@@ -191,73 +276,115 @@ impl Sink {
             content_type.as_deref(),
             version.as_deref(),
         ) {
-            Ok(batches) => {
-                self.pending_rows += batches.iter().map(RecordBatch::num_rows).sum::<usize>();
-                self.pending.extend(batches);
+            Ok(batches) => self.buffers.add_batches(partition, offset, batches),
+            Err(err) => {
+                tracing::warn!(partition, offset, error = %err, "dead letter");
+                let letter = DeadLetter {
+                    source: self.source_id(partition),
+                    position: offset,
+                    key: message.key().map(<[u8]>::to_vec),
+                    payload: message.payload().map(<[u8]>::to_vec),
+                    error: err.to_string(),
+                    recorded_at: chrono::Utc::now(),
+                };
+                self.buffers.add_dead_letter(partition, offset, letter);
             }
-            Err(err) => self.dead_letter(&message, &err.to_string()).await?,
         }
-        self.pending_offsets.insert(partition, offset);
         self.pending_since.get_or_insert_with(Instant::now);
         Ok(())
     }
 
-    async fn dead_letter(
-        &self,
-        message: &rdkafka::message::OwnedMessage,
-        error: &str,
-    ) -> Result<(), SinkError> {
-        tracing::warn!(
-            partition = message.partition(),
-            offset = message.offset(),
-            error,
-            "dead letter"
-        );
-        let partition = message.partition().to_string();
-        let offset = message.offset().to_string();
-        let headers = OwnedHeaders::new()
-            .insert(Header {
-                key: "dlq-error",
-                value: Some(error),
-            })
-            .insert(Header {
-                key: "dlq-source-partition",
-                value: Some(&partition),
-            })
-            .insert(Header {
-                key: "dlq-source-offset",
-                value: Some(&offset),
-            });
-        let mut record = FutureRecord::to(&self.topics.readings_dlq)
-            .payload(message.payload().unwrap_or_default())
-            .headers(headers);
-        if let Some(key) = message.key() {
-            record = record.key(key);
+    /// Drops the share of every partition whose lake position moved since it was read: another writer
+    /// owned the partition meanwhile. The consumer is sent back to re-read after that writer's position.
+    async fn fence(&mut self) -> Result<(), SinkError> {
+        self.lake.refresh().await?;
+        for partition in self.buffers.partitions() {
+            let expected = self.committed.get(&partition).copied().unwrap_or(-1);
+            let actual = self.lake_position(partition).await?;
+            if actual != expected {
+                tracing::warn!(
+                    partition,
+                    expected,
+                    actual,
+                    "another writer advanced this partition; re-reading it"
+                );
+                self.forget(partition);
+                self.committed.insert(partition, actual);
+                self.consumer.seek(
+                    &self.topics.readings,
+                    partition,
+                    Offset::Offset(actual + 1),
+                    Duration::from_secs(5),
+                )?;
+            }
         }
-        self.dlq
-            .send(record, Duration::from_secs(30))
-            .await
-            .map_err(|(err, _)| err)?;
-        self.stats.dead_letters.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Records buffered dead letters the dead-letter table does not hold yet, with their positions.
+    async fn commit_dead_letters(
+        &mut self,
+        shares: &mut BTreeMap<i32, PartitionBuffer>,
+    ) -> Result<(), SinkError> {
+        let mut letters = Vec::new();
+        let mut positions = Vec::new();
+        for (partition, share) in shares.iter_mut() {
+            if share.dead_letters.is_empty() {
+                continue;
+            }
+            let source = self.source_id(*partition);
+            let recorded = self
+                .dead_letter_table
+                .source_position(&source)
+                .await?
+                .unwrap_or(-1);
+            let fresh: Vec<DeadLetter> = std::mem::take(&mut share.dead_letters)
+                .into_iter()
+                .filter(|letter| letter.position > recorded)
+                .collect();
+            if let Some(last) = fresh.last() {
+                positions.push(SourcePosition {
+                    source,
+                    position: last.position,
+                });
+                letters.extend(fresh);
+            }
+        }
+        if !letters.is_empty() {
+            self.dead_letter_table.append(&letters, &positions).await?;
+            self.stats
+                .dead_letters
+                .fetch_add(letters.len() as u64, Ordering::Relaxed);
+            fail_point::pass(points::AFTER_DEAD_LETTER_COMMIT);
+        }
         Ok(())
     }
 
     /// Commits buffered rows and their positions to the lake, then Kafka offsets for monitoring.
     async fn flush(&mut self) -> Result<(), SinkError> {
-        if self.pending.is_empty() {
-            // Only dead letters buffered: keep their offsets for the next data commit.
-            self.pending_since = None;
+        self.pending_since = None;
+        if self.buffers.is_empty() {
             return Ok(());
         }
-        let positions: Vec<SourcePosition> = self
-            .pending_offsets
+        self.fence().await?;
+        let rows = self.buffers.rows();
+        let mut shares = self.buffers.take();
+        if shares.is_empty() {
+            return Ok(());
+        }
+        self.commit_dead_letters(&mut shares).await?;
+        let positions: Vec<SourcePosition> = shares
             .iter()
-            .map(|(p, o)| SourcePosition {
-                source: self.source_id(*p),
-                position: *o,
+            .map(|(partition, share)| SourcePosition {
+                source: self.source_id(*partition),
+                position: share.last_offset,
             })
             .collect();
-        let batches = std::mem::take(&mut self.pending);
+        let batches = shares
+            .values_mut()
+            .flat_map(|share| std::mem::take(&mut share.batches))
+            .collect();
+        fail_point::pass(points::BEFORE_LAKE_COMMIT);
         let report = match self.lake.append(batches, &positions).await {
             Ok(report) => report,
             Err(err) => {
@@ -265,28 +392,27 @@ impl Sink {
                 return Err(err.into());
             }
         };
-        // Every consumed row is accounted for: written, or recognised as a copy of one in the lake.
+        fail_point::pass(points::AFTER_LAKE_COMMIT);
         self.stats
             .rows_committed
-            .fetch_add(self.pending_rows as u64, Ordering::Relaxed);
+            .fetch_add(rows as u64, Ordering::Relaxed);
         self.stats
             .duplicate_rows
             .fetch_add(report.duplicates_dropped, Ordering::Relaxed);
         self.stats.commits.fetch_add(1, Ordering::Relaxed);
         let mut offsets = TopicPartitionList::new();
-        for (partition, offset) in std::mem::take(&mut self.pending_offsets) {
-            self.committed.insert(partition, offset);
+        for (partition, share) in &shares {
+            self.committed.insert(*partition, share.last_offset);
             offsets.add_partition_offset(
                 &self.topics.readings,
-                partition,
-                Offset::Offset(offset + 1),
+                *partition,
+                Offset::Offset(share.last_offset + 1),
             )?;
         }
         if let Err(err) = self.consumer.commit(&offsets, CommitMode::Async) {
             tracing::debug!(%err, "kafka offset commit (monitoring only) failed");
         }
-        self.pending_rows = 0;
-        self.pending_since = None;
+        fail_point::pass(points::AFTER_KAFKA_COMMIT);
         Ok(())
     }
 }

@@ -8,7 +8,8 @@ use datafusion::catalog::TableProvider;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
-use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::DeltaTable;
 use url::Url;
 
@@ -92,15 +93,16 @@ impl Lake {
         self.table.version().and_then(|v| i64::try_from(v).ok())
     }
 
-    /// The last position committed for `source`, from the Delta log (`None` if never committed).
+    /// The last position committed for `source` in the loaded version (`None` if never committed).
+    ///
+    /// Call [`Lake::refresh`] first to see other writers' commits.
     pub async fn source_position(&self, source: &str) -> Result<Option<i64>, StoreError> {
-        if self.table.version().is_none() {
-            return Ok(None);
-        }
-        let snapshot = self.table.snapshot()?;
-        Ok(snapshot
-            .transaction_version(self.table.log_store().as_ref(), source)
-            .await?)
+        transaction_version(&self.table, source).await
+    }
+
+    /// Loads the newest committed version (other writers' commits included).
+    pub async fn refresh(&mut self) -> Result<(), StoreError> {
+        load_latest(&mut self.table).await
     }
 
     /// Appends wire-schema batches and the source positions they advance, in one atomic commit.
@@ -126,23 +128,13 @@ impl Lake {
             .map(|batch| crate::dedup::keep_first(batch, &mut seen))
             .collect::<Result<Vec<_>, _>>()?;
         let rows_written: usize = lake_batches.iter().map(RecordBatch::num_rows).sum();
-        let sorted = sort_by_meter_and_boundary(lake_batches)?;
-        let commit = CommitProperties::default().with_application_transactions(
-            positions
-                .iter()
-                .map(|p| Transaction::new(&p.source, p.position))
-                .collect(),
-        );
-        let writer = writer_properties()?;
-        let table = self
-            .table
-            .clone()
-            .write(sorted)
-            .with_partition_columns([PARTITION_COLUMN])
-            .with_writer_properties(writer)
-            .with_commit_properties(commit)
-            .await?;
-        self.table = table;
+        let mut sorted = sort_by_meter_and_boundary(lake_batches)?;
+        if sorted.is_empty() {
+            // Nothing new: the commit still records how far the sources were read.
+            sorted.push(RecordBatch::new_empty(crate::schema::reading_schema()));
+        }
+        self.table =
+            commit_write(self.table.clone(), sorted, positions, &[PARTITION_COLUMN]).await?;
         Ok(AppendReport {
             version: self.version().unwrap_or(0),
             rows_written: rows_written as u64,
@@ -173,13 +165,72 @@ impl Lake {
     }
 }
 
-/// How the lake writes Parquet: zstd level 3.
+/// Rows per Parquet row group: small enough that a meter predicate prunes most of a day's file.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// How the lake writes Parquet: zstd level 3, dictionary-encoded identifiers, page-level statistics
+/// (with the page index) and row groups of [`ROW_GROUP_ROWS`].
 pub(crate) fn writer_properties() -> Result<WriterProperties, StoreError> {
-    Ok(WriterProperties::builder()
+    let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(3).map_err(|e| StoreError::Schema(format!("zstd level: {e}")))?,
         ))
-        .build())
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+    for identifier in [col::METER_ID, col::BUS_ID, col::COLLECTOR_ID, col::QUALITY] {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(identifier), true);
+    }
+    Ok(builder.build())
+}
+
+/// Writes `batches` into `table` with one `txn` action per position, in one commit.
+pub(crate) async fn commit_write(
+    table: DeltaTable,
+    batches: Vec<RecordBatch>,
+    positions: &[SourcePosition],
+    partition_columns: &[&str],
+) -> Result<DeltaTable, StoreError> {
+    let commit = CommitProperties::default().with_application_transactions(
+        positions
+            .iter()
+            .map(|p| Transaction::new(&p.source, p.position))
+            .collect(),
+    );
+    let mut write = table
+        .write(batches)
+        .with_writer_properties(writer_properties()?)
+        .with_commit_properties(commit);
+    if !partition_columns.is_empty() {
+        write = write.with_partition_columns(partition_columns.iter().copied());
+    }
+    Ok(write.await?)
+}
+
+/// Loads the newest version of `table`; a table nobody has created yet stays unloaded.
+pub(crate) async fn load_latest(table: &mut DeltaTable) -> Result<(), StoreError> {
+    let result = if table.version().is_some() {
+        table.update_incremental(None).await
+    } else {
+        table.load().await
+    };
+    match result {
+        Ok(()) | Err(deltalake::DeltaTableError::NotATable(_)) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The `txn` version of `app_id` in the loaded version of `table`.
+pub(crate) async fn transaction_version(
+    table: &DeltaTable,
+    app_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    if table.version().is_none() {
+        return Ok(None);
+    }
+    Ok(table
+        .snapshot()?
+        .transaction_version(table.log_store().as_ref(), app_id)
+        .await?)
 }
 
 fn sort_by_meter_and_boundary(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, StoreError> {

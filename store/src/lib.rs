@@ -5,6 +5,7 @@
 //! writer that restarts can ask where it left off ([`Lake::source_position`]).
 
 pub mod compact;
+pub mod dead_letters;
 pub mod dedup;
 pub mod error;
 pub mod lake;
@@ -14,6 +15,7 @@ pub mod retention;
 pub mod schema;
 
 pub use compact::{CompactOptions, CompactReport};
+pub use dead_letters::{DeadLetter, DeadLetterTable};
 pub use error::StoreError;
 pub use lake::{AppendReport, Lake, SourcePosition};
 pub use location::LakeLocation;

@@ -63,12 +63,23 @@ pub fn producer(settings: &KafkaSettings) -> Result<FutureProducer, KafkaError> 
 
 /// A consumer in `group` with auto-commit off (positions are committed by the caller).
 pub fn consumer(settings: &KafkaSettings, group: &str) -> Result<StreamConsumer, KafkaError> {
+    consumer_with_context(settings, group, rdkafka::consumer::DefaultConsumerContext)
+}
+
+/// Like [`consumer`], with a context that observes rebalances. Every default can be overridden
+/// through `kafka.properties` except the group and auto-commit.
+pub fn consumer_with_context<C: rdkafka::consumer::ConsumerContext + 'static>(
+    settings: &KafkaSettings,
+    group: &str,
+    context: C,
+) -> Result<StreamConsumer<C>, KafkaError> {
     settings
-        .base()
+        .with_defaults(&[
+            ("auto.offset.reset", "earliest"),
+            ("session.timeout.ms", "10000"),
+            ("enable.partition.eof", "false"),
+        ])
         .set("group.id", group)
         .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", "10000")
-        .set("enable.partition.eof", "false")
-        .create()
+        .create_with_context(context)
 }

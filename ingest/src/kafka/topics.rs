@@ -5,8 +5,6 @@
 pub struct Topics {
     /// Reading batches, keyed by bus id.
     pub readings: String,
-    /// Undecodable reading messages.
-    pub readings_dlq: String,
     /// Relay commands, keyed by collector id.
     pub commands: String,
     /// Command acknowledgements, keyed by collector id.
@@ -18,19 +16,13 @@ impl Topics {
     pub fn with_prefix(prefix: &str) -> Self {
         Self {
             readings: format!("{prefix}meterlake.readings.v1"),
-            readings_dlq: format!("{prefix}meterlake.readings.dlq.v1"),
             commands: format!("{prefix}meterlake.commands.v1"),
             acks: format!("{prefix}meterlake.acks.v1"),
         }
     }
 
     /// All topic names.
-    pub fn all(&self) -> [&str; 4] {
-        [
-            &self.readings,
-            &self.readings_dlq,
-            &self.commands,
-            &self.acks,
-        ]
+    pub fn all(&self) -> [&str; 3] {
+        [&self.readings, &self.commands, &self.acks]
     }
 }

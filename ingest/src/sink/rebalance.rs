@@ -1,0 +1,58 @@
+//! Observes consumer-group rebalances for the sink.
+//!
+//! librdkafka calls the context from inside the consumer's poll; the context only records which
+//! partitions were assigned or revoked. The sink's loop drains the record after every poll and does the
+//! work that needs the lake (dropping revoked partitions' buffers, reading positions, seeking).
+
+use std::sync::{Arc, Mutex};
+
+use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
+use rdkafka::ClientContext;
+
+/// One change of the sink's assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RebalanceEvent {
+    /// These partitions of the readings topic are now the sink's.
+    Assigned(Vec<i32>),
+    /// These partitions are no longer the sink's.
+    Revoked(Vec<i32>),
+}
+
+/// Consumer context that queues rebalance events.
+#[derive(Clone, Default)]
+pub struct SinkContext {
+    events: Arc<Mutex<Vec<RebalanceEvent>>>,
+}
+
+impl SinkContext {
+    /// Takes the events recorded since the last call, oldest first.
+    pub fn drain(&self) -> Vec<RebalanceEvent> {
+        match self.events.lock() {
+            Ok(mut events) => std::mem::take(&mut *events),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        }
+    }
+
+    fn record(&self, event: RebalanceEvent) {
+        tracing::info!(?event, "sink rebalance");
+        match self.events.lock() {
+            Ok(mut events) => events.push(event),
+            Err(poisoned) => poisoned.into_inner().push(event),
+        }
+    }
+}
+
+impl ClientContext for SinkContext {}
+
+impl ConsumerContext for SinkContext {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let partitions = |tpl: &rdkafka::TopicPartitionList| {
+            tpl.elements().iter().map(|e| e.partition()).collect()
+        };
+        match rebalance {
+            Rebalance::Assign(tpl) => self.record(RebalanceEvent::Assigned(partitions(tpl))),
+            Rebalance::Revoke(tpl) => self.record(RebalanceEvent::Revoked(partitions(tpl))),
+            Rebalance::Error(err) => tracing::warn!(%err, "sink rebalance error"),
+        }
+    }
+}
