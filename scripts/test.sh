@@ -18,4 +18,16 @@ if ! command -v socat >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq socat
 fi
+# Interop and S3 tests drive Python tools (deltalake, pyarrow, Polars, DuckDB, moto) from a private venv.
+VENV="${METERLAKE_VENV:-$HOME/.cache/meterlake-venv}"
+if ! "$VENV/bin/python" -c "import deltalake, pyarrow, polars, duckdb, moto, boto3" 2>/dev/null; then
+  echo "installing test prerequisites: Python venv $VENV (scripts/requirements-test.txt)" >&2
+  if ! python3 -m venv "$VENV" 2>/dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq python3-venv python3-pip
+    python3 -m venv "$VENV"
+  fi
+  "$VENV/bin/pip" install -q -r scripts/requirements-test.txt
+fi
+export METERLAKE_PYTHON="$VENV/bin/python"
 cargo test --workspace --all-targets "$@"

@@ -159,10 +159,15 @@ listen = "127.0.0.1:0"
             .arg("--config")
             .arg(&self.config)
             .arg("sink")
-            .env_remove("METERLAKE_FAIL_POINT")
             .env_remove("METERLAKE_LOG")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        // The child reads METERLAKE_* as configuration: it gets none of the test's own.
+        for (name, _) in std::env::vars() {
+            if name.starts_with("METERLAKE_") {
+                command.env_remove(name);
+            }
+        }
         if let Some(point) = fail_point {
             command.env("METERLAKE_FAIL_POINT", point);
         }
