@@ -168,6 +168,9 @@ impl Default for SinkConfig {
 
 /// Prefix of environment overrides.
 const ENV_PREFIX: &str = "METERLAKE_";
+/// `METERLAKE_*` variables that are not configuration keys: the config file, the log filter, a fail point
+/// (crash tests), and the test tooling's own (`PYTHON`, `VENV`, `SOAK_*`).
+const NOT_CONFIGURATION: [&str; 5] = ["CONFIG", "LOG", "FAIL_POINT", "PYTHON", "VENV"];
 
 fn env_value(text: &str) -> toml::Value {
     if let Ok(i) = text.parse::<i64>() {
@@ -206,7 +209,7 @@ impl Config {
             let Some(rest) = key.strip_prefix(ENV_PREFIX) else {
                 continue;
             };
-            if rest == "CONFIG" || rest == "LOG" || rest == "FAIL_POINT" {
+            if NOT_CONFIGURATION.contains(&rest) || rest.starts_with("SOAK_") {
                 continue;
             }
             let Some((section, field)) = rest.split_once("__") else {

@@ -73,7 +73,9 @@ enum Command {
 fn init_logging() {
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("METERLAKE_LOG").unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("warn,buoyant_kernel::snapshot=off,deltalake_core::writer::stats=error")
+            tracing_subscriber::EnvFilter::new(
+                "warn,buoyant_kernel::snapshot=off,deltalake_core::writer::stats=error",
+            )
         });
     tracing_subscriber::fmt()
         .with_env_filter(filter)

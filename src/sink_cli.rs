@@ -112,7 +112,10 @@ fn counters(stats: &SinkStats) -> [(&'static str, u64); 6] {
         ("rows_committed", load(&stats.rows_committed)),
         ("commits", load(&stats.commits)),
         ("dead_letters", load(&stats.dead_letters)),
-        ("duplicate_messages_skipped", load(&stats.duplicates_skipped)),
+        (
+            "duplicate_messages_skipped",
+            load(&stats.duplicates_skipped),
+        ),
         ("duplicate_rows", load(&stats.duplicate_rows)),
         (
             "rows_dropped_on_rebalance",

@@ -249,7 +249,10 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     let mut dead = store::DeadLetterTable::open(&p.lake).await.unwrap();
     let letters = dead.read_all().await.unwrap();
     assert_eq!(letters.len(), 1, "{letters:?}");
-    assert_eq!(letters[0].payload.as_deref(), Some(b"\x00garbage".as_slice()));
+    assert_eq!(
+        letters[0].payload.as_deref(),
+        Some(b"\x00garbage".as_slice())
+    );
     assert_eq!(letters[0].key.as_deref(), Some(b"partner-bus".as_slice()));
     assert!(!letters[0].error.is_empty());
 

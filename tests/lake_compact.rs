@@ -86,6 +86,49 @@ async fn compaction_rewrites_small_files_into_one_per_partition_and_keeps_every_
 }
 
 #[tokio::test]
+async fn sorted_compaction_leaves_one_file_per_day_sorted_by_meter_and_boundary() {
+    let (_dir, location, mut lake) = empty_lake().await;
+    let first: DateTime<Utc> = "2026-10-01T15:00:00Z".parse().unwrap();
+    // Rounds appended out of time order: each file is sorted, but their concatenation is not.
+    for i in [2, 0, 4, 1, 5, 3] {
+        let boundary = first + Duration::minutes(15 * (i % 3) + 60 * (i / 3));
+        lake.append(vec![batch(boundary, i)], &[]).await.unwrap();
+    }
+    let before = count_and_sum(&location, None).await;
+    let report = lake
+        .compact_sorted(&CompactOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.files_removed, report.files_added, report.partitions),
+        (6, 2, 2)
+    );
+    assert_eq!(count_and_sum(&location, None).await, before);
+    for uri in lake.file_uris().unwrap() {
+        let path = uri.trim_start_matches("file://");
+        let file = std::fs::File::open(path).unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut keys = Vec::new();
+        for batch in reader {
+            keys.extend(store::dedup::keys(&batch.unwrap()).unwrap());
+        }
+        assert_eq!(keys.len(), 30, "{path}");
+        assert!(
+            keys.windows(2).all(|w| w[0] < w[1]),
+            "{path} is not sorted: {keys:?}"
+        );
+    }
+    let again = lake
+        .compact_sorted(&CompactOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(again.partitions, 0);
+}
+
+#[tokio::test]
 async fn retention_drops_old_partitions_and_vacuum_deletes_their_files() {
     let (_dir, location, mut lake) = empty_lake().await;
     // Noon local on 10-01, 10-02 and 10-03: one file per date.

@@ -41,7 +41,9 @@ async fn own_view(location: &LakeLocation) -> (i64, String) {
         .await
         .expect("session");
     let batches = session
-        .query("SELECT count(*) AS n, CAST(sum(energy_fwd_total_kwh) AS VARCHAR) AS s FROM readings")
+        .query(
+            "SELECT count(*) AS n, CAST(sum(energy_fwd_total_kwh) AS VARCHAR) AS s FROM readings",
+        )
         .await
         .expect("query");
     let n = analytics::columns::typed::<arrow::array::Int64Array>(&batches[0], 0)

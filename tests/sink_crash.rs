@@ -54,7 +54,10 @@ async fn random_sigkills_of_the_sink_never_lose_or_duplicate_a_reading() {
         let victim = harness.spawn_sink(None);
         let deadline = Instant::now() + Duration::from_secs(90);
         while harness.lake_commits() <= commits_before {
-            assert!(Instant::now() < deadline, "trial {trial}: no commit in 90 s");
+            assert!(
+                Instant::now() < deadline,
+                "trial {trial}: no commit in 90 s"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let delay = Duration::from_millis(rng.gen_range(0..600));

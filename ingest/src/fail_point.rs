@@ -56,7 +56,10 @@ mod tests {
     #[test]
     fn specs_name_a_point_and_an_optional_pass() {
         let armed = parse("sink.after_lake_commit:3").unwrap();
-        assert_eq!((armed.name.as_str(), armed.on_pass), ("sink.after_lake_commit", 3));
+        assert_eq!(
+            (armed.name.as_str(), armed.on_pass),
+            ("sink.after_lake_commit", 3)
+        );
         assert_eq!(parse("x").unwrap().on_pass, 1);
         assert!(parse("x:0").is_none());
         assert!(parse("x:many").is_none());

@@ -146,7 +146,8 @@ fn to_batch(letters: &[DeadLetter]) -> Result<RecordBatch, StoreError> {
 
 fn from_batch(batch: &RecordBatch) -> Result<Vec<DeadLetter>, StoreError> {
     use arrow::array::{Array, AsArray};
-    let wrong = |name: &str| StoreError::Schema(format!("dead letter column {name} has a wrong type"));
+    let wrong =
+        |name: &str| StoreError::Schema(format!("dead letter column {name} has a wrong type"));
     // Readers may hand strings and binaries back as views: cast each column to the table's own type.
     let schema = dead_letter_schema();
     let mut columns = Vec::with_capacity(schema.fields().len());
@@ -159,12 +160,16 @@ fn from_batch(batch: &RecordBatch) -> Result<Vec<DeadLetter>, StoreError> {
     let [source, position, key, payload, error, recorded] = &columns[..] else {
         return Err(wrong("(count)"));
     };
-    let source = source.as_string_opt::<i32>().ok_or_else(|| wrong("source"))?;
+    let source = source
+        .as_string_opt::<i32>()
+        .ok_or_else(|| wrong("source"))?;
     let position = position
         .as_primitive_opt::<arrow::datatypes::Int64Type>()
         .ok_or_else(|| wrong("position"))?;
     let key = key.as_binary_opt::<i32>().ok_or_else(|| wrong("key"))?;
-    let payload = payload.as_binary_opt::<i32>().ok_or_else(|| wrong("payload"))?;
+    let payload = payload
+        .as_binary_opt::<i32>()
+        .ok_or_else(|| wrong("payload"))?;
     let error = error.as_string_opt::<i32>().ok_or_else(|| wrong("error"))?;
     let recorded = recorded
         .as_primitive_opt::<arrow::datatypes::TimestampMicrosecondType>()

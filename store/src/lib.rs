@@ -13,6 +13,7 @@ pub mod location;
 pub mod partition;
 pub mod retention;
 pub mod schema;
+pub mod sorted_compact;
 
 pub use compact::{CompactOptions, CompactReport};
 pub use dead_letters::{DeadLetter, DeadLetterTable};

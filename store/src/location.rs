@@ -23,7 +23,12 @@ impl LakeLocation {
             return Err(invalid("empty location".into()));
         }
         let root = if location.contains("://") {
-            Url::parse(location).map_err(|e| invalid(e.to_string()))?
+            let url = Url::parse(location).map_err(|e| invalid(e.to_string()))?;
+            if matches!(url.scheme(), "s3" | "s3a") {
+                // S3 settings come from the usual AWS_* environment variables (see the README).
+                deltalake::aws::register_handlers(None);
+            }
+            url
         } else {
             let path = Path::new(location);
             std::fs::create_dir_all(path)?;

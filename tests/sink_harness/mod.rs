@@ -123,9 +123,13 @@ listen = "127.0.0.1:0"
                         r
                     })
                     .collect();
-                let payload = encode_arrow(&readings_to_batch(&rows).expect("batch"))
-                    .expect("arrow ipc");
-                let copies = if self.messages.is_multiple_of(5) { 2 } else { 1 };
+                let payload =
+                    encode_arrow(&readings_to_batch(&rows).expect("batch")).expect("arrow ipc");
+                let copies = if self.messages.is_multiple_of(5) {
+                    2
+                } else {
+                    1
+                };
                 for _ in 0..copies {
                     let headers = OwnedHeaders::new().insert(Header {
                         key: CONTENT_TYPE,
