@@ -151,7 +151,7 @@ async fn the_lake_works_on_s3_with_concurrent_writers() {
                 let boundary = start + TimeDelta::minutes(15 * (1 + step));
                 lake.append(
                     vec![round(boundary, writer * 100)],
-                    &[position(&format!("w-{writer}"), step as i64)],
+                    &[position(&format!("w-{writer}"), step)],
                 )
                 .await
                 .expect("concurrent append");

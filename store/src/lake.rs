@@ -170,7 +170,7 @@ pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
 /// How the lake writes Parquet: zstd level 3, dictionary-encoded identifiers, page-level statistics
 /// (with the page index) and row groups of [`ROW_GROUP_ROWS`].
-pub(crate) fn writer_properties() -> Result<WriterProperties, StoreError> {
+pub fn writer_properties() -> Result<WriterProperties, StoreError> {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(3).map_err(|e| StoreError::Schema(format!("zstd level: {e}")))?,

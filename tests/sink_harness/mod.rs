@@ -158,7 +158,10 @@ listen = "127.0.0.1:0"
 
     /// Starts a `meterlake sink` child, with a fail point armed if given.
     pub fn spawn_sink(&self, fail_point: Option<&str>) -> SinkChild {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_meterlake"));
+        // The soak script runs a copy of the binary, so rebuilds during a long soak cannot disturb it.
+        let binary = std::env::var("METERLAKE_SOAK_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_meterlake").to_string());
+        let mut command = Command::new(binary);
         command
             .arg("--config")
             .arg(&self.config)
