@@ -177,8 +177,15 @@ fn main() -> anyhow::Result<()> {
         .await?;
         let stats = sink.stats();
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        let started = Instant::now();
         let running = tokio::spawn(sink.run(stop_rx));
+        // The clock starts when the group has assigned the partitions (joining takes seconds, not rows).
+        while stats.partitions_assigned.load(Ordering::Relaxed) == 0 {
+            if running.is_finished() {
+                anyhow::bail!("the sink stopped before joining");
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let started = Instant::now();
         let total = (messages * per_message) as u64;
         while stats.rows_committed.load(Ordering::Relaxed) < total {
             if running.is_finished() {

@@ -106,7 +106,7 @@ pub async fn run(config: Config, args: SinkArgs) -> anyhow::Result<()> {
 }
 
 /// The counters as name/value pairs (for `/healthz` and `/metrics`).
-fn counters(stats: &SinkStats) -> [(&'static str, u64); 6] {
+fn counters(stats: &SinkStats) -> [(&'static str, u64); 7] {
     let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     [
         ("rows_committed", load(&stats.rows_committed)),
@@ -121,12 +121,17 @@ fn counters(stats: &SinkStats) -> [(&'static str, u64); 6] {
             "rows_dropped_on_rebalance",
             load(&stats.rows_dropped_on_rebalance),
         ),
+        ("partitions_assigned", load(&stats.partitions_assigned)),
     ]
 }
 
 async fn metrics(State(state): State<AppState>) -> String {
     for (name, value) in counters(&state.stats) {
-        metrics::counter!(format!("meterlake_sink_{name}_total")).absolute(value);
+        if name == "partitions_assigned" {
+            metrics::gauge!("meterlake_sink_partitions_assigned").set(value as f64);
+        } else {
+            metrics::counter!(format!("meterlake_sink_{name}_total")).absolute(value);
+        }
     }
     state.prometheus.run_upkeep();
     state.prometheus.render()

@@ -56,6 +56,8 @@ pub struct SinkStats {
     pub duplicate_rows: AtomicU64,
     /// Uncommitted rows dropped on a rebalance or because another writer got ahead (they are re-read).
     pub rows_dropped_on_rebalance: AtomicU64,
+    /// Partitions of the readings topic currently assigned to this sink.
+    pub partitions_assigned: AtomicU64,
 }
 
 /// Errors that stop the sink.
@@ -183,11 +185,20 @@ impl Sink {
         for event in self.context.drain() {
             match event {
                 RebalanceEvent::Revoked(partitions) => {
+                    let count = partitions.len() as u64;
+                    let _ = self.stats.partitions_assigned.fetch_update(
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                        |n| Some(n.saturating_sub(count)),
+                    );
                     for partition in partitions {
                         self.forget(partition);
                     }
                 }
                 RebalanceEvent::Assigned(partitions) => {
+                    self.stats
+                        .partitions_assigned
+                        .fetch_add(partitions.len() as u64, Ordering::Relaxed);
                     self.lake.refresh().await?;
                     for partition in partitions {
                         self.forget(partition);
