@@ -89,6 +89,30 @@ fn parquet_ceiling(batches: &[RecordBatch], flush_rows: usize) -> anyhow::Result
     Ok((started.elapsed().as_secs_f64(), bytes))
 }
 
+/// Seconds to consume and decode every message with a plain consumer (the sink's input side alone).
+async fn consume_only(
+    settings: &KafkaSettings,
+    topics: &Topics,
+    messages: usize,
+) -> anyhow::Result<f64> {
+    use rdkafka::consumer::Consumer;
+    use rdkafka::Message;
+    let consumer = ingest::kafka::consumer(settings, "bench-consume-only")?;
+    consumer.subscribe(&[&topics.readings])?;
+    let first = consumer.recv().await?;
+    let started = Instant::now();
+    let mut decoded =
+        ingest::kafka::message::decode(first.payload().unwrap_or_default(), None, None)?.len();
+    for _ in 1..messages {
+        let message = consumer.recv().await?;
+        decoded +=
+            ingest::kafka::message::decode(message.payload().unwrap_or_default(), None, None)?
+                .len();
+    }
+    anyhow::ensure!(decoded >= messages, "decoded {decoded} batches");
+    Ok(started.elapsed().as_secs_f64())
+}
+
 fn file_sizes(lake: &Lake) -> anyhow::Result<(usize, u64)> {
     let mut total = 0;
     let uris = lake.file_uris()?;
@@ -99,6 +123,9 @@ fn file_sizes(lake: &Lake) -> anyhow::Result<(usize, u64)> {
 }
 
 fn main() -> anyhow::Result<()> {
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("METERLAKE_LOG") {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
     let bench = std::env::args().any(|a| a == "--bench");
     let (rows, per_message, flush_rows) = if bench {
         (arg(1, 4_000_000), arg(2, 2_000), arg(3, 1_000_000))
@@ -162,6 +189,7 @@ fn main() -> anyhow::Result<()> {
         }
         let produce_secs = produce_started.elapsed().as_secs_f64();
 
+        let consume_secs = consume_only(&settings, &topics, messages).await?;
         let lake = Lake::open(&location, ZONE).await?;
         let sink = Sink::new(
             SinkConfig {
@@ -213,8 +241,14 @@ fn main() -> anyhow::Result<()> {
         );
         println!("produce (not timed below): {:.0} rows/s", total as f64 / produce_secs);
         println!(
-            "Kafka → lake: {sink_rate:.0} rows/s ({sink_secs:.2} s, {} commits)",
-            stats.commits.load(Ordering::Relaxed)
+            "Kafka consume + decode alone: {:.0} rows/s",
+            total as f64 / consume_secs
+        );
+        println!(
+            "Kafka → lake: {sink_rate:.0} rows/s ({sink_secs:.2} s, {} commits; {} rows dropped on rebalances, {} messages skipped)",
+            stats.commits.load(Ordering::Relaxed),
+            stats.rows_dropped_on_rebalance.load(Ordering::Relaxed),
+            stats.duplicates_skipped.load(Ordering::Relaxed),
         );
         println!("raw Parquet ceiling: {raw_rate:.0} rows/s ({raw_secs:.2} s, {raw_bytes} bytes)");
         println!("ratio sink / ceiling: {:.2}", sink_rate / raw_rate);

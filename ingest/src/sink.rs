@@ -11,9 +11,10 @@
 //! in `docs/sink-protocol.md`.
 
 mod buffer;
+mod committer;
 mod rebalance;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,9 +22,11 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Headers, OwnedMessage};
 use rdkafka::{Message, Offset, TopicPartitionList};
-use store::{DeadLetter, DeadLetterTable, Lake, LakeLocation, SourcePosition, StoreError};
+use store::{DeadLetter, DeadLetterTable, Lake, LakeLocation, StoreError};
+use tokio::task::JoinHandle;
 
 pub use buffer::{Buffers, PartitionBuffer};
+pub use committer::{Committer, FlushDone, FlushJob};
 pub use rebalance::{RebalanceEvent, SinkContext};
 
 use crate::fail_point;
@@ -69,6 +72,9 @@ pub enum SinkError {
     /// The lake failed.
     #[error("lake: {0}")]
     Store(#[from] StoreError),
+    /// A background flush panicked or was cancelled.
+    #[error("flush task: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// Failure points of the commit path (see [`crate::fail_point`]).
@@ -88,8 +94,9 @@ pub struct Sink {
     config: SinkConfig,
     consumer: StreamConsumer<SinkContext>,
     context: SinkContext,
-    lake: Lake,
-    dead_letter_table: DeadLetterTable,
+    /// The lake tables, unless a flush has them in the background (`in_flight`).
+    committer: Option<Committer>,
+    in_flight: Option<JoinHandle<(Committer, Result<FlushDone, SinkError>)>>,
     topics: Topics,
     stats: Arc<SinkStats>,
     /// Per assigned partition: the last offset the lake holds (−1 for none).
@@ -112,11 +119,14 @@ impl Sink {
             crate::kafka::consumer_with_context(settings, &config.group_id, context.clone())?;
         consumer.subscribe(&[&topics.readings])?;
         Ok(Self {
-            dead_letter_table: DeadLetterTable::open(location).await?,
+            committer: Some(Committer {
+                lake,
+                dead_letters: DeadLetterTable::open(location).await?,
+            }),
+            in_flight: None,
             config,
             consumer,
             context,
-            lake,
             topics,
             stats: Arc::new(SinkStats::default()),
             committed: HashMap::new(),
@@ -159,6 +169,7 @@ impl Sink {
                 _ = shutdown.changed() => {
                     self.apply_rebalances().await?;
                     self.flush().await?;
+                    self.committer().await?;
                     return Ok(());
                 }
                 received = tokio::time::timeout(wait, self.consumer.recv()) => {
@@ -173,6 +184,9 @@ impl Sink {
                     }
                 }
             }
+            if self.in_flight.as_ref().is_some_and(JoinHandle::is_finished) {
+                self.committer().await?;
+            }
             self.apply_rebalances().await?;
             if self.should_flush() {
                 self.flush().await?;
@@ -180,9 +194,50 @@ impl Sink {
         }
     }
 
+    /// The lake tables, after the flush in flight (if any) has finished and been accounted for.
+    async fn committer(&mut self) -> Result<&mut Committer, SinkError> {
+        if let Some(task) = self.in_flight.take() {
+            let (committer, result) = task.await?;
+            self.committer = Some(committer);
+            self.complete(result?)?;
+        }
+        self.committer
+            .as_mut()
+            .ok_or_else(|| SinkError::Store(StoreError::Schema("the lake tables were lost".into())))
+    }
+
+    /// Accounts for a finished flush and commits its offsets to Kafka (for monitoring).
+    fn complete(&mut self, done: FlushDone) -> Result<(), SinkError> {
+        self.stats
+            .rows_committed
+            .fetch_add(done.rows as u64, Ordering::Relaxed);
+        self.stats
+            .duplicate_rows
+            .fetch_add(done.report.duplicates_dropped, Ordering::Relaxed);
+        self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        let mut offsets = TopicPartitionList::new();
+        for (partition, offset) in done.offsets {
+            offsets.add_partition_offset(
+                &self.topics.readings,
+                partition,
+                Offset::Offset(offset + 1),
+            )?;
+        }
+        if let Err(err) = self.consumer.commit(&offsets, CommitMode::Async) {
+            tracing::debug!(%err, "kafka offset commit (monitoring only) failed");
+        }
+        fail_point::pass(points::AFTER_KAFKA_COMMIT);
+        Ok(())
+    }
+
     /// Applies the assignment changes the consumer reported since the last call.
     async fn apply_rebalances(&mut self) -> Result<(), SinkError> {
-        for event in self.context.drain() {
+        let events = self.context.drain();
+        if !events.is_empty() {
+            // A flush in flight finishes first: its commit is made under the old assignment.
+            self.committer().await?;
+        }
+        for event in events {
             match event {
                 RebalanceEvent::Revoked(partitions) => {
                     let count = partitions.len() as u64;
@@ -199,7 +254,7 @@ impl Sink {
                     self.stats
                         .partitions_assigned
                         .fetch_add(partitions.len() as u64, Ordering::Relaxed);
-                    self.lake.refresh().await?;
+                    self.committer().await?.lake.refresh().await?;
                     for partition in partitions {
                         self.forget(partition);
                         let position = self.lake_position(partition).await?;
@@ -242,19 +297,16 @@ impl Sink {
         }
     }
 
-    async fn lake_position(&self, partition: i32) -> Result<i64, SinkError> {
-        Ok(self
-            .lake
-            .source_position(&self.source_id(partition))
-            .await?
-            .unwrap_or(-1))
+    async fn lake_position(&mut self, partition: i32) -> Result<i64, SinkError> {
+        let source = self.source_id(partition);
+        self.committer().await?.position(&source).await
     }
 
     async fn committed_position(&mut self, partition: i32) -> Result<i64, SinkError> {
         if let Some(position) = self.committed.get(&partition) {
             return Ok(*position);
         }
-        self.lake.refresh().await?;
+        self.committer().await?.lake.refresh().await?;
         let position = self.lake_position(partition).await?;
         self.committed.insert(partition, position);
         Ok(position)
@@ -308,7 +360,7 @@ impl Sink {
     /// Drops the share of every partition whose lake position moved since it was read: another writer
     /// owned the partition meanwhile. The consumer is sent back to re-read after that writer's position.
     async fn fence(&mut self) -> Result<(), SinkError> {
-        self.lake.refresh().await?;
+        self.committer().await?.lake.refresh().await?;
         for partition in self.buffers.partitions() {
             let expected = self.committed.get(&partition).copied().unwrap_or(-1);
             let actual = self.lake_position(partition).await?;
@@ -332,46 +384,8 @@ impl Sink {
         Ok(())
     }
 
-    /// Records buffered dead letters the dead-letter table does not hold yet, with their positions.
-    async fn commit_dead_letters(
-        &mut self,
-        shares: &mut BTreeMap<i32, PartitionBuffer>,
-    ) -> Result<(), SinkError> {
-        let mut letters = Vec::new();
-        let mut positions = Vec::new();
-        for (partition, share) in shares.iter_mut() {
-            if share.dead_letters.is_empty() {
-                continue;
-            }
-            let source = self.source_id(*partition);
-            let recorded = self
-                .dead_letter_table
-                .source_position(&source)
-                .await?
-                .unwrap_or(-1);
-            let fresh: Vec<DeadLetter> = std::mem::take(&mut share.dead_letters)
-                .into_iter()
-                .filter(|letter| letter.position > recorded)
-                .collect();
-            if let Some(last) = fresh.last() {
-                positions.push(SourcePosition {
-                    source,
-                    position: last.position,
-                });
-                letters.extend(fresh);
-            }
-        }
-        if !letters.is_empty() {
-            self.dead_letter_table.append(&letters, &positions).await?;
-            self.stats
-                .dead_letters
-                .fetch_add(letters.len() as u64, Ordering::Relaxed);
-            fail_point::pass(points::AFTER_DEAD_LETTER_COMMIT);
-        }
-        Ok(())
-    }
-
-    /// Commits buffered rows and their positions to the lake, then Kafka offsets for monitoring.
+    /// Starts committing buffered rows and their positions to the lake in the background, after the
+    /// previous flush finished. Kafka offsets follow when it completes.
     async fn flush(&mut self) -> Result<(), SinkError> {
         self.pending_since = None;
         if self.buffers.is_empty() {
@@ -379,51 +393,27 @@ impl Sink {
         }
         self.fence().await?;
         let rows = self.buffers.rows();
-        let mut shares = self.buffers.take();
+        let shares: std::collections::BTreeMap<i32, (String, PartitionBuffer)> = self
+            .buffers
+            .take()
+            .into_iter()
+            .map(|(partition, share)| (partition, (self.source_id(partition), share)))
+            .collect();
         if shares.is_empty() {
             return Ok(());
         }
-        self.commit_dead_letters(&mut shares).await?;
-        let positions: Vec<SourcePosition> = shares
-            .iter()
-            .map(|(partition, share)| SourcePosition {
-                source: self.source_id(*partition),
-                position: share.last_offset,
-            })
-            .collect();
-        let batches = shares
-            .values_mut()
-            .flat_map(|share| std::mem::take(&mut share.batches))
-            .collect();
-        fail_point::pass(points::BEFORE_LAKE_COMMIT);
-        let report = match self.lake.append(batches, &positions).await {
-            Ok(report) => report,
-            Err(err) => {
-                self.committed.clear();
-                return Err(err.into());
-            }
-        };
-        fail_point::pass(points::AFTER_LAKE_COMMIT);
-        self.stats
-            .rows_committed
-            .fetch_add(rows as u64, Ordering::Relaxed);
-        self.stats
-            .duplicate_rows
-            .fetch_add(report.duplicates_dropped, Ordering::Relaxed);
-        self.stats.commits.fetch_add(1, Ordering::Relaxed);
-        let mut offsets = TopicPartitionList::new();
-        for (partition, share) in &shares {
+        // If the commit fails the sink stops, so the positions can be taken as committed now.
+        for (partition, (_, share)) in &shares {
             self.committed.insert(*partition, share.last_offset);
-            offsets.add_partition_offset(
-                &self.topics.readings,
-                *partition,
-                Offset::Offset(share.last_offset + 1),
-            )?;
         }
-        if let Err(err) = self.consumer.commit(&offsets, CommitMode::Async) {
-            tracing::debug!(%err, "kafka offset commit (monitoring only) failed");
-        }
-        fail_point::pass(points::AFTER_KAFKA_COMMIT);
+        let mut committer = self.committer.take().ok_or_else(|| {
+            SinkError::Store(StoreError::Schema("the lake tables were lost".into()))
+        })?;
+        let stats = self.stats.clone();
+        self.in_flight = Some(tokio::spawn(async move {
+            let result = committer.commit(FlushJob { shares, rows }, &stats).await;
+            (committer, result)
+        }));
         Ok(())
     }
 }

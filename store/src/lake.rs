@@ -115,26 +115,41 @@ impl Lake {
         batches: Vec<RecordBatch>,
         positions: &[SourcePosition],
     ) -> Result<AppendReport, StoreError> {
+        let started = std::time::Instant::now();
         let mut lake_batches = Vec::with_capacity(batches.len());
         for batch in &batches {
             if batch.num_rows() > 0 {
                 lake_batches.push(with_partition_date(batch, self.zone)?);
             }
         }
-        let offered: usize = lake_batches.iter().map(RecordBatch::num_rows).sum();
-        let mut seen = self.existing_keys(&lake_batches).await?;
-        let lake_batches = lake_batches
-            .iter()
-            .map(|batch| crate::dedup::keep_first(batch, &mut seen))
-            .collect::<Result<Vec<_>, _>>()?;
-        let rows_written: usize = lake_batches.iter().map(RecordBatch::num_rows).sum();
-        let mut sorted = sort_by_meter_and_boundary(lake_batches)?;
-        if sorted.is_empty() {
-            // Nothing new: the commit still records how far the sources were read.
-            sorted.push(RecordBatch::new_empty(crate::schema::reading_schema()));
-        }
+        let schema = lake_batches
+            .first()
+            .map_or_else(crate::schema::reading_schema, RecordBatch::schema);
+        let all = arrow::compute::concat_batches(&schema, &lake_batches)?;
+        let offered = all.num_rows();
+        let partitioned = started.elapsed();
+        let keys = crate::dedup::keys(&all)?;
+        let existing = self.existing_keys(&all, &keys).await?;
+        let scanned = started.elapsed();
+        let kept = crate::dedup::first_copies_sorted(&keys, &existing);
+        let rows_written = kept.len();
+        let deduplicated = started.elapsed();
+        let sorted = vec![arrow::compute::take_record_batch(
+            &all,
+            &arrow::array::UInt32Array::from(kept),
+        )?];
+        let sorted_at = started.elapsed();
         self.table =
             commit_write(self.table.clone(), sorted, positions, &[PARTITION_COLUMN]).await?;
+        tracing::debug!(
+            rows = offered,
+            ?partitioned,
+            ?scanned,
+            ?deduplicated,
+            sorted = ?sorted_at,
+            committed = ?started.elapsed(),
+            "lake append phases (cumulative)"
+        );
         Ok(AppendReport {
             version: self.version().unwrap_or(0),
             rows_written: rows_written as u64,
@@ -231,26 +246,4 @@ pub(crate) async fn transaction_version(
         .snapshot()?
         .transaction_version(table.log_store().as_ref(), app_id)
         .await?)
-}
-
-fn sort_by_meter_and_boundary(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, StoreError> {
-    let Some(first) = batches.first() else {
-        return Ok(batches);
-    };
-    let schema = first.schema();
-    let all = arrow::compute::concat_batches(&schema, &batches)?;
-    let columns = [col::METER_ID, col::BOUNDARY_TS]
-        .iter()
-        .map(|name| {
-            all.column_by_name(name)
-                .cloned()
-                .map(|values| arrow::compute::SortColumn {
-                    values,
-                    options: None,
-                })
-                .ok_or_else(|| StoreError::Schema(format!("missing {name}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let indices = arrow::compute::lexsort_to_indices(&columns, None)?;
-    Ok(vec![arrow::compute::take_record_batch(&all, &indices)?])
 }
