@@ -17,17 +17,13 @@ use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
 use ingest::sim::{Fleet, FleetConfig, SecurityMode, SimClock};
 use ingest::spool::{Spool, SpoolConfig};
 
-fn arg(index: usize, default: usize) -> usize {
-    std::env::args()
-        .filter(|a| !a.starts_with('-'))
-        .nth(index)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(default)
-}
+mod args;
+
+use args::positional as arg;
 
 fn main() -> anyhow::Result<()> {
     // `cargo bench` passes `--bench`; under `cargo test --all-targets` this runs as a small smoke test.
-    let bench = std::env::args().any(|a| a == "--bench");
+    let bench = args::full_run();
     let (dtus, per_dtu, rounds) = if bench {
         (arg(1, 2000), arg(2, 5), arg(3, 5))
     } else {

@@ -22,15 +22,13 @@ use rust_decimal::Decimal;
 use store::{CompactOptions, Lake, LakeLocation};
 
 const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
-const PARTITIONS: i32 = 4;
+/// Partitions of the topic: the mock broker keeps at most 5 MB per partition, and every row is produced before
+/// the clock starts, so the rows are spread wide enough to stay.
+const PARTITIONS: i32 = 64;
 
-fn arg(index: usize, default: usize) -> usize {
-    std::env::args()
-        .filter(|a| !a.starts_with('-'))
-        .nth(index)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(default)
-}
+mod args;
+
+use args::positional as arg;
 
 /// One bus's message: `meters` meters at `boundary` with plausible register values.
 fn message_batch(bus: usize, meters: usize, boundary: DateTime<Utc>, round: i64) -> RecordBatch {
@@ -126,7 +124,7 @@ fn main() -> anyhow::Result<()> {
     if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("METERLAKE_LOG") {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
-    let bench = std::env::args().any(|a| a == "--bench");
+    let bench = args::full_run();
     let (rows, per_message, flush_rows) = if bench {
         (arg(1, 4_000_000), arg(2, 2_000), arg(3, 1_000_000))
     } else {
@@ -154,6 +152,7 @@ fn main() -> anyhow::Result<()> {
             let boundary = start + TimeDelta::minutes(15 * round as i64);
             batches.push((bus, message_batch(bus, per_message, boundary, round as i64)));
         }
+        eprintln!("producing {messages} messages");
         let producer: FutureProducer = ingest::kafka::producer(&settings)?;
         let produce_started = Instant::now();
         let mut sends = Vec::with_capacity(messages);
@@ -189,7 +188,9 @@ fn main() -> anyhow::Result<()> {
         }
         let produce_secs = produce_started.elapsed().as_secs_f64();
 
+        eprintln!("consuming with a plain consumer");
         let consume_secs = consume_only(&settings, &topics, messages).await?;
+        eprintln!("running the sink");
         let lake = Lake::open(&location, ZONE).await?;
         let sink = Sink::new(
             SinkConfig {
@@ -225,6 +226,7 @@ fn main() -> anyhow::Result<()> {
         let _ = stop.send(true);
         running.await??;
 
+        eprintln!("encoding the raw ceiling, then compacting");
         let plain: Vec<RecordBatch> = batches.into_iter().map(|(_, b)| b).collect();
         let (raw_secs, raw_bytes) = parquet_ceiling(&plain, flush_rows)?;
         let mut lake = Lake::open(&location, ZONE).await?;

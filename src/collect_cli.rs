@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -16,7 +16,7 @@ use ingest::clock::SystemClock;
 use ingest::collector::limits::raise_open_files_limit;
 use ingest::collector::{buses_file, schedule, Collector, CollectorConfig};
 use ingest::dlt645::{Address, DataId};
-use ingest::kafka::{KafkaSettings, Topics};
+use ingest::kafka::Topics;
 use ingest::spool::{Spool, SpoolConfig};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::sync::watch;
@@ -45,10 +45,7 @@ struct AppState {
 
 /// Runs the collector until Ctrl-C or SIGTERM (or after one round with `--once`).
 pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
-    let brokers = args.brokers.unwrap_or_else(|| config.kafka.brokers.clone());
-    if brokers.trim().is_empty() {
-        bail!("meterlake collect needs Kafka: set kafka.brokers or --brokers (the embedded broker is only for `meterlake demo`)");
-    }
+    let settings = config.kafka.settings_for(args.brokers, "collect")?;
     let buses_path = args
         .buses
         .unwrap_or_else(|| PathBuf::from(&config.collector.buses_file));
@@ -65,10 +62,6 @@ pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
         config.collector.spool_max_mb * 1024 * 1024,
     ))
     .with_context(|| format!("opening the spool in {}", config.collector.spool_dir))?;
-    let settings = KafkaSettings {
-        brokers,
-        properties: config.kafka.properties.clone(),
-    };
     let topics = Topics::with_prefix(&config.kafka.topic_prefix);
     let meters: usize = buses.iter().map(|b| b.meters.len()).sum();
     let bus_count = buses.len();

@@ -99,6 +99,36 @@ pub struct SinkConfig {
     pub listen: String,
 }
 
+impl KafkaConfig {
+    /// Client settings for a service that needs a real broker: `--brokers` if given, else `kafka.brokers`.
+    /// `command` names the subcommand in the error when neither is set.
+    pub fn settings_for(
+        &self,
+        brokers: Option<String>,
+        command: &str,
+    ) -> anyhow::Result<ingest::kafka::KafkaSettings> {
+        let brokers = brokers.unwrap_or_else(|| self.brokers.clone());
+        if brokers.trim().is_empty() {
+            bail!("meterlake {command} needs Kafka: set kafka.brokers or --brokers (the embedded broker is only for `meterlake demo`)");
+        }
+        Ok(ingest::kafka::KafkaSettings {
+            brokers,
+            properties: self.properties.clone(),
+        })
+    }
+}
+
+impl SinkConfig {
+    /// The sink's runtime settings.
+    pub fn runtime(&self) -> ingest::sink::SinkConfig {
+        ingest::sink::SinkConfig {
+            group_id: self.group_id.clone(),
+            flush_rows: self.flush_rows,
+            flush_interval: std::time::Duration::from_millis(self.flush_interval_ms),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {

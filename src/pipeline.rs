@@ -16,7 +16,7 @@ use control::ControlService;
 use ingest::collector::{Collector, CollectorConfig, RoundStats};
 use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
 use ingest::sim::{Fleet, FleetConfig, GridConfig, SecurityMode, SimClock};
-use ingest::sink::{Sink, SinkConfig, SinkStats};
+use ingest::sink::{Sink, SinkStats};
 use ingest::spool::{Spool, SpoolConfig};
 use rust_decimal::Decimal;
 use store::{Lake, LakeLocation};
@@ -142,11 +142,7 @@ impl Pipeline {
 
         let lake_location = LakeLocation::parse(&config.lake.location)?;
         let sink = Sink::new(
-            SinkConfig {
-                group_id: config.sink.group_id.clone(),
-                flush_rows: config.sink.flush_rows,
-                flush_interval: Duration::from_millis(config.sink.flush_interval_ms),
-            },
+            config.sink.runtime(),
             &settings,
             topics.clone(),
             Lake::open(&lake_location, zone).await?,

@@ -3,14 +3,13 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use ingest::kafka::{KafkaSettings, Topics};
-use ingest::sink::{Sink, SinkConfig, SinkStats};
+use ingest::kafka::Topics;
+use ingest::sink::{Sink, SinkStats};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use store::{Lake, LakeLocation};
 use tokio::sync::watch;
@@ -33,25 +32,14 @@ struct AppState {
 
 /// Runs the sink until Ctrl-C or SIGTERM, then commits what it holds.
 pub async fn run(config: Config, args: SinkArgs) -> anyhow::Result<()> {
-    let brokers = args.brokers.unwrap_or_else(|| config.kafka.brokers.clone());
-    if brokers.trim().is_empty() {
-        bail!("meterlake sink needs Kafka: set kafka.brokers or --brokers (the embedded broker is only for `meterlake demo`)");
-    }
+    let settings = config.kafka.settings_for(args.brokers, "sink")?;
     let prometheus = PrometheusBuilder::new()
         .install_recorder()
         .context("installing the metrics recorder")?;
-    let settings = KafkaSettings {
-        brokers,
-        properties: config.kafka.properties.clone(),
-    };
     let zone = store::partition::parse_zone(&config.lake.zone)?;
     let location = LakeLocation::parse(&config.lake.location)?;
     let sink = Sink::new(
-        SinkConfig {
-            group_id: config.sink.group_id.clone(),
-            flush_rows: config.sink.flush_rows,
-            flush_interval: Duration::from_millis(config.sink.flush_interval_ms),
-        },
+        config.sink.runtime(),
         &settings,
         Topics::with_prefix(&config.kafka.topic_prefix),
         Lake::open(&location, zone).await?,
