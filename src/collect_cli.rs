@@ -110,14 +110,7 @@ pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
         collector: collector.clone(),
         prometheus,
     });
-    let mut http_rx = shutdown_rx.clone();
-    let http = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = http_rx.changed().await;
-            })
-            .await
-    });
+    let http = crate::service::serve_until_shutdown(listener, router, shutdown_rx.clone());
 
     let interval = Duration::from_secs(config.collector.interval_s.max(1));
     if args.once {
@@ -135,7 +128,7 @@ pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
         }
     } else {
         let rounds = tokio::spawn(collector.clone().run_schedule(interval, shutdown_rx));
-        wait_for_signal().await;
+        crate::service::wait_for_signal().await;
         eprintln!("shutting down: finishing buses in flight, flushing the spool to Kafka");
         collector.begin_shutdown();
         let _ = shutdown.send(true);
@@ -151,27 +144,6 @@ pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
     let left = collector.spooled_records().await?;
     eprintln!("stopped; {left} records wait in the spool for the next start");
     Ok(())
-}
-
-pub(crate) async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 fn router(state: AppState) -> Router {

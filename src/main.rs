@@ -5,6 +5,7 @@ mod demo;
 mod frame_cli;
 mod lake_cli;
 mod meter_cli;
+mod service;
 mod sim_cli;
 mod sink_cli;
 

@@ -64,14 +64,7 @@ pub async fn run(config: Config, args: SinkArgs) -> anyhow::Result<()> {
             stats: stats.clone(),
             prometheus,
         });
-    let mut http_rx = shutdown_rx.clone();
-    let http = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = http_rx.changed().await;
-            })
-            .await
-    });
+    let http = crate::service::serve_until_shutdown(listener, router, shutdown_rx.clone());
     let mut running = tokio::spawn(sink.run(shutdown_rx));
     tokio::select! {
         result = &mut running => {
@@ -79,7 +72,7 @@ pub async fn run(config: Config, args: SinkArgs) -> anyhow::Result<()> {
             result??;
             bail!("the sink stopped on its own");
         }
-        _ = crate::collect_cli::wait_for_signal() => {}
+        _ = crate::service::wait_for_signal() => {}
     }
     eprintln!("shutting down: committing buffered rows");
     let _ = shutdown.send(true);
