@@ -12,12 +12,16 @@ if ! command -v tansu >/dev/null; then
 fi
 cargo build --release --bin meterlake
 bin="$CARGO_TARGET_DIR/release/meterlake"
-export LISTENER_URL=tcp://127.0.0.1:9092 ADVERTISED_LISTENER_URL=tcp://127.0.0.1:9092 STORAGE_ENGINE="sqlite://$work/tansu.db"
-tansu broker >"$work/tansu.log" 2>&1 &
+work="$(cd "$work" && pwd)"
+# tansu reads the path of a sqlite:// URL relative to its working directory.
+export LISTENER_URL=tcp://127.0.0.1:9092 ADVERTISED_LISTENER_URL=tcp://127.0.0.1:9092 STORAGE_ENGINE="sqlite://tansu.db"
+(cd "$work" && exec tansu broker >"$work/tansu.log" 2>&1) &
 broker=$!
 sim=""; sink=""
 trap 'kill $sink $sim $broker 2>/dev/null || true' EXIT
 sleep 3
+kill -0 $broker 2>/dev/null || { cat "$work/tansu.log"; echo "tansu did not start" >&2; exit 1; }
+export METERLAKE_LOG=error
 for topic in meterlake.readings.v1 meterlake.commands.v1 meterlake.acks.v1; do
   tansu topic create "$topic" --partitions 3 || true
 done
