@@ -214,3 +214,24 @@ async fn a_reading_already_in_the_lake_is_not_written_again_and_the_first_copy_w
     );
     assert_eq!(count_and_sum(&location, None).await.0, 20);
 }
+
+#[tokio::test]
+async fn an_in_memory_lake_takes_appends_and_answers_sql() {
+    let location = LakeLocation::parse("memory:///readings-test").unwrap();
+    let mut lake = Lake::open(&location, ZONE).await.unwrap();
+    let boundary: DateTime<Utc> = "2026-10-01T15:00:00Z".parse().unwrap();
+    lake.append(vec![batch(boundary, 1)], &[]).await.unwrap();
+    lake.append(vec![batch(boundary + Duration::minutes(15), 2)], &[])
+        .await
+        .unwrap();
+    assert!(location.local_dir().is_none());
+    let session = analytics::LakeSession::from_lake(&lake, ZONE).await.unwrap();
+    let batches = session
+        .query("SELECT count(*) AS n FROM readings")
+        .await
+        .unwrap();
+    let n = analytics::columns::typed::<arrow::array::Int64Array>(&batches[0], 0)
+        .unwrap()
+        .value(0);
+    assert_eq!(n, 20);
+}
