@@ -225,7 +225,9 @@ async fn an_in_memory_lake_takes_appends_and_answers_sql() {
         .await
         .unwrap();
     assert!(location.local_dir().is_none());
-    let session = analytics::LakeSession::from_lake(&lake, ZONE).await.unwrap();
+    let session = analytics::LakeSession::from_lake(&lake, ZONE)
+        .await
+        .unwrap();
     let batches = session
         .query("SELECT count(*) AS n FROM readings")
         .await
