@@ -75,6 +75,9 @@ pub enum SinkError {
     /// A background flush panicked or was cancelled.
     #[error("flush task: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The lake tables are neither here nor with a flush in flight (a failed flush took them).
+    #[error("the lake tables were lost with a failed flush")]
+    TablesLost,
 }
 
 /// Failure points of the commit path (see [`crate::fail_point`]).
@@ -201,9 +204,7 @@ impl Sink {
             self.committer = Some(committer);
             self.complete(result?)?;
         }
-        self.committer
-            .as_mut()
-            .ok_or_else(|| SinkError::Store(StoreError::Schema("the lake tables were lost".into())))
+        self.committer.as_mut().ok_or(SinkError::TablesLost)
     }
 
     /// Accounts for a finished flush and commits its offsets to Kafka (for monitoring).
@@ -406,9 +407,7 @@ impl Sink {
         for (partition, (_, share)) in &shares {
             self.committed.insert(*partition, share.last_offset);
         }
-        let mut committer = self.committer.take().ok_or_else(|| {
-            SinkError::Store(StoreError::Schema("the lake tables were lost".into()))
-        })?;
+        let mut committer = self.committer.take().ok_or_else(|| SinkError::TablesLost)?;
         let stats = self.stats.clone();
         self.in_flight = Some(tokio::spawn(async move {
             let result = committer.commit(FlushJob { shares, rows }, &stats).await;
