@@ -237,3 +237,50 @@ async fn an_in_memory_lake_takes_appends_and_answers_sql() {
         .value(0);
     assert_eq!(n, 20);
 }
+
+/// Rows written by one append of `batch(boundary, kwh)`.
+async fn written(lake: &mut Lake, boundary: DateTime<Utc>, kwh: i64) -> u64 {
+    lake.append(vec![batch(boundary, kwh)], &[])
+        .await
+        .unwrap()
+        .rows_written
+}
+
+#[tokio::test]
+async fn the_dedup_index_follows_other_writers_compaction_and_retention() {
+    let (_dir, location, mut first) = empty_lake().await;
+    let morning: DateTime<Utc> = "2026-10-01T01:00:00Z".parse().unwrap();
+    let noon = morning + Duration::hours(3);
+    assert_eq!(written(&mut first, morning, 1).await, 10);
+
+    // A second writer sees the first one's file, and the first sees the second's.
+    let mut second = Lake::open(&location, ZONE).await.unwrap();
+    second.refresh().await.unwrap();
+    assert_eq!(written(&mut second, morning, 2).await, 0);
+    assert_eq!(written(&mut second, noon, 2).await, 10);
+    first.refresh().await.unwrap();
+    assert_eq!(written(&mut first, morning, 3).await, 0);
+    assert_eq!(written(&mut first, noon, 3).await, 0);
+
+    // Compaction replaces every indexed file: the index is rebuilt and still knows every key.
+    first.compact(&CompactOptions::default()).await.unwrap();
+    assert_eq!(written(&mut first, morning, 4).await, 0);
+    assert_eq!(written(&mut second, noon, 4).await, 0);
+
+    // Retention removes the day: its keys may be loaded again.
+    first
+        .drop_partitions_before("2026-10-02".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(written(&mut first, morning, 5).await, 10);
+    second.refresh().await.unwrap();
+    assert_eq!(written(&mut second, noon, 5).await, 10);
+
+    // A budget too small for the day falls back to scanning, with the same answer.
+    let mut small = Lake::open(&location, ZONE).await.unwrap();
+    small.refresh().await.unwrap();
+    small.set_key_budget(5);
+    assert_eq!(written(&mut small, morning, 6).await, 0);
+    assert_eq!(written(&mut small, morning + Duration::minutes(15), 6).await, 10);
+    assert_eq!(count_and_sum(&location, None).await.0, 30);
+}

@@ -85,16 +85,12 @@ pub fn keys(batch: &RecordBatch) -> Result<Vec<ReadingKey>, StoreError> {
     })
 }
 
-/// Indices of the rows to write, sorted by (meter, boundary): each key's first row, unless `existing`
-/// holds the key already.
-pub fn first_copies_sorted(keys: &[ReadingKey], existing: &KeySet) -> Vec<u32> {
-    let mut kept: Vec<u32> = if existing.is_empty() {
-        (0..keys.len() as u32).collect()
-    } else {
-        (0..keys.len() as u32)
-            .filter(|&i| !existing.contains(&keys[i as usize]))
-            .collect()
-    };
+/// Indices of the rows to write, sorted by (meter, boundary): each key's first row, unless the table
+/// holds the row's key already (`exists(row)`).
+pub fn first_copies_sorted(keys: &[ReadingKey], exists: impl Fn(usize) -> bool) -> Vec<u32> {
+    let mut kept: Vec<u32> = (0..keys.len() as u32)
+        .filter(|&i| !exists(i as usize))
+        .collect();
     // A stable sort keeps copies of one key in arrival order, so the first of each run is the first copy.
     kept.sort_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
     kept.dedup_by(|later, first| keys[*later as usize] == keys[*first as usize]);
@@ -196,6 +192,9 @@ mod tests {
             key("000000000003", 10),
         ];
         let existing: KeySet = [key("000000000003", 10)].into_iter().collect();
-        assert_eq!(first_copies_sorted(&keys, &existing), vec![3, 1, 0]);
+        assert_eq!(
+            first_copies_sorted(&keys, |i| existing.contains(&keys[i])),
+            vec![3, 1, 0]
+        );
     }
 }

@@ -23,6 +23,9 @@ pub enum StoreError {
     /// Arrow could not build or convert a batch.
     #[error("arrow error: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// A data file could not be read as Parquet.
+    #[error("parquet error: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
     /// Local file system error while preparing a location.
     #[error("io error: {0}")]
     Io(#[from] std::io::Error),

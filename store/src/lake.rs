@@ -1,5 +1,6 @@
 //! The `readings` Delta table: atomic appends that carry source positions, and readers.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
@@ -13,6 +14,8 @@ use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::DeltaTable;
 use url::Url;
 
+use crate::dedup::first_copies_sorted;
+use crate::key_index::{files_added_by, row_dates, KeyIndex, DEFAULT_KEY_BUDGET};
 use crate::partition::with_partition_date;
 use crate::schema::{col, PARTITION_COLUMN};
 use crate::{LakeLocation, StoreError};
@@ -47,6 +50,7 @@ pub struct AppendReport {
 pub struct Lake {
     pub(crate) table: DeltaTable,
     zone: Tz,
+    index: KeyIndex,
 }
 
 impl Lake {
@@ -54,7 +58,11 @@ impl Lake {
     pub async fn open(location: &LakeLocation, zone: Tz) -> Result<Self, StoreError> {
         let url = location.table_url(READINGS_TABLE)?;
         let table = DeltaTable::try_from_url(url).await?;
-        Ok(Self { table, zone })
+        Ok(Self {
+            table,
+            zone,
+            index: KeyIndex::new(DEFAULT_KEY_BUDGET),
+        })
     }
 
     /// Opens the readings table as it was at `version` (time travel).
@@ -100,6 +108,11 @@ impl Lake {
         transaction_version(&self.table, source).await
     }
 
+    /// Bounds the keys the dedup index keeps in memory (about 40 bytes each; see [`crate::key_index`]).
+    pub fn set_key_budget(&mut self, keys: usize) {
+        self.index = KeyIndex::new(keys);
+    }
+
     /// Loads the newest committed version (other writers' commits included).
     pub async fn refresh(&mut self) -> Result<(), StoreError> {
         load_latest(&mut self.table).await
@@ -129,18 +142,43 @@ impl Lake {
         let offered = all.num_rows();
         let partitioned = started.elapsed();
         let keys = crate::dedup::keys(&all)?;
-        let existing = self.existing_keys(&all, &keys).await?;
+        let row_dates = row_dates(&all)?;
+        let dates: HashSet<i32> = row_dates.iter().copied().collect();
+        let indexed = self.index.prepare(&self.table, &dates, keys.len()).await?;
+        let kept = if indexed {
+            let index = &self.index;
+            first_copies_sorted(&keys, |row| index.contains(row_dates[row], &keys[row]))
+        } else {
+            let existing = self.existing_keys(&all, &keys).await?;
+            first_copies_sorted(&keys, |row| existing.contains(&keys[row]))
+        };
         let scanned = started.elapsed();
-        let kept = crate::dedup::first_copies_sorted(&keys, &existing);
         let rows_written = kept.len();
         let deduplicated = started.elapsed();
         let sorted = vec![arrow::compute::take_record_batch(
             &all,
-            &arrow::array::UInt32Array::from(kept),
+            &arrow::array::UInt32Array::from(kept.clone()),
         )?];
         let sorted_at = started.elapsed();
-        self.table =
-            commit_write(self.table.clone(), sorted, positions, &[PARTITION_COLUMN]).await?;
+        match commit_write(self.table.clone(), sorted, positions, &[PARTITION_COLUMN]).await {
+            Ok(table) => self.table = table,
+            Err(err) => {
+                // The commit may or may not have landed; rebuild the index from the table next time.
+                self.index.clear();
+                return Err(err);
+            }
+        }
+        if indexed {
+            let version = self.version().unwrap_or(0);
+            let added = files_added_by(&self.table, version).await?;
+            self.index.record(
+                kept.iter().map(|&row| {
+                    let row = row as usize;
+                    (row_dates[row], keys[row].clone())
+                }),
+                &added,
+            );
+        }
         tracing::debug!(
             rows = offered,
             ?partitioned,

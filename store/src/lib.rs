@@ -8,6 +8,7 @@ pub mod compact;
 pub mod dead_letters;
 pub mod dedup;
 pub mod error;
+pub mod key_index;
 pub mod lake;
 pub mod location;
 pub mod partition;
