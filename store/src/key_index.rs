@@ -160,6 +160,20 @@ impl KeyIndex {
     }
 }
 
+impl DataFile {
+    /// The data file an `add` action of this process's own commit names.
+    pub(crate) fn from_add(add: &deltalake::kernel::Add) -> Self {
+        Self {
+            path: percent_decode(&add.path),
+            date: add
+                .partition_values
+                .get(PARTITION_COLUMN)
+                .and_then(|v| v.as_deref().and_then(parse_date)),
+            rows: 0,
+        }
+    }
+}
+
 /// Days since the epoch of a `YYYY-MM-DD` partition value.
 fn parse_date(value: &str) -> Option<i32> {
     let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()?;

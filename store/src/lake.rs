@@ -15,7 +15,8 @@ use deltalake::DeltaTable;
 use url::Url;
 
 use crate::dedup::first_copies_sorted;
-use crate::key_index::{files_added_by, row_dates, KeyIndex, DEFAULT_KEY_BUDGET};
+use crate::data_files::{commit_adds, write_data_files};
+use crate::key_index::{files_added_by, row_dates, DataFile, KeyIndex, DEFAULT_KEY_BUDGET};
 use crate::partition::with_partition_date;
 use crate::schema::{col, PARTITION_COLUMN};
 use crate::{LakeLocation, StoreError};
@@ -155,22 +156,20 @@ impl Lake {
         let scanned = started.elapsed();
         let rows_written = kept.len();
         let deduplicated = started.elapsed();
-        let sorted = vec![arrow::compute::take_record_batch(
+        let sorted = arrow::compute::take_record_batch(
             &all,
             &arrow::array::UInt32Array::from(kept.clone()),
-        )?];
+        )?;
         let sorted_at = started.elapsed();
-        match commit_write(self.table.clone(), sorted, positions, &[PARTITION_COLUMN]).await {
-            Ok(table) => self.table = table,
+        let added = match self.write_and_commit(sorted, positions).await {
+            Ok(added) => added,
             Err(err) => {
                 // The commit may or may not have landed; rebuild the index from the table next time.
                 self.index.clear();
                 return Err(err);
             }
-        }
+        };
         if indexed {
-            let version = self.version().unwrap_or(0);
-            let added = files_added_by(&self.table, version).await?;
             self.index.record(
                 kept.iter().map(|&row| {
                     let row = row as usize;
@@ -193,6 +192,25 @@ impl Lake {
             rows_written: rows_written as u64,
             duplicates_dropped: (offered - rows_written) as u64,
         })
+    }
+
+    /// Writes sorted lake rows and commits them with `positions`; returns the data files added.
+    async fn write_and_commit(
+        &mut self,
+        sorted: RecordBatch,
+        positions: &[SourcePosition],
+    ) -> Result<Vec<DataFile>, StoreError> {
+        if self.table.version().is_none() {
+            // The first commit creates the table (schema, partitioning) through delta-rs' write.
+            self.table =
+                commit_write(self.table.clone(), vec![sorted], positions, &[PARTITION_COLUMN])
+                    .await?;
+            return files_added_by(&self.table, self.version().unwrap_or(0)).await;
+        }
+        let adds = write_data_files(&self.table, sorted).await?;
+        let added = adds.iter().map(DataFile::from_add).collect();
+        commit_adds(&mut self.table, adds, positions).await?;
+        Ok(added)
     }
 
     /// A DataFusion table provider over the loaded version, with the object store registered in `session`.

@@ -5,6 +5,7 @@
 //! writer that restarts can ask where it left off ([`Lake::source_position`]).
 
 pub mod compact;
+pub mod data_files;
 pub mod dead_letters;
 pub mod dedup;
 pub mod error;
