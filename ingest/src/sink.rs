@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Headers, OwnedMessage};
 use rdkafka::{Message, Offset, TopicPartitionList};
-use store::{DeadLetter, DeadLetterTable, Lake, LakeLocation, StoreError};
+use store::{DeadLetter, DeadLetterTable, Lake, LakeLocation, PreparedRows, StoreError};
 use tokio::task::JoinHandle;
 
 pub use buffer::{Buffers, PartitionBuffer};
@@ -97,6 +97,8 @@ pub struct Sink {
     config: SinkConfig,
     consumer: StreamConsumer<SinkContext>,
     context: SinkContext,
+    /// The lake's time zone, for preparing rows as they arrive.
+    zone: chrono_tz::Tz,
     /// The lake tables, unless a flush has them in the background (`in_flight`).
     committer: Option<Committer>,
     in_flight: Option<JoinHandle<(Committer, Result<FlushDone, SinkError>)>>,
@@ -122,6 +124,7 @@ impl Sink {
             crate::kafka::consumer_with_context(settings, &config.group_id, context.clone())?;
         consumer.subscribe(&[&topics.readings])?;
         Ok(Self {
+            zone: lake.zone(),
             committer: Some(Committer {
                 lake,
                 dead_letters: DeadLetterTable::open(location).await?,
@@ -340,22 +343,38 @@ impl Sink {
             content_type.as_deref(),
             version.as_deref(),
         ) {
-            Ok(batches) => self.buffers.add_batches(partition, offset, batches),
-            Err(err) => {
-                tracing::warn!(partition, offset, error = %err, "dead letter");
-                let letter = DeadLetter {
-                    source: self.source_id(partition),
-                    position: offset,
-                    key: message.key().map(<[u8]>::to_vec),
-                    payload: message.payload().map(<[u8]>::to_vec),
-                    error: err.to_string(),
-                    recorded_at: chrono::Utc::now(),
-                };
-                self.buffers.add_dead_letter(partition, offset, letter);
-            }
+            Ok(batches) => match batches
+                .iter()
+                .map(|batch| PreparedRows::new(batch, self.zone))
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(prepared) => self.buffers.add_batches(partition, offset, prepared),
+                Err(err) => self.dead_letter(partition, offset, &message, err.to_string()),
+            },
+            Err(err) => self.dead_letter(partition, offset, &message, err.to_string()),
         }
         self.pending_since.get_or_insert_with(Instant::now);
         Ok(())
+    }
+
+    /// Buffers a message that cannot go into the lake as a dead letter.
+    fn dead_letter(
+        &mut self,
+        partition: i32,
+        offset: i64,
+        message: &OwnedMessage,
+        err: String,
+    ) {
+        tracing::warn!(partition, offset, error = %err, "dead letter");
+        let letter = DeadLetter {
+            source: self.source_id(partition),
+            position: offset,
+            key: message.key().map(<[u8]>::to_vec),
+            payload: message.payload().map(<[u8]>::to_vec),
+            error: err,
+            recorded_at: chrono::Utc::now(),
+        };
+        self.buffers.add_dead_letter(partition, offset, letter);
     }
 
     /// Drops the share of every partition whose lake position moved since it was read: another writer

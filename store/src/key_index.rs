@@ -20,7 +20,7 @@ use object_store::ObjectStoreExt;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
-use crate::dedup::{keys, KeySet, ReadingKey};
+use crate::dedup::{keys, KeySet, MeterKey, ReadingKey};
 use crate::schema::{col, PARTITION_COLUMN};
 use crate::StoreError;
 
@@ -30,9 +30,37 @@ pub const DEFAULT_KEY_BUDGET: usize = 12_000_000;
 /// The keys and source files of one date partition.
 #[derive(Default)]
 struct DateKeys {
-    keys: KeySet,
+    /// Keys of meters with digit ids, packed as (length and digits, boundary).
+    packed: HashSet<(u64, i64), foldhash::fast::RandomState>,
+    /// Keys of meters with other ids.
+    text: KeySet,
     files: HashSet<String>,
     last_used: u64,
+}
+
+/// Bits of a packed digit id that hold its value (up to 17 digits fit below 2⁵⁷).
+const PACKED_VALUE_BITS: u32 = 57;
+
+impl DateKeys {
+    fn len(&self) -> usize {
+        self.packed.len() + self.text.len()
+    }
+
+    /// Adds `key`; false if it was there already.
+    fn insert(&mut self, key: &ReadingKey) -> bool {
+        match key {
+            (MeterKey::Digits { len, value }, boundary) if *value < 1 << PACKED_VALUE_BITS => self
+                .packed
+                .insert(((u64::from(*len) << PACKED_VALUE_BITS) | value, *boundary)),
+            _ => self.text.insert(key.clone()),
+        }
+    }
+
+    fn extend(&mut self, keys: impl IntoIterator<Item = ReadingKey>) {
+        for key in keys {
+            self.insert(&key);
+        }
+    }
 }
 
 /// Keys per date partition (days since the epoch), bounded by a key budget.
@@ -62,7 +90,7 @@ impl KeyIndex {
 
     /// Keys held over all dates.
     pub fn len(&self) -> usize {
-        self.dates.values().map(|d| d.keys.len()).sum()
+        self.dates.values().map(DateKeys::len).sum()
     }
 
     /// Whether the index holds no keys.
@@ -105,9 +133,14 @@ impl KeyIndex {
             entry.last_used = self.clock;
             for path in active {
                 if !entry.files.contains(path) {
-                    read_keys(table, path, &mut entry.keys).await?;
+                    entry.extend(read_keys(table, path).await?);
                     entry.files.insert(path.to_string());
                 }
+            }
+        }
+        for date in dates {
+            if let Some(entry) = self.dates.get_mut(date) {
+                entry.packed.reserve(incoming);
             }
         }
         Ok(true)
@@ -131,22 +164,16 @@ impl KeyIndex {
         }
     }
 
-    /// Whether the indexed `date` holds `key`.
-    pub(crate) fn contains(&self, date: i32, key: &ReadingKey) -> bool {
-        self.dates.get(&date).is_some_and(|d| d.keys.contains(key))
+    /// Adds `key` to the prepared `date`; false if the date holds it already (or is not prepared).
+    ///
+    /// An append inserts its rows' keys before it commits; if the commit fails the caller must
+    /// [`KeyIndex::clear`] the index.
+    pub(crate) fn insert(&mut self, date: i32, key: &ReadingKey) -> bool {
+        self.dates.get_mut(&date).is_some_and(|d| d.insert(key))
     }
 
-    /// Records a committed append: the keys written per date and the files the commit added.
-    pub(crate) fn record(
-        &mut self,
-        written: impl IntoIterator<Item = (i32, ReadingKey)>,
-        added: &[DataFile],
-    ) {
-        for (date, key) in written {
-            if let Some(entry) = self.dates.get_mut(&date) {
-                entry.keys.insert(key);
-            }
-        }
+    /// Records the files a committed append added (its keys are already inserted).
+    pub(crate) fn record_files(&mut self, added: &[DataFile]) {
         for file in added {
             if let Some(entry) = file.date.and_then(|d| self.dates.get_mut(&d)) {
                 entry.files.insert(file.path.clone());
@@ -254,8 +281,8 @@ fn percent_decode(path: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Reads the (meter, boundary) keys of one data file into `into`.
-async fn read_keys(table: &DeltaTable, path: &str, into: &mut KeySet) -> Result<(), StoreError> {
+/// Reads the (meter, boundary) keys of one data file.
+async fn read_keys(table: &DeltaTable, path: &str) -> Result<Vec<ReadingKey>, StoreError> {
     let location = object_store::path::Path::parse(path)
         .map_err(|e| StoreError::Schema(format!("data file path {path}: {e}")))?;
     let bytes = table
@@ -271,10 +298,11 @@ async fn read_keys(table: &DeltaTable, path: &str, into: &mut KeySet) -> Result<
         builder.parquet_schema(),
         [col::METER_ID, col::BOUNDARY_TS],
     );
+    let mut found = Vec::new();
     for batch in builder.with_projection(mask).build()? {
-        into.extend(keys(&batch?)?);
+        found.extend(keys(&batch?)?);
     }
-    Ok(())
+    Ok(found)
 }
 
 /// The date column of a lake batch as days since the epoch.

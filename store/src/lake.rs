@@ -16,8 +16,8 @@ use url::Url;
 
 use crate::dedup::first_copies_sorted;
 use crate::data_files::{commit_adds, write_data_files};
-use crate::key_index::{files_added_by, row_dates, DataFile, KeyIndex, DEFAULT_KEY_BUDGET};
-use crate::partition::with_partition_date;
+use crate::key_index::{files_added_by, DataFile, KeyIndex, DEFAULT_KEY_BUDGET};
+use crate::prepared::PreparedRows;
 use crate::schema::{col, PARTITION_COLUMN};
 use crate::{LakeLocation, StoreError};
 
@@ -129,26 +129,43 @@ impl Lake {
         batches: Vec<RecordBatch>,
         positions: &[SourcePosition],
     ) -> Result<AppendReport, StoreError> {
+        let prepared = batches
+            .iter()
+            .filter(|b| b.num_rows() > 0)
+            .map(|b| PreparedRows::new(b, self.zone))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.append_prepared(prepared, positions).await
+    }
+
+    /// The time zone of the lake's date partitions.
+    pub fn zone(&self) -> Tz {
+        self.zone
+    }
+
+    /// [`Lake::append`] for rows prepared ahead ([`PreparedRows::new`] with [`Lake::zone`]).
+    pub async fn append_prepared(
+        &mut self,
+        parts: Vec<PreparedRows>,
+        positions: &[SourcePosition],
+    ) -> Result<AppendReport, StoreError> {
         let started = std::time::Instant::now();
-        let mut lake_batches = Vec::with_capacity(batches.len());
-        for batch in &batches {
-            if batch.num_rows() > 0 {
-                lake_batches.push(with_partition_date(batch, self.zone)?);
-            }
-        }
-        let schema = lake_batches
-            .first()
-            .map_or_else(crate::schema::reading_schema, RecordBatch::schema);
-        let all = arrow::compute::concat_batches(&schema, &lake_batches)?;
+        let PreparedRows {
+            batch: all,
+            keys,
+            dates: row_dates,
+        } = PreparedRows::concat(parts)?;
         let offered = all.num_rows();
         let partitioned = started.elapsed();
-        let keys = crate::dedup::keys(&all)?;
-        let row_dates = row_dates(&all)?;
         let dates: HashSet<i32> = row_dates.iter().copied().collect();
         let indexed = self.index.prepare(&self.table, &dates, keys.len()).await?;
         let kept = if indexed {
-            let index = &self.index;
-            first_copies_sorted(&keys, |row| index.contains(row_dates[row], &keys[row]))
+            // Inserting a key tells whether it is new: to the table and to this append (first copy wins).
+            let mut kept: Vec<u32> = (0..keys.len())
+                .filter(|&row| self.index.insert(row_dates[row], &keys[row]))
+                .map(|row| row as u32)
+                .collect();
+            kept.sort_unstable_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
+            kept
         } else {
             let existing = self.existing_keys(&all, &keys).await?;
             first_copies_sorted(&keys, |row| existing.contains(&keys[row]))
@@ -158,7 +175,7 @@ impl Lake {
         let deduplicated = started.elapsed();
         let sorted = arrow::compute::take_record_batch(
             &all,
-            &arrow::array::UInt32Array::from(kept.clone()),
+            &arrow::array::UInt32Array::from(kept),
         )?;
         let sorted_at = started.elapsed();
         let added = match self.write_and_commit(sorted, positions).await {
@@ -170,13 +187,7 @@ impl Lake {
             }
         };
         if indexed {
-            self.index.record(
-                kept.iter().map(|&row| {
-                    let row = row as usize;
-                    (row_dates[row], keys[row].clone())
-                }),
-                &added,
-            );
+            self.index.record_files(&added);
         }
         tracing::debug!(
             rows = offered,
@@ -207,9 +218,12 @@ impl Lake {
                     .await?;
             return files_added_by(&self.table, self.version().unwrap_or(0)).await;
         }
+        let started = std::time::Instant::now();
         let adds = write_data_files(&self.table, sorted).await?;
+        let written = started.elapsed();
         let added = adds.iter().map(DataFile::from_add).collect();
         commit_adds(&mut self.table, adds, positions).await?;
+        tracing::debug!(?written, committed = ?started.elapsed(), "lake data files (cumulative)");
         Ok(added)
     }
 

@@ -3,14 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::RecordBatch;
-use store::DeadLetter;
+use store::{DeadLetter, PreparedRows};
 
 /// One partition's uncommitted share.
 #[derive(Debug, Default)]
 pub struct PartitionBuffer {
-    /// Decoded reading batches.
-    pub batches: Vec<RecordBatch>,
+    /// Decoded reading rows, prepared for the lake.
+    pub batches: Vec<PreparedRows>,
     /// Rows in `batches`.
     pub rows: usize,
     /// Messages that did not decode.
@@ -33,8 +32,8 @@ impl Buffers {
     }
 
     /// Adds a decoded message.
-    pub fn add_batches(&mut self, partition: i32, offset: i64, batches: Vec<RecordBatch>) {
-        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    pub fn add_batches(&mut self, partition: i32, offset: i64, batches: Vec<PreparedRows>) {
+        let rows: usize = batches.iter().map(PreparedRows::num_rows).sum();
         let buffer = self.partitions.entry(partition).or_default();
         buffer.batches.extend(batches);
         buffer.rows += rows;
@@ -81,11 +80,14 @@ impl Buffers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
-    fn batch(rows: usize) -> RecordBatch {
-        let values = arrow::array::Int32Array::from_iter_values(0..rows as i32);
-        RecordBatch::try_from_iter([("v", Arc::new(values) as arrow::array::ArrayRef)]).unwrap()
+    fn batch(rows: usize) -> PreparedRows {
+        let boundary = chrono::DateTime::from_timestamp(1_790_000_100, 0).unwrap();
+        let readings: Vec<crate::reading::Reading> = (0..rows)
+            .map(|m| crate::reading::Reading::empty(format!("{m:012}"), boundary, "bus", "c"))
+            .collect();
+        let batch = crate::reading::readings_to_batch(&readings).unwrap();
+        PreparedRows::new(&batch, chrono_tz::Asia::Shanghai).unwrap()
     }
 
     #[test]

@@ -68,7 +68,7 @@ impl Committer {
             .flat_map(|(_, share)| share.batches)
             .collect();
         fail_point::pass(points::BEFORE_LAKE_COMMIT);
-        let report = self.lake.append(batches, &positions).await?;
+        let report = self.lake.append_prepared(batches, &positions).await?;
         fail_point::pass(points::AFTER_LAKE_COMMIT);
         Ok(FlushDone {
             offsets,
