@@ -281,6 +281,9 @@ async fn the_dedup_index_follows_other_writers_compaction_and_retention() {
     small.refresh().await.unwrap();
     small.set_key_budget(5);
     assert_eq!(written(&mut small, morning, 6).await, 0);
-    assert_eq!(written(&mut small, morning + Duration::minutes(15), 6).await, 10);
+    assert_eq!(
+        written(&mut small, morning + Duration::minutes(15), 6).await,
+        10
+    );
     assert_eq!(count_and_sum(&location, None).await.0, 30);
 }

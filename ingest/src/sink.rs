@@ -358,13 +358,7 @@ impl Sink {
     }
 
     /// Buffers a message that cannot go into the lake as a dead letter.
-    fn dead_letter(
-        &mut self,
-        partition: i32,
-        offset: i64,
-        message: &OwnedMessage,
-        err: String,
-    ) {
+    fn dead_letter(&mut self, partition: i32, offset: i64, message: &OwnedMessage, err: String) {
         tracing::warn!(partition, offset, error = %err, "dead letter");
         let letter = DeadLetter {
             source: self.source_id(partition),
@@ -411,7 +405,9 @@ impl Sink {
         if self.buffers.is_empty() {
             return Ok(());
         }
+        let fence_started = Instant::now();
         self.fence().await?;
+        tracing::debug!(took = ?fence_started.elapsed(), "sink fence");
         let rows = self.buffers.rows();
         let shares: std::collections::BTreeMap<i32, (String, PartitionBuffer)> = self
             .buffers

@@ -1,8 +1,8 @@
 //! Writing an append's data files in parallel and committing them with their source positions.
 //!
 //! The first commit of a table goes through delta-rs' write operation, which creates the table. Later
-//! appends skip its query plan: the sorted rows are cut into contiguous slices, each slice is encoded
-//! into its own file(s) by a `RecordBatchWriter` on its own task (so both cores encode), and the
+//! appends skip its query plan: the kept rows are cut into key ranges, each range is sorted and encoded
+//! into its own file(s) by a `RecordBatchWriter` on its own task (so both cores work), and the
 //! resulting `add` actions are committed together with one `txn` action per source position.
 
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
@@ -11,8 +11,11 @@ use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use deltalake::DeltaTable;
 
-use arrow::array::RecordBatch;
+use std::sync::Arc;
 
+use arrow::array::{RecordBatch, UInt32Array};
+
+use crate::dedup::ReadingKey;
 use crate::lake::{writer_properties, SourcePosition};
 use crate::schema::PARTITION_COLUMN;
 use crate::StoreError;
@@ -26,24 +29,29 @@ pub fn parts_for(rows: usize) -> usize {
     (rows / MIN_ROWS_PER_PART).clamp(1, cores)
 }
 
-/// Encodes `batch` (lake schema, date column included) into new data files of `table`, in
-/// [`parts_for`] contiguous slices written concurrently; returns their `add` actions in slice order.
-pub(crate) async fn write_data_files(
+/// Writes the rows `kept` of `batch` (lake schema, date column included) as new data files of `table`,
+/// sorted by `keys`. The rows are cut into [`parts_for`] ranges of keys; each range is sorted, gathered
+/// and encoded into its own file(s) on its own task, so both cores work. Returns the `add` actions in key
+/// order.
+pub(crate) async fn write_sorted_files(
     table: &DeltaTable,
     batch: RecordBatch,
+    keys: Arc<Vec<ReadingKey>>,
+    kept: Vec<u32>,
 ) -> Result<Vec<Add>, StoreError> {
-    let rows = batch.num_rows();
-    if rows == 0 {
+    if kept.is_empty() {
         return Ok(Vec::new());
     }
-    let chunk = rows.div_ceil(parts_for(rows));
     let mut tasks = Vec::new();
-    for start in (0..rows).step_by(chunk) {
-        let slice = batch.slice(start, chunk.min(rows - start));
+    for mut rows in split_by_key_range(&keys, kept, parts_for(batch.num_rows())) {
         let mut writer =
             RecordBatchWriter::for_table(table)?.with_writer_properties(writer_properties()?);
+        let (batch, keys) = (batch.clone(), keys.clone());
         tasks.push(tokio::spawn(async move {
-            writer.write(slice).await?;
+            rows.sort_unstable_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
+            let sorted = arrow::compute::take_record_batch(&batch, &UInt32Array::from(rows))
+                .map_err(|e| deltalake::DeltaTableError::Generic(e.to_string()))?;
+            writer.write(sorted).await?;
             writer.flush().await
         }));
     }
@@ -55,6 +63,30 @@ pub(crate) async fn write_data_files(
         adds.extend(written?);
     }
     Ok(adds)
+}
+
+/// Splits row indices into `parts` groups of about equal size whose key ranges do not overlap
+/// (boundaries taken from a sorted sample of the keys), in key order.
+fn split_by_key_range(keys: &[ReadingKey], rows: Vec<u32>, parts: usize) -> Vec<Vec<u32>> {
+    if parts <= 1 || rows.len() < parts {
+        return vec![rows];
+    }
+    let step = (rows.len() / 1024).max(1);
+    let mut sample: Vec<&ReadingKey> = rows
+        .iter()
+        .step_by(step)
+        .map(|&r| &keys[r as usize])
+        .collect();
+    sample.sort_unstable();
+    let pivots: Vec<&ReadingKey> = (1..parts)
+        .map(|i| sample[sample.len() * i / parts])
+        .collect();
+    let mut groups = vec![Vec::with_capacity(rows.len() / parts + 1); parts];
+    for row in rows {
+        let key = &keys[row as usize];
+        groups[pivots.partition_point(|pivot| *pivot <= key)].push(row);
+    }
+    groups
 }
 
 /// Commits `adds` with one `txn` action per position as the next version of `table` (conflicts with
@@ -82,4 +114,31 @@ pub(crate) async fn commit_adds(
     table.state = Some(finalized.snapshot());
     i64::try_from(finalized.version())
         .map_err(|_| StoreError::Schema("table version out of range".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedup::MeterKey;
+
+    #[test]
+    fn key_ranges_cover_every_row_once_and_do_not_overlap() {
+        let keys: Vec<ReadingKey> = (0..10_000)
+            .map(|i| {
+                (
+                    MeterKey::new(&format!("{:012}", (i * 7919) % 10_000)),
+                    i64::from(i % 3),
+                )
+            })
+            .collect();
+        let rows: Vec<u32> = (0..10_000).collect();
+        let groups = split_by_key_range(&keys, rows, 2);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].len() + groups[1].len(), 10_000);
+        assert!(groups.iter().all(|g| g.len() > 3_000));
+        let max_low = groups[0].iter().map(|&r| &keys[r as usize]).max().unwrap();
+        let min_high = groups[1].iter().map(|&r| &keys[r as usize]).min().unwrap();
+        assert!(max_low < min_high);
+        assert_eq!(split_by_key_range(&keys, vec![5], 2), vec![vec![5]]);
+    }
 }

@@ -294,10 +294,7 @@ async fn read_keys(table: &DeltaTable, path: &str) -> Result<Vec<ReadingKey>, St
         .await
         .map_err(|e| StoreError::Delta(e.into()))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
-    let mask = ProjectionMask::columns(
-        builder.parquet_schema(),
-        [col::METER_ID, col::BOUNDARY_TS],
-    );
+    let mask = ProjectionMask::columns(builder.parquet_schema(), [col::METER_ID, col::BOUNDARY_TS]);
     let mut found = Vec::new();
     for batch in builder.with_projection(mask).build()? {
         found.extend(keys(&batch?)?);

@@ -14,8 +14,8 @@ use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::DeltaTable;
 use url::Url;
 
-use crate::dedup::first_copies_sorted;
-use crate::data_files::{commit_adds, write_data_files};
+use crate::data_files::{commit_adds, write_sorted_files};
+use crate::dedup::{first_copies_sorted, ReadingKey};
 use crate::key_index::{files_added_by, DataFile, KeyIndex, DEFAULT_KEY_BUDGET};
 use crate::prepared::PreparedRows;
 use crate::schema::{col, PARTITION_COLUMN};
@@ -160,25 +160,17 @@ impl Lake {
         let indexed = self.index.prepare(&self.table, &dates, keys.len()).await?;
         let kept = if indexed {
             // Inserting a key tells whether it is new: to the table and to this append (first copy wins).
-            let mut kept: Vec<u32> = (0..keys.len())
+            (0..keys.len())
                 .filter(|&row| self.index.insert(row_dates[row], &keys[row]))
                 .map(|row| row as u32)
-                .collect();
-            kept.sort_unstable_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
-            kept
+                .collect()
         } else {
             let existing = self.existing_keys(&all, &keys).await?;
             first_copies_sorted(&keys, |row| existing.contains(&keys[row]))
         };
-        let scanned = started.elapsed();
         let rows_written = kept.len();
         let deduplicated = started.elapsed();
-        let sorted = arrow::compute::take_record_batch(
-            &all,
-            &arrow::array::UInt32Array::from(kept),
-        )?;
-        let sorted_at = started.elapsed();
-        let added = match self.write_and_commit(sorted, positions).await {
+        let added = match self.write_and_commit(all, keys, kept, positions).await {
             Ok(added) => added,
             Err(err) => {
                 // The commit may or may not have landed; rebuild the index from the table next time.
@@ -192,9 +184,7 @@ impl Lake {
         tracing::debug!(
             rows = offered,
             ?partitioned,
-            ?scanned,
             ?deduplicated,
-            sorted = ?sorted_at,
             committed = ?started.elapsed(),
             "lake append phases (cumulative)"
         );
@@ -208,22 +198,28 @@ impl Lake {
     /// Writes sorted lake rows and commits them with `positions`; returns the data files added.
     async fn write_and_commit(
         &mut self,
-        sorted: RecordBatch,
+        rows: RecordBatch,
+        keys: Vec<ReadingKey>,
+        mut kept: Vec<u32>,
         positions: &[SourcePosition],
     ) -> Result<Vec<DataFile>, StoreError> {
         if self.table.version().is_none() {
             // The first commit creates the table (schema, partitioning) through delta-rs' write.
-            self.table =
-                commit_write(self.table.clone(), vec![sorted], positions, &[PARTITION_COLUMN])
-                    .await?;
+            kept.sort_unstable_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
+            let sorted =
+                arrow::compute::take_record_batch(&rows, &arrow::array::UInt32Array::from(kept))?;
+            self.table = commit_write(
+                self.table.clone(),
+                vec![sorted],
+                positions,
+                &[PARTITION_COLUMN],
+            )
+            .await?;
             return files_added_by(&self.table, self.version().unwrap_or(0)).await;
         }
-        let started = std::time::Instant::now();
-        let adds = write_data_files(&self.table, sorted).await?;
-        let written = started.elapsed();
+        let adds = write_sorted_files(&self.table, rows, Arc::new(keys), kept).await?;
         let added = adds.iter().map(DataFile::from_add).collect();
         commit_adds(&mut self.table, adds, positions).await?;
-        tracing::debug!(?written, committed = ?started.elapsed(), "lake data files (cumulative)");
         Ok(added)
     }
 
