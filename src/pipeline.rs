@@ -173,7 +173,13 @@ impl Pipeline {
             }
         }
         let pool = control::db::open(&config.control.database).await?;
-        let plans = ["shanghai-tou-tier1", "beijing-flat-tier1"]
+        let plans = [
+            "shanghai-tou-tier1",
+            "beijing-flat-tier1",
+            "beijing-residential",
+            "shanghai-residential",
+            "zhejiang-residential",
+        ]
             .iter()
             .map(|name| analytics::tariff::builtin(name))
             .collect::<Result<Vec<_>, _>>()?;
