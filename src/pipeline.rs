@@ -180,9 +180,9 @@ impl Pipeline {
             "shanghai-residential",
             "zhejiang-residential",
         ]
-            .iter()
-            .map(|name| analytics::tariff::builtin(name))
-            .collect::<Result<Vec<_>, _>>()?;
+        .iter()
+        .map(|name| analytics::tariff::builtin(name))
+        .collect::<Result<Vec<_>, _>>()?;
         let control = ControlService::new(
             pool,
             ingest::kafka::producer(&settings)?,

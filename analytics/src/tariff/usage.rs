@@ -108,7 +108,7 @@ pub fn parse_usage(text: &str, file: &str, zone: Tz) -> Result<Vec<Interval>, Us
 }
 
 /// The period a usage file covers: from its first start to its last start plus one interval
-/// length (the smallest gap between starts, or 15 minutes for a single row).
+/// length (15 minutes, or the smallest gap between starts when that is shorter).
 pub fn usage_period(intervals: &[Interval]) -> Option<BillingPeriod> {
     let first = intervals.first()?.start;
     let last = intervals.last()?.start;
@@ -117,7 +117,8 @@ pub fn usage_period(intervals: &[Interval]) -> Option<BillingPeriod> {
         .map(|w| w[1].start - w[0].start)
         .filter(|d| *d > chrono::Duration::zero())
         .min()
-        .unwrap_or(chrono::Duration::minutes(15));
+        .unwrap_or(chrono::Duration::minutes(15))
+        .min(chrono::Duration::minutes(15));
     Some(BillingPeriod {
         start: first,
         end: last + step,
