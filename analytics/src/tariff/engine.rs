@@ -81,6 +81,21 @@ pub enum PricingError {
         /// Why.
         source: EnergyError,
     },
+    /// A ladder start below zero.
+    #[error("ladder start {0} kWh is negative")]
+    NegativeLadderStart(Decimal),
+    /// An interval's energy is beyond any plausible meter reading.
+    #[error(
+        "interval {index} ({start}): {kwh} kWh is beyond the plausible ±1,000,000 kWh per interval"
+    )]
+    Implausible {
+        /// 0-based position.
+        index: usize,
+        /// Its start.
+        start: DateTime<Utc>,
+        /// The energy.
+        kwh: Decimal,
+    },
     /// Start and energy slices differ in length.
     #[error("{starts} interval starts but {energies} energies")]
     LengthMismatch {
@@ -146,6 +161,10 @@ pub(crate) struct Usage {
 }
 
 const MICROS: i64 = 1_000_000;
+
+/// Largest |energy| of one interval, [`KwhE6`] units (10⁶ kWh): keeps every integer sum of a
+/// period far from overflow.
+const MAX_INTERVAL_E6: KwhE6 = 1_000_000 * 1_000_000;
 
 fn utc_micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
@@ -223,7 +242,7 @@ impl Pricer {
         for (index, version) in plan.versions.iter().enumerate() {
             let from = version.effective_from;
             let until = plan.versions.get(index + 1).map(|v| v.effective_from);
-            if until.is_some_and(|u| u <= start) || from > end {
+            if until.is_some_and(|u| u <= start) || from >= end {
                 continue;
             }
             if from > start {
@@ -448,7 +467,7 @@ fn fill(
         }
         if x <= room {
             put(*tier, x);
-            *acc += x;
+            *acc = acc.saturating_add(x);
             return;
         }
         put(*tier, room);
@@ -520,6 +539,11 @@ impl PreparedPeriod<'_> {
                 energies: kwh.len(),
             });
         }
+        if ladder_start < 0 {
+            return Err(PricingError::NegativeLadderStart(e6_to_kwh(i128::from(
+                ladder_start,
+            ))));
+        }
         let plan = &self.pricer.plan;
         let net_metering = plan.net_metering;
         let pro_rata = plan.allocation == Allocation::ProRata;
@@ -571,6 +595,13 @@ impl PreparedPeriod<'_> {
                     return Err(PricingError::OutsidePeriod {
                         index: i,
                         start: from_micros(ts),
+                    });
+                }
+                if !(-MAX_INTERVAL_E6..=MAX_INTERVAL_E6).contains(&x) {
+                    return Err(PricingError::Implausible {
+                        index: i,
+                        start: from_micros(ts),
+                        kwh: e6_to_kwh(i128::from(x)),
                     });
                 }
                 previous = ts;

@@ -475,3 +475,72 @@ fn quote_prices_a_usage_file() {
     .unwrap();
     assert_eq!(bill.total, dec!(132.96));
 }
+
+#[test]
+fn tou_classes_follow_local_time_across_a_dst_change() {
+    // The Shanghai tier-1 TOU plan (peak 06:00–22:00 0.617, valley 0.307) used in New York, where
+    // clocks spring forward at 02:00 on 8 March 2026 (EST −5 → EDT −4).
+    // 05:45Z = 00:45 EST → valley 1 kWh; 11:00Z = 07:00 EDT → peak 2 kWh; 02:30Z on 9 March =
+    // 22:30 EDT on 8 March → valley 4 kWh. Valley 5 × 0.307 = 1.535, peak 2 × 0.617 = 1.234;
+    // total 2.769 → 2.77. The local day of 8 March has 23 hours; 8 and 9 March are two days.
+    let zone = chrono_tz::America::New_York;
+    let utc = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
+    let at = |d: u32| {
+        zone.with_ymd_and_hms(2026, 3, d, 0, 0, 0)
+            .single()
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let pricer = Pricer::new(builtin("shanghai-tou-tier1").unwrap(), zone);
+    let intervals = usage(&[
+        (utc("2026-03-08T05:45:00Z"), dec!(1)),
+        (utc("2026-03-08T11:00:00Z"), dec!(2)),
+        (utc("2026-03-09T02:30:00Z"), dec!(4)),
+    ]);
+    let span = period(at(8), at(10));
+    let bill = pricer
+        .price(span, &AccountTerms::default(), Decimal::ZERO, &intervals)
+        .unwrap();
+    assert_eq!(
+        lines(&bill),
+        [
+            (1, "peak", dec!(2), dec!(0.617), dec!(1.234)),
+            (1, "valley", dec!(5), dec!(0.307), dec!(1.535)),
+        ]
+    );
+    assert_eq!(bill.total, dec!(2.77));
+    let daily = daily_charges(
+        &pricer,
+        span,
+        &AccountTerms::default(),
+        Decimal::ZERO,
+        &intervals,
+    )
+    .unwrap();
+    let days: Vec<_> = daily
+        .days
+        .iter()
+        .map(|d| (d.date.to_string(), d.kwh))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("2026-03-08".to_string(), dec!(7)),
+            ("2026-03-09".to_string(), dec!(0))
+        ]
+    );
+}
+
+#[test]
+fn absurd_input_is_refused() {
+    let p = pricer("beijing-residential");
+    let err = p
+        .price(october(), &AccountTerms::default(), dec!(-1), &[])
+        .unwrap_err();
+    assert!(matches!(err, PricingError::NegativeLadderStart(_)), "{err}");
+    let huge = usage(&[(local(2026, 10, 5, 0, 0), dec!(2000000))]);
+    let err = p
+        .price(october(), &AccountTerms::default(), Decimal::ZERO, &huge)
+        .unwrap_err();
+    assert!(matches!(err, PricingError::Implausible { .. }), "{err}");
+}
