@@ -226,3 +226,106 @@ fn unused_classes_and_missing_hours_are_faults() {
     let err = error_of(&no_tou);
     assert!(err.contains("tou_hours"), "{err}");
 }
+
+/// A fixture, not a tariff: a summer season (July–August) with a sharp (尖) hour inside the peak,
+/// and the rest of the year peak/valley.
+const SEASONAL_TOU: &str = r#"name = "seasonal-tou-fixture"
+source = "test fixture, not a tariff"
+
+[[versions]]
+effective_from = 2026-01-01
+
+[[versions.tou]]
+months = [7, 8]
+periods = [
+  { class = "peak", start = "08:00", end = "11:00" },
+  { class = "sharp", start = "11:00", end = "12:00" },
+  { class = "peak", start = "12:00", end = "22:00" },
+  { class = "valley", start = "22:00", end = "08:00" },
+]
+
+[[versions.tou]]
+months = [9, 6]
+periods = [
+  { class = "peak", start = "08:00", end = "22:00" },
+  { class = "valley", start = "22:00", end = "08:00" },
+]
+
+[versions.prices]
+sharp = ["1.0"]
+peak = ["0.6"]
+valley = ["0.3"]
+"#;
+
+#[test]
+fn seasonal_tou_periods_follow_the_month() {
+    let plan = TariffPlan::from_toml(SEASONAL_TOU, "s.toml").unwrap();
+    let v = &plan.versions[0];
+    assert_eq!(v.prices.classes, ["sharp", "peak", "valley"]);
+    let tou = v.tou.as_ref().unwrap();
+    let at = |m, h| {
+        NaiveDate::from_ymd_opt(2026, m, 10)
+            .unwrap()
+            .and_hms_opt(h, 30, 0)
+            .unwrap()
+    };
+    let class = |m, h| v.prices.classes[usize::from(tou.class_index_at(at(m, h)))].as_str();
+    assert_eq!(class(7, 11), "sharp");
+    assert_eq!(class(8, 11), "sharp");
+    assert_eq!(class(9, 11), "peak");
+    assert_eq!(class(6, 11), "peak");
+    assert_eq!(class(1, 23), "valley");
+    // Pricing across the season change: 31 August 11:30 is sharp, 1 September 11:30 is peak.
+    let zone = chrono_tz::Asia::Shanghai;
+    let utc = |m, d| {
+        use chrono::TimeZone;
+        zone.with_ymd_and_hms(2026, m, d, 11, 30, 0)
+            .single()
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let bill = Pricer::new(plan.clone(), zone)
+        .price(
+            BillingPeriod {
+                start: utc(8, 31),
+                end: utc(9, 2),
+            },
+            &AccountTerms::default(),
+            rust_decimal::Decimal::ZERO,
+            &[
+                Interval {
+                    start: utc(8, 31),
+                    kwh: dec!(1),
+                },
+                Interval {
+                    start: utc(9, 1),
+                    kwh: dec!(1),
+                },
+            ],
+        )
+        .unwrap();
+    let got: Vec<_> = bill
+        .lines
+        .iter()
+        .map(|l| (l.class.as_str(), l.amount))
+        .collect();
+    // 1 × 1.0 + 1 × 0.6 = 1.6
+    assert_eq!(got, [("sharp", dec!(1.0)), ("peak", dec!(0.6))]);
+    assert_eq!(bill.total, dec!(1.60));
+}
+
+#[test]
+fn tou_seasons_must_cover_each_month_once() {
+    let gap = SEASONAL_TOU.replace("months = [9, 6]", "months = [9, 5]");
+    let err = error_of(&gap);
+    assert!(
+        err.starts_with("p.toml:17: no TOU season covers month 6"),
+        "{err}"
+    );
+    let overlap = SEASONAL_TOU.replace("months = [9, 6]", "months = [8, 6]");
+    let err = error_of(&overlap);
+    assert!(
+        err.starts_with("p.toml:17: TOU seasons overlap: month 8"),
+        "{err}"
+    );
+}
