@@ -8,6 +8,7 @@ mod meter_cli;
 mod service;
 mod sim_cli;
 mod sink_cli;
+mod tariff_cli;
 
 use std::path::PathBuf;
 
@@ -57,6 +58,8 @@ enum Command {
     Frame(frame_cli::FrameArgs),
     /// Talk to one meter on a bus (TCP DTU or serial RS-485).
     Meter(meter_cli::MeterArgs),
+    /// Tariff plans: price a usage file (`quote`) or list the shipped plans.
+    Tariff(tariff_cli::TariffArgs),
     /// Record a payment to a prepaid account (offline, directly in the accounts database).
     Pay {
         /// Meter address.
@@ -114,6 +117,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => sql(&config, &query, as_of, format).await,
         Command::Frame(args) => frame_cli::run(args),
         Command::Meter(args) => meter_cli::run(args).await,
+        Command::Tariff(args) => tariff_cli::run(&config, args),
         Command::Pay {
             meter,
             amount,

@@ -173,10 +173,16 @@ impl Pipeline {
             }
         }
         let pool = control::db::open(&config.control.database).await?;
-        let plans = ["shanghai-tou-tier1", "beijing-flat-tier1"]
-            .iter()
-            .map(|name| analytics::tariff::builtin(name))
-            .collect::<Result<Vec<_>, _>>()?;
+        let plans = [
+            "shanghai-tou-tier1",
+            "beijing-flat-tier1",
+            "beijing-residential",
+            "shanghai-residential",
+            "zhejiang-residential",
+        ]
+        .iter()
+        .map(|name| analytics::tariff::builtin(name))
+        .collect::<Result<Vec<_>, _>>()?;
         let control = ControlService::new(
             pool,
             ingest::kafka::producer(&settings)?,

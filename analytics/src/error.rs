@@ -10,13 +10,11 @@ pub enum AnalyticsError {
     #[error("query: {0}")]
     Query(#[from] datafusion::error::DataFusionError),
     /// A tariff plan is invalid.
-    #[error("tariff plan {file}: {reason}")]
-    Plan {
-        /// The file (or name) of the plan.
-        file: String,
-        /// What is wrong.
-        reason: String,
-    },
+    #[error("tariff plan {0}")]
+    Plan(#[from] crate::tariff::PlanError),
+    /// A bill could not be priced.
+    #[error("pricing: {0}")]
+    Pricing(#[from] crate::tariff::PricingError),
     /// Arrow failed while reading a result.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),

@@ -8,7 +8,7 @@ pub mod session;
 pub mod tariff;
 pub mod views;
 
-pub use billing::{Bill, BillLine};
+pub use billing::Bill;
 pub use error::AnalyticsError;
 pub use session::LakeSession;
-pub use tariff::TouPlan;
+pub use tariff::{LineItem, Pricer, TariffBill, TariffPlan};

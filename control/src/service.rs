@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use analytics::{LakeSession, TouPlan};
+use analytics::{LakeSession, TariffPlan};
 use chrono::{DateTime, Utc};
 use ingest::clock::Clock;
 use ingest::command::{AckMessage, CommandMessage};
@@ -37,7 +37,7 @@ pub struct ControlService {
     producer: FutureProducer,
     topics: Topics,
     clock: Arc<dyn Clock>,
-    plans: Arc<BTreeMap<String, TouPlan>>,
+    plans: Arc<BTreeMap<String, TariffPlan>>,
 }
 
 impl ControlService {
@@ -47,7 +47,7 @@ impl ControlService {
         producer: FutureProducer,
         topics: Topics,
         clock: Arc<dyn Clock>,
-        plans: Vec<TouPlan>,
+        plans: Vec<TariffPlan>,
     ) -> Self {
         Self {
             pool,
@@ -168,7 +168,7 @@ impl ControlService {
                 analytics::billing::bill_meters(session, plan, opened_at, now, None).await?;
             let by_meter: BTreeMap<&str, Decimal> = bills
                 .iter()
-                .map(|b| (b.meter_id.as_str(), b.total))
+                .map(|b| (b.meter_id.as_str(), b.total()))
                 .collect();
             for account in accounts {
                 let cost = by_meter
