@@ -29,6 +29,9 @@ pub struct LakeConfig {
     pub location: String,
     /// The utility's local time zone (partition dates, reports, TOU periods).
     pub zone: String,
+    /// Directory of the meter registry (`meters.csv`, `areas.csv`; `docs/contracts.md` §7), the SQL
+    /// tables `meters` and `areas`. Missing files give empty tables.
+    pub registry: String,
 }
 
 /// `[kafka]`
@@ -135,6 +138,7 @@ impl Default for Config {
             lake: LakeConfig {
                 location: "meterlake-data/lake".into(),
                 zone: "Asia/Shanghai".into(),
+                registry: "meterlake-data/registry".into(),
             },
             kafka: KafkaConfig {
                 brokers: String::new(),

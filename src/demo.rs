@@ -60,6 +60,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         .lake
         .clone()
         .unwrap_or_else(|| format!("{run_dir}/lake"));
+    config.lake.registry = format!("{run_dir}/registry");
     config.control.database = format!("sqlite://{run_dir}/control.db");
     config.collector.spool_dir = format!("{run_dir}/spool");
     config.control.listen = "127.0.0.1:0".into();

@@ -56,6 +56,8 @@ pub struct Pipeline {
     pub lake: LakeLocation,
     /// The utility's zone.
     pub zone: Tz,
+    /// The meter registry directory (written from the fleet at start).
+    pub registry: std::path::PathBuf,
     /// Kafka bootstrap servers in use.
     pub brokers: String,
     /// HTTP address of the control service.
@@ -114,6 +116,10 @@ impl Pipeline {
             },
             options.start,
         )?;
+        let registry = std::path::PathBuf::from(&config.lake.registry);
+        fleet
+            .write_registry(&registry)
+            .with_context(|| format!("writing the meter registry to {}", registry.display()))?;
         let mut tasks: Vec<JoinHandle<anyhow::Result<()>>> = Vec::new();
         let ingest::sim::server::ServedFleet { buses, servers } =
             ingest::sim::server::serve_fleet(&fleet, &clock, [127, 0, 0, 1].into()).await?;
@@ -227,6 +233,7 @@ impl Pipeline {
             control,
             lake: lake_location,
             zone,
+            registry,
             brokers,
             http,
             collector,
@@ -277,7 +284,10 @@ impl Pipeline {
 
     /// Opens a query session at the lake's latest version.
     pub async fn session(&self) -> anyhow::Result<LakeSession> {
-        Ok(LakeSession::open(&self.lake, self.zone, None).await?)
+        Ok(
+            LakeSession::open_with_registry(&self.lake, self.zone, None, Some(&self.registry))
+                .await?,
+        )
     }
 
     /// Waits for the lake to hold every produced row, then bills and enforces.

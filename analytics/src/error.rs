@@ -18,6 +18,14 @@ pub enum AnalyticsError {
     /// Arrow failed while reading a result.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// A registry file (`meters.csv`, `areas.csv`) could not be read.
+    #[error("registry {file}: {reason}")]
+    Registry {
+        /// The file.
+        file: String,
+        /// What was wrong.
+        reason: String,
+    },
     /// A query result had an unexpected shape.
     #[error("unexpected result: {0}")]
     Shape(String),

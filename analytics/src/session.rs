@@ -24,15 +24,34 @@ impl LakeSession {
         zone: Tz,
         as_of: Option<i64>,
     ) -> Result<Self, AnalyticsError> {
+        Self::open_with_registry(location, zone, as_of, None).await
+    }
+
+    /// [`LakeSession::open`] with the meter registry (`meters.csv`, `areas.csv`) read from `registry`.
+    pub async fn open_with_registry(
+        location: &LakeLocation,
+        zone: Tz,
+        as_of: Option<i64>,
+        registry: Option<&std::path::Path>,
+    ) -> Result<Self, AnalyticsError> {
         let lake = match as_of {
             Some(version) => Lake::open_at_version(location, zone, version).await?,
             None => Lake::open(location, zone).await?,
         };
-        Self::from_lake(&lake, zone).await
+        Self::from_lake_with_registry(&lake, zone, registry).await
     }
 
-    /// A session over an opened lake, at the version it has loaded.
+    /// A session over an opened lake, at the version it has loaded, with an empty registry.
     pub async fn from_lake(lake: &Lake, zone: Tz) -> Result<Self, AnalyticsError> {
+        Self::from_lake_with_registry(lake, zone, None).await
+    }
+
+    /// A session over an opened lake with the registry read from `registry` (see [`crate::registry`]).
+    pub async fn from_lake_with_registry(
+        lake: &Lake,
+        zone: Tz,
+        registry: Option<&std::path::Path>,
+    ) -> Result<Self, AnalyticsError> {
         let config = SessionConfig::new().with_information_schema(true);
         let ctx = SessionContext::new_with_config(config);
         let provider = lake.table_provider(&ctx.state()).await?;
@@ -45,8 +64,9 @@ impl LakeSession {
                 ctx.register_table("readings", Arc::new(empty))?;
             }
         }
-        for view in crate::views::ALL {
-            ctx.sql(view).await?.collect().await?;
+        crate::registry::register(&ctx, registry).await?;
+        for view in crate::views::all(zone.name()) {
+            ctx.sql(&view).await?.collect().await?;
         }
         Ok(Self {
             ctx,

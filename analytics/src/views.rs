@@ -1,29 +1,137 @@
-//! The SQL views registered in every session.
+//! The SQL views registered in every session: interval energy with quality, daily energy, load curves.
+//!
+//! **`interval_energy`** has one row per meter and 15-minute interval between a meter's first and last
+//! reading with a forward register — a gap is a run of visible `missing` rows, never a silent zero:
+//! - Consecutive readings with a register (in boundary order) span `gap_intervals` intervals. One interval:
+//!   its energy is the register difference. More: every interval of the gap is a `missing` row with a null
+//!   `energy_kwh`, and each carries the difference over the whole gap (`gap_energy_kwh`) for estimation.
+//! - Register rollover: the 6+2-digit register wraps at 1,000,000 kWh; a fall from ≥ 900,000 to
+//!   < 100,000 adds 1,000,000.
+//! - Meter replacement (a `meters` row of the same `meter_id` installed inside the span): the new
+//!   register restarted at zero, so the energy is the new reading itself, flagged `suspect` (what the old
+//!   meter registered after its last reading is unknown).
+//! - `quality`: `missing` (inside a gap), `suspect` (register went backwards without rollover or
+//!   replacement — energy null —, a replacement, more than [`SUSPECT_KWH`] kWh in 15 minutes, or a span
+//!   not on the 15-minute grid), else `measured`.
+//! - The tariff registers (`energy_t1_kwh` … `energy_t4_kwh`, the meter's own TOU registers 尖/峰/平/谷)
+//!   and the reverse register (`energy_rev_kwh`, PV export) follow the same rules.
+//! - `date` and `slot` (0–95) are the local date and quarter-hour of the interval's start.
+//!
+//! **`daily_energy`**: per meter and local date, energy of measured intervals and counts by quality.
+//! **`load_curve`**: the 96 points of each meter-day: energy and average kW of each slot.
 
-/// `interval_energy`: consumption per meter per interval from consecutive cumulative readings.
-///
-/// `date` is the local date of the interval's start. A negative difference (register reset, meter replacement) yields a null `energy_kwh` rather than a
-/// negative consumption; the first reading of a meter has no interval.
-pub const INTERVAL_ENERGY: &str = "
-CREATE VIEW interval_energy AS
-SELECT meter_id, date, interval_start, interval_end,
-       CASE WHEN energy_kwh < 0 THEN NULL ELSE energy_kwh END AS energy_kwh
-FROM (
+/// Energy above this in one 15-minute interval (kWh) is suspect: 40 kW average, three times what a
+/// 60 A single-phase meter can carry.
+pub const SUSPECT_KWH: u32 = 10;
+
+/// The register difference of `name` between consecutive readings, with rollover and replacement.
+fn delta(name: &str) -> String {
+    format!(
+        "CASE WHEN replaced THEN {name} \
+         WHEN {name} >= prev_{name} THEN {name} - prev_{name} \
+         WHEN prev_{name} >= 900000 AND {name} < 100000 THEN {name} + 1000000 - prev_{name} END"
+    )
+}
+
+/// Register columns that become interval energies: (readings column, view column).
+const REGISTERS: [(&str, &str); 6] = [
+    ("energy_fwd_total_kwh", "energy_kwh"),
+    ("energy_fwd_t1_kwh", "energy_t1_kwh"),
+    ("energy_fwd_t2_kwh", "energy_t2_kwh"),
+    ("energy_fwd_t3_kwh", "energy_t3_kwh"),
+    ("energy_fwd_t4_kwh", "energy_t4_kwh"),
+    ("energy_rev_total_kwh", "energy_rev_kwh"),
+];
+
+/// `interval_energy` for a lake whose local zone is `zone` (an IANA name such as `Asia/Shanghai`).
+pub fn interval_energy(zone: &str) -> String {
+    let lags: Vec<String> = REGISTERS
+        .iter()
+        .map(|(reg, _)| format!("{reg}, lag({reg}) OVER w AS prev_{reg}"))
+        .collect();
+    let deltas: Vec<String> = REGISTERS
+        .iter()
+        .map(|(reg, out)| format!("{} AS {out}", delta(reg)))
+        .collect();
+    let singles: Vec<String> = REGISTERS
+        .iter()
+        .map(|(_, out)| format!("CASE WHEN gap_intervals = 1 THEN {out} END AS {out}"))
+        .collect();
+    let local = format!("to_local_time(arrow_cast(interval_start, 'Timestamp(µs, \"{zone}\")'))");
+    format!(
+        "CREATE VIEW interval_energy AS
+WITH pairs AS (
   SELECT meter_id,
-         lag(date) OVER (PARTITION BY meter_id ORDER BY boundary_ts) AS date,
-         lag(boundary_ts) OVER (PARTITION BY meter_id ORDER BY boundary_ts) AS interval_start,
-         boundary_ts AS interval_end,
-         energy_fwd_total_kwh
-           - lag(energy_fwd_total_kwh) OVER (PARTITION BY meter_id ORDER BY boundary_ts) AS energy_kwh
-  FROM readings
-  WHERE energy_fwd_total_kwh IS NOT NULL
-) WHERE interval_start IS NOT NULL";
+         lag(CAST(boundary_ts AS BIGINT)) OVER w AS start_us,
+         CAST(boundary_ts AS BIGINT) AS end_us,
+         {lags}
+  FROM readings WHERE energy_fwd_total_kwh IS NOT NULL
+  WINDOW w AS (PARTITION BY meter_id ORDER BY boundary_ts)
+), replaced_spans AS (
+  SELECT p.meter_id, p.start_us FROM pairs p
+  WHERE p.start_us IS NOT NULL AND EXISTS (
+    SELECT 1 FROM meters m WHERE m.meter_id = p.meter_id
+      AND CAST(m.installed_on AS BIGINT) > p.start_us
+      AND CAST(m.installed_on AS BIGINT) <= p.end_us)
+), spans AS (
+  SELECT p.*,
+         greatest((p.end_us - p.start_us) / 900000000, 1) AS gap_intervals,
+         (p.end_us - p.start_us) % 900000000 <> 0 AS unaligned,
+         r.meter_id IS NOT NULL AS replaced
+  FROM pairs p
+  LEFT JOIN replaced_spans r ON r.meter_id = p.meter_id AND r.start_us = p.start_us
+  WHERE p.start_us IS NOT NULL
+), energies AS (
+  SELECT meter_id, start_us, gap_intervals, unaligned, replaced, {deltas}
+  FROM spans
+), expanded AS (
+  SELECT e.*, unnest(range(0, gap_intervals)) AS k FROM energies e
+), timed AS (
+  SELECT x.*, arrow_cast(to_timestamp_micros(start_us + k * 900000000), 'Timestamp(µs, \"UTC\")')
+              AS interval_start
+  FROM expanded x
+)
+SELECT meter_id,
+       CAST({local} AS DATE) AS date,
+       CAST(date_part('hour', {local}) * 4 + floor(date_part('minute', {local}) / 15) AS INT) AS slot,
+       interval_start,
+       interval_start + INTERVAL '15 minutes' AS interval_end,
+       {singles},
+       CASE WHEN gap_intervals > 1 THEN 'missing'
+            WHEN energy_kwh IS NULL OR replaced OR unaligned OR energy_kwh > {SUSPECT_KWH} THEN 'suspect'
+            ELSE 'measured' END AS quality,
+       gap_intervals,
+       CASE WHEN gap_intervals > 1 THEN energy_kwh END AS gap_energy_kwh
+FROM timed",
+        lags = lags.join(",\n         "),
+        deltas = deltas.join(",\n         "),
+        singles = singles.join(",\n       "),
+    )
+}
 
-/// `daily_energy`: consumption per meter and local date (of the interval's start).
+/// `daily_energy`: per meter and local date, measured energy and interval counts by quality.
 pub const DAILY_ENERGY: &str = "
 CREATE VIEW daily_energy AS
-SELECT meter_id, date, sum(energy_kwh) AS energy_kwh, count(*) AS intervals
+SELECT meter_id, date,
+       sum(CASE WHEN quality = 'measured' THEN energy_kwh END) AS energy_kwh,
+       sum(energy_rev_kwh) AS energy_rev_kwh,
+       count(*) AS intervals,
+       count(*) FILTER (WHERE quality = 'measured') AS measured_intervals,
+       count(*) FILTER (WHERE quality = 'missing') AS missing_intervals,
+       count(*) FILTER (WHERE quality = 'suspect') AS suspect_intervals
 FROM interval_energy GROUP BY meter_id, date";
 
-/// Every view, in creation order.
-pub const ALL: [&str; 2] = [INTERVAL_ENERGY, DAILY_ENERGY];
+/// `load_curve`: each meter-day's 96 quarter-hour points (energy, average kW, quality).
+pub const LOAD_CURVE: &str = "
+CREATE VIEW load_curve AS
+SELECT meter_id, date, slot, interval_start, energy_kwh, energy_kwh * 4 AS avg_kw, quality
+FROM interval_energy";
+
+/// Every view for a lake in `zone`, in creation order.
+pub fn all(zone: &str) -> Vec<String> {
+    vec![
+        interval_energy(zone),
+        DAILY_ENERGY.to_string(),
+        LOAD_CURVE.to_string(),
+    ]
+}
