@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod pipeline;
+pub mod sql_text;
 pub mod table_output;
 
 pub use config::Config;

@@ -5,6 +5,7 @@ pub mod columns;
 pub mod error;
 pub mod registry;
 pub mod relay_state;
+pub mod report;
 pub mod session;
 pub mod tariff;
 pub mod views;

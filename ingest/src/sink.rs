@@ -92,6 +92,21 @@ pub mod points {
     pub const AFTER_KAFKA_COMMIT: &str = "sink.after_kafka_commit";
 }
 
+/// The end of the flush in flight (never, if there is none).
+async fn flush_end(
+    in_flight: &mut Option<FlushTask>,
+) -> Result<FlushOutcome, tokio::task::JoinError> {
+    match in_flight {
+        Some(task) => task.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What a background flush hands back: the lake tables and the outcome of its commit.
+type FlushOutcome = (Committer, Result<FlushDone, SinkError>);
+/// A background flush.
+type FlushTask = JoinHandle<FlushOutcome>;
+
 /// The sink.
 pub struct Sink {
     config: SinkConfig,
@@ -101,11 +116,14 @@ pub struct Sink {
     zone: chrono_tz::Tz,
     /// The lake tables, unless a flush has them in the background (`in_flight`).
     committer: Option<Committer>,
-    in_flight: Option<JoinHandle<(Committer, Result<FlushDone, SinkError>)>>,
+    in_flight: Option<FlushTask>,
     topics: Topics,
     stats: Arc<SinkStats>,
     /// Per assigned partition: the last offset the lake holds (−1 for none).
     committed: HashMap<i32, i64>,
+    /// A table version at which every position in `committed` was known to match the lake: a fence that
+    /// finds the table still there skips reading the positions again.
+    verified_version: Option<i64>,
     buffers: Buffers,
     pending_since: Option<Instant>,
 }
@@ -136,6 +154,7 @@ impl Sink {
             topics,
             stats: Arc::new(SinkStats::default()),
             committed: HashMap::new(),
+            verified_version: None,
             buffers: Buffers::default(),
             pending_since: None,
         })
@@ -161,22 +180,38 @@ impl Sink {
                 .is_some_and(|t| t.elapsed() >= self.config.flush_interval)
     }
 
+    /// True while a flush is in flight and the buffer can still take rows: consuming goes on rather than
+    /// waiting for it (the buffer holds at most twice `flush_rows`).
+    fn flush_would_wait(&self) -> bool {
+        self.in_flight.is_some() && self.buffers.rows() < 2 * self.config.flush_rows
+    }
+
     /// Runs until `shutdown` turns true, then commits what is buffered and returns.
     pub async fn run(
         mut self,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), SinkError> {
         loop {
-            let wait = self
-                .pending_since
-                .map(|t| self.config.flush_interval.saturating_sub(t.elapsed()))
-                .unwrap_or(Duration::from_millis(200));
+            // While a flush is in flight its end wakes the loop; otherwise the latency bound does.
+            let wait = match self.pending_since {
+                Some(since) if self.in_flight.is_none() => {
+                    self.config.flush_interval.saturating_sub(since.elapsed())
+                }
+                _ => Duration::from_millis(200),
+            };
+            let in_flight = self.in_flight.is_some();
             tokio::select! {
                 _ = shutdown.changed() => {
                     self.apply_rebalances().await?;
                     self.flush().await?;
                     self.committer().await?;
                     return Ok(());
+                }
+                finished = flush_end(&mut self.in_flight), if in_flight => {
+                    self.in_flight = None;
+                    let (committer, result) = finished?;
+                    self.committer = Some(committer);
+                    self.complete(result?)?;
                 }
                 received = tokio::time::timeout(wait, self.consumer.recv()) => {
                     if let Ok(message) = received {
@@ -190,11 +225,8 @@ impl Sink {
                     }
                 }
             }
-            if self.in_flight.as_ref().is_some_and(JoinHandle::is_finished) {
-                self.committer().await?;
-            }
             self.apply_rebalances().await?;
-            if self.should_flush() {
+            if self.should_flush() && !self.flush_would_wait() {
                 self.flush().await?;
             }
         }
@@ -212,6 +244,15 @@ impl Sink {
 
     /// Accounts for a finished flush and commits its offsets to Kafka (for monitoring).
     fn complete(&mut self, done: FlushDone) -> Result<(), SinkError> {
+        // Our commit directly after the verified version leaves every position known.
+        if self
+            .verified_version
+            .is_some_and(|v| v + 1 == done.report.version)
+        {
+            self.verified_version = Some(done.report.version);
+        } else {
+            self.verified_version = None;
+        }
         self.stats
             .rows_committed
             .fetch_add(done.rows as u64, Ordering::Relaxed);
@@ -255,6 +296,7 @@ impl Sink {
                     }
                 }
                 RebalanceEvent::Assigned(partitions) => {
+                    self.verified_version = None;
                     self.stats
                         .partitions_assigned
                         .fetch_add(partitions.len() as u64, Ordering::Relaxed);
@@ -374,7 +416,13 @@ impl Sink {
     /// Drops the share of every partition whose lake position moved since it was read: another writer
     /// owned the partition meanwhile. The consumer is sent back to re-read after that writer's position.
     async fn fence(&mut self) -> Result<(), SinkError> {
-        self.committer().await?.lake.refresh().await?;
+        let lake = &mut self.committer().await?.lake;
+        lake.refresh().await?;
+        let version = lake.version();
+        if version.is_some() && version == self.verified_version {
+            // Nobody committed since the positions were last known: nothing to read.
+            return Ok(());
+        }
         for partition in self.buffers.partitions() {
             let expected = self.committed.get(&partition).copied().unwrap_or(-1);
             let actual = self.lake_position(partition).await?;
@@ -395,6 +443,7 @@ impl Sink {
                 )?;
             }
         }
+        self.verified_version = version;
         Ok(())
     }
 
