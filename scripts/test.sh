@@ -18,6 +18,12 @@ if ! command -v socat >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq socat
 fi
+# The SQL endpoint's tests connect with the real psql client.
+if ! command -v psql >/dev/null; then
+  echo "installing test prerequisite: postgresql-client (psql)" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq postgresql-client
+fi
 # Interop and S3 tests drive Python tools (deltalake, pyarrow, Polars, DuckDB, moto) from a private venv.
 VENV="${METERLAKE_VENV:-$HOME/.cache/meterlake-venv}"
 if ! "$VENV/bin/python" -c "import deltalake, pyarrow, polars, duckdb, moto, boto3" 2>/dev/null; then

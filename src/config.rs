@@ -19,6 +19,8 @@ pub struct Config {
     pub collector: CollectorConfig,
     /// The sink.
     pub sink: SinkConfig,
+    /// The PostgreSQL wire-protocol endpoint (`meterlake sql-server`).
+    pub sql_server: SqlServerConfig,
 }
 
 /// `[lake]`
@@ -102,6 +104,24 @@ pub struct SinkConfig {
     pub listen: String,
 }
 
+/// `[sql_server]`
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SqlServerConfig {
+    /// Listen address of the PostgreSQL wire protocol.
+    pub listen: String,
+    /// The user clients log in as.
+    pub user: String,
+    /// Its password; empty refuses to start (set it in the file or `METERLAKE_SQL_SERVER__PASSWORD`).
+    pub password: String,
+    /// Longest a statement may run (planning and streaming), seconds.
+    pub statement_timeout_s: u64,
+    /// Memory all running queries may hold together, MiB.
+    pub memory_limit_mb: u64,
+    /// How often new connections move to the newest lake version, seconds.
+    pub refresh_s: u64,
+}
+
 impl KafkaConfig {
     /// Client settings for a service that needs a real broker: `--brokers` if given, else `kafka.brokers`.
     /// `command` names the subcommand in the error when neither is set.
@@ -170,6 +190,14 @@ impl Default for Config {
                 flush_interval_ms: 500,
                 listen: "127.0.0.1:9646".into(),
             },
+            sql_server: SqlServerConfig {
+                listen: "127.0.0.1:5433".into(),
+                user: "analyst".into(),
+                password: String::new(),
+                statement_timeout_s: 300,
+                memory_limit_mb: 4096,
+                refresh_s: 30,
+            },
         }
     }
 }
@@ -197,6 +225,11 @@ impl Default for CollectorConfig {
 impl Default for SinkConfig {
     fn default() -> Self {
         Config::default().sink
+    }
+}
+impl Default for SqlServerConfig {
+    fn default() -> Self {
+        Config::default().sql_server
     }
 }
 
@@ -255,7 +288,13 @@ impl Config {
             let Some(table) = section.as_table_mut() else {
                 bail!("environment variable {key}: section is not a table");
             };
-            table.insert(field.to_ascii_lowercase(), env_value(raw));
+            // A password stays text even when it is all digits.
+            let value = if field.eq_ignore_ascii_case("password") {
+                toml::Value::String(raw.clone())
+            } else {
+                env_value(raw)
+            };
+            table.insert(field.to_ascii_lowercase(), value);
         }
         let source = path
             .as_ref()

@@ -10,6 +10,7 @@ mod service;
 mod sim_cli;
 mod sink_cli;
 mod sql_cli;
+mod sql_server_cli;
 mod tariff_cli;
 
 use std::path::PathBuf;
@@ -44,6 +45,8 @@ enum Command {
     Retention(lake_cli::RetentionArgs),
     /// Run SQL against the lake: statements as an argument, from standard input, or at a prompt.
     Sql(sql_cli::SqlArgs),
+    /// Serve the lake over the PostgreSQL wire protocol (psql, DBeaver, Grafana), read-only.
+    SqlServer(sql_server_cli::SqlServerArgs),
     /// Reports for planners: `report load --area A --from D1 --to D2 [--format html|csv|json]`.
     Report(report_cli::ReportArgs),
     /// Decode or build DL/T 645 frames in hex.
@@ -103,6 +106,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sim(args) => sim_cli::run(config, args).await,
         Command::Sink(args) => sink_cli::run(config, args).await,
         Command::Sql(args) => sql_cli::run(&config, args).await,
+        Command::SqlServer(args) => sql_server_cli::run(&config, args).await,
         Command::Report(args) => report_cli::run(&config, args).await,
         Command::Frame(args) => frame_cli::run(args),
         Command::Meter(args) => meter_cli::run(args).await,

@@ -264,3 +264,66 @@ async fn an_unknown_area_or_a_backwards_range_is_a_clear_error() {
     assert_eq!(empty.totals.max_kw, None);
     assert_eq!(empty.customers, 1);
 }
+
+#[tokio::test]
+async fn the_cli_writes_the_report_in_each_format() {
+    let (dir, _session) = session().await;
+    let run = |format: &str, out: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_meterlake"))
+            .args([
+                "report",
+                "load",
+                "--area",
+                "a-area-0",
+                "--from",
+                "2026-10-05",
+            ])
+            .args(["--to", "2026-10-10", "--format", format, "--output"])
+            .arg(out)
+            .env("METERLAKE_LAKE__LOCATION", dir.path().join("lake"))
+            .env("METERLAKE_LAKE__REGISTRY", dir.path().join("registry"))
+            .output()
+            .unwrap()
+    };
+    let html_file = dir.path().join("report.html");
+    let done = run("html", &html_file);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let page = std::fs::read_to_string(&html_file).unwrap();
+    assert!(page.contains("<svg") && page.contains("a-area-0"));
+    let json_file = dir.path().join("report.json");
+    assert!(run("json", &json_file).status.success());
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap()).unwrap();
+    assert_eq!(json["totals"]["max_kw"], 6.0);
+    let csv_file = dir.path().join("report.csv");
+    assert!(run("csv", &csv_file).status.success());
+    assert!(std::fs::read_to_string(&csv_file)
+        .unwrap()
+        .contains("total,a-area-0,max_at,2026-10-05 10:00\n"));
+    // An area the registry does not know: a clear error and a failing exit code.
+    let failed = std::process::Command::new(env!("CARGO_BIN_EXE_meterlake"))
+        .args([
+            "report",
+            "load",
+            "--area",
+            "nowhere",
+            "--from",
+            "2026-10-05",
+            "--to",
+            "2026-10-06",
+        ])
+        .env("METERLAKE_LAKE__LOCATION", dir.path().join("lake"))
+        .env("METERLAKE_LAKE__REGISTRY", dir.path().join("registry"))
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        stderr.contains("\"nowhere\" has no customer meters"),
+        "{stderr}"
+    );
+}

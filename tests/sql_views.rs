@@ -212,3 +212,66 @@ async fn a_malformed_registry_is_refused_naming_the_file() {
         .to_string();
     assert!(err.contains("meters.csv"), "{err}");
 }
+
+/// Runs `meterlake sql ARGS` on the fixture's lake with `stdin`; returns (success, stdout, stderr).
+fn sql_cli(dir: &std::path::Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meterlake"))
+        .arg("sql")
+        .args(args)
+        .env("METERLAKE_LAKE__LOCATION", dir.join("lake"))
+        .env("METERLAKE_LAKE__REGISTRY", dir.join("registry"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_sql_cli_runs_statements_from_stdin_and_writes_parquet() {
+    let (dir, _session) = session().await;
+    let script = "-- two statements, one spanning lines\nSELECT count(*) AS n\n  FROM readings;\nSELECT ';' AS semi;\n";
+    let (ok, out, err) = sql_cli(dir.path(), &["--format", "csv"], script);
+    assert!(ok, "{err}");
+    assert_eq!(out, "n\n14\nsemi\n;\n");
+
+    let file = dir.path().join("energy.parquet");
+    let (ok, _, err) = sql_cli(
+        dir.path(),
+        &["--format", "parquet", "--output", file.to_str().unwrap()],
+        "SELECT meter_id, energy_kwh FROM daily_energy ORDER BY meter_id",
+    );
+    assert!(ok, "{err}");
+    assert!(err.contains("3 rows written"), "{err}");
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(&file).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 3);
+
+    let (ok, _, err) = sql_cli(dir.path(), &["--format", "parquet"], "SELECT 1");
+    assert!(!ok && err.contains("--output"), "{err}");
+    let (ok, out, err) = sql_cli(dir.path(), &["--format", "csv"], "SELECT 1 AS a; SELEC 2;");
+    assert!(!ok, "a bad statement fails the run");
+    assert_eq!(out, "a\n1\n", "statements before the bad one ran");
+    assert!(
+        err.contains("statement 2 failed") && err.contains("SELEC"),
+        "{err}"
+    );
+}

@@ -3,6 +3,7 @@
 pub mod billing;
 pub mod columns;
 pub mod error;
+pub mod pg_server;
 pub mod registry;
 pub mod relay_state;
 pub mod report;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use chrono_tz::Tz;
 use datafusion::datasource::MemTable;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use store::{Lake, LakeLocation};
 
@@ -52,8 +53,22 @@ impl LakeSession {
         zone: Tz,
         registry: Option<&std::path::Path>,
     ) -> Result<Self, AnalyticsError> {
+        Self::from_lake_with_runtime(lake, zone, registry, None).await
+    }
+
+    /// [`LakeSession::from_lake_with_registry`] on a given DataFusion runtime (memory pool, disk
+    /// manager), shared by every session made with it.
+    pub async fn from_lake_with_runtime(
+        lake: &Lake,
+        zone: Tz,
+        registry: Option<&std::path::Path>,
+        runtime: Option<Arc<RuntimeEnv>>,
+    ) -> Result<Self, AnalyticsError> {
         let config = SessionConfig::new().with_information_schema(true);
-        let ctx = SessionContext::new_with_config(config);
+        let ctx = match runtime {
+            Some(runtime) => SessionContext::new_with_config_rt(config, runtime),
+            None => SessionContext::new_with_config(config),
+        };
         let provider = lake.table_provider(&ctx.state()).await?;
         match provider {
             Some(provider) => {
