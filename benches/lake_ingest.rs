@@ -196,7 +196,8 @@ fn main() -> anyhow::Result<()> {
             SinkConfig {
                 group_id: "bench-sink".into(),
                 flush_rows,
-                flush_interval: Duration::from_secs(5),
+                // The sink's default latency bound (`sink.flush_interval_ms`): the last partial buffer waits for it.
+                flush_interval: Duration::from_millis(500),
             },
             &settings,
             topics.clone(),

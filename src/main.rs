@@ -1,5 +1,6 @@
 //! `meterlake`: one binary wiring collection, the lake, analytics and control.
 
+mod bill_cli;
 mod collect_cli;
 mod demo;
 mod frame_cli;
@@ -47,6 +48,8 @@ enum Command {
     Sql(sql_cli::SqlArgs),
     /// Serve the lake over the PostgreSQL wire protocol (psql, DBeaver, Grafana), read-only.
     SqlServer(sql_server_cli::SqlServerArgs),
+    /// Bill a month from the lake (stored in the lake's `bills` table; CSV or JSON export).
+    Bill(bill_cli::BillArgs),
     /// Reports for planners: `report load --area A --from D1 --to D2 [--format html|csv|json]`.
     Report(report_cli::ReportArgs),
     /// Decode or build DL/T 645 frames in hex.
@@ -107,6 +110,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sink(args) => sink_cli::run(config, args).await,
         Command::Sql(args) => sql_cli::run(&config, args).await,
         Command::SqlServer(args) => sql_server_cli::run(&config, args).await,
+        Command::Bill(args) => bill_cli::run(&config, args).await,
         Command::Report(args) => report_cli::run(&config, args).await,
         Command::Frame(args) => frame_cli::run(args),
         Command::Meter(args) => meter_cli::run(args).await,

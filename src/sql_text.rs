@@ -11,18 +11,14 @@ enum Lexical {
     BlockComment,
 }
 
-/// Splits `text` into the complete statements it holds (each without its `;`, trimmed, empty ones
-/// dropped) and the unfinished rest after the last `;`.
-pub fn split_statements(text: &str) -> (Vec<String>, String) {
-    let mut statements = Vec::new();
+/// Calls `visit(offset, char, quoted)` for every character of `text` outside comments; `quoted` tells
+/// whether it is inside a string or quoted identifier (the quotes themselves count as quoted).
+fn scan(text: &str, mut visit: impl FnMut(usize, char, bool)) {
     let mut state = Lexical::Code;
-    let mut start = 0;
     let mut chars = text.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
         let next = chars.peek().map(|(_, n)| *n);
         state = match (state, c) {
-            (Lexical::Code, '\'') => Lexical::SingleQuoted,
-            (Lexical::Code, '"') => Lexical::DoubleQuoted,
             (Lexical::Code, '-') if next == Some('-') => {
                 chars.next();
                 Lexical::LineComment
@@ -31,12 +27,26 @@ pub fn split_statements(text: &str) -> (Vec<String>, String) {
                 chars.next();
                 Lexical::BlockComment
             }
-            (Lexical::Code, ';') => {
-                push_statement(&mut statements, &text[start..at]);
-                start = at + 1;
+            (Lexical::Code, '\'') => {
+                visit(at, c, true);
+                Lexical::SingleQuoted
+            }
+            (Lexical::Code, '"') => {
+                visit(at, c, true);
+                Lexical::DoubleQuoted
+            }
+            (Lexical::Code, _) => {
+                visit(at, c, false);
                 Lexical::Code
             }
-            (Lexical::SingleQuoted, '\'') | (Lexical::DoubleQuoted, '"') => Lexical::Code,
+            (Lexical::SingleQuoted, '\'') | (Lexical::DoubleQuoted, '"') => {
+                visit(at, c, true);
+                Lexical::Code
+            }
+            (Lexical::SingleQuoted | Lexical::DoubleQuoted, _) => {
+                visit(at, c, true);
+                state
+            }
             (Lexical::LineComment, '\n') => Lexical::Code,
             (Lexical::BlockComment, '*') if next == Some('/') => {
                 chars.next();
@@ -44,44 +54,36 @@ pub fn split_statements(text: &str) -> (Vec<String>, String) {
             }
             (same, _) => same,
         };
+    }
+}
+
+/// Splits `text` into the complete statements it holds (each without its `;`, trimmed, empty ones
+/// dropped) and the unfinished rest after the last `;`.
+pub fn split_statements(text: &str) -> (Vec<String>, String) {
+    let mut ends = Vec::new();
+    scan(text, |at, c, quoted| {
+        if c == ';' && !quoted {
+            ends.push(at);
+        }
+    });
+    let mut statements = Vec::new();
+    let mut start = 0;
+    for end in ends {
+        let statement = &text[start..end];
+        if !is_blank(statement) {
+            statements.push(statement.trim().to_string());
+        }
+        start = end + 1;
     }
     (statements, text[start..].to_string())
 }
 
 /// Whether `text` holds nothing but white space and comments.
 pub fn is_blank(text: &str) -> bool {
-    let mut state = Lexical::Code;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        let next = chars.peek().copied();
-        state = match (state, c) {
-            (Lexical::Code, '-') if next == Some('-') => {
-                chars.next();
-                Lexical::LineComment
-            }
-            (Lexical::Code, '/') if next == Some('*') => {
-                chars.next();
-                Lexical::BlockComment
-            }
-            (Lexical::Code, c) if c.is_whitespace() => Lexical::Code,
-            (Lexical::Code, _) => return false,
-            (Lexical::LineComment, '\n') => Lexical::Code,
-            (Lexical::BlockComment, '*') if next == Some('/') => {
-                chars.next();
-                Lexical::Code
-            }
-            (same, _) => same,
-        };
-    }
-    true
+    let mut blank = true;
+    scan(text, |_, c, _| blank &= c.is_whitespace());
+    blank
 }
-
-fn push_statement(statements: &mut Vec<String>, text: &str) {
-    if !is_blank(text) {
-        statements.push(text.trim().to_string());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

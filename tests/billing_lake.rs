@@ -64,3 +64,203 @@ async fn bills_from_the_lake_use_the_ladder() {
     assert_eq!(bills[0].priced.lines.len(), 2);
     assert_eq!(bills[0].lake_version, lake.version());
 }
+
+/// October 2026 in Shanghai, quarter `i` after its first local midnight.
+fn october(i: i64) -> DateTime<Utc> {
+    ZONE.with_ymd_and_hms(2026, 10, 1, 0, 0, 0)
+        .single()
+        .unwrap()
+        .with_timezone(&Utc)
+        + Duration::minutes(15 * i)
+}
+
+/// A lake in a temporary directory holding `rows`; returns the directory and its location.
+async fn lake_with(rows: &[Reading]) -> (tempfile::TempDir, LakeLocation, Lake) {
+    let dir = tempfile::tempdir().unwrap();
+    let location = LakeLocation::parse(&dir.path().join("lake").display().to_string()).unwrap();
+    let mut lake = Lake::open(&location, ZONE).await.unwrap();
+    lake.append(vec![readings_to_batch(rows).unwrap()], &[])
+        .await
+        .unwrap();
+    (dir, location, lake)
+}
+
+#[tokio::test]
+async fn missing_intervals_are_estimated_exactly_and_flagged_on_the_bill() {
+    // 1.00 kWh measured, then a gap of three intervals over which the register rose 1.00 kWh.
+    let rows = vec![
+        reading("000000001003", october(0), dec!(100.00)),
+        reading("000000001003", october(1), dec!(101.00)),
+        reading("000000001003", october(4), dec!(102.00)),
+    ];
+    let (_dir, _location, lake) = lake_with(&rows).await;
+    let session = analytics::LakeSession::from_lake(&lake, ZONE)
+        .await
+        .unwrap();
+    let batches = session
+        .query(
+            "SELECT CAST(energy_kwh AS VARCHAR), estimated FROM billing_energy ORDER BY interval_start",
+        )
+        .await
+        .unwrap();
+    let shown = arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string();
+    let cells: Vec<&str> = shown
+        .lines()
+        .skip(3)
+        .filter(|l| l.starts_with('|'))
+        .collect();
+    assert_eq!(cells.len(), 4, "{shown}");
+    for (line, (kwh, estimated)) in cells.iter().zip([
+        ("1.00000000", "false"),
+        ("0.33333300", "true"),
+        ("0.33333300", "true"),
+        ("0.33333400", "true"),
+    ]) {
+        assert!(
+            line.contains(kwh) && line.contains(estimated),
+            "{line} in {shown}"
+        );
+    }
+    let plan = analytics::tariff::builtin("beijing-residential").unwrap();
+    let bills =
+        analytics::billing::bill_meters(&session, &plan, october(0), october(96 * 31), None)
+            .await
+            .unwrap();
+    assert_eq!(bills.len(), 1);
+    assert_eq!(bills[0].priced.intervals, 4);
+    assert_eq!(bills[0].priced.billed_kwh, dec!(2));
+    assert_eq!(bills[0].estimated_intervals, 3);
+    assert_eq!(bills[0].estimated_kwh, dec!(1));
+    // 2 × 0.4883 = 0.9766 → 0.98.
+    assert_eq!(bills[0].total(), dec!(0.98));
+}
+
+#[tokio::test]
+async fn a_period_run_is_stored_once_and_reproducible_at_its_lake_version() {
+    use analytics::billing::period_run::{bill_period, store_bills, MonthPeriod};
+    let rows = vec![
+        reading("000000001001", october(0), dec!(0.00)),
+        reading("000000001001", october(1), dec!(5.00)),
+        reading("000000001002", october(0), dec!(10.00)),
+        reading("000000001002", october(1), dec!(12.50)),
+    ];
+    let (_dir, location, mut lake) = lake_with(&rows).await;
+    let first_version = lake.version().unwrap();
+    let period = MonthPeriod::parse("2026-10").unwrap();
+    let run = |version: Option<i64>| {
+        let location = location.clone();
+        async move {
+            let session = analytics::LakeSession::open(&location, ZONE, version)
+                .await
+                .unwrap();
+            bill_period(&session, period, "beijing-residential", None, &mut |_| {})
+                .await
+                .unwrap()
+        }
+    };
+    let bills = run(None).await;
+    assert_eq!(bills.len(), 2);
+    assert_eq!(bills[0].lake_version, Some(first_version));
+    // 5 × 0.4883 = 2.4415 → 2.44; 2.5 × 0.4883 = 1.22075 → 1.22.
+    assert_eq!(
+        (bills[0].total(), bills[1].total()),
+        (dec!(2.44), dec!(1.22))
+    );
+
+    // More readings arrive: a new run differs, a run at the first version is identical.
+    lake.append(
+        vec![readings_to_batch(&[reading("000000001001", october(2), dec!(7.00))]).unwrap()],
+        &[],
+    )
+    .await
+    .unwrap();
+    let later = run(None).await;
+    assert_eq!(later[0].total(), dec!(3.42));
+    assert_eq!(run(Some(first_version)).await, bills);
+
+    // Storing twice replaces the period's rows instead of doubling them.
+    store_bills(&location, period, &bills).await.unwrap();
+    let version = store_bills(&location, period, &later).await.unwrap();
+    assert_eq!(version, 1);
+    let table = store::DerivedTable::open(&location, "bills", "period")
+        .await
+        .unwrap();
+    let ctx = datafusion::prelude::SessionContext::new();
+    ctx.register_table(
+        "bills",
+        table.table_provider(&ctx.state()).await.unwrap().unwrap(),
+    )
+    .unwrap();
+    let batches = ctx
+        .sql("SELECT meter_id, CAST(total AS VARCHAR), lake_version, plan_versions FROM bills ORDER BY meter_id")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let shown = arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+        2,
+        "{shown}"
+    );
+    assert!(shown.contains("3.42") && shown.contains("1.22"), "{shown}");
+    assert!(
+        !shown.contains("2.44"),
+        "the first run's rows were replaced: {shown}"
+    );
+}
+
+#[tokio::test]
+async fn the_bill_command_stores_the_period_and_exports_csv_and_json() {
+    let rows = vec![
+        reading("000000001001", october(0), dec!(0.00)),
+        reading("000000001001", october(1), dec!(5.00)),
+    ];
+    let (dir, _location, _lake) = lake_with(&rows).await;
+    let bill = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_meterlake"))
+            .arg("bill")
+            .args(args)
+            .env("METERLAKE_LAKE__LOCATION", dir.path().join("lake"))
+            .env("METERLAKE_LAKE__REGISTRY", dir.path().join("registry"))
+            .env("METERLAKE_CONTROL__PLAN", "beijing-residential")
+            .output()
+            .unwrap()
+    };
+    let out = bill(&["--period", "2026-10", "--format", "csv"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.starts_with("meter_id,period,plan"), "{stdout}");
+    assert!(
+        stdout.contains("000000001001,2026-10,beijing-residential"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(",2.44,"), "{stdout}");
+    assert!(stderr.contains("bills table version 0"), "{stderr}");
+    let out = bill(&[
+        "--period",
+        "2026-10",
+        "--format",
+        "json",
+        "--meter",
+        "000000001001",
+    ]);
+    let json: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(json["priced"]["total"], "2.44");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("bills table"),
+        "--meter only prints"
+    );
+    let out = bill(&["--period", "October"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected YYYY-MM"));
+}

@@ -275,3 +275,47 @@ async fn the_sql_cli_runs_statements_from_stdin_and_writes_parquet() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_sql_prompt_takes_multi_line_statements_survives_errors_and_keeps_history() {
+    use std::io::Write;
+    let (dir, _session) = session().await;
+    // `script` gives the prompt a terminal; its input is what a user would type.
+    let command = format!("{} sql --format csv", env!("CARGO_BIN_EXE_meterlake"));
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("METERLAKE_LAKE__LOCATION", dir.path().join("lake"))
+        .env("METERLAKE_LAKE__REGISTRY", dir.path().join("registry"))
+        .env("HOME", dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdin = child.stdin.take().unwrap();
+    for line in [
+        "SELECT count(*)",
+        "AS rows_in_lake FROM readings;",
+        "SELEC 1;",
+        "SELECT 7 * 6 AS answer;",
+        "\\q",
+    ] {
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.write_all(b"\r").unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("rows_in_lake") && text.contains("14"),
+        "{text}"
+    );
+    assert!(text.contains("error:") && text.contains("SELEC"), "{text}");
+    assert!(
+        text.contains("answer") && text.contains("42"),
+        "the prompt went on after the error: {text}"
+    );
+    let history = std::fs::read_to_string(dir.path().join(".meterlake_history")).unwrap();
+    assert!(history.contains("SELECT 7 * 6 AS answer;"), "{history}");
+}

@@ -19,6 +19,8 @@
 //!
 //! **`daily_energy`**: per meter and local date, energy of measured intervals and counts by quality.
 //! **`load_curve`**: the 96 points of each meter-day: energy and average kW of each slot.
+//! **`billing_energy`**: `interval_energy` with `missing` intervals estimated ([`BILLING_ENERGY`] gives
+//! the method) and flagged `estimated`; what bills are priced from.
 
 /// Energy above this in one 15-minute interval (kWh) is suspect: 40 kW average, three times what a
 /// 60 A single-phase meter can carry.
@@ -101,7 +103,8 @@ SELECT meter_id,
             WHEN energy_kwh IS NULL OR replaced OR unaligned OR energy_kwh > {SUSPECT_KWH} THEN 'suspect'
             ELSE 'measured' END AS quality,
        gap_intervals,
-       CASE WHEN gap_intervals > 1 THEN energy_kwh END AS gap_energy_kwh
+       CASE WHEN gap_intervals > 1 THEN energy_kwh END AS gap_energy_kwh,
+       CASE WHEN gap_intervals > 1 THEN CAST(k AS BIGINT) END AS gap_index
 FROM timed",
         lags = lags.join(",\n         "),
         deltas = deltas.join(",\n         "),
@@ -127,11 +130,32 @@ CREATE VIEW load_curve AS
 SELECT meter_id, date, slot, interval_start, energy_kwh, energy_kwh * 4 AS avg_kw, quality
 FROM interval_energy";
 
+/// `billing_energy`: `interval_energy` with every `missing` interval estimated, as billing reads it.
+///
+/// **Estimation method.** A gap's readings bracket it, so the energy over the whole gap is known exactly
+/// (`gap_energy_kwh`); only its spread over the gap's `n` intervals is not. Each interval gets an equal
+/// share in micro-kWh, `⌊E·(k+1)/n⌋ − ⌊E·k/n⌋` for the `k`-th interval (`gap_index`), so the shares are
+/// whole micro-kWh and add up to the gap's energy exactly. An estimated interval has `estimated = true`
+/// and keeps `quality = 'missing'`; a gap whose registers do not bracket it (a register that went
+/// backwards) has no estimate and stays null, like a `suspect` interval without energy.
+pub const BILLING_ENERGY: &str = "
+CREATE VIEW billing_energy AS
+SELECT meter_id, date, slot, interval_start, interval_end,
+       CASE WHEN quality = 'missing' AND gap_energy_kwh IS NOT NULL THEN
+              CAST((CAST(gap_energy_kwh * 1000000 AS BIGINT) * (gap_index + 1)) / gap_intervals
+                   - (CAST(gap_energy_kwh * 1000000 AS BIGINT) * gap_index) / gap_intervals
+                   AS DECIMAL(20, 0)) * CAST(0.000001 AS DECIMAL(7, 6))
+            ELSE CAST(energy_kwh AS DECIMAL(20, 8)) END AS energy_kwh,
+       quality = 'missing' AND gap_energy_kwh IS NOT NULL AS estimated,
+       quality
+FROM interval_energy";
+
 /// Every view for a lake in `zone`, in creation order.
 pub fn all(zone: &str) -> Vec<String> {
     vec![
         interval_energy(zone),
         DAILY_ENERGY.to_string(),
         LOAD_CURVE.to_string(),
+        BILLING_ENERGY.to_string(),
     ]
 }

@@ -31,7 +31,7 @@ pub fn parts_for(rows: usize) -> usize {
 
 /// Writes the rows `kept` of `batch` (lake schema, date column included) as new data files of `table`,
 /// sorted by `keys`. The rows are cut into [`parts_for`] ranges of keys; each range is sorted, gathered
-/// and encoded into its own file(s) on its own task, so both cores work. Returns the `add` actions in key
+/// and encoded into its own file(s) on its own blocking task, so both cores work. Returns the `add` actions in key
 /// order.
 pub(crate) async fn write_sorted_files(
     table: &DeltaTable,
@@ -47,12 +47,17 @@ pub(crate) async fn write_sorted_files(
         let mut writer =
             RecordBatchWriter::for_table(table)?.with_writer_properties(writer_properties()?);
         let (batch, keys) = (batch.clone(), keys.clone());
-        tasks.push(tokio::spawn(async move {
+        // CPU-bound work goes to the blocking pool, so the runtime's workers stay free for the consumer
+        // filling the next flush while this one encodes.
+        let runtime = tokio::runtime::Handle::current();
+        tasks.push(tokio::task::spawn_blocking(move || {
             rows.sort_unstable_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
             let sorted = arrow::compute::take_record_batch(&batch, &UInt32Array::from(rows))
                 .map_err(|e| deltalake::DeltaTableError::Generic(e.to_string()))?;
-            writer.write(sorted).await?;
-            writer.flush().await
+            runtime.block_on(async move {
+                writer.write(sorted).await?;
+                writer.flush().await
+            })
         }));
     }
     let mut adds = Vec::new();

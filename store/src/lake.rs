@@ -228,22 +228,36 @@ impl Lake {
         &self,
         session: &dyn datafusion::catalog::Session,
     ) -> Result<Option<Arc<dyn TableProvider>>, StoreError> {
-        if self.table.version().is_none() {
-            return Ok(None);
-        }
-        self.table.update_datafusion_session(session)?;
-        Ok(Some(self.table.table_provider().await.map_err(|e| {
-            StoreError::Schema(format!("table provider: {e}"))
-        })?))
+        table_provider_of(&self.table, session).await
     }
 
     /// Paths of the Parquet files of the loaded version.
     pub fn file_uris(&self) -> Result<Vec<String>, StoreError> {
-        if self.table.version().is_none() {
-            return Ok(Vec::new());
-        }
-        Ok(self.table.get_file_uris()?.collect())
+        file_uris_of(&self.table)
     }
+}
+
+/// A DataFusion provider over the loaded version of `table` (`None` before its first commit), with its
+/// object store registered in `session`.
+pub(crate) async fn table_provider_of(
+    table: &DeltaTable,
+    session: &dyn datafusion::catalog::Session,
+) -> Result<Option<Arc<dyn TableProvider>>, StoreError> {
+    if table.version().is_none() {
+        return Ok(None);
+    }
+    table.update_datafusion_session(session)?;
+    Ok(Some(table.table_provider().await.map_err(|e| {
+        StoreError::Schema(format!("table provider: {e}"))
+    })?))
+}
+
+/// Paths of the Parquet files of the loaded version of `table`.
+pub(crate) fn file_uris_of(table: &DeltaTable) -> Result<Vec<String>, StoreError> {
+    if table.version().is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(table.get_file_uris()?.collect())
 }
 
 /// Rows per Parquet row group: small enough that a meter predicate prunes most of a day's file.

@@ -8,6 +8,7 @@ pub mod compact;
 pub mod data_files;
 pub mod dead_letters;
 pub mod dedup;
+pub mod derived;
 pub mod error;
 pub mod key_index;
 pub mod lake;
@@ -20,6 +21,7 @@ pub mod sorted_compact;
 
 pub use compact::{CompactOptions, CompactReport};
 pub use dead_letters::{DeadLetter, DeadLetterTable};
+pub use derived::DerivedTable;
 pub use error::StoreError;
 pub use lake::{AppendReport, Lake, SourcePosition};
 pub use location::LakeLocation;

@@ -1,0 +1,99 @@
+//! Derived tables: results other stages compute from the readings (bills, daily charges), kept as Delta
+//! tables of Parquet files beside `readings`, so every tool that reads the lake reads them too.
+//!
+//! A derived table is partitioned by one text column (a billing period, a day). A write replaces one
+//! partition value in one commit (`replaceWhere`), so re-running a computation for the same partition
+//! replaces its earlier result instead of adding a second copy, and older results stay readable by
+//! version (time travel) until vacuumed.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use datafusion::catalog::TableProvider;
+use datafusion::prelude::{col, lit};
+use deltalake::protocol::SaveMode;
+use deltalake::DeltaTable;
+
+use crate::lake::{file_uris_of, load_latest, table_provider_of, writer_properties};
+use crate::{LakeLocation, StoreError};
+
+/// A derived table of the lake.
+pub struct DerivedTable {
+    table: DeltaTable,
+    partition_column: String,
+}
+
+impl DerivedTable {
+    /// Opens the table `name` below `location`, partitioned by `partition_column` (a text column of
+    /// every batch written); nothing is created until the first write.
+    pub async fn open(
+        location: &LakeLocation,
+        name: &str,
+        partition_column: &str,
+    ) -> Result<Self, StoreError> {
+        let url = location.table_url(name)?;
+        let mut table = DeltaTable::try_from_url(url).await?;
+        load_latest(&mut table).await?;
+        Ok(Self {
+            table,
+            partition_column: partition_column.to_string(),
+        })
+    }
+
+    /// The committed version loaded, `None` before the first write.
+    pub fn version(&self) -> Option<i64> {
+        self.table.version().and_then(|v| i64::try_from(v).ok())
+    }
+
+    /// Replaces every row whose partition column equals `value` with `batch` (whose rows must all carry
+    /// `value`), in one commit; returns the new version.
+    pub async fn replace_partition(
+        &mut self,
+        batch: RecordBatch,
+        value: &str,
+    ) -> Result<i64, StoreError> {
+        let column = batch
+            .column_by_name(&self.partition_column)
+            .ok_or_else(|| StoreError::Schema(format!("no column {}", self.partition_column)))?;
+        let text = arrow::compute::cast(column, &arrow::datatypes::DataType::Utf8)?;
+        let text = text
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .ok_or_else(|| StoreError::Schema(format!("{} is not text", self.partition_column)))?;
+        if text.iter().any(|v| v != Some(value)) {
+            return Err(StoreError::Schema(format!(
+                "every row written to partition {}={value} must carry that value",
+                self.partition_column
+            )));
+        }
+        load_latest(&mut self.table).await?;
+        let write = self
+            .table
+            .clone()
+            .write(vec![batch])
+            .with_writer_properties(writer_properties()?)
+            .with_partition_columns([self.partition_column.as_str()]);
+        self.table = if self.table.version().is_none() {
+            write.with_save_mode(SaveMode::Append).await?
+        } else {
+            write
+                .with_save_mode(SaveMode::Overwrite)
+                .with_replace_where(col(self.partition_column.as_str()).eq(lit(value)))
+                .await?
+        };
+        Ok(self.version().unwrap_or(0))
+    }
+
+    /// A DataFusion table provider over the loaded version (`None` before the first write).
+    pub async fn table_provider(
+        &self,
+        session: &dyn datafusion::catalog::Session,
+    ) -> Result<Option<Arc<dyn TableProvider>>, StoreError> {
+        table_provider_of(&self.table, session).await
+    }
+
+    /// Paths of the Parquet files of the loaded version.
+    pub fn file_uris(&self) -> Result<Vec<String>, StoreError> {
+        file_uris_of(&self.table)
+    }
+}
