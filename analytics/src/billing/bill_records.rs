@@ -14,6 +14,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use rust_decimal::Decimal;
 
 use super::Bill;
+use crate::report::export::field;
 use crate::AnalyticsError;
 
 /// Name of the bills table below the lake root.
@@ -155,15 +156,6 @@ pub fn bills_batch(bills: &[Bill], period: &str) -> Result<RecordBatch, Analytic
         }))),
     ];
     Ok(RecordBatch::try_new(bills_schema(), columns)?)
-}
-
-/// One CSV field, quoted when it holds a comma, quote or line break.
-fn field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }
 
 /// Bills as CSV, one line per bill (line items as JSON in the `lines` column).

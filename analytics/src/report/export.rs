@@ -10,8 +10,8 @@ pub fn to_json(report: &LoadReport) -> Result<String, AnalyticsError> {
     serde_json::to_string_pretty(report).map_err(|e| AnalyticsError::Shape(format!("json: {e}")))
 }
 
-/// One CSV field, quoted when it holds a comma, quote or line break.
-fn field(text: &str) -> String {
+/// One CSV field, quoted when it holds a comma, quote or line break (RFC 4180).
+pub fn field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
