@@ -26,7 +26,7 @@ if ! command -v psql >/dev/null; then
 fi
 # Interop and S3 tests drive Python tools (deltalake, pyarrow, Polars, DuckDB, moto) from a private venv.
 VENV="${METERLAKE_VENV:-$HOME/.cache/meterlake-venv}"
-if ! "$VENV/bin/python" -c "import deltalake, pyarrow, polars, duckdb, moto, boto3" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import deltalake, pyarrow, polars, duckdb, moto, boto3, pandas" 2>/dev/null; then
   echo "installing test prerequisites: Python venv $VENV (scripts/requirements-test.txt)" >&2
   if ! python3 -m venv "$VENV" 2>/dev/null; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -1,11 +1,15 @@
-//! `meterlake bill --period 2026-10 [--meter M] [--as-of V]`: a month's bills from the lake, stored in
-//! the lake's `bills` table and printed as a table, CSV or JSON.
+//! `meterlake bill --period 2026-10 [--meter M] [--as-of V] [--daily]`: a month's bills from the lake,
+//! stored in the lake's `bills` table and printed as a table, CSV or JSON; with `--daily`, the month's
+//! daily charges per (meter, day) and their true-ups, stored in the `daily_charges` table.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use analytics::billing::bill_records::{bills_csv, bills_json};
+use analytics::billing::daily_run::{
+    daily_charges_csv, daily_period, store_daily_charges, MeterDailyCharges,
+};
 use analytics::billing::period_run::{bill_period, store_bills, MonthPeriod};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -40,6 +44,9 @@ pub struct BillArgs {
     /// Do not store the bills in the lake's `bills` table.
     #[arg(long)]
     no_store: bool,
+    /// Daily charges (one per meter and local day, and a true-up per meter) instead of bills.
+    #[arg(long)]
+    daily: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: BillFormat,
@@ -64,6 +71,9 @@ pub async fn run(config: &Config, args: BillArgs) -> anyhow::Result<()> {
         analytics::LakeSession::open_with_registry(&location, zone, args.as_of, Some(registry))
             .await?;
     let default_plan = args.plan.as_deref().unwrap_or(&config.control.plan);
+    if args.daily {
+        return run_daily(&session, &location, period, default_plan, &args, bar).await;
+    }
     let bills = bill_period(
         &session,
         period,
@@ -85,16 +95,7 @@ pub async fn run(config: &Config, args: BillArgs) -> anyhow::Result<()> {
         BillFormat::Csv => bills_csv(&bills, &period.name())?,
         BillFormat::Json => bills_json(&bills)?,
     };
-    match &args.output {
-        Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
-        }
-    }
+    write_out(&args, &text)?;
     let total: rust_decimal::Decimal = bills.iter().map(analytics::Bill::total).sum();
     eprintln!(
         "{} bills for {}, {} yuan in all, from lake version {}{}",
@@ -109,6 +110,95 @@ pub async fn run(config: &Config, args: BillArgs) -> anyhow::Result<()> {
             .unwrap_or_default()
     );
     Ok(())
+}
+
+fn write_out(args: &BillArgs, text: &str) -> anyhow::Result<()> {
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// `meterlake bill --daily`: the period's daily charges, stored unless `--meter` or `--no-store`.
+async fn run_daily(
+    session: &analytics::LakeSession,
+    location: &store::LakeLocation,
+    period: MonthPeriod,
+    default_plan: &str,
+    args: &BillArgs,
+    bar: ProgressBar,
+) -> anyhow::Result<()> {
+    let charges = daily_period(
+        session,
+        period,
+        default_plan,
+        args.meter.as_deref(),
+        &mut |step| bar.set_message(step.to_string()),
+    )
+    .await
+    .with_context(|| format!("daily charges for {}", period.name()))?;
+    let stored = if args.meter.is_none() && !args.no_store {
+        bar.set_message(format!(
+            "storing the daily charges of {} meters",
+            charges.len()
+        ));
+        Some(store_daily_charges(location, period, &charges).await?)
+    } else {
+        None
+    };
+    bar.finish_and_clear();
+    let text = match args.format {
+        BillFormat::Table => daily_table(&charges),
+        BillFormat::Csv => daily_charges_csv(&charges, &period.name()),
+        BillFormat::Json => {
+            let mut out = String::new();
+            for meter in &charges {
+                out.push_str(&serde_json::to_string(meter)?);
+                out.push('\n');
+            }
+            out
+        }
+    };
+    write_out(args, &text)?;
+    eprintln!(
+        "daily charges of {} meters for {}{}",
+        charges.len(),
+        period.name(),
+        stored
+            .map(|v| format!("; daily_charges table version {v}"))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+fn daily_table(charges: &[MeterDailyCharges]) -> String {
+    let mut out = format!(
+        "{:<14} {:<12} {:>12} {:>10}\n",
+        "meter", "day", "kWh", "charge"
+    );
+    for meter in charges {
+        for day in &meter.charges.days {
+            out.push_str(&format!(
+                "{:<14} {:<12} {:>12} {:>10}\n",
+                meter.meter_id,
+                day.date,
+                day.kwh.round_dp(2),
+                day.charge
+            ));
+        }
+        out.push_str(&format!(
+            "{:<14} {:<12} {:>12} {:>10}\n",
+            meter.meter_id, "true-up", "", meter.charges.true_up
+        ));
+    }
+    out
 }
 
 fn table(bills: &[analytics::Bill]) -> String {

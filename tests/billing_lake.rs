@@ -1,20 +1,14 @@
 //! Billing from the lake: `interval_energy` rows priced by the tariff engine, with totals worked out
 //! by hand from Beijing's published ladder (240 / 400 kWh per month, 0.4883 / 0.5383 / 0.7883 yuan/kWh).
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use ingest::reading::{readings_to_batch, Quality, Reading};
-use rust_decimal::Decimal;
+use chrono::{Duration, TimeZone, Utc};
+use ingest::reading::readings_to_batch;
 use rust_decimal_macros::dec;
 use store::{Lake, LakeLocation};
 
-const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
+mod billing_support;
 
-fn reading(meter: &str, boundary: DateTime<Utc>, kwh: Decimal) -> Reading {
-    let mut r = Reading::empty(meter.to_string(), boundary, "bus-0", "c-1");
-    r.energy_fwd_total_kwh = Some(kwh);
-    r.quality = Quality::Ok;
-    r
-}
+use billing_support::{lake_with, october, reading, ZONE};
 
 #[tokio::test]
 async fn bills_from_the_lake_use_the_ladder() {
@@ -48,9 +42,15 @@ async fn bills_from_the_lake_use_the_ladder() {
         .single()
         .unwrap()
         .with_timezone(&Utc);
-    let bills = analytics::billing::bill_meters(&session, &plan, midnight, to, None)
-        .await
-        .unwrap();
+    let bills = analytics::billing::bill_meters(
+        &session,
+        &plan,
+        midnight,
+        to,
+        analytics::billing::MeterSelection::All,
+    )
+    .await
+    .unwrap();
     let totals: Vec<_> = bills
         .iter()
         .map(|b| (b.meter_id.as_str(), b.total()))
@@ -63,26 +63,6 @@ async fn bills_from_the_lake_use_the_ladder() {
     );
     assert_eq!(bills[0].priced.lines.len(), 2);
     assert_eq!(bills[0].lake_version, lake.version());
-}
-
-/// October 2026 in Shanghai, quarter `i` after its first local midnight.
-fn october(i: i64) -> DateTime<Utc> {
-    ZONE.with_ymd_and_hms(2026, 10, 1, 0, 0, 0)
-        .single()
-        .unwrap()
-        .with_timezone(&Utc)
-        + Duration::minutes(15 * i)
-}
-
-/// A lake in a temporary directory holding `rows`; returns the directory and its location.
-async fn lake_with(rows: &[Reading]) -> (tempfile::TempDir, LakeLocation, Lake) {
-    let dir = tempfile::tempdir().unwrap();
-    let location = LakeLocation::parse(&dir.path().join("lake").display().to_string()).unwrap();
-    let mut lake = Lake::open(&location, ZONE).await.unwrap();
-    lake.append(vec![readings_to_batch(rows).unwrap()], &[])
-        .await
-        .unwrap();
-    (dir, location, lake)
 }
 
 #[tokio::test]
@@ -124,10 +104,15 @@ async fn missing_intervals_are_estimated_exactly_and_flagged_on_the_bill() {
         );
     }
     let plan = analytics::tariff::builtin("beijing-residential").unwrap();
-    let bills =
-        analytics::billing::bill_meters(&session, &plan, october(0), october(96 * 31), None)
-            .await
-            .unwrap();
+    let bills = analytics::billing::bill_meters(
+        &session,
+        &plan,
+        october(0),
+        october(96 * 31),
+        analytics::billing::MeterSelection::All,
+    )
+    .await
+    .unwrap();
     assert_eq!(bills.len(), 1);
     assert_eq!(bills[0].priced.intervals, 4);
     assert_eq!(bills[0].priced.billed_kwh, dec!(2));

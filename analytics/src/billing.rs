@@ -2,21 +2,24 @@
 //!
 //! Intervals come from the `billing_energy` view in time order and are priced by
 //! [`crate::tariff::Pricer`]: tiers fill chronologically (or pro-rata when the plan says so), line
-//! items keep full precision and the total is rounded half-up to the fen. The ladder starts at zero
-//! at `from` (the lake does not yet record ladder state carried from earlier periods); settlements
-//! inside the period reset it. Missing intervals are billed at their estimate
-//! ([`crate::views::BILLING_ENERGY`]) and counted on the bill; intervals whose energy stays null (a
-//! register that went backwards) are not billed.
+//! items keep full precision and the total is rounded half-up to the fen. The ladder starts at the
+//! consumption each meter carries from the last settlement before `from`
+//! ([`meter_intervals::carried_ladder`], read from the same lake version); settlements inside the period
+//! reset it. Missing intervals are billed at their estimate ([`crate::views::BILLING_ENERGY`]) and
+//! counted on the bill; intervals whose energy stays null (a register that went backwards) are not
+//! billed.
 
 pub mod bill_records;
+pub mod daily_run;
+pub mod lake_scan;
+pub mod meter_intervals;
 pub mod period_run;
 
-use arrow::array::{Array, BooleanArray, Decimal128Array, TimestampMicrosecondArray};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::columns::{strings, typed};
-use crate::tariff::exact::scaled_to_e6;
+pub use meter_intervals::{MeterIntervals, MeterSelection};
+
 use crate::tariff::{AccountTerms, BillingPeriod, PreparedPeriod, Pricer, TariffBill, TariffPlan};
 use crate::{AnalyticsError, LakeSession};
 
@@ -42,32 +45,19 @@ impl Bill {
     }
 }
 
-/// Bills every meter (or `meter`) for intervals within [`from`, `to`].
+/// Bills the selected meters for intervals within [`from`, `to`], in the order
+/// [`meter_intervals::for_each_meter`] visits them.
 pub async fn bill_meters(
     session: &LakeSession,
     plan: &TariffPlan,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    meter: Option<&str>,
+    selection: MeterSelection<'_>,
 ) -> Result<Vec<Bill>, AnalyticsError> {
     if to <= from {
         return Ok(Vec::new());
     }
-    let mut sql = format!(
-        "SELECT meter_id, interval_start, energy_kwh, estimated FROM billing_energy \
-         WHERE energy_kwh IS NOT NULL AND interval_start >= to_timestamp_micros({}) \
-         AND interval_end <= to_timestamp_micros({})",
-        from.timestamp_micros(),
-        to.timestamp_micros()
-    );
-    if let Some(meter) = meter {
-        if !meter.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(AnalyticsError::Shape(format!("invalid meter id {meter:?}")));
-        }
-        sql.push_str(&format!(" AND meter_id = '{meter}'"));
-    }
-    sql.push_str(" ORDER BY meter_id, interval_start");
-    let batches = session.query(&sql).await?;
+    let carried = meter_intervals::carried_ladder(session, plan, from, selection).await?;
     let pricer = Pricer::new(plan.clone(), session.zone());
     let prepared = pricer.prepare(
         BillingPeriod {
@@ -77,63 +67,24 @@ pub async fn bill_meters(
         &AccountTerms::default(),
     )?;
     let mut bills = Vec::new();
-    let mut current: Option<String> = None;
-    let mut meter = MeterIntervals::default();
-    let finish = |meter_id: String, meter: &mut MeterIntervals| {
-        let bill = price(&prepared, session, meter_id, meter);
-        *meter = MeterIntervals::default();
-        bill
-    };
-    for batch in &batches {
-        let meters = strings(batch, 0)?;
-        let interval_starts = typed::<TimestampMicrosecondArray>(batch, 1)?;
-        let kwh = typed::<Decimal128Array>(batch, 2)?;
-        let estimated = typed::<BooleanArray>(batch, 3)?;
-        let scale = u32::try_from(kwh.scale())
-            .map_err(|_| AnalyticsError::Shape("negative scale".into()))?;
-        for row in 0..batch.num_rows() {
-            if kwh.is_null(row) || interval_starts.is_null(row) {
-                continue;
-            }
-            let meter_id = meters.value(row);
-            if current.as_deref() != Some(meter_id) {
-                if let Some(done) = current.replace(meter_id.to_string()) {
-                    bills.push(finish(done, &mut meter)?);
-                }
-            }
-            let e6 = scaled_to_e6(kwh.value(row), scale)
-                .map_err(|e| AnalyticsError::Shape(e.to_string()))?;
-            meter.starts.push(interval_starts.value(row));
-            meter.energy.push(e6);
-            if estimated.is_valid(row) && estimated.value(row) {
-                meter.estimated += 1;
-                meter.estimated_e6 += e6;
-            }
-        }
-    }
-    if let Some(done) = current {
-        bills.push(finish(done, &mut meter)?);
-    }
+    meter_intervals::for_each_meter(session, from, to, selection, &mut |meter_id, meter| {
+        let ladder_start = carried.get(&meter_id).copied().unwrap_or(0);
+        bills.push(price(&prepared, session, ladder_start, meter_id, &meter)?);
+        Ok(())
+    })
+    .await?;
     Ok(bills)
-}
-
-/// One meter's intervals as the engine takes them, with what was estimated.
-#[derive(Default)]
-struct MeterIntervals {
-    starts: Vec<i64>,
-    energy: Vec<i64>,
-    estimated: u64,
-    estimated_e6: i64,
 }
 
 fn price(
     prepared: &PreparedPeriod<'_>,
     session: &LakeSession,
+    ladder_start: crate::tariff::KwhE6,
     meter_id: String,
     meter: &MeterIntervals,
 ) -> Result<Bill, AnalyticsError> {
     Ok(Bill {
-        priced: prepared.price_e6(0, &meter.starts, &meter.energy)?,
+        priced: prepared.price_e6(ladder_start, &meter.starts, &meter.energy)?,
         meter_id,
         lake_version: session.lake_version(),
         estimated_intervals: meter.estimated,

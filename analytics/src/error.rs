@@ -18,6 +18,9 @@ pub enum AnalyticsError {
     /// Arrow failed while reading a result.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// A lake data file could not be read by billing's direct scan.
+    #[error("parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
     /// A registry file (`meters.csv`, `areas.csv`) could not be read.
     #[error("registry {file}: {reason}")]
     Registry {

@@ -16,6 +16,7 @@ pub struct LakeSession {
     ctx: SessionContext,
     lake_version: Option<i64>,
     zone: Tz,
+    files: Vec<String>,
 }
 
 impl LakeSession {
@@ -87,12 +88,18 @@ impl LakeSession {
             ctx,
             lake_version: lake.version(),
             zone,
+            files: lake.file_uris()?,
         })
     }
 
     /// The lake version every query of this session reads (`None` for an empty lake).
     pub fn lake_version(&self) -> Option<i64> {
         self.lake_version
+    }
+
+    /// The data files of the `readings` table at [`LakeSession::lake_version`].
+    pub fn file_uris(&self) -> &[String] {
+        &self.files
     }
 
     /// The utility's local zone.

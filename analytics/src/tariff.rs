@@ -22,7 +22,7 @@ pub mod tou;
 pub mod usage;
 
 pub use bill::{AccountTerms, BillingPeriod, Interval, LineItem, TariffBill};
-pub use daily::{daily_charges, DailyCharges, DayCharge};
+pub use daily::{daily_charges, DailyCharges, DailySplit, DayCharge};
 pub use engine::{PreparedPeriod, Pricer, PricingError};
 pub use exact::{round_to_fen, KwhE6, FEN_ROUNDING};
 pub use ladder::{Accounting, HouseholdBonus, Ladder, Settlement};

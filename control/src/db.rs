@@ -40,6 +40,13 @@ const SCHEMA: &[&str] = &[
         issued_at TEXT NOT NULL,
         acked_at TEXT
     )",
+    "CREATE TABLE IF NOT EXISTS day_charges (
+        meter_id TEXT NOT NULL REFERENCES accounts(meter_id),
+        day TEXT NOT NULL,
+        charge TEXT NOT NULL,
+        lake_version INTEGER NOT NULL,
+        PRIMARY KEY (meter_id, day)
+    )",
     "CREATE INDEX IF NOT EXISTS ledger_meter ON ledger(meter_id)",
     "CREATE INDEX IF NOT EXISTS commands_meter ON commands(meter_id)",
 ];

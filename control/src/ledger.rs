@@ -1,8 +1,9 @@
 //! Prepaid accounts and their ledger: openings, payments and charges, each one row with its balance after.
 //!
-//! Every money change is a ledger row with a unique reference (payment id, or charge per lake version),
-//! written in the same transaction as the account's new balance, so a repeated payment or billing pass
-//! never counts twice.
+//! Every money change is a ledger row with a unique reference (payment id, or the change of one day's
+//! charge at one lake version), written in the same transaction as the account's new balance, so a
+//! repeated payment or billing pass never counts twice. Charges are kept per (meter, day) in
+//! `day_charges`: a day is charged once, and re-charged only by the difference.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -174,17 +175,19 @@ pub async fn pay(
     })
 }
 
-/// Brings the account's charges up to `cost_to_date` (the bill since opening, at `lake_version`).
+/// Applies an account's daily charges: each `(day, charge)` (a local date, or a period's true-up key)
+/// replaces what was charged for that day before, so only the difference moves the balance.
 ///
-/// Charges only the difference to what was already charged; a pass at an already-charged version is a no-op.
-/// Returns the new balance.
-pub async fn charge_to(
+/// A pass at a version already applied, or one whose charges did not change, is a no-op; late readings
+/// that change a day's charge book only the difference, under a reference naming the day and the lake
+/// version. Everything happens in one transaction. Returns whether the balance changed.
+pub async fn apply_day_charges(
     pool: &SqlitePool,
     meter_id: &str,
-    cost_to_date: Decimal,
+    charges: &[(String, Decimal)],
     lake_version: i64,
     at: DateTime<Utc>,
-) -> Result<Decimal, ControlError> {
+) -> Result<bool, ControlError> {
     let mut tx = pool.begin().await?;
     let current = account_from_row(
         &sqlx::query("SELECT * FROM accounts WHERE meter_id = ?")
@@ -193,35 +196,86 @@ pub async fn charge_to(
             .await?
             .ok_or_else(|| ControlError::UnknownAccount(meter_id.to_string()))?,
     )?;
-    let charge = cost_to_date - current.charged_to_date;
-    if charge == Decimal::ZERO {
-        return Ok(current.balance);
-    }
-    let after = current.balance - charge;
-    let inserted = sqlx::query(
-        "INSERT INTO ledger (meter_id, kind, amount, balance_after, reference, lake_version, at)
-         VALUES (?, 'charge', ?, ?, ?, ?, ?) ON CONFLICT(reference) DO NOTHING",
-    )
-    .bind(meter_id)
-    .bind((-charge).to_string())
-    .bind(after.to_string())
-    .bind(format!("charge:{meter_id}:{lake_version}"))
-    .bind(lake_version)
-    .bind(at.to_rfc3339())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        return Ok(current.balance);
-    }
-    sqlx::query("UPDATE accounts SET balance = ?, charged_to_date = ? WHERE meter_id = ?")
-        .bind(after.to_string())
-        .bind(cost_to_date.to_string())
+    let (mut balance, mut charged) = (current.balance, current.charged_to_date);
+    let mut changed = false;
+    for (day, charge) in charges {
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT charge FROM day_charges WHERE meter_id = ? AND day = ?")
+                .bind(meter_id)
+                .bind(day)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let before = before
+            .as_deref()
+            .map(stored)
+            .transpose()?
+            .unwrap_or_default();
+        let difference = *charge - before;
+        if difference == Decimal::ZERO {
+            continue;
+        }
+        balance -= difference;
+        charged += difference;
+        let inserted = sqlx::query(
+            "INSERT INTO ledger (meter_id, kind, amount, balance_after, reference, lake_version, at)
+             VALUES (?, 'charge', ?, ?, ?, ?, ?) ON CONFLICT(reference) DO NOTHING",
+        )
         .bind(meter_id)
+        .bind((-difference).to_string())
+        .bind(balance.to_string())
+        .bind(format!("charge:{meter_id}:{day}:v{lake_version}"))
+        .bind(lake_version)
+        .bind(at.to_rfc3339())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(ControlError::Corrupt(format!(
+                "charge of {meter_id} for {day} at lake version {lake_version} was booked with another amount"
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO day_charges (meter_id, day, charge, lake_version) VALUES (?, ?, ?, ?)
+             ON CONFLICT(meter_id, day) DO UPDATE SET charge = excluded.charge,
+             lake_version = excluded.lake_version",
+        )
+        .bind(meter_id)
+        .bind(day)
+        .bind(charge.to_string())
+        .bind(lake_version)
         .execute(&mut *tx)
         .await?;
+        changed = true;
+    }
+    if changed {
+        sqlx::query("UPDATE accounts SET balance = ?, charged_to_date = ? WHERE meter_id = ?")
+            .bind(balance.to_string())
+            .bind(charged.to_string())
+            .bind(meter_id)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
-    Ok(after)
+    Ok(changed)
+}
+
+/// The charges applied to `meter_id`, by day key (local date, or `YYYY-MM-DD/true-up`), in key order.
+pub async fn day_charges(
+    pool: &SqlitePool,
+    meter_id: &str,
+) -> Result<Vec<(String, Decimal)>, ControlError> {
+    let rows = sqlx::query("SELECT day, charge FROM day_charges WHERE meter_id = ? ORDER BY day")
+        .bind(meter_id)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("day")?,
+                stored(&row.try_get::<String, _>("charge")?)?,
+            ))
+        })
+        .collect()
 }
 
 /// Sets the tracked relay state.
@@ -236,4 +290,81 @@ pub async fn set_relay(
         .execute(pool)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn key(day: &str, charge: Decimal) -> (String, Decimal) {
+        (day.to_string(), charge)
+    }
+
+    #[tokio::test]
+    async fn a_day_is_charged_once_and_recharged_only_by_its_difference() {
+        let pool = crate::db::open("sqlite::memory:").await.unwrap();
+        let at = Utc::now();
+        open_account(&pool, "000000001001", "c-1", "plan", at, dec!(50))
+            .await
+            .unwrap();
+        let first = [key("2026-11-01", dec!(1.23)), key("2026-11-02", dec!(0.40))];
+        assert!(apply_day_charges(&pool, "000000001001", &first, 3, at)
+            .await
+            .unwrap());
+        assert_eq!(
+            account(&pool, "000000001001").await.unwrap().balance,
+            dec!(48.37)
+        );
+        // The same charges again (same or later version): nothing moves.
+        assert!(!apply_day_charges(&pool, "000000001001", &first, 3, at)
+            .await
+            .unwrap());
+        assert!(!apply_day_charges(&pool, "000000001001", &first, 4, at)
+            .await
+            .unwrap());
+        // Late readings raise the second day to 0.55 and a third day appears: only 0.15 + 2.00 more.
+        let later = [
+            key("2026-11-01", dec!(1.23)),
+            key("2026-11-02", dec!(0.55)),
+            key("2026-11-03", dec!(2.00)),
+        ];
+        assert!(apply_day_charges(&pool, "000000001001", &later, 5, at)
+            .await
+            .unwrap());
+        let account = account(&pool, "000000001001").await.unwrap();
+        assert_eq!(account.balance, dec!(46.22));
+        assert_eq!(account.charged_to_date, dec!(3.78));
+        assert_eq!(
+            day_charges(&pool, "000000001001").await.unwrap(),
+            vec![
+                key("2026-11-01", dec!(1.23)),
+                key("2026-11-02", dec!(0.55)),
+                key("2026-11-03", dec!(2.00)),
+            ]
+        );
+        let references: Vec<String> =
+            sqlx::query_scalar("SELECT reference FROM ledger WHERE kind = 'charge' ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            references,
+            [
+                "charge:000000001001:2026-11-01:v3",
+                "charge:000000001001:2026-11-02:v3",
+                "charge:000000001001:2026-11-02:v5",
+                "charge:000000001001:2026-11-03:v5",
+            ]
+        );
+        // A negative true-up (rounding) gives money back.
+        let true_up = [key("2026-11-01/true-up", dec!(-0.02))];
+        assert!(apply_day_charges(&pool, "000000001001", &true_up, 5, at)
+            .await
+            .unwrap());
+        assert_eq!(
+            super::account(&pool, "000000001001").await.unwrap().balance,
+            dec!(46.24)
+        );
+    }
 }

@@ -4,8 +4,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use analytics::billing::daily_run::{charge_keys, daily_charges_for};
+use analytics::billing::period_run::MonthPeriod;
+use analytics::billing::MeterSelection;
+use analytics::tariff::BillingPeriod;
 use analytics::{LakeSession, TariffPlan};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use ingest::clock::Clock;
 use ingest::command::{AckMessage, CommandMessage};
 use ingest::kafka::{KafkaSettings, Topics};
@@ -132,8 +136,12 @@ impl ControlService {
         Ok(Some(command))
     }
 
-    /// Bills every account from its opening to now at the session's lake version, charges the
-    /// difference to what was charged before, and issues the relay commands balances require.
+    /// Charges every account its daily charges from its opening to now at the session's lake version,
+    /// and issues the relay commands balances require.
+    ///
+    /// Each calendar month since the opening is priced day by day with the ladder carried
+    /// ([`analytics::billing::daily_run`]); each (meter, day) charge replaces what was charged for that
+    /// day before, and once a month is over its true-up makes the month's charges equal its bill.
     pub async fn billing_pass(&self, session: &LakeSession) -> Result<PassReport, ControlError> {
         let mut report = PassReport {
             lake_version: session.lake_version(),
@@ -164,19 +172,23 @@ impl ControlService {
             let plan = self.plans.get(&plan_name).ok_or_else(|| {
                 ControlError::Corrupt(format!("account plan {plan_name:?} unknown"))
             })?;
-            let bills =
-                analytics::billing::bill_meters(session, plan, opened_at, now, None).await?;
-            let by_meter: BTreeMap<&str, Decimal> = bills
-                .iter()
-                .map(|b| (b.meter_id.as_str(), b.total()))
-                .collect();
+            let meters: Vec<String> = accounts.iter().map(|a| a.meter_id.clone()).collect();
+            let mut keys: BTreeMap<String, Vec<(String, Decimal)>> = BTreeMap::new();
+            for period in months_between(opened_at, now, session.zone())? {
+                let selection = MeterSelection::Many(&meters);
+                for meter in daily_charges_for(session, plan, period, selection).await? {
+                    keys.entry(meter.meter_id).or_default().extend(charge_keys(
+                        &meter.charges,
+                        now,
+                        period.end,
+                    ));
+                }
+            }
             for account in accounts {
-                let cost = by_meter
-                    .get(account.meter_id.as_str())
-                    .copied()
-                    .unwrap_or_default();
-                if cost != account.charged_to_date {
-                    ledger::charge_to(&self.pool, &account.meter_id, cost, version, now).await?;
+                let charges = keys.remove(&account.meter_id).unwrap_or_default();
+                if ledger::apply_day_charges(&self.pool, &account.meter_id, &charges, version, now)
+                    .await?
+                {
                     report.charged += 1;
                 }
                 let account = ledger::account(&self.pool, &account.meter_id).await?;
@@ -218,4 +230,35 @@ impl ControlService {
             consumer.commit_message(&message, CommitMode::Async)?;
         }
     }
+}
+
+/// The calendar months of `zone` from `from` to `to`, as billing periods clipped to `from`.
+fn months_between(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    zone: chrono_tz::Tz,
+) -> Result<Vec<BillingPeriod>, ControlError> {
+    let mut periods = Vec::new();
+    let first = from.with_timezone(&zone).date_naive();
+    let mut month = MonthPeriod {
+        first_day: first.with_day(1).unwrap_or(first),
+    };
+    if to <= from {
+        return Ok(periods);
+    }
+    loop {
+        let (start, end) = month.bounds(zone)?;
+        if start >= to {
+            break;
+        }
+        periods.push(BillingPeriod {
+            start: start.max(from),
+            end,
+        });
+        let Some(next) = month.first_day.checked_add_months(chrono::Months::new(1)) else {
+            break;
+        };
+        month = MonthPeriod { first_day: next };
+    }
+    Ok(periods)
 }

@@ -47,6 +47,11 @@ pub fn bills_schema() -> SchemaRef {
         Field::new("billed_kwh", DataType::Decimal128(18, KWH_SCALE), false),
         Field::new("export_kwh", DataType::Decimal128(18, KWH_SCALE), false),
         Field::new(
+            "ladder_start_kwh",
+            DataType::Decimal128(18, KWH_SCALE),
+            false,
+        ),
+        Field::new(
             "unrounded_total",
             DataType::Decimal128(38, UNROUNDED_SCALE),
             false,
@@ -58,7 +63,7 @@ pub fn bills_schema() -> SchemaRef {
 }
 
 /// `value` as the mantissa of a decimal with `scale` digits (exact, or an error if it has more).
-fn mantissa(value: Decimal, scale: i8, column: &str) -> Result<i128, AnalyticsError> {
+pub(crate) fn mantissa(value: Decimal, scale: i8, column: &str) -> Result<i128, AnalyticsError> {
     let scale = u32::try_from(scale).unwrap_or(0);
     let mut scaled = value;
     scaled.rescale(scale);
@@ -142,6 +147,9 @@ pub fn bills_batch(bills: &[Bill], period: &str) -> Result<RecordBatch, Analytic
         Arc::new(decimals(bills, KWH_SCALE, 18, "export_kwh", |b| {
             b.priced.export_kwh
         })?),
+        Arc::new(decimals(bills, KWH_SCALE, 18, "ladder_start_kwh", |b| {
+            b.priced.ladder_start_kwh
+        })?),
         Arc::new(decimals(
             bills,
             UNROUNDED_SCALE,
@@ -162,7 +170,7 @@ pub fn bills_batch(bills: &[Bill], period: &str) -> Result<RecordBatch, Analytic
 pub fn bills_csv(bills: &[Bill], period: &str) -> Result<String, AnalyticsError> {
     let mut out = String::from(
         "meter_id,period,plan,plan_versions,lake_version,intervals,estimated_intervals,estimated_kwh,\
-         billed_kwh,export_kwh,unrounded_total,total,lines\n",
+         billed_kwh,export_kwh,ladder_start_kwh,unrounded_total,total,lines\n",
     );
     for bill in bills {
         let lines = serde_json::to_string(&bill.priced.lines)
@@ -178,6 +186,7 @@ pub fn bills_csv(bills: &[Bill], period: &str) -> Result<String, AnalyticsError>
             bill.estimated_kwh.to_string(),
             bill.priced.billed_kwh.to_string(),
             bill.priced.export_kwh.to_string(),
+            bill.priced.ladder_start_kwh.to_string(),
             bill.priced.unrounded_total.to_string(),
             bill.priced.total.to_string(),
             lines,

@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use store::{DerivedTable, LakeLocation};
 
 use super::bill_records::{bills_batch, BILLS_TABLE, PERIOD_COLUMN};
-use super::{bill_meters, Bill};
+use super::{bill_meters, Bill, MeterSelection};
 use crate::columns::strings;
 use crate::{tariff, AnalyticsError, LakeSession};
 
@@ -71,6 +71,64 @@ async fn registry_plans(session: &LakeSession) -> Result<BTreeMap<String, String
     Ok(plans)
 }
 
+/// The plans of a run over every meter (or only `meter`): each plan with the meters it prices.
+pub(crate) struct PlanRuns {
+    registered: BTreeMap<String, String>,
+    default_plan: String,
+    meter: Option<String>,
+    /// The plans to run, by name.
+    pub plans: Vec<(String, tariff::TariffPlan)>,
+}
+
+impl PlanRuns {
+    /// Reads the registry and resolves every plan it names (and `default_plan`).
+    pub(crate) async fn new(
+        session: &LakeSession,
+        default_plan: &str,
+        meter: Option<&str>,
+    ) -> Result<Self, AnalyticsError> {
+        let registered = registry_plans(session).await?;
+        let mut runs = Self {
+            registered,
+            default_plan: default_plan.to_string(),
+            meter: meter.map(str::to_string),
+            plans: Vec::new(),
+        };
+        let names: BTreeSet<String> = match meter {
+            Some(meter) => BTreeSet::from([runs.plan_of(meter).to_string()]),
+            None => runs
+                .registered
+                .values()
+                .cloned()
+                .chain([default_plan.to_string()])
+                .collect(),
+        };
+        for name in names {
+            let plan = tariff::resolve(&name)?;
+            runs.plans.push((name, plan));
+        }
+        Ok(runs)
+    }
+
+    /// The plan that prices `meter`: the registry's (latest installation's), or the default.
+    pub(crate) fn plan_of(&self, meter: &str) -> &str {
+        self.registered
+            .get(meter)
+            .map_or(self.default_plan.as_str(), String::as_str)
+    }
+
+    /// The meters plan `name` prices.
+    pub(crate) fn selection<'a>(&'a self, name: &'a str) -> MeterSelection<'a> {
+        match &self.meter {
+            Some(meter) => MeterSelection::One(meter),
+            None => MeterSelection::Plan {
+                plan: name,
+                default_plan: &self.default_plan,
+            },
+        }
+    }
+}
+
 /// Bills every meter (or only `meter`) for `period`; a meter without a registry plan gets
 /// `default_plan`. `progress` hears each step.
 pub async fn bill_period(
@@ -82,24 +140,12 @@ pub async fn bill_period(
 ) -> Result<Vec<Bill>, AnalyticsError> {
     let (from, to) = period.bounds(session.zone())?;
     progress("reading the registry");
-    let registered = registry_plans(session).await?;
-    let plan_of = |m: &str| {
-        registered
-            .get(m)
-            .map_or(default_plan, String::as_str)
-            .to_string()
-    };
-    let mut plans: BTreeSet<String> = registered.values().cloned().collect();
-    plans.insert(default_plan.to_string());
-    if let Some(meter) = meter {
-        plans = BTreeSet::from([plan_of(meter)]);
-    }
+    let runs = PlanRuns::new(session, default_plan, meter).await?;
     let mut bills = Vec::new();
-    for name in &plans {
+    for (name, plan) in &runs.plans {
         progress(&format!("pricing with {name}"));
-        let plan = tariff::resolve(name)?;
-        for bill in bill_meters(session, &plan, from, to, meter).await? {
-            if plan_of(&bill.meter_id) == *name {
+        for bill in bill_meters(session, plan, from, to, runs.selection(name)).await? {
+            if runs.plan_of(&bill.meter_id) == name {
                 bills.push(bill);
             }
         }

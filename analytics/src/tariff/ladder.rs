@@ -133,6 +133,13 @@ impl Ladder {
         out
     }
 
+    /// The last settlement instant at or before `at` (local time): where the ladder consumption of the
+    /// accounting period containing `at` starts. `None` without a ladder.
+    pub fn last_settlement_at_or_before(&self, at: NaiveDateTime) -> Option<NaiveDateTime> {
+        let year_before = at.checked_sub_months(chrono::Months::new(13))?;
+        self.settlements_between(year_before, at).last().copied()
+    }
+
     /// The month (1–12) in which the accounting period containing `at` began.
     pub fn period_start_month(&self, at: NaiveDateTime) -> u32 {
         let Some(settlement) = self.settlement else {
@@ -200,6 +207,46 @@ mod tests {
         assert_eq!(tier_of(&dec!(240.01), &t), 1);
         assert_eq!(tier_of(&dec!(400), &t), 1);
         assert_eq!(tier_of(&dec!(400.01), &t), 2);
+    }
+
+    #[test]
+    fn the_last_settlement_starts_the_accounting_period() {
+        let annual = ladder(
+            Accounting::Annual,
+            Settlement {
+                month: 1,
+                day: 1,
+                hour: 0,
+            },
+        );
+        assert_eq!(
+            annual.last_settlement_at_or_before(at(2026, 10, 1, 0)),
+            Some(at(2026, 1, 1, 0))
+        );
+        assert_eq!(
+            annual.last_settlement_at_or_before(at(2026, 1, 1, 0)),
+            Some(at(2026, 1, 1, 0))
+        );
+        let monthly = ladder(
+            Accounting::Monthly,
+            Settlement {
+                month: 1,
+                day: 15,
+                hour: 8,
+            },
+        );
+        assert_eq!(
+            monthly.last_settlement_at_or_before(at(2026, 10, 1, 0)),
+            Some(at(2026, 9, 15, 8))
+        );
+        assert_eq!(
+            monthly.last_settlement_at_or_before(at(2026, 10, 15, 9)),
+            Some(at(2026, 10, 15, 8))
+        );
+        assert_eq!(
+            Ladder::none().last_settlement_at_or_before(at(2026, 10, 1, 0)),
+            None
+        );
     }
 
     #[test]
