@@ -13,7 +13,7 @@
 //! generated once below `$CARGO_TARGET_DIR/bench-lakes`. Without `--bench` it runs 3 × 5 × 3 days and a
 //! subset of 2 areas. Needs `METERLAKE_PYTHON` (a Python with pandas and pyarrow).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use analytics::billing::period_run::{bill_period, MonthPeriod};
@@ -67,20 +67,9 @@ fn main() -> anyhow::Result<()> {
     } else {
         (shape(3, 5, 3), shape(2, 5, 3))
     };
-    let python = std::env::var("METERLAKE_PYTHON").map_err(|_| {
-        anyhow::anyhow!(
-            "METERLAKE_PYTHON must name a Python with pandas and pyarrow (scripts/test.sh sets it)"
-        )
-    })?;
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let python = fleet_lake::python("pandas and pyarrow")?;
     let scratch = tempfile::tempdir()?;
-    let root = if bench {
-        target.join("bench-lakes")
-    } else {
-        scratch.path().to_path_buf()
-    };
+    let root = fleet_lake::lakes_root(bench, scratch.path());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

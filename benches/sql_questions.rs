@@ -13,7 +13,7 @@
 //! 4 × 10 × 3 days once, comparison included. Needs `METERLAKE_PYTHON` (a Python with duckdb and pyarrow,
 //! as `scripts/test.sh` sets up).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use analytics::LakeSession;
@@ -97,21 +97,10 @@ fn main() -> anyhow::Result<()> {
         };
         (shape, 1)
     };
-    let python = std::env::var("METERLAKE_PYTHON").map_err(|_| {
-        anyhow::anyhow!(
-            "METERLAKE_PYTHON must name a Python with duckdb and pyarrow (scripts/test.sh sets it)"
-        )
-    })?;
+    let python = fleet_lake::python("duckdb and pyarrow")?;
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/sql_questions");
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
     let scratch = tempfile::tempdir()?;
-    let root = if bench {
-        target.join("bench-lakes")
-    } else {
-        scratch.path().to_path_buf()
-    };
+    let root = fleet_lake::lakes_root(bench, scratch.path());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -49,6 +49,35 @@ fn write_registry(dir: &std::path::Path, rows: &[&str]) -> std::path::PathBuf {
     registry
 }
 
+/// Every meter's intervals of [`from`, `to`] through [`for_each_meter`] (the file scan and its
+/// fallback) and through the views alone.
+async fn both_ways(
+    session: &analytics::LakeSession,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> (Visited, Visited) {
+    let (mut both, mut views) = (Visited::new(), Visited::new());
+    for_each_meter(
+        session,
+        from,
+        to,
+        MeterSelection::All,
+        &mut recorder(&mut both),
+    )
+    .await
+    .unwrap();
+    for_each_meter_sql(
+        session,
+        from,
+        to,
+        MeterSelection::All,
+        &mut recorder(&mut views),
+    )
+    .await
+    .unwrap();
+    (both, views)
+}
+
 #[tokio::test]
 async fn the_file_scan_gives_exactly_the_views_intervals() {
     let rows = vec![
@@ -80,6 +109,7 @@ async fn the_file_scan_gives_exactly_the_views_intervals() {
             dec!(4.00),
         ),
         // 50 kWh in a quarter (suspect, still billed), across local midnight into 2 October.
+        reading("000000002006", october(0), dec!(99.00)),
         reading("000000002006", october(95), dec!(100.00)),
         reading("000000002006", october(96), dec!(150.00)),
         reading("000000002006", october(97), dec!(150.50)),
@@ -111,7 +141,9 @@ async fn the_file_scan_gives_exactly_the_views_intervals() {
     )
     .await
     .unwrap()
-    .expect("a local lake is scanned");
+    .unwrap_or_else(|| panic!("a local lake is scanned: {:?}", session.file_uris()));
+    // 2007 was replaced; 2008 starts after `from` while an older partition exists, so its span into the
+    // period starts outside the scanned window.
     assert_eq!(scan.fallback, ["000000002007", "000000002008"]);
     assert_eq!(
         scanned.keys().map(String::as_str).collect::<Vec<_>>(),
@@ -129,48 +161,12 @@ async fn the_file_scan_gives_exactly_the_views_intervals() {
         [200_000, 200_000, 200_000, 200_000, 200_000, 100_000]
     );
     assert_eq!(scanned["000000002003"].1, [800_000]);
-    let (mut both, mut views) = (Visited::new(), Visited::new());
-    for_each_meter(
-        &session,
-        from,
-        to,
-        MeterSelection::All,
-        &mut recorder(&mut both),
-    )
-    .await
-    .unwrap();
-    for_each_meter_sql(
-        &session,
-        from,
-        to,
-        MeterSelection::All,
-        &mut recorder(&mut views),
-    )
-    .await
-    .unwrap();
+    let (both, views) = both_ways(&session, from, to).await;
     assert_eq!(both, views);
     assert_eq!(both.len(), 8);
     // A period that cuts a gap and a midnight: the same again.
     let (from, to) = (october(3), october(96));
-    let (mut both, mut views) = (Visited::new(), Visited::new());
-    for_each_meter(
-        &session,
-        from,
-        to,
-        MeterSelection::All,
-        &mut recorder(&mut both),
-    )
-    .await
-    .unwrap();
-    for_each_meter_sql(
-        &session,
-        from,
-        to,
-        MeterSelection::All,
-        &mut recorder(&mut views),
-    )
-    .await
-    .unwrap();
+    let (both, views) = both_ways(&session, from, to).await;
     assert_eq!(both, views);
 }
 

@@ -17,6 +17,7 @@ pub struct LakeSession {
     lake_version: Option<i64>,
     zone: Tz,
     files: Vec<String>,
+    files_local: bool,
 }
 
 impl LakeSession {
@@ -89,6 +90,7 @@ impl LakeSession {
             lake_version: lake.version(),
             zone,
             files: lake.file_uris()?,
+            files_local: lake.url().scheme() == "file",
         })
     }
 
@@ -100,6 +102,11 @@ impl LakeSession {
     /// The data files of the `readings` table at [`LakeSession::lake_version`].
     pub fn file_uris(&self) -> &[String] {
         &self.files
+    }
+
+    /// True when the lake is on local disk, so [`LakeSession::file_uris`] are local paths.
+    pub fn files_are_local(&self) -> bool {
+        self.files_local
     }
 
     /// The utility's local zone.

@@ -389,3 +389,25 @@ pub async fn fleet_lake(shape: FleetShape, root: &Path) -> anyhow::Result<FleetL
     );
     Ok(FleetLake { location, registry })
 }
+
+/// The Python the comparison scripts run with (`METERLAKE_PYTHON`, set by `scripts/test.sh`); `tools` names
+/// the packages it needs, for the error.
+pub fn python(tools: &str) -> anyhow::Result<String> {
+    std::env::var("METERLAKE_PYTHON").map_err(|_| {
+        anyhow::anyhow!(
+            "METERLAKE_PYTHON must name a Python with {tools} (scripts/test.sh sets it)"
+        )
+    })
+}
+
+/// Where generated lakes live: kept below `$CARGO_TARGET_DIR/bench-lakes` for a full run, in `scratch`
+/// (thrown away) for the tiny test-mode run.
+pub fn lakes_root(full_run: bool, scratch: &Path) -> PathBuf {
+    if !full_run {
+        return scratch.to_path_buf();
+    }
+    std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .join("bench-lakes")
+}

@@ -93,7 +93,8 @@ def main():
     meterlake_secs = json.loads((answers / "timings.json").read_text())
 
     con = duckdb.connect()
-    print(f"duckdb {duckdb.__version__}, threads {con.sql('SELECT current_setting(' + repr('threads') + ')').fetchone()[0]}")
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    print(f"duckdb {duckdb.__version__}, threads {threads}")
     failures = []
     report = []
     for kind, name, sql in sections(pathlib.Path(args.sql).read_text()):

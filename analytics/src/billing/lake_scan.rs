@@ -48,9 +48,14 @@ struct FileRuns {
     register_e2: Vec<i64>,
 }
 
-/// A local file path from a table file URI.
+/// A local file path from a table file URI of a lake on local disk: delta-rs gives plain absolute
+/// paths; a `file:` URL is accepted too.
 fn local_path(uri: &str) -> Option<std::path::PathBuf> {
-    url::Url::parse(uri).ok()?.to_file_path().ok()
+    if uri.starts_with("file:") {
+        return url::Url::parse(uri).ok()?.to_file_path().ok();
+    }
+    let path = std::path::PathBuf::from(uri);
+    path.is_absolute().then_some(path)
 }
 
 /// The `date=YYYY-MM-DD` partition of a file URI.
@@ -257,6 +262,9 @@ pub async fn scan_meters(
     visit: &mut dyn FnMut(String, MeterIntervals) -> Result<(), AnalyticsError>,
 ) -> Result<Option<Scan>, AnalyticsError> {
     let zone = session.zone();
+    if !session.files_are_local() {
+        return Ok(None);
+    }
     let mut dated = Vec::new();
     for uri in session.file_uris() {
         match (local_path(uri), partition_date(uri)) {
@@ -389,5 +397,19 @@ mod tests {
             T0 + INTERVAL_US,
         );
         assert_eq!(rollover.energy, vec![250_000]);
+    }
+
+    #[test]
+    fn local_uris_become_paths() {
+        let path = std::path::PathBuf::from("/lake/readings/date=2026-10-01/part-0.parquet");
+        assert_eq!(
+            local_path("/lake/readings/date=2026-10-01/part-0.parquet"),
+            Some(path.clone())
+        );
+        assert_eq!(
+            local_path("file:///lake/readings/date=2026-10-01/part-0.parquet"),
+            Some(path)
+        );
+        assert_eq!(local_path("readings/part-0.parquet"), None);
     }
 }
