@@ -50,6 +50,7 @@ fn summary(bills: &[Bill]) -> (u64, rust_decimal::Decimal) {
 }
 
 fn main() -> anyhow::Result<()> {
+    meterlake::allocator::tune_for_scans();
     let bench = args::full_run();
     let shape = |areas: usize, customers: usize, days: u32| FleetShape {
         areas,

@@ -10,7 +10,8 @@
 //! `cargo bench --bench sql_questions -- [AREAS] [CUSTOMERS_PER_AREA] [DAYS] [REPEATS]` (default
 //! 1,000 × 100 × 11 × 3: 101,000 meters, about 106 million rows). The lake is generated once below
 //! `$CARGO_TARGET_DIR/bench-lakes` and reused. Without `--bench` (under `cargo test --all-targets`) it runs
-//! 4 × 10 × 3 days once, comparison included. Needs `METERLAKE_PYTHON` (a Python with duckdb and pyarrow,
+//! 4 × 10 × 3 days once, comparison included. `SQL_QUESTIONS_EXPLAIN=NAME` prints the `EXPLAIN ANALYZE`
+//! of one question (time and rows per operator) instead. Needs `METERLAKE_PYTHON` (a Python with duckdb and pyarrow,
 //! as `scripts/test.sh` sets up).
 
 use std::path::Path;
@@ -57,6 +58,24 @@ fn questions(text: &str, params: &[(&str, String)]) -> Vec<Question> {
     out
 }
 
+/// Profiling mode (`SQL_QUESTIONS_EXPLAIN=NAME`): prints DataFusion's `EXPLAIN ANALYZE` of one question,
+/// with the time and rows of every operator, instead of running the comparison.
+async fn explain_analyze(
+    session: &LakeSession,
+    asked: &[Question],
+    name: &str,
+) -> anyhow::Result<()> {
+    let question = asked
+        .iter()
+        .find(|q| q.name == name)
+        .ok_or_else(|| anyhow::anyhow!("no question named {name}"))?;
+    let plan = session
+        .query(&format!("EXPLAIN ANALYZE {}", question.sql))
+        .await?;
+    println!("{}", arrow::util::pretty::pretty_format_batches(&plan)?);
+    Ok(())
+}
+
 fn median(mut secs: Vec<f64>) -> f64 {
     secs.sort_by(f64::total_cmp);
     secs[secs.len() / 2]
@@ -77,6 +96,7 @@ fn write_parquet(path: &Path, batches: &[arrow::array::RecordBatch]) -> anyhow::
 }
 
 fn main() -> anyhow::Result<()> {
+    meterlake::allocator::tune_for_scans();
     let bench = args::full_run();
     let (shape, repeats) = if bench {
         let shape = FleetShape {
@@ -134,10 +154,14 @@ fn main() -> anyhow::Result<()> {
             "{rows} rows, {} files; {repeats} runs per question, median",
             lake.file_uris()?.len()
         );
-        for question in questions(
+        let asked = questions(
             &std::fs::read_to_string(here.join("meterlake.sql"))?,
             &params,
-        ) {
+        );
+        if let Ok(name) = std::env::var("SQL_QUESTIONS_EXPLAIN") {
+            return explain_analyze(&session, &asked, &name).await;
+        }
+        for question in asked {
             let mut secs = Vec::with_capacity(repeats);
             let mut answer = Vec::new();
             for _ in 0..repeats {

@@ -1,5 +1,6 @@
 //! The `meterlake` binary's library: configuration and the wiring of ingest, store, analytics and control.
 
+pub mod allocator;
 pub mod config;
 pub mod pipeline;
 pub mod sql_text;

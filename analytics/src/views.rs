@@ -69,19 +69,20 @@ WITH pairs AS (
          {lags}
   FROM readings WHERE energy_fwd_total_kwh IS NOT NULL
   WINDOW w AS (PARTITION BY meter_id ORDER BY boundary_ts)
-), replaced_spans AS (
-  SELECT p.meter_id, p.start_us FROM pairs p
-  WHERE p.start_us IS NOT NULL AND EXISTS (
-    SELECT 1 FROM meters m WHERE m.meter_id = p.meter_id
-      AND CAST(m.installed_on AS BIGINT) > p.start_us
-      AND CAST(m.installed_on AS BIGINT) <= p.end_us)
+), installs AS (
+  SELECT meter_id, CAST(installed_on AS BIGINT) AS installed_us,
+         lag(CAST(installed_on AS BIGINT)) OVER (PARTITION BY meter_id ORDER BY installed_on)
+           AS previous_us
+  FROM meters WHERE installed_on IS NOT NULL
 ), spans AS (
   SELECT p.*,
          greatest((p.end_us - p.start_us) / 900000000, 1) AS gap_intervals,
          (p.end_us - p.start_us) % 900000000 <> 0 AS unaligned,
          r.meter_id IS NOT NULL AS replaced
   FROM pairs p
-  LEFT JOIN replaced_spans r ON r.meter_id = p.meter_id AND r.start_us = p.start_us
+  LEFT JOIN installs r ON r.meter_id = p.meter_id
+       AND r.installed_us > p.start_us AND r.installed_us <= p.end_us
+       AND (r.previous_us IS NULL OR r.previous_us <= p.start_us)
   WHERE p.start_us IS NOT NULL
 ), energies AS (
   SELECT meter_id, start_us, gap_intervals, unaligned, replaced, {deltas}

@@ -194,26 +194,15 @@ pub async fn carried_ladder(
     let Some(start) = accounting_start(plan, session.zone(), from) else {
         return Ok(carried);
     };
-    let sql = format!(
-        "SELECT meter_id, sum(energy_kwh) FROM billing_energy \
-         WHERE energy_kwh > 0 AND interval_start >= to_timestamp_micros({}) \
-         AND interval_end <= to_timestamp_micros({}){} GROUP BY meter_id",
-        start.timestamp_micros(),
-        from.timestamp_micros(),
-        selection.condition()?
-    );
-    for batch in session.query(&sql).await? {
-        let meters = strings(&batch, 0)?;
-        let sums = typed::<Decimal128Array>(&batch, 1)?;
-        let scale = u32::try_from(sums.scale())
-            .map_err(|_| AnalyticsError::Shape("negative scale".into()))?;
-        for row in 0..batch.num_rows() {
-            if sums.is_valid(row) {
-                let e6 = scaled_to_e6(sums.value(row), scale)
-                    .map_err(|e| AnalyticsError::Shape(e.to_string()))?;
-                carried.insert(meters.value(row).to_string(), e6);
-            }
+    // The same intervals as the bill reads, so a direct scan of the partitions since the settlement,
+    // not a view over the whole lake.
+    for_each_meter(session, start, from, selection, &mut |meter, intervals| {
+        let used: KwhE6 = intervals.energy.iter().filter(|e| **e > 0).sum();
+        if used > 0 {
+            carried.insert(meter, used);
         }
-    }
+        Ok(())
+    })
+    .await?;
     Ok(carried)
 }
