@@ -10,8 +10,8 @@
 /// on 64-bit targets).
 pub const MMAP_THRESHOLD_BYTES: i32 = 32 << 20;
 
-/// Free memory at the heap's top is returned to the kernel only above this.
-pub const TRIM_THRESHOLD_BYTES: i32 = 1 << 30;
+/// Free memory at the heap's top is returned to the kernel only above this (the most `mallopt` takes).
+pub const TRIM_THRESHOLD_BYTES: i32 = i32::MAX;
 
 /// Applies [`MMAP_THRESHOLD_BYTES`] and [`TRIM_THRESHOLD_BYTES`]; call it first thing in `main`. Does
 /// nothing on other C libraries. Returns whether both settings took.
