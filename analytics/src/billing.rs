@@ -46,7 +46,7 @@ impl Bill {
 }
 
 /// Bills the selected meters for intervals within [`from`, `to`], in the order
-/// [`meter_intervals::for_each_meter`] visits them.
+/// [`meter_intervals::map_meters`] gives them (priced on every core for the direct scan).
 pub async fn bill_meters(
     session: &LakeSession,
     plan: &TariffPlan,
@@ -66,14 +66,18 @@ pub async fn bill_meters(
         },
         &AccountTerms::default(),
     )?;
-    let mut bills = Vec::new();
-    meter_intervals::for_each_meter(session, from, to, selection, &mut |meter_id, meter| {
-        let ladder_start = carried.get(&meter_id).copied().unwrap_or(0);
-        bills.push(price(&prepared, session, ladder_start, meter_id, &meter)?);
-        Ok(())
+    let bills = meter_intervals::map_meters(session, from, to, selection, &|meter_id, meter| {
+        let ladder_start = carried.get(meter_id).copied().unwrap_or(0);
+        price(
+            &prepared,
+            session,
+            ladder_start,
+            meter_id.to_string(),
+            meter,
+        )
     })
     .await?;
-    Ok(bills)
+    Ok(bills.into_iter().map(|(_, bill)| bill).collect())
 }
 
 fn price(

@@ -3,6 +3,8 @@
 pub mod billing;
 pub mod columns;
 pub mod error;
+pub mod interval_table;
+pub mod lake_files;
 pub mod pg_server;
 pub mod registry;
 pub mod relay_state;

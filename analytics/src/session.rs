@@ -9,6 +9,7 @@ use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use store::{Lake, LakeLocation};
 
+use crate::interval_table::IntervalEnergyTable;
 use crate::AnalyticsError;
 
 /// A query session pinned to one version of the lake.
@@ -82,15 +83,20 @@ impl LakeSession {
             }
         }
         crate::registry::register(&ctx, registry).await?;
-        for view in crate::views::all(zone.name()) {
-            ctx.sql(&view).await?.collect().await?;
+        let (files, files_local) = (lake.file_uris()?, lake.url().scheme() == "file");
+        for (i, view) in crate::views::all(zone.name()).iter().enumerate() {
+            ctx.sql(view).await?.collect().await?;
+            if i == 0 {
+                // `interval_energy` comes first; the views after it read the native table.
+                IntervalEnergyTable::replace_view(&ctx, zone, &files, files_local).await?;
+            }
         }
         Ok(Self {
             ctx,
             lake_version: lake.version(),
             zone,
-            files: lake.file_uris()?,
-            files_local: lake.url().scheme() == "file",
+            files,
+            files_local,
         })
     }
 

@@ -151,7 +151,8 @@ SELECT meter_id, date, slot, interval_start, interval_end,
        quality
 FROM interval_energy";
 
-/// Every view for a lake in `zone`, in creation order.
+/// Every view for a lake in `zone`, in creation order (`interval_energy` first: a session over local
+/// files replaces it by [`crate::interval_table`] before the others are created).
 pub fn all(zone: &str) -> Vec<String> {
     vec![
         interval_energy(zone),

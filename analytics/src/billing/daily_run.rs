@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use store::{DerivedTable, LakeLocation};
 
 use super::bill_records::mantissa;
-use super::meter_intervals::{carried_ladder, for_each_meter, MeterSelection};
+use super::meter_intervals::{carried_ladder, map_meters, MeterSelection};
 use super::period_run::{MonthPeriod, PlanRuns};
 use crate::report::export::field;
 use crate::tariff::{AccountTerms, BillingPeriod, DailyCharges, DailySplit, Pricer, TariffPlan};
@@ -56,20 +56,18 @@ pub async fn daily_charges_for(
     let carried = carried_ladder(session, plan, period.start, selection).await?;
     let pricer = Pricer::new(plan.clone(), session.zone());
     let split = DailySplit::new(&pricer, period, &AccountTerms::default())?;
-    let mut out = Vec::new();
     let (start, end) = (period.start, period.end);
-    for_each_meter(session, start, end, selection, &mut |meter_id, meter| {
-        let ladder_start = carried.get(&meter_id).copied().unwrap_or(0);
-        out.push(MeterDailyCharges {
+    let charged = map_meters(session, start, end, selection, &|meter_id, meter| {
+        let ladder_start = carried.get(meter_id).copied().unwrap_or(0);
+        Ok(MeterDailyCharges {
             charges: split.charges_e6(ladder_start, &meter.starts, &meter.energy)?,
-            meter_id,
+            meter_id: meter_id.to_string(),
             plan: plan.name.clone(),
             lake_version: session.lake_version(),
-        });
-        Ok(())
+        })
     })
     .await?;
-    Ok(out)
+    Ok(charged.into_iter().map(|(_, charges)| charges).collect())
 }
 
 /// Daily charges of every meter (or only `meter`) for a calendar month, each with its registry plan

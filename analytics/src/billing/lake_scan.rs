@@ -3,10 +3,13 @@
 //!
 //! The views order every meter's readings with a window over the whole table, which for a month of a
 //! large fleet means sorting hundreds of millions of rows. The lake's files are already sorted by (meter,
-//! boundary), so this scan reads the three columns billing needs (meter, boundary, forward register) from
-//! the period's date partitions and one day either side, on every core, cuts each file into per-meter
-//! runs, and strings a meter's runs together in time order — sorting only a meter whose runs overlap.
-//! Consecutive readings then give the intervals as the views do: one 15-minute span is its register
+//! boundary), so this scan cuts the period's date partitions (and one day either side) into meter ranges
+//! by their row groups' statistics ([`crate::lake_files`]), and each core takes a range at a time: it reads the three
+//! columns billing needs (meter, boundary, forward register) of the range's row groups, strings each
+//! meter's runs together in time order — sorting only a meter whose runs overlap — and
+//! hands its intervals to the caller's function. Only one range per core is in memory at a time.
+//!
+//! Consecutive readings give the intervals as the views do: one 15-minute span is its register
 //! difference (with rollover), a longer gap spreads the difference over its intervals in whole
 //! micro-kWh, `⌊E·(k+1)/n⌋ − ⌊E·k/n⌋`, flagged estimated; a register that went backwards gives nothing.
 //!
@@ -16,13 +19,12 @@
 //! partitions, where the reading that brackets the gap lies outside the window.
 
 use std::collections::{BTreeSet, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use arrow::array::{Array, AsArray, Decimal128Array, TimestampMicrosecondArray};
-use arrow::datatypes::DataType;
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ProjectionMask;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::lake_files::decode::{Keep, RangeReadings, Reading};
+pub use crate::lake_files::ChunkLimits;
+use crate::lake_files::{blocking, chunks, dated_paths, on_every_core, open_files, GroupSpan};
 
 use super::meter_intervals::{MeterIntervals, MeterSelection};
 use crate::columns::strings;
@@ -39,151 +41,6 @@ const ROLLOVER_TO_E2: i64 = 10_000_000;
 /// 0.01 kWh in micro-kWh.
 const E2_TO_E6: i64 = 10_000;
 
-/// One file's readings, cut into per-meter runs.
-#[derive(Default)]
-struct FileRuns {
-    /// (meter, first row, end row, rows sorted by boundary).
-    runs: Vec<(String, usize, usize, bool)>,
-    boundary: Vec<i64>,
-    register_e2: Vec<i64>,
-}
-
-/// A local file path from a table file URI of a lake on local disk: delta-rs gives plain absolute
-/// paths; a `file:` URL is accepted too.
-fn local_path(uri: &str) -> Option<std::path::PathBuf> {
-    if uri.starts_with("file:") {
-        return url::Url::parse(uri).ok()?.to_file_path().ok();
-    }
-    let path = std::path::PathBuf::from(uri);
-    path.is_absolute().then_some(path)
-}
-
-/// The `date=YYYY-MM-DD` partition of a file URI.
-fn partition_date(uri: &str) -> Option<NaiveDate> {
-    uri.split('/')
-        .find_map(|part| part.strip_prefix("date="))
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-}
-
-fn read_file(path: &std::path::Path) -> Result<FileRuns, AnalyticsError> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| AnalyticsError::Shape(format!("{}: {e}", path.display())))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
-    let mask = ProjectionMask::columns(
-        builder.parquet_schema(),
-        ["meter_id", "boundary_ts", "energy_fwd_total_kwh"],
-    );
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(65_536)
-        .build()?;
-    let mut out = FileRuns::default();
-    for batch in reader {
-        let batch = batch?;
-        let (meters, boundary, register) = (
-            batch.column_by_name("meter_id"),
-            batch.column_by_name("boundary_ts"),
-            batch.column_by_name("energy_fwd_total_kwh"),
-        );
-        let (Some(meters), Some(boundary), Some(register)) = (meters, boundary, register) else {
-            return Err(AnalyticsError::Shape(format!(
-                "{}: billing columns missing",
-                path.display()
-            )));
-        };
-        let meters = match meters.data_type() {
-            DataType::Utf8 => meters.as_string::<i32>().clone(),
-            _ => strings(&batch, batch.schema().index_of("meter_id")?)?,
-        };
-        let boundary = boundary
-            .as_any()
-            .downcast_ref::<TimestampMicrosecondArray>()
-            .ok_or_else(|| AnalyticsError::Shape("boundary_ts is not µs".into()))?;
-        let register = register
-            .as_any()
-            .downcast_ref::<Decimal128Array>()
-            .filter(|r| r.scale() == 2)
-            .ok_or_else(|| {
-                AnalyticsError::Shape("energy_fwd_total_kwh is not decimal(_,2)".into())
-            })?;
-        for row in 0..batch.num_rows() {
-            if register.is_null(row) || boundary.is_null(row) || meters.is_null(row) {
-                continue;
-            }
-            let (meter, at) = (meters.value(row), boundary.value(row));
-            let e2 = i64::try_from(register.value(row))
-                .map_err(|_| AnalyticsError::Shape("register out of range".into()))?;
-            let index = out.boundary.len();
-            match out.runs.last_mut() {
-                Some(run) if run.0 == meter => {
-                    run.3 &= out.boundary[index - 1] < at;
-                    run.2 = index + 1;
-                }
-                _ => out.runs.push((meter.to_string(), index, index + 1, true)),
-            }
-            out.boundary.push(at);
-            out.register_e2.push(e2);
-        }
-    }
-    Ok(out)
-}
-
-/// Reads `paths` on every core.
-fn read_files(paths: &[std::path::PathBuf]) -> Result<Vec<FileRuns>, AnalyticsError> {
-    let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(paths.len().max(1));
-    let results: Vec<Result<Vec<(usize, FileRuns)>, AnalyticsError>> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(path) = paths.get(i) else {
-                                return Ok(mine);
-                            };
-                            mine.push((i, read_file(path)?));
-                        }
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(AnalyticsError::Shape("scan thread panicked".into()))
-                    })
-                })
-                .collect()
-        });
-    let mut files: Vec<(usize, FileRuns)> = Vec::with_capacity(paths.len());
-    for result in results {
-        files.extend(result?);
-    }
-    files.sort_by_key(|(i, _)| *i);
-    Ok(files.into_iter().map(|(_, f)| f).collect())
-}
-
-/// Which meters a scan keeps.
-enum Keep {
-    All,
-    Only(HashSet<String>),
-    Except(HashSet<String>),
-}
-
-impl Keep {
-    fn keeps(&self, meter: &str) -> bool {
-        match self {
-            Self::All => true,
-            Self::Only(set) => set.contains(meter),
-            Self::Except(set) => !set.contains(meter),
-        }
-    }
-}
-
 async fn meter_set(session: &LakeSession, sql: &str) -> Result<HashSet<String>, AnalyticsError> {
     let mut set = HashSet::new();
     for batch in session.query(sql).await? {
@@ -197,21 +54,23 @@ fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// What a scan did: the meters it left to the views.
-pub struct Scan {
+/// What a scan did: the meters it decided, with what the caller's function made of each, and the meters
+/// it left to the views.
+pub struct Scan<T> {
+    /// (meter, result) for every meter with intervals, in ascending meter order.
+    pub meters: Vec<(String, T)>,
     /// Selected meters whose intervals the scan could not decide; bill them through the views.
     pub fallback: Vec<String>,
 }
 
-/// The intervals of one meter's time-ordered readings that lie in [`from_us`, `to_us`].
-fn meter_intervals(readings: &[(i64, i64)], from_us: i64, to_us: i64) -> MeterIntervals {
-    let mut out = MeterIntervals {
-        starts: Vec::with_capacity(readings.len()),
-        energy: Vec::with_capacity(readings.len()),
-        ..MeterIntervals::default()
-    };
+/// The intervals of one meter's time-ordered readings that lie in [`from_us`, `to_us`], into `out`.
+fn meter_intervals(readings: &[Reading<1>], from_us: i64, to_us: i64, out: &mut MeterIntervals) {
+    out.starts.clear();
+    out.energy.clear();
+    out.estimated = 0;
+    out.estimated_e6 = 0;
     for pair in readings.windows(2) {
-        let ((start, before), (end, after)) = (pair[0], pair[1]);
+        let ((start, [before]), (end, [after])) = (pair[0], pair[1]);
         let gap = ((end - start) / INTERVAL_US).max(1);
         let delta = if after >= before {
             after - before
@@ -248,40 +107,39 @@ fn meter_intervals(readings: &[(i64, i64)], from_us: i64, to_us: i64) -> MeterIn
             }
         }
     }
-    out
 }
 
-/// Scans the lake's files for the selected meters' intervals of [`from`, `to`] and calls `visit` for
-/// each meter it decides, in ascending meter order. `None` when the lake cannot be scanned directly (files
-/// that are not local, or not in date partitions): use the views.
-pub async fn scan_meters(
-    session: &LakeSession,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    selection: MeterSelection<'_>,
-    visit: &mut dyn FnMut(String, MeterIntervals) -> Result<(), AnalyticsError>,
-) -> Result<Option<Scan>, AnalyticsError> {
-    let zone = session.zone();
-    if !session.files_are_local() {
-        return Ok(None);
-    }
-    let mut dated = Vec::new();
-    for uri in session.file_uris() {
-        match (local_path(uri), partition_date(uri)) {
-            (Some(path), Some(date)) => dated.push((date, path)),
-            _ => return Ok(None),
+/// What one meter range gave.
+struct RangeOutcome<T> {
+    meters: Vec<(String, T)>,
+    fallback: Vec<String>,
+    seen: Vec<String>,
+}
+
+impl<T> Default for RangeOutcome<T> {
+    fn default() -> Self {
+        Self {
+            meters: Vec::new(),
+            fallback: Vec::new(),
+            seen: Vec::new(),
         }
     }
-    let first_day = from.with_timezone(&zone).date_naive() - TimeDelta::days(1);
-    let last_day = to.with_timezone(&zone).date_naive() + TimeDelta::days(1);
-    let older = dated.iter().any(|(d, _)| *d < first_day);
-    let newer = dated.iter().any(|(d, _)| *d > last_day);
-    let paths: Vec<_> = dated
-        .into_iter()
-        .filter(|(d, _)| (first_day..=last_day).contains(d))
-        .map(|(_, p)| p)
-        .collect();
-    let keep = match selection {
+}
+
+/// A worker's buffers, kept from one range to the next.
+#[derive(Default)]
+struct Worker {
+    readings: RangeReadings<1>,
+    series: Vec<Reading<1>>,
+    intervals: MeterIntervals,
+}
+
+/// The selection as the meters a scan keeps.
+async fn kept(
+    session: &LakeSession,
+    selection: MeterSelection<'_>,
+) -> Result<Keep, AnalyticsError> {
+    Ok(match selection {
         MeterSelection::All => Keep::All,
         MeterSelection::One(meter) => Keep::Only(HashSet::from([meter.to_string()])),
         MeterSelection::Many(meters) => Keep::Only(meters.iter().cloned().collect()),
@@ -291,7 +149,37 @@ pub async fn scan_meters(
         MeterSelection::Plan { plan, .. } => Keep::Only(
             meter_set(session, &format!("SELECT meter_id FROM meters WHERE tariff_plan = {}", quoted(plan))).await?,
         ),
+    })
+}
+
+/// Scans the lake's files for the selected meters' intervals of [`from`, `to`] and maps each meter it
+/// decides with `f`, on every core, in ranges of `limits`. `None` when the lake cannot be scanned
+/// directly (files that are not local, or not in date partitions): use the views.
+pub async fn scan_meters<T: Send>(
+    session: &LakeSession,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    selection: MeterSelection<'_>,
+    limits: ChunkLimits,
+    f: &(dyn Fn(&str, &MeterIntervals) -> Result<T, AnalyticsError> + Sync),
+) -> Result<Option<Scan<T>>, AnalyticsError> {
+    let zone = session.zone();
+    if !session.files_are_local() {
+        return Ok(None);
+    }
+    let Some(dated) = dated_paths(session.file_uris()) else {
+        return Ok(None);
     };
+    let first_day = from.with_timezone(&zone).date_naive() - TimeDelta::days(1);
+    let last_day = to.with_timezone(&zone).date_naive() + TimeDelta::days(1);
+    let older = dated.iter().any(|(d, _)| *d < first_day);
+    let newer = dated.iter().any(|(d, _)| *d > last_day);
+    let paths: Vec<_> = dated
+        .into_iter()
+        .filter(|(d, _)| (first_day..=last_day).contains(d))
+        .map(|(_, p)| p)
+        .collect();
+    let keep = kept(session, selection).await?;
     // A replacement inside the window changes how its span is read: leave such meters to the views.
     let window_start = first_day
         .and_time(chrono::NaiveTime::MIN)
@@ -303,65 +191,66 @@ pub async fn scan_meters(
         &format!("SELECT meter_id FROM meters WHERE CAST(installed_on AS BIGINT) > {window_start}"),
     )
     .await?;
-    let files = tokio::task::spawn_blocking(move || read_files(&paths))
-        .await
-        .map_err(|e| AnalyticsError::Shape(format!("scan task: {e}")))??;
-    // Every run, by meter then time.
-    let mut runs: Vec<(&str, i64, usize, usize)> = Vec::new();
-    for (f, file) in files.iter().enumerate() {
-        for (run, (meter, start, _, _)) in file.runs.iter().enumerate() {
-            if keep.keeps(meter) {
-                runs.push((meter.as_str(), file.boundary[*start], f, run));
-            }
-        }
-    }
-    runs.sort_unstable();
     let (from_us, to_us) = (from.timestamp_micros(), to.timestamp_micros());
-    let mut fallback = BTreeSet::new();
-    let mut readings: Vec<(i64, i64)> = Vec::new();
-    let mut i = 0;
-    while i < runs.len() {
-        let meter = runs[i].0;
-        let mut j = i;
-        readings.clear();
-        let mut ordered = true;
-        while j < runs.len() && runs[j].0 == meter {
-            let (_, _, f, r) = runs[j];
-            let (file, (_, start, end, sorted)) = (&files[f], &files[f].runs[r]);
-            ordered &= *sorted
-                && readings
-                    .last()
-                    .is_none_or(|(t, _)| *t < file.boundary[*start]);
-            readings.extend((*start..*end).map(|row| (file.boundary[row], file.register_e2[row])));
-            j += 1;
-        }
-        i = j;
-        if !ordered {
-            readings.sort_unstable();
-        }
-        let (first, last) = (
-            readings.first().map_or(i64::MAX, |r| r.0),
-            readings.last().map_or(i64::MIN, |r| r.0),
-        );
-        if replaced.contains(meter) || (older && first > from_us) || (newer && last < to_us) {
-            fallback.insert(meter.to_string());
-            continue;
-        }
-        let intervals = meter_intervals(&readings, from_us, to_us);
-        if !intervals.starts.is_empty() {
-            visit(meter.to_string(), intervals)?;
-        }
-    }
     // Selected meters the window has no reading of may still have intervals (a gap across it).
-    if older && newer {
+    let unseen_matter = older && newer && matches!(keep, Keep::Only(_));
+    let outcomes = blocking(|| -> Result<Option<Vec<RangeOutcome<T>>>, AnalyticsError> {
+        let (files, groups) = open_files(&paths)?;
+        // No reading before the period's end (the carry into a period that starts the lake): nothing.
+        if !older && files.iter().all(|f| f.earliest.is_some_and(|e| e >= to_us)) {
+            return Ok(None);
+        }
+        let groups: Vec<GroupSpan> = groups.into_iter().filter(|g| keep.may_hold(g)).collect();
+        let ranges = chunks::plan(&groups, limits);
+        let outcomes = on_every_core(ranges.len(), Worker::default, |worker, i| {
+            let Worker {
+                readings,
+                series,
+                intervals,
+            } = worker;
+            readings.read(&files, &ranges[i], &keep, &[Some("energy_fwd_total_kwh")])?;
+            let mut out = RangeOutcome::default();
+            readings.each_meter(series, &mut |meter, series| {
+                if unseen_matter {
+                    out.seen.push(meter.to_string());
+                }
+                let (first, last) = (
+                    series.first().map_or(i64::MAX, |r| r.0),
+                    series.last().map_or(i64::MIN, |r| r.0),
+                );
+                if replaced.contains(meter) || (older && first > from_us) || (newer && last < to_us)
+                {
+                    out.fallback.push(meter.to_string());
+                    return Ok(());
+                }
+                meter_intervals(series, from_us, to_us, intervals);
+                if !intervals.starts.is_empty() {
+                    out.meters.push((meter.to_string(), f(meter, intervals)?));
+                }
+                Ok(())
+            })?;
+            Ok(out)
+        })?;
+        Ok(Some(outcomes))
+    })?;
+    let mut scan = Scan {
+        meters: Vec::new(),
+        fallback: Vec::new(),
+    };
+    let mut fallback = BTreeSet::new();
+    let mut seen = HashSet::new();
+    for outcome in outcomes.into_iter().flatten() {
+        scan.meters.extend(outcome.meters);
+        fallback.extend(outcome.fallback);
+        seen.extend(outcome.seen);
+    }
+    if unseen_matter {
         if let Keep::Only(set) = &keep {
-            let seen: HashSet<&str> = runs.iter().map(|r| r.0).collect();
-            fallback.extend(set.iter().filter(|m| !seen.contains(m.as_str())).cloned());
+            fallback.extend(set.iter().filter(|m| !seen.contains(*m)).cloned());
         }
     }
-    Ok(Some(Scan {
-        fallback: fallback.into_iter().collect(),
-    }))
+    scan.fallback = fallback.into_iter().collect();
+    Ok(Some(scan))
 }
 
 #[cfg(test)]
@@ -369,6 +258,15 @@ mod tests {
     use super::*;
 
     const T0: i64 = 1_000 * INTERVAL_US;
+
+    fn intervals(readings: &[(i64, i64)], from_us: i64, to_us: i64) -> MeterIntervals {
+        // A used buffer: nothing of its earlier contents may remain.
+        let mut out = MeterIntervals::default();
+        meter_intervals(&[(0, [0]), (INTERVAL_US, [100])], 0, INTERVAL_US, &mut out);
+        let readings: Vec<Reading<1>> = readings.iter().map(|(t, r)| (*t, [*r])).collect();
+        meter_intervals(&readings, from_us, to_us, &mut out);
+        out
+    }
 
     #[test]
     fn spans_become_intervals_as_the_views_make_them() {
@@ -380,7 +278,7 @@ mod tests {
             (T0 + 5 * INTERVAL_US, 1_100),
             (T0 + 6 * INTERVAL_US, 1_200),
         ];
-        let got = meter_intervals(&readings, T0, T0 + 10 * INTERVAL_US);
+        let got = intervals(&readings, T0, T0 + 10 * INTERVAL_US);
         assert_eq!(
             got.energy,
             vec![250_000, 333_333, 333_333, 333_334, 1_000_000]
@@ -389,27 +287,13 @@ mod tests {
         assert_eq!(got.estimated_e6, 1_000_000);
         assert_eq!(got.starts[4], T0 + 5 * INTERVAL_US);
         // The period cuts the gap: only its intervals inside [from, to] are billed.
-        let cut = meter_intervals(&readings, T0 + 2 * INTERVAL_US, T0 + 4 * INTERVAL_US);
+        let cut = intervals(&readings, T0 + 2 * INTERVAL_US, T0 + 4 * INTERVAL_US);
         assert_eq!(cut.energy, vec![333_333, 333_334]);
-        let rollover = meter_intervals(
+        let rollover = intervals(
             &[(T0, 99_999_990), (T0 + INTERVAL_US, 15)],
             T0,
             T0 + INTERVAL_US,
         );
         assert_eq!(rollover.energy, vec![250_000]);
-    }
-
-    #[test]
-    fn local_uris_become_paths() {
-        let path = std::path::PathBuf::from("/lake/readings/date=2026-10-01/part-0.parquet");
-        assert_eq!(
-            local_path("/lake/readings/date=2026-10-01/part-0.parquet"),
-            Some(path.clone())
-        );
-        assert_eq!(
-            local_path("file:///lake/readings/date=2026-10-01/part-0.parquet"),
-            Some(path)
-        );
-        assert_eq!(local_path("readings/part-0.parquet"), None);
     }
 }

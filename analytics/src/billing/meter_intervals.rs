@@ -75,7 +75,7 @@ impl MeterSelection<'_> {
 }
 
 /// One meter's intervals as the engine takes them, with what was estimated.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct MeterIntervals {
     /// Interval starts, UTC µs, ascending.
     pub starts: Vec<i64>,
@@ -87,11 +87,46 @@ pub struct MeterIntervals {
     pub estimated_e6: KwhE6,
 }
 
-/// Calls `visit` once with each selected meter's intervals of [`from`, `to`] in time order.
+/// Each selected meter's intervals of [`from`, `to`] in time order, mapped by `f`: (meter, result) for
+/// every meter with intervals.
 ///
-/// A local lake is read by the direct file scan ([`super::lake_scan`]), meters in ascending order,
-/// then the meters the scan leaves to the views, in ascending order; one meter, or a lake the scan cannot
-/// read, goes through the views ([`for_each_meter_sql`]).
+/// A local lake is read by the direct file scan ([`super::lake_scan`]) on every core, meters in
+/// ascending order, followed by the meters the scan leaves to the views, in ascending order; one meter,
+/// or a lake the scan cannot read, goes through the views ([`for_each_meter_sql`]).
+pub async fn map_meters<T: Send>(
+    session: &LakeSession,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    selection: MeterSelection<'_>,
+    f: &(dyn Fn(&str, &MeterIntervals) -> Result<T, AnalyticsError> + Sync),
+) -> Result<Vec<(String, T)>, AnalyticsError> {
+    let mut mapped = Vec::new();
+    let mut rest = selection;
+    let fallback;
+    if !matches!(selection, MeterSelection::One(_)) {
+        let limits = super::lake_scan::ChunkLimits::default();
+        if let Some(scan) =
+            super::lake_scan::scan_meters(session, from, to, selection, limits, f).await?
+        {
+            if scan.fallback.is_empty() {
+                return Ok(scan.meters);
+            }
+            mapped = scan.meters;
+            fallback = scan.fallback;
+            rest = MeterSelection::Many(&fallback);
+        }
+    }
+    for_each_meter_sql(session, from, to, rest, &mut |meter, intervals| {
+        let result = f(&meter, &intervals)?;
+        mapped.push((meter, result));
+        Ok(())
+    })
+    .await?;
+    Ok(mapped)
+}
+
+/// Calls `visit` once with each selected meter's intervals of [`from`, `to`], in the order of
+/// [`map_meters`] (which holds them all first).
 pub async fn for_each_meter(
     session: &LakeSession,
     from: DateTime<Utc>,
@@ -99,18 +134,11 @@ pub async fn for_each_meter(
     selection: MeterSelection<'_>,
     visit: &mut dyn FnMut(String, MeterIntervals) -> Result<(), AnalyticsError>,
 ) -> Result<(), AnalyticsError> {
-    if !matches!(selection, MeterSelection::One(_)) {
-        if let Some(scan) =
-            super::lake_scan::scan_meters(session, from, to, selection, visit).await?
-        {
-            if !scan.fallback.is_empty() {
-                let rest = MeterSelection::Many(&scan.fallback);
-                for_each_meter_sql(session, from, to, rest, visit).await?;
-            }
-            return Ok(());
-        }
+    let copies = map_meters(session, from, to, selection, &|_, m| Ok(m.clone())).await?;
+    for (meter, intervals) in copies {
+        visit(meter, intervals)?;
     }
-    for_each_meter_sql(session, from, to, selection, visit).await
+    Ok(())
 }
 
 /// [`for_each_meter`] through the `billing_energy` view, meters in ascending order; rows stream from
@@ -196,13 +224,10 @@ pub async fn carried_ladder(
     };
     // The same intervals as the bill reads, so a direct scan of the partitions since the settlement,
     // not a view over the whole lake.
-    for_each_meter(session, start, from, selection, &mut |meter, intervals| {
-        let used: KwhE6 = intervals.energy.iter().filter(|e| **e > 0).sum();
-        if used > 0 {
-            carried.insert(meter, used);
-        }
-        Ok(())
+    let used = map_meters(session, start, from, selection, &|_, intervals| {
+        Ok(intervals.energy.iter().filter(|e| **e > 0).sum::<KwhE6>())
     })
     .await?;
+    carried.extend(used.into_iter().filter(|(_, used)| *used > 0));
     Ok(carried)
 }
