@@ -41,12 +41,13 @@ pub const TABLE: &str = "interval_energy";
 
 /// The meter ranges of a scan of `rows` readings on `partitions` partitions: at least eight per
 /// partition, of at most a million readings where the layout allows, capped at 16 million (≈ 1 GB
-/// while read).
+/// while read) and so that every partition gets two.
 fn limits(rows: usize, partitions: usize) -> ChunkLimits {
     ChunkLimits {
         rows: (rows / (partitions.max(1) * 8)).clamp(1, 1 << 20),
         cap_rows: 16 << 20,
     }
+    .balanced(rows, partitions)
 }
 
 /// `interval_energy` over the lake's local files.

@@ -54,6 +54,11 @@ pub(crate) fn partition_date(uri: &str) -> Option<NaiveDate> {
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
 }
 
+/// The cores scans run on.
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 /// Runs `work` for items `0..count` on every core, each worker with its own `state`; results in item
 /// order, or the first error.
 pub(crate) fn on_every_core<S, R: Send>(
@@ -63,9 +68,7 @@ pub(crate) fn on_every_core<S, R: Send>(
 ) -> Result<Vec<R>, AnalyticsError> {
     let next = AtomicUsize::new(0);
     let done: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::with_capacity(count));
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(count.max(1));
+    let workers = cores().min(count.max(1));
     let outcomes: Vec<Result<(), AnalyticsError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {

@@ -24,7 +24,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::lake_files::decode::{Keep, RangeReadings, Reading};
 pub use crate::lake_files::ChunkLimits;
-use crate::lake_files::{blocking, chunks, dated_paths, on_every_core, open_files, GroupSpan};
+use crate::lake_files::{
+    blocking, chunks, cores, dated_paths, on_every_core, open_files, GroupSpan,
+};
 
 use super::meter_intervals::{MeterIntervals, MeterSelection};
 use crate::columns::strings;
@@ -201,7 +203,8 @@ pub async fn scan_meters<T: Send>(
             return Ok(None);
         }
         let groups: Vec<GroupSpan> = groups.into_iter().filter(|g| keep.may_hold(g)).collect();
-        let ranges = chunks::plan(&groups, limits);
+        let rows = groups.iter().map(|g| g.rows).sum();
+        let ranges = chunks::plan(&groups, limits.balanced(rows, cores()));
         let outcomes = on_every_core(ranges.len(), Worker::default, |worker, i| {
             let Worker {
                 readings,

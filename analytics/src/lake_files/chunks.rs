@@ -41,6 +41,19 @@ impl Default for ChunkLimits {
     }
 }
 
+impl ChunkLimits {
+    /// These limits for a scan of `rows` readings on `workers` cores: the cap lowered so that every core
+    /// gets at least two ranges, even where that means cuts that row groups straddle (read twice) —
+    /// never below `rows` per range.
+    pub fn balanced(self, rows: usize, workers: usize) -> Self {
+        let share = rows / (2 * workers.max(1));
+        Self {
+            rows: self.rows,
+            cap_rows: self.cap_rows.min(share.max(self.rows)),
+        }
+    }
+}
+
 /// Meters from `lo` (inclusive) to `hi` (exclusive); `None` is unbounded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MeterRange {
@@ -242,6 +255,15 @@ mod tests {
         assert_eq!(chunks[1].reads, [(0, vec![1]), (1, vec![1])]);
         assert!(chunks[0].range.contains("d") && !chunks[0].range.contains("e"));
         assert!(chunks[1].range.contains("e") && chunks[1].range.contains("z"));
+    }
+
+    #[test]
+    fn a_small_scan_is_cut_for_every_core() {
+        let limits = ChunkLimits::default();
+        assert_eq!(limits.balanced(1_000_000_000, 2), limits);
+        let small = limits.balanced(30 << 20, 2);
+        assert_eq!((small.rows, small.cap_rows), (4 << 20, (30 << 20) / 4));
+        assert_eq!(limits.balanced(1_000, 2).cap_rows, 4 << 20);
     }
 
     #[test]
