@@ -138,11 +138,9 @@ fn run_partition(
             .each_meter(&mut series, &mut |meter, series| {
                 let installs = plan.installs.get(meter).map_or(&[][..], Vec::as_slice);
                 rows.push_meter(meter, series, installs);
-                if rows.len() >= batch_rows {
-                    if tx.blocking_send(Ok(rows.finish()?)).is_err() {
-                        closed = true;
-                        return Err(AnalyticsError::Shape("stream closed".into()));
-                    }
+                if rows.len() >= batch_rows && tx.blocking_send(Ok(rows.finish()?)).is_err() {
+                    closed = true;
+                    return Err(AnalyticsError::Shape("stream closed".into()));
                 }
                 Ok(())
             })

@@ -173,6 +173,10 @@ impl<const W: usize> Default for RangeReadings<W> {
     }
 }
 
+/// What [`RangeReadings::each_meter`] calls with each meter and its readings.
+pub(crate) type MeterVisit<'a, const W: usize> =
+    dyn FnMut(&str, &[Reading<W>]) -> Result<(), AnalyticsError> + 'a;
+
 /// The register columns a scan reads: the first must be non-null for a row to count (a reading
 /// without it is not a reading); `None` is not read (always null).
 pub(crate) type RegisterColumns<const W: usize> = [Option<&'static str>; W];
@@ -341,7 +345,7 @@ impl<const W: usize> RangeReadings<W> {
     pub fn each_meter(
         &mut self,
         buffer: &mut Vec<Reading<W>>,
-        each: &mut dyn FnMut(&str, &[Reading<W>]) -> Result<(), AnalyticsError>,
+        each: &mut MeterVisit<'_, W>,
     ) -> Result<(), AnalyticsError> {
         let (meters, boundary) = (&self.meters, &self.boundary);
         self.runs.sort_unstable_by(|a, b| {
