@@ -1,8 +1,10 @@
 //! Billing's fast path: each meter's billable intervals computed straight from the lake's Parquet files,
 //! with exactly the rules of the `interval_energy` and `billing_energy` views.
 //!
-//! The views order every meter's readings with a window over the whole table, which for a month of a
-//! large fleet means sorting hundreds of millions of rows. The lake's files are already sorted by (meter,
+//! The SQL views order every meter's readings with a window over the whole table, which for a month of a
+//! large fleet means sorting hundreds of millions of rows; the native `interval_energy` table
+//! ([`crate::interval_table`]) avoids the sort but still makes a row per interval for SQL to estimate and
+//! price. The lake's files are already sorted by (meter,
 //! boundary), so this scan cuts the period's date partitions (and one day either side) into meter ranges
 //! by their row groups' statistics ([`crate::lake_files`]), and each core takes a range at a time: it reads the three
 //! columns billing needs (meter, boundary, forward register) of the range's row groups, strings each
