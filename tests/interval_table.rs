@@ -231,3 +231,16 @@ async fn a_meter_filter_reads_only_its_meters() {
     .await;
     assert_eq!(daily.len(), 3, "{daily:?}");
 }
+
+#[tokio::test]
+async fn a_damaged_file_is_a_clear_error_not_a_crash() {
+    let (_dir, session) = session().await;
+    let file = session.file_uris()[0].clone();
+    std::fs::write(&file, b"not parquet at all").unwrap();
+    let error = session
+        .query("SELECT count(*) FROM interval_energy")
+        .await
+        .expect_err("a damaged file cannot be read");
+    let message = error.to_string();
+    assert!(message.contains("parquet"), "{message}");
+}
