@@ -17,7 +17,7 @@ mod rows;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
@@ -30,8 +30,8 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 
 use crate::columns::strings;
-use crate::lake_files::decode::Keep;
-use crate::lake_files::{blocking, chunks, dated_paths, open_files, ChunkLimits};
+use crate::lake_files::decode::{Keep, ScanFile};
+use crate::lake_files::{blocking, chunks, dated_paths, open_files, ChunkLimits, GroupSpan};
 use crate::AnalyticsError;
 use exec::{IntervalEnergyExec, ScanPlan};
 use rows::{Column, Installs, COLUMN_NAMES};
@@ -51,13 +51,17 @@ fn limits(rows: usize, partitions: usize) -> ChunkLimits {
 }
 
 /// `interval_energy` over the lake's local files.
-#[derive(Debug)]
 pub struct IntervalEnergyTable {
     schema: SchemaRef,
     paths: Vec<PathBuf>,
     zone: Tz,
     installs: Arc<Installs>,
+    /// The files' footers and row groups, read by the first scan (the session's lake version is fixed).
+    footers: OnceLock<Footers>,
 }
+
+/// The opened files and all their row groups.
+type Footers = (Arc<Vec<ScanFile>>, Arc<Vec<GroupSpan>>);
 
 /// The meter named by `expr` when it is `meter_id` (possibly cast).
 fn is_meter_column(expr: &Expr) -> bool {
@@ -146,10 +150,33 @@ impl IntervalEnergyTable {
             paths: dated.into_iter().map(|(_, path)| path).collect(),
             zone,
             installs: Arc::new(installs),
+            footers: OnceLock::new(),
         };
         ctx.deregister_table(TABLE)?;
         ctx.register_table(TABLE, Arc::new(table))?;
         Ok(true)
+    }
+}
+
+impl std::fmt::Debug for IntervalEnergyTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntervalEnergyTable")
+            .field("files", &self.paths.len())
+            .field("zone", &self.zone)
+            .finish()
+    }
+}
+
+impl IntervalEnergyTable {
+    /// The files' footers, read on every core by the first scan and kept.
+    fn footers(&self) -> Result<Footers> {
+        if let Some(footers) = self.footers.get() {
+            return Ok(footers.clone());
+        }
+        let (files, groups) = blocking(|| open_files(&self.paths))
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let footers = (Arc::new(files), Arc::new(groups));
+        Ok(self.footers.get_or_init(|| footers).clone())
     }
 }
 
@@ -201,9 +228,12 @@ impl TableProvider for IntervalEnergyTable {
             });
         }
         let keep = only.map_or(Keep::All, Keep::Only);
-        let (files, groups) = blocking(|| open_files(&self.paths))
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        let groups: Vec<_> = groups.into_iter().filter(|g| keep.may_hold(g)).collect();
+        let (files, groups) = self.footers()?;
+        let groups: Vec<GroupSpan> = groups
+            .iter()
+            .filter(|g| keep.may_hold(g))
+            .cloned()
+            .collect();
         let target = state.config().target_partitions();
         let rows = groups.iter().map(|g| g.rows).sum();
         let ranges = chunks::plan(&groups, limits(rows, target));

@@ -39,8 +39,8 @@ const READING_BYTES: usize = 64;
 
 /// What every partition of one scan shares.
 pub(super) struct ScanPlan {
-    /// The files, their footers read.
-    pub files: Vec<ScanFile>,
+    /// The files, their footers read (once per session: the table shares them).
+    pub files: Arc<Vec<ScanFile>>,
     /// The meter ranges, ascending.
     pub chunks: Vec<Chunk>,
     /// The meters the scan keeps (from pushed-down filters).
