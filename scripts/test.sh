@@ -24,6 +24,16 @@ if ! command -v psql >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq postgresql-client
 fi
+# The control service's tests run against a real PostgreSQL server that they start themselves on a
+# temporary directory and a free port; they need the server binaries (Debian's postgresql package).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "installing test prerequisite: postgresql (server binaries)" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  # No default cluster: the tests make their own.
+  $SUDO mkdir -p /etc/postgresql-common/createcluster.d
+  echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/meterlake.conf >/dev/null
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq postgresql
+fi
 # Interop and S3 tests drive Python tools (deltalake, pyarrow, Polars, DuckDB, moto) from a private venv.
 VENV="${METERLAKE_VENV:-$HOME/.cache/meterlake-venv}"
 if ! "$VENV/bin/python" -c "import deltalake, pyarrow, polars, duckdb, moto, boto3, pandas" 2>/dev/null; then

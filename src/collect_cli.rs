@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use ingest::supervise::Supervisor;
 use ingest::clock::SystemClock;
 use ingest::collector::limits::raise_open_files_limit;
 use ingest::collector::{buses_file, schedule, Collector, CollectorConfig};
@@ -41,6 +42,7 @@ pub struct CollectArgs {
 struct AppState {
     collector: Arc<Collector>,
     prometheus: PrometheusHandle,
+    supervisor: Supervisor,
 }
 
 /// Runs the collector until Ctrl-C or SIGTERM (or after one round with `--once`).
@@ -96,19 +98,13 @@ pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
     eprintln!("  http://{}/metrics  /healthz", listener.local_addr()?);
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let forwarder = tokio::spawn(
-        collector
-            .forwarder()
-            .run(shutdown_rx.clone(), Duration::from_secs(10)),
-    );
-    let commands = tokio::spawn(
-        collector
-            .clone()
-            .run_commands(settings.clone(), shutdown_rx.clone()),
-    );
+    let supervisor = Supervisor::new();
+    let loops =
+        meterlake::collector_loops::spawn(&supervisor, &collector, &settings, &shutdown_rx);
     let router = router(AppState {
         collector: collector.clone(),
         prometheus,
+        supervisor,
     });
     let http = crate::service::serve_until_shutdown(listener, router, shutdown_rx.clone());
 
@@ -135,10 +131,13 @@ pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
         let _ = rounds.await;
     }
     let _ = shutdown.send(true);
-    forwarder.await??;
-    match tokio::time::timeout(Duration::from_secs(5), commands).await {
-        Ok(result) => result??,
-        Err(_) => tracing::warn!("command loop did not stop within 5 s"),
+    for task in loops {
+        if tokio::time::timeout(Duration::from_secs(15), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("a collector loop did not stop within 15 s");
+        }
     }
     http.await??;
     let left = collector.spooled_records().await?;
@@ -159,9 +158,20 @@ async fn metrics(State(state): State<AppState>) -> String {
     state.prometheus.render()
 }
 
+/// The collector's health document plus each background loop's state; 503 while a loop restarts.
 async fn health(State(state): State<AppState>) -> Response {
     match state.collector.health().await {
-        Ok(health) => Json(health).into_response(),
+        Ok(health) => {
+            let mut document = serde_json::to_value(health).unwrap_or_default();
+            document["loops"] = serde_json::to_value(state.supervisor.health()).unwrap_or_default();
+            let status = if state.supervisor.healthy() {
+                StatusCode::OK
+            } else {
+                document["status"] = "degraded".into();
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            (status, Json(document)).into_response()
+        }
         Err(err) => (StatusCode::SERVICE_UNAVAILABLE, err.to_string()).into_response(),
     }
 }

@@ -13,8 +13,8 @@ pub struct Config {
     pub lake: LakeConfig,
     /// Kafka.
     pub kafka: KafkaConfig,
-    /// Control service.
-    pub control: ControlConfig,
+    /// Control service (`control::Config`).
+    pub control: control::Config,
     /// Collectors.
     pub collector: CollectorConfig,
     /// The sink.
@@ -48,18 +48,6 @@ pub struct KafkaConfig {
     pub partitions: i32,
     /// Extra librdkafka properties (e.g. `"security.protocol" = "SASL_SSL"`).
     pub properties: BTreeMap<String, String>,
-}
-
-/// `[control]`
-#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ControlConfig {
-    /// Accounts database URL (`sqlite://path`).
-    pub database: String,
-    /// HTTP listen address.
-    pub listen: String,
-    /// Default tariff plan of new accounts.
-    pub plan: String,
 }
 
 /// `[collector]`
@@ -166,11 +154,7 @@ impl Default for Config {
                 partitions: 3,
                 properties: BTreeMap::new(),
             },
-            control: ControlConfig {
-                database: "sqlite://meterlake-data/control.db".into(),
-                listen: "127.0.0.1:8645".into(),
-                plan: "shanghai-tou-tier1".into(),
-            },
+            control: control::Config::default(),
             collector: CollectorConfig {
                 timeout_ms: 500,
                 retries: 2,
@@ -210,11 +194,6 @@ impl Default for LakeConfig {
 impl Default for KafkaConfig {
     fn default() -> Self {
         Config::default().kafka
-    }
-}
-impl Default for ControlConfig {
-    fn default() -> Self {
-        Config::default().control
     }
 }
 impl Default for CollectorConfig {

@@ -1,6 +1,6 @@
 //! `meterlake demo`: the whole loop on a compressed clock, narrated.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use meterlake::table_output::{render, OutputFormat};
 use meterlake::{Config, Pipeline, PipelineOptions};
+use control::domain::relay::RelayState;
+use control::store::accounts::Account;
 use rust_decimal::Decimal;
 
 /// Options of `meterlake demo`.
@@ -48,6 +50,19 @@ fn opening_balance(index: usize) -> Decimal {
     }
 }
 
+/// The demo's prepaid terms: alarms at 5 and 2 yuan, the trip at zero (no overdraft), trips at any hour,
+/// and the pre-trip warning half an hour (two intervals) ahead; billing passes are driven by the demo.
+fn demo_control_terms(control: &mut control::Config) {
+    control.terms.alarm1 = Decimal::new(500, 2);
+    control.terms.alarm2 = Decimal::new(200, 2);
+    control.terms.overdraft_limit = Decimal::ZERO;
+    control.trip_hours = "00:00-24:00".into();
+    control.trip_on_weekends = true;
+    control.warning_lead_s = 1800;
+    control.billing_every_s = 0;
+    control.sweep_every_ms = 200;
+}
+
 /// Intervals a tripped customer waits before paying.
 const PAY_AFTER_INTERVALS: u32 = 6;
 
@@ -64,6 +79,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     config.control.database = format!("sqlite://{run_dir}/control.db");
     config.collector.spool_dir = format!("{run_dir}/spool");
     config.control.listen = "127.0.0.1:0".into();
+    demo_control_terms(&mut config.control);
     let started = Instant::now();
     let mut p = Pipeline::start(PipelineOptions {
         config,
@@ -84,7 +100,10 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     );
     println!("  kafka         {}", p.brokers);
     println!("  lake          {}", p.lake.root());
-    println!("  control API   http://{}/api/accounts", p.http);
+    println!(
+        "  control API   http://{0}/api/accounts  http://{0}/api/summary  http://{0}/healthz  http://{0}/api/openapi.json",
+        p.http
+    );
     println!(
         "  simulating    {} intervals of 15 min, {} ms each\n",
         args.intervals, args.interval_ms
@@ -103,6 +122,7 @@ async fn drive(p: &mut Pipeline, args: &DemoArgs, started: Instant) -> anyhow::R
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut tripped_at: BTreeMap<String, u32> = BTreeMap::new();
+    let mut ever_tripped: BTreeSet<String> = BTreeSet::new();
     let (mut trips, mut reconnects) = (0u32, 0u32);
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -122,46 +142,49 @@ async fn drive(p: &mut Pipeline, args: &DemoArgs, started: Instant) -> anyhow::R
         p.collect(boundary).await?;
         if i > 0 && i % args.bill_every == 0 {
             let report = p.billing_pass().await?;
-            for command in &report.commands {
+            if report.commands > 0 || !report.errors.is_empty() {
                 say(
                     &bar,
                     format!(
-                        "{}  billing @lake v{}: {:?} → meter {} ({})",
+                        "{}  billing @lake v{}: {} accounts charged, {} relay commands planned, {} errors",
                         local(p, boundary),
                         report.lake_version.unwrap_or(0),
-                        command.action,
-                        command.meter_id,
-                        command.reason
+                        report.charged,
+                        report.commands,
+                        report.errors.len()
                     ),
                 );
             }
             p.wait_acks(Duration::from_secs(20)).await?;
         }
-        for account in control::ledger::accounts(p.control.pool()).await? {
-            if account.relay == "open" && !tripped_at.contains_key(&account.meter_id) {
+        for account in all_accounts(p).await? {
+            let open = account.relay == RelayState::Open;
+            if open && !tripped_at.contains_key(&account.meter_id) {
                 trips += 1;
+                ever_tripped.insert(account.meter_id.clone());
                 tripped_at.insert(account.meter_id.clone(), i);
                 say(
                     &bar,
                     format!(
-                        "{}  meter {} tripped (relay open), balance {}",
+                        "{}  meter {} tripped (relay open, verified by read-back), balance {}",
                         local(p, boundary),
                         account.meter_id,
                         account.balance
                     ),
                 );
             }
-            if account.relay == "open"
+            if open
                 && tripped_at
                     .get(&account.meter_id)
                     .is_some_and(|t| i >= t + PAY_AFTER_INTERVALS)
             {
-                let (payment, command) = p
+                let receipt = p
                     .control
                     .pay(
                         &account.meter_id,
                         "20.00",
                         &format!("demo-{}-{i}", account.meter_id),
+                        "demo",
                     )
                     .await?;
                 say(
@@ -169,10 +192,14 @@ async fn drive(p: &mut Pipeline, args: &DemoArgs, started: Instant) -> anyhow::R
                     format!(
                         "{}  customer pays {} yuan for {}: balance {} → {}",
                         local(p, boundary),
-                        payment.amount,
-                        payment.meter_id,
-                        payment.balance,
-                        command.map_or("no command".to_string(), |c| format!("{:?}", c.action))
+                        receipt.amount,
+                        receipt.meter_id,
+                        receipt.balance,
+                        if receipt.command_id.is_some() {
+                            "close-allowed sent"
+                        } else {
+                            "no command"
+                        }
                     ),
                 );
                 tripped_at.remove(&account.meter_id);
@@ -198,7 +225,7 @@ async fn drive(p: &mut Pipeline, args: &DemoArgs, started: Instant) -> anyhow::R
     }
     bar.finish_and_clear();
     let report = p.billing_pass().await?;
-    summary(p, trips, reconnects, report.lake_version, started).await
+    summary(p, &ever_tripped, (trips, reconnects), report.lake_version, started).await
 }
 
 /// Prints a line above the progress bar, or plainly when the bar is hidden (output not a terminal).
@@ -214,10 +241,23 @@ fn local(p: &Pipeline, t: DateTime<Utc>) -> String {
     t.with_timezone(&p.zone).format("%m-%d %H:%M").to_string()
 }
 
+/// Every account, in meter order.
+async fn all_accounts(p: &Pipeline) -> anyhow::Result<Vec<Account>> {
+    let mut all = Vec::new();
+    loop {
+        let after = all.last().map_or(String::new(), |a: &Account| a.meter_id.clone());
+        let page = p.control.accounts(&after, 1000).await?;
+        if page.is_empty() {
+            return Ok(all);
+        }
+        all.extend(page);
+    }
+}
+
 async fn summary(
     p: &Pipeline,
-    trips: u32,
-    reconnects: u32,
+    tripped: &BTreeSet<String>,
+    (trips, reconnects): (u32, u32),
     version: Option<i64>,
     started: Instant,
 ) -> anyhow::Result<()> {
@@ -252,22 +292,37 @@ async fn summary(
         "{}",
         render(&session.query(sql).await?, OutputFormat::Table)?
     );
-    println!("\nbalances of accounts that ran out of money:");
-    let commands: Vec<(String,)> =
-        sqlx::query_as("SELECT DISTINCT meter_id FROM commands ORDER BY meter_id LIMIT 5")
-            .fetch_all(p.control.pool())
-            .await?;
-    for (meter,) in commands {
-        let account = control::ledger::account(p.control.pool(), &meter).await?;
+    println!("\naccounts by prepaid state:");
+    for (state, n) in p.control.state_summary().await? {
+        println!("  {state:<16} {n}");
+    }
+    println!("\naccounts that ran out of money:");
+    for meter in tripped.iter().take(5) {
+        let account = p.control.account(meter).await?;
         println!(
-            "  {meter}  charged {} yuan, balance {} yuan, relay {}",
-            account.charged_to_date, account.balance, account.relay
+            "  {meter}  charged {} yuan, balance {} yuan, state {}, relay {}",
+            account.charged,
+            account.balance,
+            account.state.as_str(),
+            account.relay.as_str()
         );
+        for notice in p.control.notices(meter).await?.iter().rev().take(4) {
+            println!("      notice {:<18} {}", notice.kind, notice.body);
+        }
     }
-    println!("\ncommands by action and outcome:");
-    for (action, status, n) in control::commands::summary(p.control.pool()).await? {
-        println!("  {action:<14} {status:<12} {n}");
+    println!("\ncommands by action and lifecycle state:");
+    for (action, state, n) in p.control.command_summary().await? {
+        println!("  {action:<14} {state:<12} {n}");
     }
+    let mismatches = p.control.check_ledger().await?;
+    println!(
+        "\nledger check: {}",
+        if mismatches.is_empty() {
+            "every balance is the sum of its entries".to_string()
+        } else {
+            format!("{} accounts disagree", mismatches.len())
+        }
+    );
     println!("\nlake: {}", p.lake.root());
     if let Some(dir) = p.lake.local_dir() {
         println!(

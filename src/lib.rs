@@ -1,6 +1,7 @@
 //! The `meterlake` binary's library: configuration and the wiring of ingest, store, analytics and control.
 
 pub mod allocator;
+pub mod collector_loops;
 pub mod config;
 pub mod pipeline;
 pub mod sql_text;

@@ -2,6 +2,7 @@
 
 mod bill_cli;
 mod collect_cli;
+mod control_cli;
 mod demo;
 mod frame_cli;
 mod lake_cli;
@@ -58,18 +59,10 @@ enum Command {
     Meter(meter_cli::MeterArgs),
     /// Tariff plans: price a usage file (`quote`) or list the shipped plans.
     Tariff(tariff_cli::TariffArgs),
-    /// Record a payment to a prepaid account (offline, directly in the accounts database).
-    Pay {
-        /// Meter address.
-        #[arg(long)]
-        meter: String,
-        /// Amount in yuan, e.g. 50.00.
-        #[arg(long)]
-        amount: String,
-        /// Unique payment reference.
-        #[arg(long)]
-        reference: String,
-    },
+    /// Run the control service (prepaid accounts, relay commands, HTTP API), or `check` its ledger.
+    Control(control_cli::ControlArgs),
+    /// Record a payment to a prepaid account; its close-allowed goes out through the running service.
+    Pay(control_cli::PayArgs),
 }
 
 fn init_logging() {
@@ -126,29 +119,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Frame(args) => frame_cli::run(args),
         Command::Meter(args) => meter_cli::run(args).await,
         Command::Tariff(args) => tariff_cli::run(&config, args),
-        Command::Pay {
-            meter,
-            amount,
-            reference,
-        } => pay(&config, &meter, &amount, &reference).await,
+        Command::Control(args) => control_cli::run(config, args).await,
+        Command::Pay(args) => control_cli::pay(&config, args).await,
     }
-}
-
-async fn pay(config: &Config, meter: &str, amount: &str, reference: &str) -> anyhow::Result<()> {
-    let amount = control::money::parse_payment(amount)?;
-    let pool = control::db::open(&config.control.database).await?;
-    let payment = control::ledger::pay(&pool, meter, amount, reference, chrono::Utc::now()).await?;
-    println!(
-        "{} {} yuan to {}; balance {} yuan",
-        if payment.duplicate {
-            "already credited:"
-        } else {
-            "credited"
-        },
-        payment.amount,
-        payment.meter_id,
-        payment.balance
-    );
-    println!("(the running control service issues close-allowed on its next billing pass)");
-    Ok(())
 }

@@ -11,8 +11,8 @@ use analytics::LakeSession;
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use control::service::PassReport;
-use control::ControlService;
+use control::app::billing::PassReport;
+use control::Control;
 use ingest::collector::{Collector, CollectorConfig, RoundStats};
 use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
 use ingest::sim::{Fleet, FleetConfig, GridConfig, SecurityMode, SimClock};
@@ -50,8 +50,8 @@ pub struct Pipeline {
     pub clock: SimClock,
     /// The simulated fleet.
     pub fleet: Fleet,
-    /// The control service.
-    pub control: ControlService,
+    /// The control service's use cases.
+    pub control: Control,
     /// Where the lake is.
     pub lake: LakeLocation,
     /// The utility's zone.
@@ -65,6 +65,7 @@ pub struct Pipeline {
     collector: Arc<Collector>,
     sink_stats: Arc<SinkStats>,
     shutdown: watch::Sender<bool>,
+    control_service: control::Running,
     tasks: Vec<JoinHandle<anyhow::Result<()>>>,
     servers: Vec<JoinHandle<()>>,
     produced_rows: u64,
@@ -159,73 +160,39 @@ impl Pipeline {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let rx = shutdown_rx.clone();
         tasks.push(tokio::spawn(async move { Ok(sink.run(rx).await?) }));
-        let (forwarder, rx) = (collector.forwarder(), shutdown_rx.clone());
-        tasks.push(tokio::spawn(async move {
-            Ok(forwarder.run(rx, Duration::from_secs(10)).await?)
-        }));
-        let (c, rx, s) = (collector.clone(), shutdown_rx.clone(), settings.clone());
-        tasks.push(tokio::spawn(
-            async move { Ok(c.run_commands(s, rx).await?) },
-        ));
-
-        if let Some(dir) = config
-            .control
-            .database
-            .strip_prefix("sqlite://")
-            .and_then(|p| std::path::Path::new(p).parent())
-        {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)?;
-            }
+        let loops = ingest::supervise::Supervisor::new();
+        for task in crate::collector_loops::spawn(&loops, &collector, &settings, &shutdown_rx) {
+            tasks.push(tokio::spawn(async move { Ok(task.await?) }));
         }
-        let pool = control::db::open(&config.control.database).await?;
-        let plans = [
-            "shanghai-tou-tier1",
-            "beijing-flat-tier1",
-            "beijing-residential",
-            "shanghai-residential",
-            "zhejiang-residential",
-        ]
-        .iter()
-        .map(|name| analytics::tariff::builtin(name))
-        .collect::<Result<Vec<_>, _>>()?;
-        let control = ControlService::new(
-            pool,
-            ingest::kafka::producer(&settings)?,
-            topics.clone(),
-            Arc::new(clock.clone()),
-            plans,
-        );
+
+        let control_service = control::start(
+            control::Runtime {
+                config: config.control.clone(),
+                kafka: settings.clone(),
+                topics: topics.clone(),
+                zone,
+                clock: Arc::new(clock.clone()),
+                // The pipeline's owner drives billing passes on the simulated clock.
+                lake: None,
+                metrics: None,
+            },
+            shutdown_rx,
+        )
+        .await
+        .context("starting the control service")?;
+        let control = control_service.control.clone();
+        let http = control_service.http;
         for (index, meter) in buses.iter().flat_map(|b| b.meters.iter()).enumerate() {
             control
-                .open_account(
-                    &meter.to_string(),
-                    &collector_id,
-                    &config.control.plan,
-                    (options.opening_balance)(index),
-                )
-                .await?;
-        }
-        let (service, rx, s) = (control.clone(), shutdown_rx.clone(), settings.clone());
-        tasks.push(tokio::spawn(
-            async move { Ok(service.run_acks(&s, rx).await?) },
-        ));
-        let listener = tokio::net::TcpListener::bind(&config.control.listen)
-            .await
-            .with_context(|| {
-                format!("binding the control HTTP address {}", config.control.listen)
-            })?;
-        let http = listener.local_addr()?;
-        let router = control::http::router(control.clone());
-        let mut rx = shutdown_rx;
-        tasks.push(tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.changed().await;
+                .open_account(control::app::accounts::NewAccount {
+                    meter_id: meter.to_string(),
+                    collector_id: collector_id.clone(),
+                    plan: None,
+                    opening_balance: (options.opening_balance)(index),
+                    terms: Default::default(),
                 })
                 .await?;
-            Ok(())
-        }));
+        }
 
         Ok(Self {
             clock,
@@ -239,6 +206,7 @@ impl Pipeline {
             collector,
             sink_stats,
             shutdown,
+            control_service,
             tasks,
             servers,
             produced_rows: 0,
@@ -297,14 +265,11 @@ impl Pipeline {
         Ok(self.control.billing_pass(&session).await?)
     }
 
-    /// Waits until no command awaits its acknowledgement.
+    /// Waits until no command awaits its acknowledgement (scheduled ones may still wait their turn).
     pub async fn wait_acks(&self, timeout: Duration) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let pending: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM commands WHERE status = 'sent'")
-                    .fetch_one(self.control.pool())
-                    .await?;
+            let pending = self.control.awaiting_ack().await?;
             if pending == 0 {
                 return Ok(());
             }
@@ -321,6 +286,7 @@ impl Pipeline {
         for server in &self.servers {
             server.abort();
         }
+        self.control_service.wait().await?;
         for task in self.tasks {
             match tokio::time::timeout(Duration::from_secs(10), task).await {
                 Ok(result) => result??,

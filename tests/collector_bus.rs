@@ -232,6 +232,7 @@ async fn relay_commands_are_executed_refused_or_expired_and_acknowledged_as_such
         issued_at: noon(),
         valid_until: noon() + TimeDelta::minutes(valid_minutes),
         reason: "test".into(),
+        attempt: 1,
     };
     let meter = "000000007001";
     let run = |action, valid| {
@@ -275,4 +276,24 @@ async fn relay_commands_are_executed_refused_or_expired_and_acknowledged_as_such
         .execute(&command("000000009999", RelayAction::Trip, 10))
         .await;
     assert_eq!(unknown.outcome, AckOutcome::UnknownMeter);
+
+    // A command Kafka delivers twice is executed once: the second delivery gets the first answer.
+    let other = "000000007002";
+    let trips_before = rig
+        .fleet
+        .with_meter(other.parse().unwrap(), |m| m.trips_received())
+        .unwrap();
+    let once = command(other, RelayAction::Trip, 10);
+    let first = rig.collector.execute_once(&once).await;
+    let again = rig.collector.execute_once(&once).await;
+    assert_eq!(first.outcome, AckOutcome::Executed);
+    assert_eq!(again, first, "the redelivery is answered with the first acknowledgement");
+    let trips_after = rig
+        .fleet
+        .with_meter(other.parse().unwrap(), |m| m.trips_received())
+        .unwrap();
+    assert_eq!(trips_after - trips_before, 1, "the meter saw one trip frame");
+    // A new attempt of the same command is executed again.
+    let retry = CommandMessage { attempt: 2, ..once };
+    assert_eq!(rig.collector.execute_once(&retry).await.attempt, 2);
 }

@@ -56,10 +56,7 @@ async fn http_post(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, 
 }
 
 async fn balance(p: &Pipeline, meter: &str) -> Decimal {
-    control::ledger::account(p.control.pool(), meter)
-        .await
-        .unwrap()
-        .balance
+    p.control.account(meter).await.unwrap().balance
 }
 
 fn relay(p: &Pipeline, meter: &str) -> RelayState {
@@ -83,6 +80,12 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     config.control.listen = "127.0.0.1:0".into();
     config.collector.spool_dir = dir.path().join("spool").display().to_string();
     config.sink.flush_interval_ms = 100;
+    // Trip at zero balance, at any hour, without a warning lead (the prepaid rules have their own tests).
+    config.control.terms.overdraft_limit = Decimal::ZERO;
+    config.control.trip_hours = "00:00-24:00".into();
+    config.control.trip_on_weekends = true;
+    config.control.warning_lead_s = 0;
+    config.control.sweep_every_ms = 100;
     let mut p = Pipeline::start(PipelineOptions {
         config,
         meters: 4,
@@ -100,8 +103,12 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     let report = p.billing_pass().await.unwrap();
     assert_eq!(balance(&p, POOR).await, dec!(-0.23));
     assert_eq!(balance(&p, RICH).await, dec!(98.77));
-    assert_eq!(report.commands.len(), 1, "{report:?}");
-    assert_eq!(report.commands[0].meter_id, POOR);
+    assert_eq!(report.commands, 1, "{report:?}");
+    let trip = &p.control.commands_of(POOR, 10).await.unwrap();
+    assert!(
+        trip.iter().any(|c| c.action == ingest::dlt645::RelayAction::Trip),
+        "{trip:?}"
+    );
     p.wait_acks(Duration::from_secs(30)).await.unwrap();
     assert_eq!(relay(&p, POOR), RelayState::Open);
     assert_eq!(relay(&p, RICH), RelayState::Closed);
@@ -111,11 +118,8 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
         .unwrap();
     assert_eq!(trips, 1, "the meter received exactly one trip frame");
     assert_eq!(
-        control::ledger::account(p.control.pool(), POOR)
-            .await
-            .unwrap()
-            .relay,
-        "open"
+        p.control.account(POOR).await.unwrap().relay,
+        control::domain::relay::RelayState::Open
     );
 
     // 04:00 .. 05:00 with the relay open: no consumption, zero power, relay-open bit in status word 3.
@@ -150,10 +154,12 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     let body = r#"{"amount":"10.00","reference":"pay-1"}"#;
     let (status, json) = http_post(p.http, &format!("/api/accounts/{POOR}/payments"), body).await;
     assert_eq!(status, 200, "{json}");
-    assert_eq!(json["payment"]["balance"], "9.77");
-    assert_eq!(json["command"]["action"], "close_allowed");
+    assert_eq!(json["balance"], "9.77");
+    let command_id = json["command_id"].as_str().expect("a close-allowed command").to_string();
+    let command = p.control.command(&command_id).await.unwrap();
+    assert_eq!(command.command.action, ingest::dlt645::RelayAction::CloseAllowed);
     let (_, replay) = http_post(p.http, &format!("/api/accounts/{POOR}/payments"), body).await;
-    assert_eq!(replay["payment"]["duplicate"], true);
+    assert_eq!(replay["replay"], true);
     assert_eq!(balance(&p, POOR).await, dec!(9.77));
     p.wait_acks(Duration::from_secs(30)).await.unwrap();
     assert_eq!(
@@ -169,14 +175,13 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     // RICH: 6 kWh valley + 1 kWh peak = 1.842 + 0.617 = 2.459 → 2.46; balance 97.54.
     collect_through(&mut p, 21, 28).await;
     let report = p.billing_pass().await.unwrap();
-    assert!(report.commands.is_empty(), "{report:?}");
+    assert_eq!(report.commands, 0, "{report:?}");
     assert_eq!(balance(&p, POOR).await, dec!(8.85));
     assert_eq!(balance(&p, RICH).await, dec!(97.54));
-    let poor = control::ledger::account(p.control.pool(), POOR)
-        .await
-        .unwrap();
+    let poor = p.control.account(POOR).await.unwrap();
     assert_eq!(
-        poor.relay, "closed",
+        poor.relay,
+        control::domain::relay::RelayState::Closed,
         "the meter reported its closed relay after the button press"
     );
 

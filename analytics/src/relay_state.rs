@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{Array, Int32Array};
+use arrow::array::{Array, Int32Array, TimestampMicrosecondArray};
+use chrono::{DateTime, Utc};
 
 use crate::columns::{strings, typed};
 use crate::{AnalyticsError, LakeSession};
@@ -10,31 +11,48 @@ use crate::{AnalyticsError, LakeSession};
 /// Status word 3 bit 4: relay open.
 const RELAY_OPEN_BIT: i32 = 1 << 4;
 
-/// Meter → whether its relay was open at its latest reading with a status word 3.
-pub async fn latest_relay_open(
+/// A meter's latest reported relay state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayReading {
+    /// Whether the relay was open.
+    pub open: bool,
+    /// When the reading was taken (`read_ts`).
+    pub read_at: DateTime<Utc>,
+}
+
+/// Meter → its relay state at its latest reading with a status word 3.
+pub async fn latest_relay_readings(
     session: &LakeSession,
-) -> Result<BTreeMap<String, bool>, AnalyticsError> {
+) -> Result<BTreeMap<String, RelayReading>, AnalyticsError> {
     let batches = session
         .query(
-            "SELECT r.meter_id, r.status_word_3 FROM readings r JOIN (
+            "SELECT r.meter_id, r.status_word_3, r.read_ts FROM readings r JOIN (
                  SELECT meter_id, max(boundary_ts) AS latest FROM readings
                  WHERE status_word_3 IS NOT NULL GROUP BY meter_id
              ) l ON r.meter_id = l.meter_id AND r.boundary_ts = l.latest
              WHERE r.status_word_3 IS NOT NULL",
         )
         .await?;
-    let mut open = BTreeMap::new();
+    let mut latest = BTreeMap::new();
     for batch in &batches {
         let meters = strings(batch, 0)?;
         let words = typed::<Int32Array>(batch, 1)?;
+        let read = typed::<TimestampMicrosecondArray>(batch, 2)?;
         for row in 0..batch.num_rows() {
-            if !words.is_null(row) {
-                open.insert(
-                    meters.value(row).to_string(),
-                    words.value(row) & RELAY_OPEN_BIT != 0,
-                );
+            if words.is_null(row) || read.is_null(row) {
+                continue;
             }
+            let Some(read_at) = DateTime::from_timestamp_micros(read.value(row)) else {
+                continue;
+            };
+            latest.insert(
+                meters.value(row).to_string(),
+                RelayReading {
+                    open: words.value(row) & RELAY_OPEN_BIT != 0,
+                    read_at,
+                },
+            );
         }
     }
-    Ok(open)
+    Ok(latest)
 }

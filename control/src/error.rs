@@ -1,24 +1,79 @@
-//! Errors of the control service.
+//! Errors of the control service, each knowing whose fault it is ([`ErrorKind`]); the HTTP layer maps
+//! kinds to status codes in one place.
 
-/// What went wrong, and whose fault it is.
+use crate::domain::calendar::CalendarError;
+use crate::domain::money::MoneyError;
+use crate::domain::terms::TermsError;
+
+/// Whose fault an error is, and what a caller can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request is malformed or breaks a rule (amount, terms, limits); do not retry as is.
+    Invalid,
+    /// No such account, command or record.
+    NotFound,
+    /// The request contradicts what is stored (a reused payment reference).
+    Conflict,
+    /// A dependency (database, Kafka, lake) failed; retrying later may work.
+    Unavailable,
+    /// A bug or corrupt stored data.
+    Internal,
+}
+
+/// What went wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
-    /// The caller sent something invalid (a bad amount, an unknown meter); not retryable.
+    /// The caller sent something invalid or the rules refuse it.
     #[error("{0}")]
-    BadRequest(String),
-    /// No such account.
-    #[error("no account for meter {0}")]
-    UnknownAccount(String),
+    Invalid(String),
+    /// No such object.
+    #[error("{0}")]
+    NotFound(String),
+    /// Contradicts what is stored.
+    #[error("{0}")]
+    Conflict(String),
+    /// An amount was refused.
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+    /// Terms were refused.
+    #[error(transparent)]
+    Terms(#[from] TermsError),
+    /// The trip calendar's settings or holiday file are wrong.
+    #[error(transparent)]
+    Calendar(#[from] CalendarError),
     /// The accounts database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// A schema migration failed.
+    #[error("database migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
     /// Kafka failed.
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
-    /// Billing failed.
+    /// Reading or pricing the lake failed.
     #[error("billing: {0}")]
     Analytics(#[from] analytics::AnalyticsError),
-    /// A stored value is corrupt (internal).
+    /// A stored value is corrupt.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+}
+
+impl ControlError {
+    /// Whose fault it is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid(_) | Self::Money(_) | Self::Terms(_) | Self::Calendar(_) => {
+                ErrorKind::Invalid
+            }
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::Conflict(_) => ErrorKind::Conflict,
+            Self::Database(_) | Self::Kafka(_) | Self::Analytics(_) => ErrorKind::Unavailable,
+            Self::Migration(_) | Self::Corrupt(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// No account for `meter_id`.
+    pub fn no_account(meter_id: &str) -> Self {
+        Self::NotFound(format!("no account for meter {meter_id}"))
+    }
 }

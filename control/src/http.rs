@@ -1,72 +1,91 @@
-//! The HTTP API: accounts and payments.
+//! The HTTP API: accounts, money, commands, keep-power, alarms, health, metrics and the OpenAPI
+//! document (`/api/openapi.json`). Errors map to status codes by their kind, in one place.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+mod error;
+mod handlers;
 
-use crate::{ledger, ControlError, ControlService};
+use std::sync::Arc;
 
-/// A payment request body. `amount` is a string of yuan (e.g. `"50.00"`) so no float ever touches money.
-#[derive(Debug, serde::Deserialize)]
-pub struct PaymentRequest {
-    /// Amount in yuan, at most two decimals.
-    pub amount: String,
-    /// The payer's unique reference (idempotency key).
-    pub reference: String,
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+use ingest::supervise::Supervisor;
+
+use crate::app::Control;
+
+pub use error::ApiError;
+
+/// Renders the process's Prometheus metrics.
+pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct HttpState {
+    /// The use cases.
+    pub control: Control,
+    /// The process's background loops.
+    pub supervisor: Supervisor,
+    /// Prometheus text, if a recorder is installed.
+    pub metrics: Option<MetricsRender>,
 }
 
-impl IntoResponse for ControlError {
-    fn into_response(self) -> Response {
-        let status = match &self {
-            ControlError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ControlError::UnknownAccount(_) => StatusCode::NOT_FOUND,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %self, "request failed");
-        }
-        (
-            status,
-            Json(serde_json::json!({ "error": self.to_string() })),
-        )
-            .into_response()
-    }
-}
+/// The OpenAPI 3 document describing every route.
+pub const OPENAPI: &str = include_str!("../openapi.json");
 
-async fn list_accounts(
-    State(service): State<ControlService>,
-) -> Result<Json<Vec<ledger::Account>>, ControlError> {
-    Ok(Json(ledger::accounts(service.pool()).await?))
-}
+/// Every route as (method, path), as the router and the OpenAPI document have them.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/metrics"),
+    ("get", "/api/openapi.json"),
+    ("get", "/api/summary"),
+    ("get", "/api/accounts"),
+    ("post", "/api/accounts"),
+    ("get", "/api/accounts/{meter}"),
+    ("put", "/api/accounts/{meter}/terms"),
+    ("get", "/api/accounts/{meter}/ledger"),
+    ("post", "/api/accounts/{meter}/payments"),
+    ("post", "/api/accounts/{meter}/refunds"),
+    ("post", "/api/accounts/{meter}/corrections"),
+    ("get", "/api/accounts/{meter}/commands"),
+    ("post", "/api/accounts/{meter}/commands"),
+    ("get", "/api/accounts/{meter}/exemptions"),
+    ("post", "/api/accounts/{meter}/exemptions"),
+    ("delete", "/api/accounts/{meter}/exemptions/{id}"),
+    ("get", "/api/accounts/{meter}/notices"),
+    ("get", "/api/commands/{id}"),
+    ("post", "/api/commands/{id}/cancel"),
+    ("get", "/api/alarms"),
+];
 
-async fn get_account(
-    State(service): State<ControlService>,
-    Path(meter): Path<String>,
-) -> Result<Json<ledger::Account>, ControlError> {
-    Ok(Json(ledger::account(service.pool(), &meter).await?))
-}
-
-async fn post_payment(
-    State(service): State<ControlService>,
-    Path(meter): Path<String>,
-    body: Result<Json<PaymentRequest>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<serde_json::Value>, ControlError> {
-    let Json(body) = body.map_err(|e| ControlError::BadRequest(e.body_text()))?;
-    let (payment, command) = service.pay(&meter, &body.amount, &body.reference).await?;
-    Ok(Json(
-        serde_json::json!({ "payment": payment, "command": command }),
-    ))
-}
-
-/// The router: `GET /api/accounts`, `GET /api/accounts/{meter}`, `POST /api/accounts/{meter}/payments`,
-/// `GET /healthz`.
-pub fn router(service: ControlService) -> Router {
+/// The router.
+pub fn router(state: HttpState) -> Router {
+    use handlers as h;
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/api/accounts", get(list_accounts))
-        .route("/api/accounts/{meter}", get(get_account))
-        .route("/api/accounts/{meter}/payments", post(post_payment))
-        .with_state(service)
+        .route("/healthz", get(h::healthz))
+        .route("/metrics", get(h::metrics))
+        .route("/api/openapi.json", get(h::openapi))
+        .route("/api/summary", get(h::summary))
+        .route("/api/accounts", get(h::list_accounts).post(h::open_account))
+        .route("/api/accounts/{meter}", get(h::get_account))
+        .route("/api/accounts/{meter}/terms", put(h::set_terms))
+        .route("/api/accounts/{meter}/ledger", get(h::ledger))
+        .route("/api/accounts/{meter}/payments", post(h::pay))
+        .route("/api/accounts/{meter}/refunds", post(h::refund))
+        .route("/api/accounts/{meter}/corrections", post(h::correct))
+        .route(
+            "/api/accounts/{meter}/commands",
+            get(h::commands_of).post(h::request_command),
+        )
+        .route(
+            "/api/accounts/{meter}/exemptions",
+            get(h::exemptions).post(h::add_exemption),
+        )
+        .route(
+            "/api/accounts/{meter}/exemptions/{id}",
+            delete(h::revoke_exemption),
+        )
+        .route("/api/accounts/{meter}/notices", get(h::notices))
+        .route("/api/commands/{id}", get(h::command))
+        .route("/api/commands/{id}/cancel", post(h::cancel_command))
+        .route("/api/alarms", get(h::alarms))
+        .with_state(state)
 }

@@ -1,13 +1,19 @@
-//! The control service: prepaid accounts and their ledger, relay policy, the command lifecycle and HTTP.
+//! The control service: prepaid accounts and their ledger, relay policy, the command lifecycle,
+//! keep-power, and its HTTP API.
+//!
+//! Rooms: [`domain`] (pure rules), [`store`] (the only SQL), [`app`] (use cases, one transaction
+//! each), [`workers`] (supervised background loops), [`http`] (the API), [`service`] (the process).
 
-pub mod commands;
-pub mod db;
+pub mod app;
+pub mod config;
+pub mod domain;
 pub mod error;
 pub mod http;
-pub mod ledger;
-pub mod money;
-pub mod policy;
 pub mod service;
+pub mod store;
+pub mod workers;
 
-pub use error::ControlError;
-pub use service::ControlService;
+pub use app::Control;
+pub use config::Config;
+pub use error::{ControlError, ErrorKind};
+pub use service::{open, run, start, Runtime, Running, SessionOpener};

@@ -1,264 +1,192 @@
-//! The control service: billing passes that charge accounts, payments, and the relay commands they imply.
+//! The control service as a process: its database, its background loops under one supervisor, and its
+//! HTTP server. `meterlake control` and `meterlake demo` both start it with [`start`].
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use analytics::billing::daily_run::{charge_keys, daily_charges_for};
-use analytics::billing::period_run::MonthPeriod;
-use analytics::billing::MeterSelection;
-use analytics::tariff::BillingPeriod;
-use analytics::{LakeSession, TariffPlan};
-use chrono::{DateTime, Datelike, Utc};
+use analytics::{AnalyticsError, LakeSession, TariffPlan};
+use chrono_tz::Tz;
+use futures::future::BoxFuture;
 use ingest::clock::Clock;
-use ingest::command::{AckMessage, CommandMessage};
 use ingest::kafka::{KafkaSettings, Topics};
-use rdkafka::consumer::{CommitMode, Consumer};
-use rdkafka::producer::FutureProducer;
-use rdkafka::Message;
-use rust_decimal::Decimal;
-use sqlx::SqlitePool;
+use ingest::supervise::Supervisor;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-use crate::ledger::{self, Account, Payment};
-use crate::policy::{decide, RelayTrack};
-use crate::{commands, money, ControlError};
+use crate::app::{CommandTiming, Control, Rules};
+use crate::http::{router, HttpState, MetricsRender};
+use crate::store::Db;
+use crate::{workers, Config, ControlError};
 
-/// What one billing pass did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct PassReport {
-    /// The lake version billed.
-    pub lake_version: Option<i64>,
-    /// Accounts charged (their cost changed).
-    pub charged: usize,
-    /// Commands issued.
-    pub commands: Vec<CommandMessage>,
+/// Opens a query session at the lake's newest version (billing passes read through it).
+pub type SessionOpener =
+    Arc<dyn Fn() -> BoxFuture<'static, Result<LakeSession, AnalyticsError>> + Send + Sync>;
+
+/// Everything the service needs from its surroundings.
+pub struct Runtime {
+    /// The `[control]` section.
+    pub config: Config,
+    /// Kafka connection.
+    pub kafka: KafkaSettings,
+    /// Topic names.
+    pub topics: Topics,
+    /// The utility's zone.
+    pub zone: Tz,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+    /// The lake, for the billing scheduler (`None`: billing passes only on request).
+    pub lake: Option<SessionOpener>,
+    /// Prometheus text for `/metrics`, if the process installed a recorder.
+    pub metrics: Option<MetricsRender>,
 }
 
-/// The control service.
-#[derive(Clone)]
-pub struct ControlService {
-    pool: SqlitePool,
-    producer: FutureProducer,
+/// Every shipped tariff plan, by name.
+pub fn shipped_plans() -> Result<BTreeMap<String, TariffPlan>, ControlError> {
+    analytics::tariff::builtin_names()
+        .map(|name| {
+            analytics::tariff::builtin(name)
+                .map(|plan| (name.to_string(), plan))
+                .map_err(|e| ControlError::Invalid(e.to_string()))
+        })
+        .collect()
+}
+
+/// The rules `config` describes.
+pub fn rules(config: &Config, topics: Topics, zone: Tz) -> Result<Rules, ControlError> {
+    config.validate()?;
+    let plans = shipped_plans()?;
+    if !plans.contains_key(&config.plan) {
+        return Err(ControlError::Invalid(format!(
+            "control.plan {:?} is not a shipped plan ({})",
+            config.plan,
+            plans.keys().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let seconds = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
+    Ok(Rules {
+        default_terms: config.terms,
+        plan_terms: config.plan_terms.clone(),
+        calendar: config.calendar()?,
+        zone,
+        timing: CommandTiming {
+            validity: seconds(config.command_validity_s),
+            max_attempts: config.max_attempts,
+            retry_backoff: seconds(config.retry_backoff_s),
+            warning_lead: seconds(config.warning_lead_s),
+        },
+        plans,
+        default_plan: config.plan.clone(),
+        topics,
+    })
+}
+
+/// The use cases over the configured database, without background loops or HTTP (for the CLI: a
+/// payment written here is sent by the running service's outbox relay).
+pub async fn open(
+    config: &Config,
     topics: Topics,
+    zone: Tz,
     clock: Arc<dyn Clock>,
-    plans: Arc<BTreeMap<String, TariffPlan>>,
+) -> Result<Control, ControlError> {
+    let rules = rules(config, topics, zone)?;
+    let db = Db::open(&config.database, config.max_connections.min(4)).await?;
+    Ok(Control::new(db, rules, clock))
 }
 
-impl ControlService {
-    /// A service over the accounts database, sending commands with `producer`.
-    pub fn new(
-        pool: SqlitePool,
-        producer: FutureProducer,
-        topics: Topics,
-        clock: Arc<dyn Clock>,
-        plans: Vec<TariffPlan>,
-    ) -> Self {
-        Self {
-            pool,
-            producer,
-            topics,
-            clock,
-            plans: Arc::new(plans.into_iter().map(|p| (p.name.clone(), p)).collect()),
-        }
-    }
+/// A started service.
+pub struct Running {
+    /// The use cases (for the demo and tests that drive it).
+    pub control: Control,
+    /// The background loops.
+    pub supervisor: Supervisor,
+    /// Where the HTTP API listens.
+    pub http: SocketAddr,
+    tasks: Vec<JoinHandle<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+}
 
-    /// The accounts database.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+/// Opens the database, starts the loops (acknowledgements, outbox relay, sweeper, and the billing
+/// scheduler when a lake is given and `billing_every_s` > 0) and the HTTP server.
+pub async fn start(runtime: Runtime, shutdown: watch::Receiver<bool>) -> Result<Running, ControlError> {
+    let config = &runtime.config;
+    let rules = rules(config, runtime.topics.clone(), runtime.zone)?;
+    let db = Db::open(&config.database, config.max_connections).await?;
+    let control = Control::new(db, rules, runtime.clock.clone());
+    let supervisor = Supervisor::new();
+    let mut tasks = Vec::new();
+    let (c, k) = (control.clone(), runtime.kafka.clone());
+    let rx = shutdown.clone();
+    tasks.push(supervisor.spawn("ack_consumer", shutdown.clone(), move |handle| {
+        workers::acks::run(c.clone(), k.clone(), handle, rx.clone())
+    }));
+    let producer = ingest::kafka::producer(&runtime.kafka)?;
+    let (c, rx) = (control.clone(), shutdown.clone());
+    tasks.push(supervisor.spawn("outbox_relay", shutdown.clone(), move |handle| {
+        workers::relay::run(c.clone(), producer.clone(), handle, rx.clone())
+    }));
+    let every = Duration::from_millis(config.sweep_every_ms);
+    let (c, rx) = (control.clone(), shutdown.clone());
+    tasks.push(supervisor.spawn("sweeper", shutdown.clone(), move |handle| {
+        workers::sweeper::run(c.clone(), every, handle, rx.clone())
+    }));
+    if let (Some(open), true) = (runtime.lake.clone(), config.billing_every_s > 0) {
+        let every = Duration::from_secs(config.billing_every_s);
+        let (c, rx) = (control.clone(), shutdown.clone());
+        tasks.push(supervisor.spawn("billing", shutdown.clone(), move |handle| {
+            workers::billing::run(c.clone(), open.clone(), every, handle, rx.clone())
+        }));
     }
-
-    /// Opens an account (no-op if it exists). The plan must be one the service knows.
-    pub async fn open_account(
-        &self,
-        meter_id: &str,
-        collector_id: &str,
-        plan: &str,
-        opening_balance: Decimal,
-    ) -> Result<(), ControlError> {
-        if !self.plans.contains_key(plan) {
-            return Err(ControlError::BadRequest(format!(
-                "unknown tariff plan {plan:?}"
-            )));
-        }
-        ledger::open_account(
-            &self.pool,
-            meter_id,
-            collector_id,
-            plan,
-            self.clock.now(),
-            opening_balance,
-        )
+    let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
-    }
+        .map_err(|e| ControlError::Invalid(format!("cannot listen on control.listen {}: {e}", config.listen)))?;
+    let http = listener
+        .local_addr()
+        .map_err(|e| ControlError::Invalid(format!("control.listen: {e}")))?;
+    let app = router(HttpState {
+        control: control.clone(),
+        supervisor: supervisor.clone(),
+        metrics: runtime.metrics.clone(),
+    });
+    let mut rx = shutdown;
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.changed().await;
+            })
+            .await
+    });
+    tracing::info!(%http, database = %crate::store::redact(&config.database), "control service started");
+    Ok(Running {
+        control,
+        supervisor,
+        http,
+        tasks,
+        server,
+    })
+}
 
-    /// Credits a payment given as text (validated), then sends close-allowed if the balance allows it.
-    pub async fn pay(
-        &self,
-        meter_id: &str,
-        amount: &str,
-        reference: &str,
-    ) -> Result<(Payment, Option<CommandMessage>), ControlError> {
-        let amount = money::parse_payment(amount)?;
-        if reference.trim().is_empty() {
-            return Err(ControlError::BadRequest(
-                "payment reference must not be empty".into(),
-            ));
-        }
-        let payment =
-            ledger::pay(&self.pool, meter_id, amount, reference, self.clock.now()).await?;
-        let account = ledger::account(&self.pool, meter_id).await?;
-        let command = self.enforce(&account, "payment").await?;
-        Ok((payment, command))
-    }
-
-    /// Issues the command the account's balance requires, if any.
-    async fn enforce(
-        &self,
-        account: &Account,
-        why: &str,
-    ) -> Result<Option<CommandMessage>, ControlError> {
-        let relay = RelayTrack::parse(&account.relay)
-            .ok_or_else(|| ControlError::Corrupt(format!("relay state {:?}", account.relay)))?;
-        let Some(action) = decide(account.balance, relay) else {
-            return Ok(None);
-        };
-        let reason = format!("{why}: balance {}", account.balance);
-        let command = commands::issue(
-            &self.pool,
-            &self.producer,
-            &self.topics.commands,
-            account,
-            action,
-            reason,
-            self.clock.now(),
-        )
-        .await?;
-        Ok(Some(command))
-    }
-
-    /// Charges every account its daily charges from its opening to now at the session's lake version,
-    /// and issues the relay commands balances require.
-    ///
-    /// Each calendar month since the opening is priced day by day with the ladder carried
-    /// ([`analytics::billing::daily_run`]); each (meter, day) charge replaces what was charged for that
-    /// day before, and once a month is over its true-up makes the month's charges equal its bill.
-    pub async fn billing_pass(&self, session: &LakeSession) -> Result<PassReport, ControlError> {
-        let mut report = PassReport {
-            lake_version: session.lake_version(),
-            ..PassReport::default()
-        };
-        let Some(version) = session.lake_version() else {
-            return Ok(report);
-        };
-        let now = self.clock.now();
-        // A close-allowed relay closes when the customer presses the button; the meter reports it.
-        let relay_open = analytics::relay_state::latest_relay_open(session).await?;
-        for account in ledger::accounts(&self.pool).await? {
-            if account.relay == RelayTrack::CloseAllowed.as_str()
-                && relay_open.get(&account.meter_id) == Some(&false)
-            {
-                ledger::set_relay(&self.pool, &account.meter_id, RelayTrack::Closed).await?;
+impl Running {
+    /// Waits for every loop and the server to finish (after shutdown was signalled), at most 10 s each.
+    pub async fn wait(self) -> Result<(), ControlError> {
+        for task in self.tasks {
+            if tokio::time::timeout(Duration::from_secs(10), task).await.is_err() {
+                tracing::warn!("a control loop did not stop within 10 s");
             }
         }
-        let accounts = ledger::accounts(&self.pool).await?;
-        let mut groups: BTreeMap<(String, DateTime<Utc>), Vec<Account>> = BTreeMap::new();
-        for account in accounts {
-            groups
-                .entry((account.plan.clone(), account.opened_at))
-                .or_default()
-                .push(account);
+        match tokio::time::timeout(Duration::from_secs(10), self.server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(err))) => tracing::error!(%err, "control HTTP server failed"),
+            Ok(Err(err)) => tracing::error!(%err, "control HTTP server task failed"),
+            Err(_) => tracing::warn!("control HTTP server did not stop within 10 s"),
         }
-        for ((plan_name, opened_at), accounts) in groups {
-            let plan = self.plans.get(&plan_name).ok_or_else(|| {
-                ControlError::Corrupt(format!("account plan {plan_name:?} unknown"))
-            })?;
-            let meters: Vec<String> = accounts.iter().map(|a| a.meter_id.clone()).collect();
-            let mut keys: BTreeMap<String, Vec<(String, Decimal)>> = BTreeMap::new();
-            for period in months_between(opened_at, now, session.zone())? {
-                let selection = MeterSelection::Many(&meters);
-                for meter in daily_charges_for(session, plan, period, selection).await? {
-                    keys.entry(meter.meter_id).or_default().extend(charge_keys(
-                        &meter.charges,
-                        now,
-                        period.end,
-                    ));
-                }
-            }
-            for account in accounts {
-                let charges = keys.remove(&account.meter_id).unwrap_or_default();
-                if ledger::apply_day_charges(&self.pool, &account.meter_id, &charges, version, now)
-                    .await?
-                {
-                    report.charged += 1;
-                }
-                let account = ledger::account(&self.pool, &account.meter_id).await?;
-                if let Some(command) = self.enforce(&account, "billing").await? {
-                    report.commands.push(command);
-                }
-            }
-        }
-        Ok(report)
-    }
-
-    /// Consumes acknowledgements and applies them, until `shutdown` turns true.
-    pub async fn run_acks(
-        &self,
-        settings: &KafkaSettings,
-        mut shutdown: tokio::sync::watch::Receiver<bool>,
-    ) -> Result<(), ControlError> {
-        let consumer = ingest::kafka::consumer(settings, "meterlake-control")?;
-        consumer.subscribe(&[&self.topics.acks])?;
-        loop {
-            let message = tokio::select! {
-                _ = shutdown.changed() => return Ok(()),
-                m = tokio::time::timeout(Duration::from_millis(500), consumer.recv()) => m,
-            };
-            let Ok(message) = message else { continue };
-            let message = match message {
-                Ok(m) => m,
-                Err(err) => {
-                    tracing::warn!(%err, "ack consumer error");
-                    continue;
-                }
-            };
-            match serde_json::from_slice::<AckMessage>(message.payload().unwrap_or_default()) {
-                Ok(ack) => commands::acknowledge(&self.pool, &ack).await?,
-                Err(err) => {
-                    tracing::error!(%err, offset = message.offset(), "undecodable acknowledgement skipped")
-                }
-            }
-            consumer.commit_message(&message, CommitMode::Async)?;
-        }
+        self.control.db().close().await;
+        Ok(())
     }
 }
 
-/// The calendar months of `zone` from `from` to `to`, as billing periods clipped to `from`.
-fn months_between(
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    zone: chrono_tz::Tz,
-) -> Result<Vec<BillingPeriod>, ControlError> {
-    let mut periods = Vec::new();
-    let first = from.with_timezone(&zone).date_naive();
-    let mut month = MonthPeriod {
-        first_day: first.with_day(1).unwrap_or(first),
-    };
-    if to <= from {
-        return Ok(periods);
-    }
-    loop {
-        let (start, end) = month.bounds(zone)?;
-        if start >= to {
-            break;
-        }
-        periods.push(BillingPeriod {
-            start: start.max(from),
-            end,
-        });
-        let Some(next) = month.first_day.checked_add_months(chrono::Months::new(1)) else {
-            break;
-        };
-        month = MonthPeriod { first_day: next };
-    }
-    Ok(periods)
+/// Runs the service until `shutdown` turns true.
+pub async fn run(runtime: Runtime, shutdown: watch::Receiver<bool>) -> Result<(), ControlError> {
+    start(runtime, shutdown).await?.wait().await
 }

@@ -118,6 +118,7 @@ pub struct Collector {
     stopping: AtomicBool,
     rounds: AtomicU64,
     health: health::HealthBoard,
+    executed: std::sync::Mutex<commands::ExecutedCommands>,
 }
 
 impl Collector {
@@ -164,6 +165,7 @@ impl Collector {
             clock,
             stopping: AtomicBool::new(false),
             rounds: AtomicU64::new(0),
+            executed: std::sync::Mutex::new(commands::ExecutedCommands::default()),
         }
     }
 

@@ -10,3 +10,4 @@ pub mod reading;
 pub mod sim;
 pub mod sink;
 pub mod spool;
+pub mod supervise;

@@ -1,5 +1,6 @@
 //! Executing relay commands from Kafka on the right meter and acknowledging the outcome.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,54 @@ use crate::dlt645::relay::STATUS3_RELAY_OPEN;
 use crate::dlt645::{Address, DataId, RelayCommand};
 use crate::kafka::KafkaSettings;
 
+/// How many executed (command, attempt) pairs a collector remembers.
+const REMEMBERED_COMMANDS: usize = 10_000;
+
+/// The acknowledgements of recently executed commands, so that a command Kafka delivers again (after a
+/// consumer restart or rebalance) is answered again but not executed again.
+#[derive(Debug, Default)]
+pub(crate) struct ExecutedCommands {
+    order: VecDeque<(String, u32)>,
+    acks: HashMap<(String, u32), AckMessage>,
+}
+
+impl ExecutedCommands {
+    fn get(&self, command_id: &str, attempt: u32) -> Option<AckMessage> {
+        self.acks.get(&(command_id.to_string(), attempt)).cloned()
+    }
+
+    fn remember(&mut self, ack: &AckMessage) {
+        let key = (ack.command_id.clone(), ack.attempt);
+        if self.acks.insert(key.clone(), ack.clone()).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > REMEMBERED_COMMANDS {
+            if let Some(old) = self.order.pop_front() {
+                self.acks.remove(&old);
+            }
+        }
+    }
+}
+
 impl Collector {
+    /// Executes a command once per (command id, attempt): a repeated delivery gets the first
+    /// execution's acknowledgement again, and the meter sees one frame.
+    pub async fn execute_once(&self, command: &CommandMessage) -> AckMessage {
+        let seen = {
+            let executed = self.executed.lock().unwrap_or_else(|p| p.into_inner());
+            executed.get(&command.command_id, command.attempt)
+        };
+        if let Some(ack) = seen {
+            tracing::info!(command = %command.command_id, attempt = command.attempt, "redelivered command answered without executing");
+            metrics::counter!("meterlake_collector_commands_redelivered_total").increment(1);
+            return ack;
+        }
+        let ack = self.execute(command).await;
+        let mut executed = self.executed.lock().unwrap_or_else(|p| p.into_inner());
+        executed.remember(&ack);
+        ack
+    }
+
     /// Executes a relay command on the bus that holds the meter and reports the outcome.
     pub async fn execute(&self, command: &CommandMessage) -> AckMessage {
         let mut ack = AckMessage {
@@ -26,6 +74,7 @@ impl Collector {
             error: None,
             relay_open: None,
             at: self.clock.now(),
+            attempt: command.attempt,
         };
         let Ok(address) = command.meter_id.parse::<Address>() else {
             ack.error = Some(format!("invalid meter address {:?}", command.meter_id));
@@ -97,7 +146,7 @@ impl Collector {
             }
             match serde_json::from_slice::<CommandMessage>(message.payload().unwrap_or_default()) {
                 Ok(command) => {
-                    let ack = self.execute(&command).await;
+                    let ack = self.execute_once(&command).await;
                     tracing::info!(meter = %ack.meter_id, action = ?command.action, outcome = ?ack.outcome, "relay command");
                     let payload = serde_json::to_vec(&ack).unwrap_or_default();
                     self.producer

@@ -42,6 +42,26 @@ impl RelayAction {
         Self::KeepPowerOff,
     ];
 
+    /// The wire and stored form (the JSON name in command messages, e.g. `close_allowed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trip => "trip",
+            Self::CloseAllowed => "close_allowed",
+            Self::Close => "close",
+            Self::PreTripAutoClose => "pre_trip_auto_close",
+            Self::PreTripCloseAllowed => "pre_trip_close_allowed",
+            Self::AlarmOn => "alarm_on",
+            Self::AlarmOff => "alarm_off",
+            Self::KeepPowerOn => "keep_power_on",
+            Self::KeepPowerOff => "keep_power_off",
+        }
+    }
+
+    /// Parses [`RelayAction::as_str`]'s form.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
     /// The English name of the N1 code, for display.
     pub fn name(self) -> &'static str {
         match self {

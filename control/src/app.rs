@@ -1,0 +1,119 @@
+//! Use cases: each opens one transaction, applies the domain rules, and writes the resulting state,
+//! ledger entries, commands, outbox rows, notices and alarms together.
+
+pub mod accounts;
+pub mod acks;
+pub mod billing;
+pub mod enforce;
+pub mod exemptions;
+pub mod lifecycle;
+pub mod payments;
+pub mod reconcile;
+pub mod remote;
+pub mod sweep;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use analytics::TariffPlan;
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use ingest::clock::Clock;
+use ingest::kafka::Topics;
+use tokio::sync::Notify;
+
+use crate::domain::calendar::TripCalendar;
+use crate::domain::terms::PrepaidTerms;
+use crate::store::accounts::Account;
+use crate::store::Db;
+
+/// How commands are timed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandTiming {
+    /// How long a command stays executable after it may first be sent.
+    pub validity: Duration,
+    /// Sends allowed before a refusing or silent meter's command fails.
+    pub max_attempts: u32,
+    /// Wait before the first retry (doubling after each).
+    pub retry_backoff: Duration,
+    /// The pre-trip warning goes out this long before the trip.
+    pub warning_lead: Duration,
+}
+
+/// The rules the use cases apply, resolved from configuration.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// Terms of accounts whose plan has none of its own.
+    pub default_terms: PrepaidTerms,
+    /// Terms per plan.
+    pub plan_terms: BTreeMap<String, PrepaidTerms>,
+    /// When trips may be sent.
+    pub calendar: TripCalendar,
+    /// The utility's zone (calendar, billing months).
+    pub zone: Tz,
+    /// Command timing.
+    pub timing: CommandTiming,
+    /// Tariff plans accounts may be on.
+    pub plans: BTreeMap<String, TariffPlan>,
+    /// The plan of accounts opened without one.
+    pub default_plan: String,
+    /// Kafka topics.
+    pub topics: Topics,
+}
+
+impl Rules {
+    /// An account's terms: its plan's, with its own overrides.
+    pub fn terms_of(&self, account: &Account) -> PrepaidTerms {
+        let base = self
+            .plan_terms
+            .get(&account.plan)
+            .copied()
+            .unwrap_or(self.default_terms);
+        account.overrides.apply(base)
+    }
+}
+
+/// The control service's use cases over its database.
+#[derive(Clone)]
+pub struct Control {
+    db: Db,
+    rules: Arc<Rules>,
+    clock: Arc<dyn Clock>,
+    outbox_ready: Arc<Notify>,
+}
+
+impl Control {
+    /// Use cases over `db` under `rules`, reading time from `clock`.
+    pub fn new(db: Db, rules: Rules, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            db,
+            rules: Arc::new(rules),
+            clock,
+            outbox_ready: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Notified whenever a use case writes to the outbox (wakes the relay worker).
+    pub fn outbox_ready(&self) -> Arc<Notify> {
+        self.outbox_ready.clone()
+    }
+
+    fn wake_outbox(&self) {
+        self.outbox_ready.notify_one();
+    }
+}

@@ -1,0 +1,297 @@
+//! Billing passes: each account's daily charges from the lake, booked once per charge key (a changed
+//! price books only the difference), from the account's watermark on — a pass prices the months not
+//! yet closed, not the account's history. One account's failure is recorded on it and the pass goes on.
+
+use std::collections::BTreeMap;
+
+use analytics::billing::daily_run::{daily_charges_for, MeterDailyCharges};
+use analytics::billing::period_run::MonthPeriod;
+use analytics::billing::MeterSelection;
+use analytics::tariff::{BillingPeriod, DailyCharges};
+use analytics::{LakeSession, TariffPlan};
+use chrono::{DateTime, Datelike, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+
+use super::reconcile::ReconcileReport;
+use super::Control;
+use crate::domain::charge_key::ChargeKey;
+use crate::domain::prepaid::{next_state, Change};
+use crate::store::accounts;
+use crate::store::ledger::{self, EntryKind};
+use crate::store::records;
+use crate::ControlError;
+
+/// What one billing pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PassReport {
+    /// The lake version billed.
+    pub lake_version: Option<i64>,
+    /// Accounts looked at.
+    pub accounts: usize,
+    /// Accounts already billed at this version (skipped).
+    pub unchanged: usize,
+    /// Accounts whose charges changed.
+    pub charged: usize,
+    /// Relay commands created.
+    pub commands: usize,
+    /// Accounts that failed, with why.
+    pub errors: Vec<(String, String)>,
+    /// What the meters' reported relay states changed.
+    pub reconciled: ReconcileReport,
+}
+
+/// The charges one account gets from a pass.
+struct AccountCharges {
+    keys: Vec<(ChargeKey, Decimal)>,
+    /// The end of the last month that is complete (its true-up included): the new watermark.
+    closed_through: Option<DateTime<Utc>>,
+}
+
+impl Control {
+    /// Bills every account from its watermark to now at the session's lake version, reconciles relay
+    /// states from the meters' readings, and enforces the result.
+    pub async fn billing_pass(&self, session: &LakeSession) -> Result<PassReport, ControlError> {
+        let mut report = PassReport {
+            lake_version: session.lake_version(),
+            ..PassReport::default()
+        };
+        let Some(version) = session.lake_version() else {
+            return Ok(report);
+        };
+        let readings = analytics::relay_state::latest_relay_readings(session).await?;
+        report.reconciled = self.reconcile(&readings).await?;
+        let now = self.now();
+        let mut groups: BTreeMap<(String, DateTime<Utc>), Vec<String>> = BTreeMap::new();
+        let mut after = String::new();
+        loop {
+            let page = accounts::page(&mut *self.db.conn().await?, &after, 1000).await?;
+            let Some(last) = page.last() else { break };
+            after.clone_from(&last.meter_id);
+            for account in page {
+                report.accounts += 1;
+                if account.billed_version == Some(version) && account.billing_error.is_none() {
+                    report.unchanged += 1;
+                    continue;
+                }
+                groups
+                    .entry((account.plan.clone(), account.billed_from))
+                    .or_default()
+                    .push(account.meter_id);
+            }
+        }
+        for ((plan_name, from), meters) in groups {
+            let Some(plan) = self.rules.plans.get(&plan_name) else {
+                for meter in meters {
+                    let why = format!("unknown tariff plan {plan_name:?}");
+                    self.billing_failed(&meter, &why).await?;
+                    report.errors.push((meter, why));
+                }
+                continue;
+            };
+            let (charges, failures) = price_group(session, plan, &meters, from, now).await;
+            for (meter, why) in failures {
+                self.billing_failed(&meter, &why).await?;
+                report.errors.push((meter, why));
+            }
+            for (meter, charges) in charges {
+                match self.apply_charges(&meter, charges, version, now).await {
+                    Ok((changed, commands)) => {
+                        report.charged += usize::from(changed);
+                        report.commands += commands;
+                    }
+                    Err(err) if err.kind() == crate::ErrorKind::Invalid || err.kind() == crate::ErrorKind::Internal => {
+                        let why = err.to_string();
+                        self.billing_failed(&meter, &why).await?;
+                        report.errors.push((meter, why));
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+        }
+        metrics::counter!("meterlake_control_billing_passes_total").increment(1);
+        Ok(report)
+    }
+
+    /// Books one account's charges; returns whether its balance moved and the commands created.
+    async fn apply_charges(
+        &self,
+        meter_id: &str,
+        charges: AccountCharges,
+        version: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(bool, usize), ControlError> {
+        let mut tx = self.db.begin().await?;
+        let mut account = accounts::lock(&mut tx, meter_id, now).await?;
+        let booked = ledger::booked_charges(&mut tx, meter_id).await?;
+        let before = account.state;
+        let mut changed = false;
+        for (key, charge) in charges.keys {
+            let difference = charge - booked.get(&key).copied().unwrap_or_default();
+            if difference == Decimal::ZERO {
+                continue;
+            }
+            let reference = format!("{key}@v{version}");
+            self.book(&mut tx, &mut account, EntryKind::Charge, -difference, &reference, None, None, Some(version), now)
+                .await?;
+            account.charged += difference;
+            ledger::book_charge(&mut tx, meter_id, key, charge, version).await?;
+            changed = true;
+        }
+        if changed {
+            let terms = self.rules.terms_of(&account);
+            account.state = next_state(before, account.balance, &terms, Change::Deduction);
+            self.state_changed(&mut tx, &account, before, now).await?;
+        }
+        if let Some(closed) = charges.closed_through {
+            account.billed_from = account.billed_from.max(closed);
+        }
+        account.billed_version = Some(version);
+        account.billing_error = None;
+        let command = self.enforce(&mut tx, &mut account, "billing", now).await?;
+        accounts::save(&mut tx, &account, now).await?;
+        tx.commit().await?;
+        Ok((changed, usize::from(command.is_some())))
+    }
+
+    /// Records a billing failure on the account (the pass goes on).
+    async fn billing_failed(&self, meter_id: &str, why: &str) -> Result<(), ControlError> {
+        tracing::warn!(meter = meter_id, error = why, "billing failed for one account");
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let mut account = accounts::lock(&mut tx, meter_id, now).await?;
+        if account.billing_error.as_deref() != Some(why) {
+            records::insert_account_event(&mut tx, meter_id, "billing_error", why, now).await?;
+        }
+        account.billing_error = Some(why.to_string());
+        accounts::save(&mut tx, &account, now).await?;
+        tx.commit().await?;
+        metrics::counter!("meterlake_control_billing_errors_total").increment(1);
+        Ok(())
+    }
+}
+
+/// Prices a group of meters (one plan, one watermark) month by month; a month that fails for the group
+/// is priced meter by meter so that only the meters at fault fail.
+async fn price_group(
+    session: &LakeSession,
+    plan: &TariffPlan,
+    meters: &[String],
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (Vec<(String, AccountCharges)>, Vec<(String, String)>) {
+    let mut charges: BTreeMap<String, AccountCharges> = meters
+        .iter()
+        .map(|m| (m.clone(), AccountCharges { keys: Vec::new(), closed_through: None }))
+        .collect();
+    let mut failed: BTreeMap<String, String> = BTreeMap::new();
+    let periods = match months_between(from, now, session.zone()) {
+        Ok(periods) => periods,
+        Err(err) => {
+            let why = err.to_string();
+            return (Vec::new(), meters.iter().map(|m| (m.clone(), why.clone())).collect());
+        }
+    };
+    for period in periods {
+        let live: Vec<String> = meters.iter().filter(|m| !failed.contains_key(*m)).cloned().collect();
+        let priced = match daily_charges_for(session, plan, period, MeterSelection::Many(&live)).await {
+            Ok(priced) => priced,
+            Err(_) => {
+                let mut one_by_one = Vec::new();
+                for meter in &live {
+                    match daily_charges_for(session, plan, period, MeterSelection::One(meter)).await {
+                        Ok(mut priced) => one_by_one.append(&mut priced),
+                        Err(err) => {
+                            failed.insert(meter.clone(), err.to_string());
+                        }
+                    }
+                }
+                one_by_one
+            }
+        };
+        let complete = period.end <= now;
+        for MeterDailyCharges { meter_id, charges: daily, .. } in priced {
+            if let Some(account) = charges.get_mut(&meter_id) {
+                account.keys.extend(keys_of(&daily, complete));
+            }
+        }
+        if complete {
+            // Every meter still priced has this month closed (a meter without readings has nothing to
+            // true up); the watermark moves past it.
+            for (meter, account) in charges.iter_mut() {
+                if !failed.contains_key(meter) {
+                    account.closed_through = Some(period.end);
+                }
+            }
+        }
+    }
+    let charges = charges
+        .into_iter()
+        .filter(|(meter, _)| !failed.contains_key(meter))
+        .collect();
+    (charges, failed.into_iter().collect())
+}
+
+/// The charge keys of one priced period: one per day, and the true-up once the period is complete.
+fn keys_of(charges: &DailyCharges, complete: bool) -> Vec<(ChargeKey, Decimal)> {
+    let mut keys: Vec<(ChargeKey, Decimal)> = charges
+        .days
+        .iter()
+        .map(|d| (ChargeKey::Day(d.date), d.charge))
+        .collect();
+    if complete {
+        if let Some(first) = charges.days.first() {
+            keys.push((ChargeKey::TrueUp(first.date), charges.true_up));
+        }
+    }
+    keys
+}
+
+/// The calendar months of `zone` from `from` to `to`, as billing periods clipped to `from`.
+pub fn months_between(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    zone: Tz,
+) -> Result<Vec<BillingPeriod>, ControlError> {
+    let mut periods = Vec::new();
+    if to <= from {
+        return Ok(periods);
+    }
+    let first = from.with_timezone(&zone).date_naive();
+    let mut month = MonthPeriod {
+        first_day: first.with_day(1).unwrap_or(first),
+    };
+    loop {
+        let (start, end) = month.bounds(zone)?;
+        if start >= to {
+            break;
+        }
+        periods.push(BillingPeriod {
+            start: start.max(from),
+            end,
+        });
+        let Some(next) = month.first_day.checked_add_months(chrono::Months::new(1)) else {
+            break;
+        };
+        month = MonthPeriod { first_day: next };
+    }
+    Ok(periods)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_are_cut_at_local_month_starts_and_clipped_to_the_watermark() {
+        let zone = chrono_tz::Asia::Shanghai;
+        let from = "2026-10-15T04:00:00Z".parse().unwrap();
+        let to = "2026-12-02T00:00:00Z".parse().unwrap();
+        let periods = months_between(from, to, zone).unwrap();
+        assert_eq!(periods.len(), 3);
+        assert_eq!(periods[0].start, from);
+        assert_eq!(periods[0].end, "2026-10-31T16:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(periods[2].start, "2026-11-30T16:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert!(months_between(to, from, zone).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,172 @@
+//! The control service's configuration section (`[control]` in `meterlake.toml`).
+
+use std::collections::BTreeMap;
+
+use crate::domain::calendar::{Holidays, TripCalendar};
+use crate::domain::terms::PrepaidTerms;
+use crate::store::redact;
+use crate::ControlError;
+
+/// `[control]`: every key has a default.
+#[derive(Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Accounts database: `sqlite://path` (embedded default) or `postgres://user:password@host/db`.
+    pub database: String,
+    /// Connections to PostgreSQL (SQLite always uses one).
+    pub max_connections: u32,
+    /// HTTP listen address of the API, `/healthz`, `/metrics` and `/api/openapi.json`.
+    pub listen: String,
+    /// Tariff plan of accounts opened without one.
+    pub plan: String,
+    /// Prepaid terms of accounts whose plan has none in `plan_terms`.
+    pub terms: PrepaidTerms,
+    /// Prepaid terms per tariff plan.
+    pub plan_terms: BTreeMap<String, PrepaidTerms>,
+    /// Local hours in which trips may be sent, `HH:MM-HH:MM` (`00:00-24:00`: any time).
+    pub trip_hours: String,
+    /// Whether trips may be sent on Saturdays and Sundays (not listed as work days).
+    pub trip_on_weekends: bool,
+    /// Holiday file (`YYYY-MM-DD off|work [name]` per line); empty: none.
+    pub holidays_file: String,
+    /// The pre-trip warning (alarm command 2A and a notice) goes out this long before a trip, seconds.
+    pub warning_lead_s: u64,
+    /// A command may be executed this long after it may first be sent, seconds.
+    pub command_validity_s: u64,
+    /// Sends of one command before a refusing or silent meter's command fails with an alarm.
+    pub max_attempts: u32,
+    /// Wait before the first retry, seconds (doubling).
+    pub retry_backoff_s: u64,
+    /// Billing pass period, seconds (0: only on request, e.g. the demo drives them).
+    pub billing_every_s: u64,
+    /// Sweep period (deadlines, scheduled commands), milliseconds.
+    pub sweep_every_ms: u64,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &redact(&self.database))
+            .field("max_connections", &self.max_connections)
+            .field("listen", &self.listen)
+            .field("plan", &self.plan)
+            .field("terms", &self.terms)
+            .field("plan_terms", &self.plan_terms)
+            .field("trip_hours", &self.trip_hours)
+            .field("trip_on_weekends", &self.trip_on_weekends)
+            .field("holidays_file", &self.holidays_file)
+            .field("warning_lead_s", &self.warning_lead_s)
+            .field("command_validity_s", &self.command_validity_s)
+            .field("max_attempts", &self.max_attempts)
+            .field("retry_backoff_s", &self.retry_backoff_s)
+            .field("billing_every_s", &self.billing_every_s)
+            .field("sweep_every_ms", &self.sweep_every_ms)
+            .finish()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database: "sqlite://meterlake-data/control.db".into(),
+            max_connections: 16,
+            listen: "127.0.0.1:8645".into(),
+            plan: "shanghai-tou-tier1".into(),
+            terms: PrepaidTerms::default(),
+            plan_terms: BTreeMap::new(),
+            trip_hours: "08:00-17:00".into(),
+            trip_on_weekends: false,
+            holidays_file: String::new(),
+            warning_lead_s: 2 * 3600,
+            command_validity_s: 3600,
+            max_attempts: 3,
+            retry_backoff_s: 60,
+            billing_every_s: 900,
+            sweep_every_ms: 1000,
+        }
+    }
+}
+
+impl Config {
+    /// The trip calendar: trip hours, weekends and the holiday file.
+    pub fn calendar(&self) -> Result<TripCalendar, ControlError> {
+        let holidays = if self.holidays_file.trim().is_empty() {
+            Holidays::default()
+        } else {
+            let text = std::fs::read_to_string(&self.holidays_file).map_err(|e| {
+                ControlError::Invalid(format!("control.holidays_file {:?}: {e}", self.holidays_file))
+            })?;
+            Holidays::parse(&text)?
+        };
+        Ok(TripCalendar::new(&self.trip_hours, self.trip_on_weekends, holidays)?)
+    }
+
+    /// Checks every value a person could get wrong, naming the key.
+    pub fn validate(&self) -> Result<(), ControlError> {
+        self.terms.validate()?;
+        for (plan, terms) in &self.plan_terms {
+            terms
+                .validate()
+                .map_err(|e| ControlError::Invalid(format!("control.plan_terms.{plan}: {e}")))?;
+        }
+        self.calendar()?;
+        if self.command_validity_s == 0 || self.command_validity_s > 7 * 24 * 3600 {
+            return Err(ControlError::Invalid(
+                "control.command_validity_s must be 1 s to 7 days".into(),
+            ));
+        }
+        if self.max_attempts == 0 || self.max_attempts > 100 {
+            return Err(ControlError::Invalid("control.max_attempts must be 1–100".into()));
+        }
+        for (key, value, max) in [
+            ("warning_lead_s", self.warning_lead_s, 7 * 24 * 3600),
+            ("retry_backoff_s", self.retry_backoff_s, 24 * 3600),
+            ("billing_every_s", self.billing_every_s, 7 * 24 * 3600),
+            ("sweep_every_ms", self.sweep_every_ms, 3_600_000),
+        ] {
+            if value > max {
+                return Err(ControlError::Invalid(format!("control.{key} must be at most {max}")));
+            }
+        }
+        if self.sweep_every_ms == 0 {
+            return Err(ControlError::Invalid("control.sweep_every_ms must be positive".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_database_password() {
+        let config = Config {
+            database: "postgres://meterlake:hunter2@db:5432/control".into(),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("***"));
+    }
+
+    #[test]
+    fn wrong_values_name_their_key() {
+        assert!(Config::default().validate().is_ok());
+        let bad = Config {
+            trip_hours: "17:00-08:00".into(),
+            ..Config::default()
+        };
+        assert!(bad.validate().unwrap_err().to_string().contains("17:00-08:00"));
+        let bad = Config {
+            max_attempts: 0,
+            ..Config::default()
+        };
+        assert!(bad.validate().unwrap_err().to_string().contains("max_attempts"));
+        let bad = Config {
+            holidays_file: "/nonexistent/holidays.txt".into(),
+            ..Config::default()
+        };
+        assert!(bad.validate().unwrap_err().to_string().contains("holidays_file"));
+    }
+}

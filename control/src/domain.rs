@@ -1,0 +1,10 @@
+//! Pure rules of prepaid control: money, account terms and states, relay policy, the command state
+//! machine, trip windows and charge keys. Nothing here does I/O.
+
+pub mod calendar;
+pub mod charge_key;
+pub mod command;
+pub mod money;
+pub mod prepaid;
+pub mod relay;
+pub mod terms;

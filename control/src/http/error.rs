@@ -1,0 +1,39 @@
+//! From errors to HTTP answers: the status comes from the error's kind; the body is
+//! `{"error": message, "kind": kind}`. Internal details are logged, not shown.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::{ControlError, ErrorKind};
+
+/// An error as the API answers it.
+#[derive(Debug)]
+pub struct ApiError(pub ControlError);
+
+impl From<ControlError> for ApiError {
+    fn from(err: ControlError) -> Self {
+        Self(err)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let kind = self.0.kind();
+        let (status, name) = match kind {
+            ErrorKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
+            ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        let message = match kind {
+            ErrorKind::Unavailable | ErrorKind::Internal => {
+                tracing::error!(error = %self.0, "request failed");
+                "the service could not complete the request; it is logged".to_string()
+            }
+            _ => self.0.to_string(),
+        };
+        (status, Json(serde_json::json!({ "error": message, "kind": name }))).into_response()
+    }
+}

@@ -1,0 +1,260 @@
+//! The `accounts` table: one prepaid account per meter.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{instant, maybe_instant, micros, stored_enum, Conn};
+use crate::domain::money::{from_fen, to_fen};
+use crate::domain::prepaid::PrepaidState;
+use crate::domain::relay::RelayState;
+use crate::domain::terms::PrepaidTerms;
+use crate::ControlError;
+
+/// Per-account overrides of the plan's prepaid terms (`None`: the plan's value).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TermsOverrides {
+    /// Alarm 1, yuan.
+    pub alarm1: Option<Decimal>,
+    /// Alarm 2, yuan.
+    pub alarm2: Option<Decimal>,
+    /// Overdraft limit, yuan.
+    pub overdraft_limit: Option<Decimal>,
+    /// Close-allowed threshold, yuan.
+    pub close_allowed: Option<Decimal>,
+    /// Hoarding limit, yuan.
+    pub hoarding_limit: Option<Decimal>,
+}
+
+impl TermsOverrides {
+    /// `base` with these overrides applied.
+    pub fn apply(&self, base: PrepaidTerms) -> PrepaidTerms {
+        PrepaidTerms {
+            alarm1: self.alarm1.unwrap_or(base.alarm1),
+            alarm2: self.alarm2.unwrap_or(base.alarm2),
+            overdraft_limit: self.overdraft_limit.unwrap_or(base.overdraft_limit),
+            close_allowed: self.close_allowed.unwrap_or(base.close_allowed),
+            hoarding_limit: self.hoarding_limit.unwrap_or(base.hoarding_limit),
+            close_allowed_rule: base.close_allowed_rule,
+        }
+    }
+}
+
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Account {
+    /// Meter address.
+    pub meter_id: String,
+    /// Collector that owns the meter's bus (the Kafka key of its commands).
+    pub collector_id: String,
+    /// Tariff plan.
+    pub plan: String,
+    /// When the account opened (billing starts here).
+    pub opened_at: DateTime<Utc>,
+    /// Balance, yuan (always the sum of the ledger's entries).
+    pub balance: Decimal,
+    /// Charges so far, yuan.
+    pub charged: Decimal,
+    /// Ledger entries so far (the last entry's sequence number).
+    pub entries: i64,
+    /// Prepaid state.
+    pub state: PrepaidState,
+    /// Relay as last known.
+    pub relay: RelayState,
+    /// When the relay state was last learnt.
+    pub relay_known_at: DateTime<Utc>,
+    /// Per-account terms.
+    pub overrides: TermsOverrides,
+    /// When the pre-trip warning of the current arrears went out (cleared when the account re-arms).
+    pub warned_at: Option<DateTime<Utc>>,
+    /// Billing watermark: charges before this instant are final.
+    pub billed_from: DateTime<Utc>,
+    /// The lake version of the last billing pass that charged this account.
+    pub billed_version: Option<i64>,
+    /// The last billing error, until a pass succeeds.
+    pub billing_error: Option<String>,
+}
+
+fn fen_or_none(value: Option<Decimal>) -> Result<Option<i64>, ControlError> {
+    Ok(value.map(to_fen).transpose()?)
+}
+
+fn from_row(row: &AnyRow) -> Result<Account, ControlError> {
+    let overrides = TermsOverrides {
+        alarm1: row.try_get::<Option<i64>, _>("alarm1_fen")?.map(from_fen),
+        alarm2: row.try_get::<Option<i64>, _>("alarm2_fen")?.map(from_fen),
+        overdraft_limit: row.try_get::<Option<i64>, _>("overdraft_fen")?.map(from_fen),
+        close_allowed: row
+            .try_get::<Option<i64>, _>("close_allowed_fen")?
+            .map(from_fen),
+        hoarding_limit: row.try_get::<Option<i64>, _>("hoarding_fen")?.map(from_fen),
+    };
+    Ok(Account {
+        meter_id: row.try_get("meter_id")?,
+        collector_id: row.try_get("collector_id")?,
+        plan: row.try_get("plan")?,
+        opened_at: instant(row.try_get("opened_at")?)?,
+        balance: from_fen(row.try_get("balance_fen")?),
+        charged: from_fen(row.try_get("charged_fen")?),
+        entries: row.try_get("entries")?,
+        state: stored_enum(
+            &row.try_get::<String, _>("prepaid_state")?,
+            "prepaid state",
+            PrepaidState::parse,
+        )?,
+        relay: stored_enum(
+            &row.try_get::<String, _>("relay")?,
+            "relay state",
+            RelayState::parse,
+        )?,
+        relay_known_at: instant(row.try_get("relay_known_at")?)?,
+        overrides,
+        warned_at: maybe_instant(row.try_get("warned_at")?)?,
+        billed_from: instant(row.try_get("billed_from")?)?,
+        billed_version: row.try_get("billed_version")?,
+        billing_error: row.try_get("billing_error")?,
+    })
+}
+
+const COLUMNS: &str = "meter_id, collector_id, plan, opened_at, balance_fen, charged_fen, entries, \
+     prepaid_state, relay, relay_known_at, alarm1_fen, alarm2_fen, overdraft_fen, close_allowed_fen, \
+     hoarding_fen, warned_at, billed_from, billed_version, billing_error";
+
+/// Inserts `account` unless its meter has one; returns whether it was inserted.
+pub async fn insert(conn: &mut Conn, account: &Account) -> Result<bool, ControlError> {
+    let o = &account.overrides;
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO accounts ({COLUMNS}, updated_at) VALUES \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+         ON CONFLICT (meter_id) DO NOTHING"
+    ))
+    .bind(&account.meter_id)
+    .bind(&account.collector_id)
+    .bind(&account.plan)
+    .bind(micros(account.opened_at))
+    .bind(to_fen(account.balance)?)
+    .bind(to_fen(account.charged)?)
+    .bind(account.entries)
+    .bind(account.state.as_str())
+    .bind(account.relay.as_str())
+    .bind(micros(account.relay_known_at))
+    .bind(fen_or_none(o.alarm1)?)
+    .bind(fen_or_none(o.alarm2)?)
+    .bind(fen_or_none(o.overdraft_limit)?)
+    .bind(fen_or_none(o.close_allowed)?)
+    .bind(fen_or_none(o.hoarding_limit)?)
+    .bind(account.warned_at.map(micros))
+    .bind(micros(account.billed_from))
+    .bind(account.billed_version)
+    .bind(account.billing_error.as_deref())
+    .bind(micros(account.opened_at))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Reads an account and locks its row until the transaction ends (PostgreSQL row lock; SQLite has
+/// one writer), so concurrent changes to one account serialise.
+pub async fn lock(
+    conn: &mut Conn,
+    meter_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Account, ControlError> {
+    let row = sqlx::query(&format!(
+        "UPDATE accounts SET updated_at = $1 WHERE meter_id = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(micros(now))
+    .bind(meter_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| ControlError::no_account(meter_id))?;
+    from_row(&row)
+}
+
+/// Reads an account.
+pub async fn get(conn: &mut Conn, meter_id: &str) -> Result<Account, ControlError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM accounts WHERE meter_id = $1"
+    ))
+    .bind(meter_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| ControlError::no_account(meter_id))?;
+    from_row(&row)
+}
+
+/// Accounts in meter order after `after` (exclusive), at most `limit`.
+pub async fn page(
+    conn: &mut Conn,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<Account>, ControlError> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM accounts WHERE meter_id > $1 ORDER BY meter_id LIMIT $2"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// Meter ids of every account, in order.
+pub async fn meter_ids(conn: &mut Conn) -> Result<Vec<String>, ControlError> {
+    Ok(
+        sqlx::query_scalar("SELECT meter_id FROM accounts ORDER BY meter_id")
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
+
+/// Writes every mutable field of `account`.
+pub async fn save(
+    conn: &mut Conn,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<(), ControlError> {
+    let o = &account.overrides;
+    sqlx::query(
+        "UPDATE accounts SET plan = $1, balance_fen = $2, charged_fen = $3, entries = $4, \
+         prepaid_state = $5, relay = $6, relay_known_at = $7, alarm1_fen = $8, alarm2_fen = $9, \
+         overdraft_fen = $10, close_allowed_fen = $11, hoarding_fen = $12, warned_at = $13, \
+         billed_from = $14, billed_version = $15, billing_error = $16, updated_at = $17 \
+         WHERE meter_id = $18",
+    )
+    .bind(&account.plan)
+    .bind(to_fen(account.balance)?)
+    .bind(to_fen(account.charged)?)
+    .bind(account.entries)
+    .bind(account.state.as_str())
+    .bind(account.relay.as_str())
+    .bind(micros(account.relay_known_at))
+    .bind(fen_or_none(o.alarm1)?)
+    .bind(fen_or_none(o.alarm2)?)
+    .bind(fen_or_none(o.overdraft_limit)?)
+    .bind(fen_or_none(o.close_allowed)?)
+    .bind(fen_or_none(o.hoarding_limit)?)
+    .bind(account.warned_at.map(micros))
+    .bind(micros(account.billed_from))
+    .bind(account.billed_version)
+    .bind(account.billing_error.as_deref())
+    .bind(micros(now))
+    .bind(&account.meter_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Accounts per prepaid state.
+pub async fn count_by_state(conn: &mut Conn) -> Result<Vec<(String, i64)>, ControlError> {
+    Ok(sqlx::query_as(
+        "SELECT prepaid_state, count(*) FROM accounts GROUP BY prepaid_state ORDER BY prepaid_state",
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}

@@ -1,0 +1,52 @@
+//! Consumes the acknowledgements topic and applies each acknowledgement; offsets are committed after
+//! the acknowledgement is applied (a redelivery is a duplicate, which changes nothing).
+
+use std::time::Duration;
+
+use ingest::command::AckMessage;
+use ingest::kafka::KafkaSettings;
+use ingest::supervise::LoopHandle;
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::Message;
+use tokio::sync::watch;
+
+use crate::app::Control;
+use crate::ControlError;
+
+/// The control service's consumer group on the acknowledgements topic.
+pub const GROUP: &str = "meterlake-control";
+
+/// Runs until `shutdown`; returns an error (for the supervisor to restart it) when Kafka or the
+/// database fails.
+pub async fn run(
+    control: Control,
+    settings: KafkaSettings,
+    handle: LoopHandle,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ControlError> {
+    let consumer = ingest::kafka::consumer(&settings, GROUP)?;
+    consumer.subscribe(&[&control.rules().topics.acks])?;
+    handle.success();
+    loop {
+        let message = tokio::select! {
+            _ = shutdown.changed() => return Ok(()),
+            m = tokio::time::timeout(Duration::from_secs(1), consumer.recv()) => m,
+        };
+        let Ok(message) = message else {
+            handle.success();
+            continue;
+        };
+        let message = message?;
+        match serde_json::from_slice::<AckMessage>(message.payload().unwrap_or_default()) {
+            Ok(ack) => {
+                control.apply_ack(&ack).await?;
+            }
+            Err(err) => tracing::error!(
+                %err, partition = message.partition(), offset = message.offset(),
+                "undecodable acknowledgement skipped"
+            ),
+        }
+        consumer.commit_message(&message, CommitMode::Async)?;
+        handle.success();
+    }
+}
