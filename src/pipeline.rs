@@ -222,6 +222,15 @@ impl Pipeline {
         Ok(stats)
     }
 
+    /// Takes the embedded broker down or brings it back (fault tests); an error with a real broker.
+    pub fn set_kafka_up(&self, up: bool) -> anyhow::Result<()> {
+        let Some(embedded) = &self._embedded else {
+            bail!("the pipeline runs against a real broker");
+        };
+        embedded.set_broker_up(1, up)?;
+        Ok(())
+    }
+
     /// Rows produced to Kafka so far.
     pub fn produced_rows(&self) -> u64 {
         self.produced_rows

@@ -45,7 +45,6 @@ impl Clock for TestClock {
 pub struct Rig {
     pub control: Control,
     pub clock: TestClock,
-    pub url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -81,7 +80,6 @@ pub async fn rig_with(backend: Backend, start: DateTime<Utc>, tune: impl FnOnce(
     Rig {
         control: Control::new(db, rules, Arc::new(clock.clone())),
         clock,
-        url,
         _dir: dir,
     }
 }
