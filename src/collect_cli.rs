@@ -12,13 +12,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use ingest::supervise::Supervisor;
 use ingest::clock::SystemClock;
 use ingest::collector::limits::raise_open_files_limit;
 use ingest::collector::{buses_file, schedule, Collector, CollectorConfig};
 use ingest::dlt645::{Address, DataId};
 use ingest::kafka::Topics;
 use ingest::spool::{Spool, SpoolConfig};
+use ingest::supervise::Supervisor;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::sync::watch;
 
@@ -99,8 +99,7 @@ pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let supervisor = Supervisor::new();
-    let loops =
-        meterlake::collector_loops::spawn(&supervisor, &collector, &settings, &shutdown_rx);
+    let loops = meterlake::collector_loops::spawn(&supervisor, &collector, &settings, &shutdown_rx);
     let router = router(AppState {
         collector: collector.clone(),
         prometheus,

@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use control::domain::relay::RelayState;
+use control::store::accounts::Account;
 use indicatif::{ProgressBar, ProgressStyle};
 use meterlake::table_output::{render, OutputFormat};
 use meterlake::{Config, Pipeline, PipelineOptions};
-use control::domain::relay::RelayState;
-use control::store::accounts::Account;
 use rust_decimal::Decimal;
 
 /// Options of `meterlake demo`.
@@ -225,7 +225,14 @@ async fn drive(p: &mut Pipeline, args: &DemoArgs, started: Instant) -> anyhow::R
     }
     bar.finish_and_clear();
     let report = p.billing_pass().await?;
-    summary(p, &ever_tripped, (trips, reconnects), report.lake_version, started).await
+    summary(
+        p,
+        &ever_tripped,
+        (trips, reconnects),
+        report.lake_version,
+        started,
+    )
+    .await
 }
 
 /// Prints a line above the progress bar, or plainly when the bar is hidden (output not a terminal).
@@ -245,7 +252,9 @@ fn local(p: &Pipeline, t: DateTime<Utc>) -> String {
 async fn all_accounts(p: &Pipeline) -> anyhow::Result<Vec<Account>> {
     let mut all = Vec::new();
     loop {
-        let after = all.last().map_or(String::new(), |a: &Account| a.meter_id.clone());
+        let after = all
+            .last()
+            .map_or(String::new(), |a: &Account| a.meter_id.clone());
         let page = p.control.accounts(&after, 1000).await?;
         if page.is_empty() {
             return Ok(all);

@@ -287,12 +287,19 @@ async fn relay_commands_are_executed_refused_or_expired_and_acknowledged_as_such
     let first = rig.collector.execute_once(&once).await;
     let again = rig.collector.execute_once(&once).await;
     assert_eq!(first.outcome, AckOutcome::Executed);
-    assert_eq!(again, first, "the redelivery is answered with the first acknowledgement");
+    assert_eq!(
+        again, first,
+        "the redelivery is answered with the first acknowledgement"
+    );
     let trips_after = rig
         .fleet
         .with_meter(other.parse().unwrap(), |m| m.trips_received())
         .unwrap();
-    assert_eq!(trips_after - trips_before, 1, "the meter saw one trip frame");
+    assert_eq!(
+        trips_after - trips_before,
+        1,
+        "the meter saw one trip frame"
+    );
     // A new attempt of the same command is executed again.
     let retry = CommandMessage { attempt: 2, ..once };
     assert_eq!(rig.collector.execute_once(&retry).await.attempt, 2);

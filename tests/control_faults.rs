@@ -52,16 +52,32 @@ async fn a_payment_made_while_kafka_is_down_reaches_the_meter_when_kafka_returns
             .await
             .unwrap();
     }
-    p.billing_pass().await.unwrap();
+    let report = p.billing_pass().await.unwrap();
     p.wait_acks(Duration::from_secs(30)).await.unwrap();
-    assert_eq!(relay(&p), RelayState::Open, "tripped for arrears");
+    assert_eq!(
+        relay(&p),
+        RelayState::Open,
+        "tripped for arrears: {report:?} {:?} {:?}",
+        p.control.account(POOR).await.unwrap(),
+        p.control.commands_of(POOR, 5).await.unwrap()
+    );
 
     p.set_kafka_up(false).unwrap();
-    let receipt = p.control.pay(POOR, "10.00", "pay-outage", "test").await.unwrap();
-    assert_eq!(receipt.balance, dec!(8.77));
-    let command_id = receipt.command_id.expect("close-allowed queued with the payment");
+    let receipt = p
+        .control
+        .pay(POOR, "10.00", "pay-outage", "test")
+        .await
+        .unwrap();
+    assert_eq!(receipt.balance, dec!(9.77));
+    let command_id = receipt
+        .command_id
+        .expect("close-allowed queued with the payment");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(relay(&p), RelayState::Open, "nothing reaches the meter while Kafka is down");
+    assert_eq!(
+        relay(&p),
+        RelayState::Open,
+        "nothing reaches the meter while Kafka is down"
+    );
 
     p.set_kafka_up(true).unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);

@@ -106,7 +106,8 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     assert_eq!(report.commands, 1, "{report:?}");
     let trip = &p.control.commands_of(POOR, 10).await.unwrap();
     assert!(
-        trip.iter().any(|c| c.action == ingest::dlt645::RelayAction::Trip),
+        trip.iter()
+            .any(|c| c.action == ingest::dlt645::RelayAction::Trip),
         "{trip:?}"
     );
     p.wait_acks(Duration::from_secs(30)).await.unwrap();
@@ -155,9 +156,15 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     let (status, json) = http_post(p.http, &format!("/api/accounts/{POOR}/payments"), body).await;
     assert_eq!(status, 200, "{json}");
     assert_eq!(json["balance"], "9.77");
-    let command_id = json["command_id"].as_str().expect("a close-allowed command").to_string();
+    let command_id = json["command_id"]
+        .as_str()
+        .expect("a close-allowed command")
+        .to_string();
     let command = p.control.command(&command_id).await.unwrap();
-    assert_eq!(command.command.action, ingest::dlt645::RelayAction::CloseAllowed);
+    assert_eq!(
+        command.command.action,
+        ingest::dlt645::RelayAction::CloseAllowed
+    );
     let (_, replay) = http_post(p.http, &format!("/api/accounts/{POOR}/payments"), body).await;
     assert_eq!(replay["replay"], true);
     assert_eq!(balance(&p, POOR).await, dec!(9.77));

@@ -94,11 +94,18 @@ impl Config {
             Holidays::default()
         } else {
             let text = std::fs::read_to_string(&self.holidays_file).map_err(|e| {
-                ControlError::Invalid(format!("control.holidays_file {:?}: {e}", self.holidays_file))
+                ControlError::Invalid(format!(
+                    "control.holidays_file {:?}: {e}",
+                    self.holidays_file
+                ))
             })?;
             Holidays::parse(&text)?
         };
-        Ok(TripCalendar::new(&self.trip_hours, self.trip_on_weekends, holidays)?)
+        Ok(TripCalendar::new(
+            &self.trip_hours,
+            self.trip_on_weekends,
+            holidays,
+        )?)
     }
 
     /// Checks every value a person could get wrong, naming the key.
@@ -116,7 +123,9 @@ impl Config {
             ));
         }
         if self.max_attempts == 0 || self.max_attempts > 100 {
-            return Err(ControlError::Invalid("control.max_attempts must be 1–100".into()));
+            return Err(ControlError::Invalid(
+                "control.max_attempts must be 1–100".into(),
+            ));
         }
         for (key, value, max) in [
             ("warning_lead_s", self.warning_lead_s, 7 * 24 * 3600),
@@ -125,11 +134,15 @@ impl Config {
             ("sweep_every_ms", self.sweep_every_ms, 3_600_000),
         ] {
             if value > max {
-                return Err(ControlError::Invalid(format!("control.{key} must be at most {max}")));
+                return Err(ControlError::Invalid(format!(
+                    "control.{key} must be at most {max}"
+                )));
             }
         }
         if self.sweep_every_ms == 0 {
-            return Err(ControlError::Invalid("control.sweep_every_ms must be positive".into()));
+            return Err(ControlError::Invalid(
+                "control.sweep_every_ms must be positive".into(),
+            ));
         }
         Ok(())
     }
@@ -157,16 +170,28 @@ mod tests {
             trip_hours: "17:00-08:00".into(),
             ..Config::default()
         };
-        assert!(bad.validate().unwrap_err().to_string().contains("17:00-08:00"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("17:00-08:00"));
         let bad = Config {
             max_attempts: 0,
             ..Config::default()
         };
-        assert!(bad.validate().unwrap_err().to_string().contains("max_attempts"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("max_attempts"));
         let bad = Config {
             holidays_file: "/nonexistent/holidays.txt".into(),
             ..Config::default()
         };
-        assert!(bad.validate().unwrap_err().to_string().contains("holidays_file"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("holidays_file"));
     }
 }

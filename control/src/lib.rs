@@ -16,4 +16,4 @@ pub mod workers;
 pub use app::Control;
 pub use config::Config;
 pub use error::{ControlError, ErrorKind};
-pub use service::{open, run, start, Runtime, Running, SessionOpener};
+pub use service::{open, run, start, Running, Runtime, SessionOpener};

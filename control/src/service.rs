@@ -109,7 +109,10 @@ pub struct Running {
 
 /// Opens the database, starts the loops (acknowledgements, outbox relay, sweeper, and the billing
 /// scheduler when a lake is given and `billing_every_s` > 0) and the HTTP server.
-pub async fn start(runtime: Runtime, shutdown: watch::Receiver<bool>) -> Result<Running, ControlError> {
+pub async fn start(
+    runtime: Runtime,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Running, ControlError> {
     let config = &runtime.config;
     let rules = rules(config, runtime.topics.clone(), runtime.zone)?;
     let db = Db::open(&config.database, config.max_connections).await?;
@@ -118,29 +121,42 @@ pub async fn start(runtime: Runtime, shutdown: watch::Receiver<bool>) -> Result<
     let mut tasks = Vec::new();
     let (c, k) = (control.clone(), runtime.kafka.clone());
     let rx = shutdown.clone();
-    tasks.push(supervisor.spawn("ack_consumer", shutdown.clone(), move |handle| {
-        workers::acks::run(c.clone(), k.clone(), handle, rx.clone())
-    }));
+    tasks.push(
+        supervisor.spawn("ack_consumer", shutdown.clone(), move |handle| {
+            workers::acks::run(c.clone(), k.clone(), handle, rx.clone())
+        }),
+    );
     let producer = ingest::kafka::producer(&runtime.kafka)?;
     let (c, rx) = (control.clone(), shutdown.clone());
-    tasks.push(supervisor.spawn("outbox_relay", shutdown.clone(), move |handle| {
-        workers::relay::run(c.clone(), producer.clone(), handle, rx.clone())
-    }));
+    tasks.push(
+        supervisor.spawn("outbox_relay", shutdown.clone(), move |handle| {
+            workers::relay::run(c.clone(), producer.clone(), handle, rx.clone())
+        }),
+    );
     let every = Duration::from_millis(config.sweep_every_ms);
     let (c, rx) = (control.clone(), shutdown.clone());
-    tasks.push(supervisor.spawn("sweeper", shutdown.clone(), move |handle| {
-        workers::sweeper::run(c.clone(), every, handle, rx.clone())
-    }));
+    tasks.push(
+        supervisor.spawn("sweeper", shutdown.clone(), move |handle| {
+            workers::sweeper::run(c.clone(), every, handle, rx.clone())
+        }),
+    );
     if let (Some(open), true) = (runtime.lake.clone(), config.billing_every_s > 0) {
         let every = Duration::from_secs(config.billing_every_s);
         let (c, rx) = (control.clone(), shutdown.clone());
-        tasks.push(supervisor.spawn("billing", shutdown.clone(), move |handle| {
-            workers::billing::run(c.clone(), open.clone(), every, handle, rx.clone())
-        }));
+        tasks.push(
+            supervisor.spawn("billing", shutdown.clone(), move |handle| {
+                workers::billing::run(c.clone(), open.clone(), every, handle, rx.clone())
+            }),
+        );
     }
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
-        .map_err(|e| ControlError::Invalid(format!("cannot listen on control.listen {}: {e}", config.listen)))?;
+        .map_err(|e| {
+            ControlError::Invalid(format!(
+                "cannot listen on control.listen {}: {e}",
+                config.listen
+            ))
+        })?;
     let http = listener
         .local_addr()
         .map_err(|e| ControlError::Invalid(format!("control.listen: {e}")))?;
@@ -171,7 +187,10 @@ impl Running {
     /// Waits for every loop and the server to finish (after shutdown was signalled), at most 10 s each.
     pub async fn wait(self) -> Result<(), ControlError> {
         for task in self.tasks {
-            if tokio::time::timeout(Duration::from_secs(10), task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .is_err()
+            {
                 tracing::warn!("a control loop did not stop within 10 s");
             }
         }

@@ -71,7 +71,9 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("backend", &self.backend).finish()
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish()
     }
 }
 
@@ -190,9 +192,17 @@ mod tests {
     #[test]
     fn urls_name_their_backend_and_passwords_are_redacted() {
         assert_eq!(Backend::of("sqlite::memory:").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::of("postgres://u:p@h/db").unwrap(), Backend::Postgres);
-        let err = Backend::of("mysql://u:secret@h/db").unwrap_err().to_string();
+        assert_eq!(
+            Backend::of("postgres://u:p@h/db").unwrap(),
+            Backend::Postgres
+        );
+        let err = Backend::of("mysql://u:secret@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("secret"), "{err}");
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
     }
 }

@@ -128,7 +128,8 @@ impl Supervisor {
                     backoff = Duration::from_millis(200);
                 }
                 tracing::error!(r#loop = %name, %error, retry_in = ?backoff, "background loop failed; restarting");
-                metrics::counter!("meterlake_loop_restarts_total", "loop" => name.clone()).increment(1);
+                metrics::counter!("meterlake_loop_restarts_total", "loop" => name.clone())
+                    .increment(1);
                 handle.update(|health| {
                     health.state = LoopState::Restarting;
                     health.last_error = Some(error);
@@ -191,7 +192,10 @@ mod tests {
         });
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while runs.load(Ordering::SeqCst) < 3 {
-            assert!(tokio::time::Instant::now() < deadline, "the loop was not restarted");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the loop was not restarted"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -58,13 +58,17 @@ impl Control {
     pub async fn open_account(&self, request: NewAccount) -> Result<Account, ControlError> {
         check_meter_id(&request.meter_id)?;
         if request.collector_id.trim().is_empty() {
-            return Err(ControlError::Invalid("collector_id must not be empty".into()));
+            return Err(ControlError::Invalid(
+                "collector_id must not be empty".into(),
+            ));
         }
         let plan = request
             .plan
             .unwrap_or_else(|| self.rules.default_plan.clone());
         if !self.rules.plans.contains_key(&plan) {
-            return Err(ControlError::Invalid(format!("unknown tariff plan {plan:?}")));
+            return Err(ControlError::Invalid(format!(
+                "unknown tariff plan {plan:?}"
+            )));
         }
         to_fen(request.opening_balance)?;
         let now = self.now();
@@ -142,7 +146,11 @@ impl Control {
     }
 
     /// An account's latest commands, newest first.
-    pub async fn commands_of(&self, meter_id: &str, limit: i64) -> Result<Vec<Command>, ControlError> {
+    pub async fn commands_of(
+        &self,
+        meter_id: &str,
+        limit: i64,
+    ) -> Result<Vec<Command>, ControlError> {
         let mut conn = self.db.conn().await?;
         accounts::get(&mut conn, meter_id).await?;
         commands::for_meter(&mut conn, meter_id, limit.clamp(1, 1000)).await
@@ -205,7 +213,10 @@ impl Control {
             &mut tx,
             meter_id,
             "terms",
-            &format!("terms set by {by}: {}", serde_json::to_string(&overrides).unwrap_or_default()),
+            &format!(
+                "terms set by {by}: {}",
+                serde_json::to_string(&overrides).unwrap_or_default()
+            ),
             now,
         )
         .await?;

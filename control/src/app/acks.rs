@@ -51,12 +51,25 @@ impl Control {
             None => format!("{} by {}", ack.outcome.as_str(), ack.collector_id),
         };
         let state = self
-            .transition(&mut tx, &mut command, CommandEvent::Ack(ack.outcome), now, &note)
+            .transition(
+                &mut tx,
+                &mut command,
+                CommandEvent::Ack(ack.outcome),
+                now,
+                &note,
+            )
             .await?;
         match state {
             CommandState::Acknowledged => {
-                self.after_executed(&mut tx, &mut command, &mut account, ack.relay_open, ack.at, now)
-                    .await?;
+                self.after_executed(
+                    &mut tx,
+                    &mut command,
+                    &mut account,
+                    ack.relay_open,
+                    ack.at,
+                    now,
+                )
+                .await?;
             }
             CommandState::Refused | CommandState::NoResponse => {
                 self.retry_or_fail(&mut tx, &mut command, now).await?;
@@ -68,16 +81,25 @@ impl Control {
                     command.meter_id,
                     ack.outcome.as_str()
                 );
-                self.raise_alarm(&mut tx, &command.meter_id, "command_failed", detail, Some(&command.command_id), now)
-                    .await?;
+                self.raise_alarm(
+                    &mut tx,
+                    &command.meter_id,
+                    "command_failed",
+                    detail,
+                    Some(&command.command_id),
+                    now,
+                )
+                .await?;
             }
             _ => {}
         }
         let effect = AckEffect::Applied(command.state);
-        self.enforce(&mut tx, &mut account, "acknowledgement", now).await?;
+        self.enforce(&mut tx, &mut account, "acknowledgement", now)
+            .await?;
         accounts::save(&mut tx, &account, now).await?;
         tx.commit().await?;
-        metrics::counter!("meterlake_control_acks_total", "outcome" => ack.outcome.as_str()).increment(1);
+        metrics::counter!("meterlake_control_acks_total", "outcome" => ack.outcome.as_str())
+            .increment(1);
         Ok(effect)
     }
 
@@ -94,18 +116,32 @@ impl Control {
         now: DateTime<Utc>,
     ) -> Result<(), ControlError> {
         if !switches(command.action) {
-            self.transition(conn, command, CommandEvent::Verify, now, "executed").await?;
-            self.transition(conn, command, CommandEvent::Complete, now, "no relay change expected")
+            self.transition(conn, command, CommandEvent::Verify, now, "executed")
                 .await?;
+            self.transition(
+                conn,
+                command,
+                CommandEvent::Complete,
+                now,
+                "no relay change expected",
+            )
+            .await?;
             return Ok(());
         }
         if let Some(relay) = after_execution(command.action, relay_open) {
             let note = format!("relay read back {}", relay.as_str());
-            self.transition(conn, command, CommandEvent::Verify, now, &note).await?;
+            self.transition(conn, command, CommandEvent::Verify, now, &note)
+                .await?;
             account.relay = relay;
             account.relay_known_at = observed_at;
-            self.transition(conn, command, CommandEvent::Complete, now, "account relay updated")
-                .await?;
+            self.transition(
+                conn,
+                command,
+                CommandEvent::Complete,
+                now,
+                "account relay updated",
+            )
+            .await?;
             let (kind, body) = match command.action {
                 RelayAction::Trip => (
                     "trip_done",
@@ -116,16 +152,30 @@ impl Control {
                     "已允许合闸，请按表上按钮恢复供电。Power may be restored: press the button on your meter.".to_string(),
                 ),
             };
-            self.notice(conn, &account.meter_id, kind, body, now).await?;
-        } else if command.action == RelayAction::Trip && relay_open == Some(false) {
-            self.transition(conn, command, CommandEvent::GiveUp, now, "relay read back closed after a trip")
+            self.notice(conn, &account.meter_id, kind, body, now)
                 .await?;
+        } else if command.action == RelayAction::Trip && relay_open == Some(false) {
+            self.transition(
+                conn,
+                command,
+                CommandEvent::GiveUp,
+                now,
+                "relay read back closed after a trip",
+            )
+            .await?;
             let detail = format!(
                 "meter {} acknowledged a trip but its relay reads closed (relay fault, or keep-power at the meter)",
                 command.meter_id
             );
-            self.raise_alarm(conn, &command.meter_id, "relay_mismatch", detail, Some(&command.command_id), now)
-                .await?;
+            self.raise_alarm(
+                conn,
+                &command.meter_id,
+                "relay_mismatch",
+                detail,
+                Some(&command.command_id),
+                now,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -138,12 +188,14 @@ impl Control {
         command: &mut Command,
         now: DateTime<Utc>,
     ) -> Result<(), ControlError> {
-        let backoff = self.rules.timing.retry_backoff * 2i32.saturating_pow(command.attempts.saturating_sub(1).min(16));
+        let backoff = self.rules.timing.retry_backoff
+            * 2i32.saturating_pow(command.attempts.saturating_sub(1).min(16));
         let next = now + backoff;
         if command.attempts < command.max_attempts && next < command.deadline {
             command.not_before = next;
             let note = format!("retry at {}", next.to_rfc3339());
-            self.transition(conn, command, CommandEvent::Retry, now, &note).await?;
+            self.transition(conn, command, CommandEvent::Retry, now, &note)
+                .await?;
             return Ok(());
         }
         let why = format!(
@@ -151,14 +203,22 @@ impl Control {
             command.attempts,
             command.outcome.map_or("none", AckOutcome::as_str)
         );
-        self.transition(conn, command, CommandEvent::GiveUp, now, &why).await?;
+        self.transition(conn, command, CommandEvent::GiveUp, now, &why)
+            .await?;
         let detail = format!(
             "{} of meter {} failed after {why}: {}",
             command.action.as_str(),
             command.meter_id,
             command.error.as_deref().unwrap_or("no error given")
         );
-        self.raise_alarm(conn, &command.meter_id, "command_failed", detail, Some(&command.command_id), now)
-            .await
+        self.raise_alarm(
+            conn,
+            &command.meter_id,
+            "command_failed",
+            detail,
+            Some(&command.command_id),
+            now,
+        )
+        .await
     }
 }

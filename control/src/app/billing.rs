@@ -100,7 +100,10 @@ impl Control {
                         report.charged += usize::from(changed);
                         report.commands += commands;
                     }
-                    Err(err) if err.kind() == crate::ErrorKind::Invalid || err.kind() == crate::ErrorKind::Internal => {
+                    Err(err)
+                        if err.kind() == crate::ErrorKind::Invalid
+                            || err.kind() == crate::ErrorKind::Internal =>
+                    {
                         let why = err.to_string();
                         self.billing_failed(&meter, &why).await?;
                         report.errors.push((meter, why));
@@ -132,8 +135,18 @@ impl Control {
                 continue;
             }
             let reference = format!("{key}@v{version}");
-            self.book(&mut tx, &mut account, EntryKind::Charge, -difference, &reference, None, None, Some(version), now)
-                .await?;
+            self.book(
+                &mut tx,
+                &mut account,
+                EntryKind::Charge,
+                -difference,
+                &reference,
+                None,
+                None,
+                Some(version),
+                now,
+            )
+            .await?;
             account.charged += difference;
             ledger::book_charge(&mut tx, meter_id, key, charge, version).await?;
             changed = true;
@@ -156,7 +169,11 @@ impl Control {
 
     /// Records a billing failure on the account (the pass goes on).
     async fn billing_failed(&self, meter_id: &str, why: &str) -> Result<(), ControlError> {
-        tracing::warn!(meter = meter_id, error = why, "billing failed for one account");
+        tracing::warn!(
+            meter = meter_id,
+            error = why,
+            "billing failed for one account"
+        );
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let mut account = accounts::lock(&mut tx, meter_id, now).await?;
@@ -182,24 +199,42 @@ async fn price_group(
 ) -> (Vec<(String, AccountCharges)>, Vec<(String, String)>) {
     let mut charges: BTreeMap<String, AccountCharges> = meters
         .iter()
-        .map(|m| (m.clone(), AccountCharges { keys: Vec::new(), closed_through: None }))
+        .map(|m| {
+            (
+                m.clone(),
+                AccountCharges {
+                    keys: Vec::new(),
+                    closed_through: None,
+                },
+            )
+        })
         .collect();
     let mut failed: BTreeMap<String, String> = BTreeMap::new();
     let periods = match months_between(from, now, session.zone()) {
         Ok(periods) => periods,
         Err(err) => {
             let why = err.to_string();
-            return (Vec::new(), meters.iter().map(|m| (m.clone(), why.clone())).collect());
+            return (
+                Vec::new(),
+                meters.iter().map(|m| (m.clone(), why.clone())).collect(),
+            );
         }
     };
     for period in periods {
-        let live: Vec<String> = meters.iter().filter(|m| !failed.contains_key(*m)).cloned().collect();
-        let priced = match daily_charges_for(session, plan, period, MeterSelection::Many(&live)).await {
+        let live: Vec<String> = meters
+            .iter()
+            .filter(|m| !failed.contains_key(*m))
+            .cloned()
+            .collect();
+        let priced = match daily_charges_for(session, plan, period, MeterSelection::Many(&live))
+            .await
+        {
             Ok(priced) => priced,
             Err(_) => {
                 let mut one_by_one = Vec::new();
                 for meter in &live {
-                    match daily_charges_for(session, plan, period, MeterSelection::One(meter)).await {
+                    match daily_charges_for(session, plan, period, MeterSelection::One(meter)).await
+                    {
                         Ok(mut priced) => one_by_one.append(&mut priced),
                         Err(err) => {
                             failed.insert(meter.clone(), err.to_string());
@@ -210,7 +245,12 @@ async fn price_group(
             }
         };
         let complete = period.end <= now;
-        for MeterDailyCharges { meter_id, charges: daily, .. } in priced {
+        for MeterDailyCharges {
+            meter_id,
+            charges: daily,
+            ..
+        } in priced
+        {
             if let Some(account) = charges.get_mut(&meter_id) {
                 account.keys.extend(keys_of(&daily, complete));
             }
@@ -290,8 +330,14 @@ mod tests {
         let periods = months_between(from, to, zone).unwrap();
         assert_eq!(periods.len(), 3);
         assert_eq!(periods[0].start, from);
-        assert_eq!(periods[0].end, "2026-10-31T16:00:00Z".parse::<DateTime<Utc>>().unwrap());
-        assert_eq!(periods[2].start, "2026-11-30T16:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(
+            periods[0].end,
+            "2026-10-31T16:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        assert_eq!(
+            periods[2].start,
+            "2026-11-30T16:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
         assert!(months_between(to, from, zone).unwrap().is_empty());
     }
 }

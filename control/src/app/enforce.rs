@@ -31,7 +31,10 @@ impl Control {
             if Some(current.action) == needed {
                 return Ok(None);
             }
-            if !matches!(current.state, CommandState::Requested | CommandState::Scheduled) {
+            if !matches!(
+                current.state,
+                CommandState::Requested | CommandState::Scheduled
+            ) {
                 // Out on the wire: its acknowledgement or deadline decides, then enforcement runs again.
                 return Ok(None);
             }

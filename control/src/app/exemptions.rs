@@ -30,10 +30,16 @@ pub struct NewExemption {
 impl Control {
     /// Grants an exemption from now until its end; a trip waiting for the account is cancelled (it is
     /// planned again when the exemption ends, if the account still owes).
-    pub async fn add_exemption(&self, meter_id: &str, request: NewExemption) -> Result<Exemption, ControlError> {
+    pub async fn add_exemption(
+        &self,
+        meter_id: &str,
+        request: NewExemption,
+    ) -> Result<Exemption, ControlError> {
         let now = self.now();
         if request.reason.trim().is_empty() || request.granted_by.trim().is_empty() {
-            return Err(ControlError::Invalid("an exemption needs a reason and who grants it".into()));
+            return Err(ControlError::Invalid(
+                "an exemption needs a reason and who grants it".into(),
+            ));
         }
         if request.ends_at <= now {
             return Err(ControlError::Invalid(format!(
@@ -62,10 +68,19 @@ impl Control {
         records::insert_exemption(&mut tx, &exemption).await?;
         if let Some(mut pending) = commands::in_flight(&mut tx, meter_id).await? {
             if pending.action == ingest::dlt645::RelayAction::Trip
-                && matches!(pending.state, CommandState::Requested | CommandState::Scheduled)
+                && matches!(
+                    pending.state,
+                    CommandState::Requested | CommandState::Scheduled
+                )
             {
-                self.transition(&mut tx, &mut pending, CommandEvent::Cancel, now, "held by keep-power")
-                    .await?;
+                self.transition(
+                    &mut tx,
+                    &mut pending,
+                    CommandEvent::Cancel,
+                    now,
+                    "held by keep-power",
+                )
+                .await?;
             }
         }
         let detail = format!(
@@ -81,15 +96,28 @@ impl Control {
     }
 
     /// Ends an exemption early and enforces the account.
-    pub async fn revoke_exemption(&self, meter_id: &str, id: &str, by: &str) -> Result<(), ControlError> {
+    pub async fn revoke_exemption(
+        &self,
+        meter_id: &str,
+        id: &str,
+        by: &str,
+    ) -> Result<(), ControlError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let mut account = accounts::lock(&mut tx, meter_id, now).await?;
         if !records::revoke_exemption(&mut tx, meter_id, id, now).await? {
-            return Err(ControlError::NotFound(format!("no active exemption {id} for meter {meter_id}")));
+            return Err(ControlError::NotFound(format!(
+                "no active exemption {id} for meter {meter_id}"
+            )));
         }
-        records::insert_account_event(&mut tx, meter_id, "keep_power_ended", &format!("exemption {id} revoked by {by}"), now)
-            .await?;
+        records::insert_account_event(
+            &mut tx,
+            meter_id,
+            "keep_power_ended",
+            &format!("exemption {id} revoked by {by}"),
+            now,
+        )
+        .await?;
         self.enforce(&mut tx, &mut account, by, now).await?;
         accounts::save(&mut tx, &account, now).await?;
         tx.commit().await?;

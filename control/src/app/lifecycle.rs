@@ -96,8 +96,16 @@ impl Control {
             outbox::delete_for_command(conn, &command.command_id).await?;
         }
         commands::save(conn, command, now).await?;
-        commands::insert_event(conn, &command.command_id, command.steps, Some(from), to, now, note)
-            .await?;
+        commands::insert_event(
+            conn,
+            &command.command_id,
+            command.steps,
+            Some(from),
+            to,
+            now,
+            note,
+        )
+        .await?;
         Ok(to)
     }
 
@@ -156,7 +164,8 @@ impl Control {
         now: DateTime<Utc>,
     ) -> Result<(), ControlError> {
         tracing::warn!(meter = meter_id, kind, %detail, "alarm raised");
-        metrics::counter!("meterlake_control_alarms_total", "kind" => kind.to_string()).increment(1);
+        metrics::counter!("meterlake_control_alarms_total", "kind" => kind.to_string())
+            .increment(1);
         records::insert_alarm(
             conn,
             &Alarm {

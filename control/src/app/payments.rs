@@ -69,7 +69,9 @@ fn check_reference(reference: &str) -> Result<(), ControlError> {
         ));
     }
     if reference.chars().any(char::is_control) {
-        return Err(ControlError::Invalid("reference must not hold control characters".into()));
+        return Err(ControlError::Invalid(
+            "reference must not hold control characters".into(),
+        ));
     }
     Ok(())
 }
@@ -92,7 +94,9 @@ impl Control {
         // second round sees the winner's record.
         for _ in 0..2 {
             match self.pay_once(meter_id, amount, reference, by).await {
-                Err(ControlError::Database(sqlx::Error::Database(db))) if db.is_unique_violation() => {
+                Err(ControlError::Database(sqlx::Error::Database(db)))
+                    if db.is_unique_violation() =>
+                {
                     continue
                 }
                 other => return other,
@@ -125,7 +129,17 @@ impl Control {
         }
         let before = account.state;
         let seq = self
-            .book(&mut tx, &mut account, EntryKind::Payment, amount, reference, None, None, None, now)
+            .book(
+                &mut tx,
+                &mut account,
+                EntryKind::Payment,
+                amount,
+                reference,
+                None,
+                None,
+                None,
+                now,
+            )
             .await?;
         account.state = next_state(before, account.balance, &terms, Change::Recharge);
         self.state_changed(&mut tx, &account, before, now).await?;
@@ -158,14 +172,28 @@ impl Control {
     }
 
     /// Pays money back to the customer (at most the balance). Idempotent per reference.
-    pub async fn refund(&self, meter_id: &str, request: &Adjustment) -> Result<Entry, ControlError> {
+    pub async fn refund(
+        &self,
+        meter_id: &str,
+        request: &Adjustment,
+    ) -> Result<Entry, ControlError> {
         let amount = parse_amount(&request.amount)?;
-        self.adjust(meter_id, request, EntryKind::Refund, -amount, Change::Refund)
-            .await
+        self.adjust(
+            meter_id,
+            request,
+            EntryKind::Refund,
+            -amount,
+            Change::Refund,
+        )
+        .await
     }
 
     /// Corrects an earlier ledger entry by a credit or debit. Idempotent per reference.
-    pub async fn correct(&self, meter_id: &str, request: &Adjustment) -> Result<Entry, ControlError> {
+    pub async fn correct(
+        &self,
+        meter_id: &str,
+        request: &Adjustment,
+    ) -> Result<Entry, ControlError> {
         let amount = parse_amount(&request.amount)?;
         let (signed, change) = match request.direction {
             Some(Direction::Credit) => (amount, Change::Recharge),
@@ -194,7 +222,10 @@ impl Control {
         change: Change,
     ) -> Result<Entry, ControlError> {
         check_reference(&request.reference)?;
-        for (name, value) in [("authorised_by", &request.authorised_by), ("reason", &request.reason)] {
+        for (name, value) in [
+            ("authorised_by", &request.authorised_by),
+            ("reason", &request.reason),
+        ] {
             if value.trim().is_empty() {
                 return Err(ControlError::Invalid(format!("{name} must not be empty")));
             }
@@ -202,7 +233,9 @@ impl Control {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let mut account = accounts::lock(&mut tx, meter_id, now).await?;
-        if let Some(seen) = ledger::by_reference(&mut tx, meter_id, kind, &request.reference).await? {
+        if let Some(seen) =
+            ledger::by_reference(&mut tx, meter_id, kind, &request.reference).await?
+        {
             if seen.amount != signed {
                 return Err(ControlError::Conflict(format!(
                     "reference {:?} was used for a {} of {} yuan",

@@ -42,7 +42,10 @@ impl Control {
             if command.sent_at.is_none_or(|sent| reading.read_at <= sent) {
                 continue;
             }
-            if self.verify_from_reading(&command.command_id, *reading).await? {
+            if self
+                .verify_from_reading(&command.command_id, *reading)
+                .await?
+            {
                 report.verified += 1;
                 verified_meters.insert(command.meter_id.clone());
             }
@@ -82,7 +85,10 @@ impl Control {
         let Some(mut command) = commands::get(&mut tx, command_id).await? else {
             return Ok(false);
         };
-        if !matches!(command.state, CommandState::Sent | CommandState::Acknowledged) {
+        if !matches!(
+            command.state,
+            CommandState::Sent | CommandState::Acknowledged
+        ) {
             return Ok(false);
         }
         let Some(relay) = after_execution(command.action, Some(reading.open)) else {
@@ -98,9 +104,16 @@ impl Control {
             .await?;
         account.relay = relay;
         account.relay_known_at = reading.read_at;
-        self.transition(&mut tx, &mut command, CommandEvent::Complete, now, "account relay updated")
+        self.transition(
+            &mut tx,
+            &mut command,
+            CommandEvent::Complete,
+            now,
+            "account relay updated",
+        )
+        .await?;
+        self.enforce(&mut tx, &mut account, "reconciliation", now)
             .await?;
-        self.enforce(&mut tx, &mut account, "reconciliation", now).await?;
         accounts::save(&mut tx, &account, now).await?;
         tx.commit().await?;
         Ok(true)
@@ -131,15 +144,17 @@ impl Control {
             reading.read_at.to_rfc3339(),
             account.relay.as_str()
         );
-        let kind = if account.relay == crate::domain::relay::RelayState::CloseAllowed && !reading.open {
-            "closed_by_customer"
-        } else {
-            "relay_corrected"
-        };
+        let kind =
+            if account.relay == crate::domain::relay::RelayState::CloseAllowed && !reading.open {
+                "closed_by_customer"
+            } else {
+                "relay_corrected"
+            };
         records::insert_account_event(&mut tx, meter_id, kind, &detail, now).await?;
         account.relay = relay;
         account.relay_known_at = reading.read_at;
-        self.enforce(&mut tx, &mut account, "reconciliation", now).await?;
+        self.enforce(&mut tx, &mut account, "reconciliation", now)
+            .await?;
         accounts::save(&mut tx, &account, now).await?;
         tx.commit().await?;
         Ok(kind == "relay_corrected")

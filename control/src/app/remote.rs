@@ -30,11 +30,17 @@ impl Control {
         request: CommandRequest,
     ) -> Result<Command, ControlError> {
         if request.reason.trim().is_empty() || request.requested_by.trim().is_empty() {
-            return Err(ControlError::Invalid("a command needs a reason and who requests it".into()));
-        }
-        if matches!(request.action, RelayAction::PreTripAutoClose | RelayAction::PreTripCloseAllowed) {
             return Err(ControlError::Invalid(
-                "pre-trip commands need a duration the master station does not send; use trip".into(),
+                "a command needs a reason and who requests it".into(),
+            ));
+        }
+        if matches!(
+            request.action,
+            RelayAction::PreTripAutoClose | RelayAction::PreTripCloseAllowed
+        ) {
+            return Err(ControlError::Invalid(
+                "pre-trip commands need a duration the master station does not send; use trip"
+                    .into(),
             ));
         }
         let now = self.now();
@@ -77,20 +83,33 @@ impl Control {
     }
 
     /// Cancels a command that has not been sent yet.
-    pub async fn cancel_command(&self, command_id: &str, by: &str) -> Result<Command, ControlError> {
+    pub async fn cancel_command(
+        &self,
+        command_id: &str,
+        by: &str,
+    ) -> Result<Command, ControlError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let mut command = commands::get(&mut tx, command_id)
             .await?
             .ok_or_else(|| ControlError::NotFound(format!("no command {command_id}")))?;
-        if !matches!(command.state, CommandState::Requested | CommandState::Scheduled) {
+        if !matches!(
+            command.state,
+            CommandState::Requested | CommandState::Scheduled
+        ) {
             return Err(ControlError::Conflict(format!(
                 "command {command_id} is {} and can no longer be cancelled",
                 command.state.as_str()
             )));
         }
-        self.transition(&mut tx, &mut command, CommandEvent::Cancel, now, &format!("cancelled by {by}"))
-            .await?;
+        self.transition(
+            &mut tx,
+            &mut command,
+            CommandEvent::Cancel,
+            now,
+            &format!("cancelled by {by}"),
+        )
+        .await?;
         tx.commit().await?;
         Ok(command)
     }

@@ -42,7 +42,13 @@ impl Control {
                 report.expired += 1;
             }
         }
-        let due = commands::due(&mut *self.db.conn().await?, CommandState::Scheduled, now, BATCH).await?;
+        let due = commands::due(
+            &mut *self.db.conn().await?,
+            CommandState::Scheduled,
+            now,
+            BATCH,
+        )
+        .await?;
         for command in due {
             match self.send_scheduled(command, now).await? {
                 Scheduled::Sent => report.dispatched += 1,
@@ -59,7 +65,10 @@ impl Control {
         let Some(mut command) = commands::get(&mut tx, command_id).await? else {
             return Ok(false);
         };
-        if command.state.is_terminal() || command.state == CommandState::Verified || command.deadline >= now {
+        if command.state.is_terminal()
+            || command.state == CommandState::Verified
+            || command.deadline >= now
+        {
             return Ok(false);
         }
         let mut account = accounts::lock(&mut tx, &command.meter_id, now).await?;
@@ -73,7 +82,11 @@ impl Control {
         Ok(true)
     }
 
-    async fn send_scheduled(&self, command: Command, now: DateTime<Utc>) -> Result<Scheduled, ControlError> {
+    async fn send_scheduled(
+        &self,
+        command: Command,
+        now: DateTime<Utc>,
+    ) -> Result<Scheduled, ControlError> {
         let mut tx = self.db.begin().await?;
         let mut account = accounts::lock(&mut tx, &command.meter_id, now).await?;
         let Some(mut command) = commands::get(&mut tx, &command.command_id).await? else {
@@ -129,12 +142,14 @@ impl Control {
             .and_then(DateTime::from_timestamp_micros)
             .unwrap_or(now);
         let meters = records::exemptions_ended(&mut conn, since, now).await?;
-        records::set_state_value(&mut conn, LAST_SWEEP, &now.timestamp_micros().to_string()).await?;
+        records::set_state_value(&mut conn, LAST_SWEEP, &now.timestamp_micros().to_string())
+            .await?;
         drop(conn);
         for meter in &meters {
             let mut tx = self.db.begin().await?;
             let mut account = accounts::lock(&mut tx, meter, now).await?;
-            self.enforce(&mut tx, &mut account, "keep-power ended", now).await?;
+            self.enforce(&mut tx, &mut account, "keep-power ended", now)
+                .await?;
             accounts::save(&mut tx, &account, now).await?;
             tx.commit().await?;
         }

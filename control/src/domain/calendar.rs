@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday,
+};
 use chrono_tz::Tz;
 
 /// A problem in the trip calendar's settings or holiday file.
@@ -106,7 +108,8 @@ impl TripCalendar {
             let time = NaiveTime::parse_from_str(text, "%H:%M").ok()?;
             Some(time.num_seconds_from_midnight() / 60)
         };
-        let (start_minute, end_minute) = (minute(start).ok_or_else(bad)?, minute(end).ok_or_else(bad)?);
+        let (start_minute, end_minute) =
+            (minute(start).ok_or_else(bad)?, minute(end).ok_or_else(bad)?);
         if start_minute >= end_minute {
             return Err(bad());
         }
@@ -174,7 +177,9 @@ mod tests {
 
     fn local(text: &str) -> DateTime<Utc> {
         let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap();
-        ZONE.from_local_datetime(&naive).unwrap().with_timezone(&Utc)
+        ZONE.from_local_datetime(&naive)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn calendar() -> TripCalendar {
@@ -191,19 +196,34 @@ mod tests {
         // Wednesday 2026-09-30 at 10:00: allowed.
         assert!(c.allows(local("2026-09-30 10:00"), ZONE));
         // Wednesday evening → Thursday 10-01 is a holiday, 10-02 too, 10-03/04 a weekend → Monday 10-05 08:00.
-        assert_eq!(c.next_allowed(local("2026-09-30 17:00"), ZONE), local("2026-10-05 08:00"));
+        assert_eq!(
+            c.next_allowed(local("2026-09-30 17:00"), ZONE),
+            local("2026-10-05 08:00")
+        );
         // Before the hours start on a working day.
-        assert_eq!(c.next_allowed(local("2026-10-05 06:15"), ZONE), local("2026-10-05 08:00"));
+        assert_eq!(
+            c.next_allowed(local("2026-10-05 06:15"), ZONE),
+            local("2026-10-05 08:00")
+        );
         // A Saturday that is a working day in lieu.
-        assert_eq!(c.next_allowed(local("2026-10-10 07:00"), ZONE), local("2026-10-10 08:00"));
-        assert!(!c.allows(local("2026-10-11 09:00"), ZONE), "an ordinary Sunday");
+        assert_eq!(
+            c.next_allowed(local("2026-10-10 07:00"), ZONE),
+            local("2026-10-10 08:00")
+        );
+        assert!(
+            !c.allows(local("2026-10-11 09:00"), ZONE),
+            "an ordinary Sunday"
+        );
         assert!(TripCalendar::always().allows(local("2026-10-01 03:00"), ZONE));
     }
 
     #[test]
     fn bad_settings_and_lines_are_named() {
         for hours in ["8-17", "17:00-08:00", "08:00", "25:00-26:00"] {
-            assert!(TripCalendar::new(hours, true, Holidays::default()).is_err(), "{hours}");
+            assert!(
+                TripCalendar::new(hours, true, Holidays::default()).is_err(),
+                "{hours}"
+            );
         }
         assert!(TripCalendar::new("00:00-24:00", true, Holidays::default()).is_ok());
         let err = Holidays::parse("2026-10-01 off\n2026-13-01 off\n").unwrap_err();

@@ -182,15 +182,28 @@ mod tests {
         }
         assert_eq!(state, S::Done);
         assert_eq!(S::Refused.on(E::GiveUp), Ok(S::Failed));
-        assert_eq!(S::Sent.on(E::Verify), Ok(S::Verified), "a reading confirms a lost ack");
+        assert_eq!(
+            S::Sent.on(E::Verify),
+            Ok(S::Verified),
+            "a reading confirms a lost ack"
+        );
     }
 
     #[test]
     fn stale_and_duplicate_acks_are_refused() {
-        for state in [S::Scheduled, S::Acknowledged, S::Done, S::Expired, S::Failed] {
+        for state in [
+            S::Scheduled,
+            S::Acknowledged,
+            S::Done,
+            S::Expired,
+            S::Failed,
+        ] {
             assert!(state.on(E::Ack(AckOutcome::Executed)).is_err(), "{state:?}");
         }
-        assert!(S::Sent.on(E::Supersede).is_err(), "a sent command cannot be taken back");
+        assert!(
+            S::Sent.on(E::Supersede).is_err(),
+            "a sent command cannot be taken back"
+        );
         assert!(S::Done.on(E::Cancel).is_err());
         assert!(S::Done.on(E::Expire).is_err());
     }

@@ -179,20 +179,41 @@ mod tests {
     #[test]
     fn zero_overdraft_limit_trips_at_zero_and_zero_alarms_are_disabled() {
         let t = terms(dec!(0), dec!(0), dec!(0), dec!(0));
-        assert_eq!(next_state(NoAlarm, dec!(0.01), &t, Change::Deduction), NoAlarm);
-        assert_eq!(next_state(NoAlarm, dec!(0.00), &t, Change::Deduction), OverdraftTrip);
-        assert_eq!(next_state(OverdraftTrip, dec!(0.01), &t, Change::Recharge), NoAlarm);
+        assert_eq!(
+            next_state(NoAlarm, dec!(0.01), &t, Change::Deduction),
+            NoAlarm
+        );
+        assert_eq!(
+            next_state(NoAlarm, dec!(0.00), &t, Change::Deduction),
+            OverdraftTrip
+        );
+        assert_eq!(
+            next_state(OverdraftTrip, dec!(0.01), &t, Change::Recharge),
+            NoAlarm
+        );
         // Only alarm 1: every balance up to it is Alarm1.
         let only_a1 = terms(dec!(20), dec!(0), dec!(0), dec!(2));
-        assert_eq!(next_state(NoAlarm, dec!(0.01), &only_a1, Change::Deduction), Alarm1);
-        assert_eq!(next_state(NoAlarm, dec!(20.01), &only_a1, Change::Deduction), NoAlarm);
+        assert_eq!(
+            next_state(NoAlarm, dec!(0.01), &only_a1, Change::Deduction),
+            Alarm1
+        );
+        assert_eq!(
+            next_state(NoAlarm, dec!(20.01), &only_a1, Change::Deduction),
+            NoAlarm
+        );
     }
 
     #[test]
     fn alarm_change_re_arms_only_above_the_threshold() {
         let t = terms(dec!(20), dec!(10), dec!(0), dec!(2));
-        assert_eq!(next_state(OverdraftTrip, dec!(1.99), &t, Change::AlarmTerms), OverdraftTrip);
-        assert_eq!(next_state(OverdraftTrip, dec!(5), &t, Change::AlarmTerms), Alarm2);
+        assert_eq!(
+            next_state(OverdraftTrip, dec!(1.99), &t, Change::AlarmTerms),
+            OverdraftTrip
+        );
+        assert_eq!(
+            next_state(OverdraftTrip, dec!(5), &t, Change::AlarmTerms),
+            Alarm2
+        );
     }
 
     #[test]

@@ -77,11 +77,20 @@ mod tests {
     fn trips_only_when_owed_and_closed_and_allows_close_only_after_a_trip() {
         use PrepaidState::*;
         use RelayState::*;
-        assert_eq!(required_action(OverdraftTrip, Closed), Some(RelayAction::Trip));
-        assert_eq!(required_action(OverdraftTrip, CloseAllowed), Some(RelayAction::Trip));
+        assert_eq!(
+            required_action(OverdraftTrip, Closed),
+            Some(RelayAction::Trip)
+        );
+        assert_eq!(
+            required_action(OverdraftTrip, CloseAllowed),
+            Some(RelayAction::Trip)
+        );
         assert_eq!(required_action(OverdraftTrip, Open), None);
         for state in [NoAlarm, Alarm1, Alarm2, OverdraftZero] {
-            assert_eq!(required_action(state, Open), Some(RelayAction::CloseAllowed));
+            assert_eq!(
+                required_action(state, Open),
+                Some(RelayAction::CloseAllowed)
+            );
             assert_eq!(required_action(state, Closed), None);
             assert_eq!(required_action(state, CloseAllowed), None);
         }
@@ -103,7 +112,10 @@ mod tests {
 
     #[test]
     fn read_back_confirms_the_action() {
-        assert_eq!(after_execution(RelayAction::Trip, Some(true)), Some(RelayState::Open));
+        assert_eq!(
+            after_execution(RelayAction::Trip, Some(true)),
+            Some(RelayState::Open)
+        );
         assert_eq!(after_execution(RelayAction::Trip, Some(false)), None);
         assert_eq!(after_execution(RelayAction::Trip, None), None);
         assert_eq!(

@@ -129,7 +129,11 @@ mod tests {
             overdraft_limit: dec!(-1),
             ..PrepaidTerms::default()
         };
-        assert!(negative.validate().unwrap_err().to_string().contains("overdraft_limit"));
+        assert!(negative
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("overdraft_limit"));
         let fraction = PrepaidTerms {
             close_allowed: dec!(0.001),
             ..PrepaidTerms::default()

@@ -34,6 +34,10 @@ impl IntoResponse for ApiError {
             }
             _ => self.0.to_string(),
         };
-        (status, Json(serde_json::json!({ "error": message, "kind": name }))).into_response()
+        (
+            status,
+            Json(serde_json::json!({ "error": message, "kind": name })),
+        )
+            .into_response()
     }
 }

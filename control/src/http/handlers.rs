@@ -58,7 +58,11 @@ pub async fn healthz(State(s): State<HttpState>) -> impl IntoResponse {
 }
 
 pub async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
-    let text = s.metrics.as_ref().map(|render| render()).unwrap_or_default();
+    let text = s
+        .metrics
+        .as_ref()
+        .map(|render| render())
+        .unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
@@ -77,12 +81,22 @@ pub async fn summary(State(s): State<HttpState>) -> Answer {
     }))
 }
 
-pub async fn list_accounts(State(s): State<HttpState>, q: Result<Query<Page>, QueryRejection>) -> Answer {
+pub async fn list_accounts(
+    State(s): State<HttpState>,
+    q: Result<Query<Page>, QueryRejection>,
+) -> Answer {
     let p = page(q)?;
-    to_json(s.control.accounts(p.after.as_deref().unwrap_or(""), p.limit.unwrap_or(100)).await?)
+    to_json(
+        s.control
+            .accounts(p.after.as_deref().unwrap_or(""), p.limit.unwrap_or(100))
+            .await?,
+    )
 }
 
-pub async fn open_account(State(s): State<HttpState>, b: Result<Json<NewAccount>, JsonRejection>) -> Answer {
+pub async fn open_account(
+    State(s): State<HttpState>,
+    b: Result<Json<NewAccount>, JsonRejection>,
+) -> Answer {
     to_json(s.control.open_account(body(b)?).await?)
 }
 
@@ -123,7 +137,11 @@ pub async fn pay(
     b: Result<Json<PaymentBody>, JsonRejection>,
 ) -> Answer {
     let b = body(b)?;
-    to_json(s.control.pay(&meter, &b.amount, &b.reference, "api").await?)
+    to_json(
+        s.control
+            .pay(&meter, &b.amount, &b.reference, "api")
+            .await?,
+    )
 }
 
 pub async fn refund(

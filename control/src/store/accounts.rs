@@ -85,7 +85,9 @@ fn from_row(row: &AnyRow) -> Result<Account, ControlError> {
     let overrides = TermsOverrides {
         alarm1: row.try_get::<Option<i64>, _>("alarm1_fen")?.map(from_fen),
         alarm2: row.try_get::<Option<i64>, _>("alarm2_fen")?.map(from_fen),
-        overdraft_limit: row.try_get::<Option<i64>, _>("overdraft_fen")?.map(from_fen),
+        overdraft_limit: row
+            .try_get::<Option<i64>, _>("overdraft_fen")?
+            .map(from_fen),
         close_allowed: row
             .try_get::<Option<i64>, _>("close_allowed_fen")?
             .map(from_fen),
@@ -187,11 +189,7 @@ pub async fn get(conn: &mut Conn, meter_id: &str) -> Result<Account, ControlErro
 }
 
 /// Accounts in meter order after `after` (exclusive), at most `limit`.
-pub async fn page(
-    conn: &mut Conn,
-    after: &str,
-    limit: i64,
-) -> Result<Vec<Account>, ControlError> {
+pub async fn page(conn: &mut Conn, after: &str, limit: i64) -> Result<Vec<Account>, ControlError> {
     sqlx::query(&format!(
         "SELECT {COLUMNS} FROM accounts WHERE meter_id > $1 ORDER BY meter_id LIMIT $2"
     ))

@@ -147,12 +147,9 @@ pub async fn insert(conn: &mut Conn, c: &Command, now: DateTime<Utc>) -> Result<
     .await;
     match result {
         Ok(_) => Ok(()),
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            Err(ControlError::Conflict(format!(
-                "meter {} already has a relay command in flight",
-                c.meter_id
-            )))
-        }
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(ControlError::Conflict(
+            format!("meter {} already has a relay command in flight", c.meter_id),
+        )),
         Err(err) => Err(err.into()),
     }
 }
@@ -251,13 +248,15 @@ pub async fn events(
 
 /// One command.
 pub async fn get(conn: &mut Conn, command_id: &str) -> Result<Option<Command>, ControlError> {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM commands WHERE command_id = $1"))
-        .bind(command_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM commands WHERE command_id = $1"
+    ))
+    .bind(command_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
 }
 
 /// The relay command in flight for a meter, if any.

@@ -83,7 +83,8 @@ pub struct Entry {
     pub at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "meter_id, seq, kind, amount_fen, balance_after_fen, reference, corrects_seq, \
+const COLUMNS: &str =
+    "meter_id, seq, kind, amount_fen, balance_after_fen, reference, corrects_seq, \
      authorised_by, note, lake_version, at";
 
 fn from_row(row: &AnyRow) -> Result<Entry, ControlError> {

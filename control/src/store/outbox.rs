@@ -13,7 +13,11 @@ use crate::ControlError;
 pub fn new_id(at: DateTime<Utc>) -> String {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{:020}-{n:012}-{}", at.timestamp_micros().max(0), std::process::id())
+    format!(
+        "{:020}-{n:012}-{}",
+        at.timestamp_micros().max(0),
+        std::process::id()
+    )
 }
 
 /// A message waiting to be produced.

@@ -21,9 +21,10 @@ pub async fn run(
         // The lake scans hold non-`Send` state across awaits: the pass runs on a blocking thread that
         // drives it on the runtime.
         let (c, runtime) = (control.clone(), tokio::runtime::Handle::current());
-        let report = tokio::task::spawn_blocking(move || runtime.block_on(c.billing_pass(&session)))
-            .await
-            .map_err(|e| ControlError::Corrupt(format!("billing pass task: {e}")))??;
+        let report =
+            tokio::task::spawn_blocking(move || runtime.block_on(c.billing_pass(&session)))
+                .await
+                .map_err(|e| ControlError::Corrupt(format!("billing pass task: {e}")))??;
         tracing::info!(
             lake_version = ?report.lake_version, accounts = report.accounts, charged = report.charged,
             commands = report.commands, errors = report.errors.len(), "billing pass"

@@ -43,7 +43,10 @@ pub async fn run(
 }
 
 /// One round: produces the due rows; returns how many Kafka took.
-pub async fn relay_once(control: &Control, producer: &FutureProducer) -> Result<usize, ControlError> {
+pub async fn relay_once(
+    control: &Control,
+    producer: &FutureProducer,
+) -> Result<usize, ControlError> {
     let now = control.now();
     let due = outbox::due(&mut *control.db().conn().await?, now, BATCH).await?;
     let mut sent = 0;
@@ -87,7 +90,10 @@ async fn produce(producer: &FutureProducer, message: &OutboxMessage) -> Result<(
     match tokio::time::timeout(SEND_TIMEOUT * 2, send).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err((err, _))) => Err(err.to_string()),
-        Err(_) => Err(format!("Kafka did not acknowledge within {:?}", SEND_TIMEOUT * 2)),
+        Err(_) => Err(format!(
+            "Kafka did not acknowledge within {:?}",
+            SEND_TIMEOUT * 2
+        )),
     }
 }
 

@@ -69,13 +69,18 @@ pub fn config(url: &str) -> Config {
     }
 }
 
-pub async fn rig_with(backend: Backend, start: DateTime<Utc>, tune: impl FnOnce(&mut Config)) -> Rig {
+pub async fn rig_with(
+    backend: Backend,
+    start: DateTime<Utc>,
+    tune: impl FnOnce(&mut Config),
+) -> Rig {
     let (url, dir) = database_url(backend).await;
     let mut config = config(&url);
     tune(&mut config);
     let clock = TestClock::at(start);
-    let rules = control::service::rules(&config, Topics::with_prefix(""), chrono_tz::Asia::Shanghai)
-        .unwrap();
+    let rules =
+        control::service::rules(&config, Topics::with_prefix(""), chrono_tz::Asia::Shanghai)
+            .unwrap();
     let db = Db::open(&url, 32).await.unwrap();
     Rig {
         control: Control::new(db, rules, Arc::new(clock.clone())),
@@ -117,7 +122,12 @@ impl Rig {
     }
 
     /// The collector's answer to `command`.
-    pub fn ack(&self, command: &CommandMessage, outcome: AckOutcome, relay_open: Option<bool>) -> AckMessage {
+    pub fn ack(
+        &self,
+        command: &CommandMessage,
+        outcome: AckOutcome,
+        relay_open: Option<bool>,
+    ) -> AckMessage {
         AckMessage {
             command_id: command.command_id.clone(),
             meter_id: command.meter_id.clone(),

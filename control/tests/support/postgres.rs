@@ -97,11 +97,22 @@ fn start() -> Result<PgServer, String> {
     let init = as_server_user(&bin.join("initdb"), ids)
         .args(["-D"])
         .arg(&data)
-        .args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"])
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ])
         .output()
         .map_err(|e| format!("initdb: {e}"))?;
     if !init.status.success() {
-        return Err(format!("initdb failed: {}", String::from_utf8_lossy(&init.stderr)));
+        return Err(format!(
+            "initdb failed: {}",
+            String::from_utf8_lossy(&init.stderr)
+        ));
     }
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -114,11 +125,16 @@ fn start() -> Result<PgServer, String> {
         .args(["-p", &port.to_string(), "-k"])
         .arg(dir.path())
         .args([
-            "-c", "listen_addresses=127.0.0.1",
-            "-c", "fsync=off",
-            "-c", "synchronous_commit=off",
-            "-c", "full_page_writes=off",
-            "-c", "max_connections=300",
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=300",
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
