@@ -10,6 +10,7 @@ pub mod commands;
 pub mod ledger;
 pub mod outbox;
 pub mod records;
+pub mod sql;
 
 use std::str::FromStr;
 use std::time::Duration;

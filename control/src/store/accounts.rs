@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::sql::{self, Param};
 use super::{instant, maybe_instant, micros, stored_enum, Conn};
 use crate::domain::money::{from_fen, to_fen};
 use crate::domain::prepaid::PrepaidState;
@@ -124,38 +125,76 @@ const COLUMNS: &str = "meter_id, collector_id, plan, opened_at, balance_fen, cha
      prepaid_state, relay, relay_known_at, alarm1_fen, alarm2_fen, overdraft_fen, close_allowed_fen, \
      hoarding_fen, warned_at, billed_from, billed_version, billing_error";
 
+/// The stored values of `account`, in [`COLUMNS`] order.
+fn values(account: &Account) -> Result<Vec<Param<'_>>, ControlError> {
+    let o = &account.overrides;
+    Ok(vec![
+        (&account.meter_id).into(),
+        (&account.collector_id).into(),
+        (&account.plan).into(),
+        micros(account.opened_at).into(),
+        to_fen(account.balance)?.into(),
+        to_fen(account.charged)?.into(),
+        account.entries.into(),
+        account.state.as_str().into(),
+        account.relay.as_str().into(),
+        micros(account.relay_known_at).into(),
+        fen_or_none(o.alarm1)?.into(),
+        fen_or_none(o.alarm2)?.into(),
+        fen_or_none(o.overdraft_limit)?.into(),
+        fen_or_none(o.close_allowed)?.into(),
+        fen_or_none(o.hoarding_limit)?.into(),
+        account.warned_at.map(micros).into(),
+        micros(account.billed_from).into(),
+        account.billed_version.into(),
+        account.billing_error.as_deref().into(),
+    ])
+}
+
+/// `$1, $2, …` for `n` parameters.
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Inserts `account` unless its meter has one; returns whether it was inserted.
 pub async fn insert(conn: &mut Conn, account: &Account) -> Result<bool, ControlError> {
-    let o = &account.overrides;
-    let inserted = sqlx::query(&format!(
-        "INSERT INTO accounts ({COLUMNS}, updated_at) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-         ON CONFLICT (meter_id) DO NOTHING"
-    ))
-    .bind(&account.meter_id)
-    .bind(&account.collector_id)
-    .bind(&account.plan)
-    .bind(micros(account.opened_at))
-    .bind(to_fen(account.balance)?)
-    .bind(to_fen(account.charged)?)
-    .bind(account.entries)
-    .bind(account.state.as_str())
-    .bind(account.relay.as_str())
-    .bind(micros(account.relay_known_at))
-    .bind(fen_or_none(o.alarm1)?)
-    .bind(fen_or_none(o.alarm2)?)
-    .bind(fen_or_none(o.overdraft_limit)?)
-    .bind(fen_or_none(o.close_allowed)?)
-    .bind(fen_or_none(o.hoarding_limit)?)
-    .bind(account.warned_at.map(micros))
-    .bind(micros(account.billed_from))
-    .bind(account.billed_version)
-    .bind(account.billing_error.as_deref())
-    .bind(micros(account.opened_at))
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+    let mut params = values(account)?;
+    params.push(micros(account.opened_at).into());
+    let statement = format!(
+        "INSERT INTO accounts ({COLUMNS}, updated_at) VALUES ({}) ON CONFLICT (meter_id) DO NOTHING",
+        placeholders(params.len())
+    );
+    Ok(sql::execute(conn, &statement, &params).await? == 1)
+}
+
+/// Writes every field of `account` but its meter (the key).
+pub async fn save(
+    conn: &mut Conn,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<(), ControlError> {
+    static STATEMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let statement = STATEMENT.get_or_init(|| {
+        let columns: Vec<&str> = COLUMNS.split(',').map(str::trim).collect();
+        let sets: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, column)| format!("{column} = ${}", i + 1))
+            .collect();
+        format!(
+            "UPDATE accounts SET {}, updated_at = ${} WHERE meter_id = $1",
+            sets.join(", "),
+            columns.len() + 1
+        )
+    });
+    let mut params = values(account)?;
+    params.push(micros(now).into());
+    sql::execute(conn, statement, &params).await?;
+    Ok(())
 }
 
 /// Reads an account and locks its row until the transaction ends (PostgreSQL row lock; SQLite has
@@ -165,87 +204,31 @@ pub async fn lock(
     meter_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Account, ControlError> {
-    let row = sqlx::query(&format!(
-        "UPDATE accounts SET updated_at = $1 WHERE meter_id = $2 RETURNING {COLUMNS}"
-    ))
-    .bind(micros(now))
-    .bind(meter_id)
-    .fetch_optional(&mut *conn)
+    let statement =
+        format!("UPDATE accounts SET updated_at = $1 WHERE meter_id = $2 RETURNING {COLUMNS}");
+    sql::row(
+        conn,
+        &statement,
+        &[micros(now).into(), meter_id.into()],
+        from_row,
+    )
     .await?
-    .ok_or_else(|| ControlError::no_account(meter_id))?;
-    from_row(&row)
+    .ok_or_else(|| ControlError::no_account(meter_id))
 }
 
 /// Reads an account.
 pub async fn get(conn: &mut Conn, meter_id: &str) -> Result<Account, ControlError> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM accounts WHERE meter_id = $1"
-    ))
-    .bind(meter_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| ControlError::no_account(meter_id))?;
-    from_row(&row)
+    let statement = format!("SELECT {COLUMNS} FROM accounts WHERE meter_id = $1");
+    sql::row(conn, &statement, &[meter_id.into()], from_row)
+        .await?
+        .ok_or_else(|| ControlError::no_account(meter_id))
 }
 
 /// Accounts in meter order after `after` (exclusive), at most `limit`.
 pub async fn page(conn: &mut Conn, after: &str, limit: i64) -> Result<Vec<Account>, ControlError> {
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM accounts WHERE meter_id > $1 ORDER BY meter_id LIMIT $2"
-    ))
-    .bind(after)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
-}
-
-/// Meter ids of every account, in order.
-pub async fn meter_ids(conn: &mut Conn) -> Result<Vec<String>, ControlError> {
-    Ok(
-        sqlx::query_scalar("SELECT meter_id FROM accounts ORDER BY meter_id")
-            .fetch_all(&mut *conn)
-            .await?,
-    )
-}
-
-/// Writes every mutable field of `account`.
-pub async fn save(
-    conn: &mut Conn,
-    account: &Account,
-    now: DateTime<Utc>,
-) -> Result<(), ControlError> {
-    let o = &account.overrides;
-    sqlx::query(
-        "UPDATE accounts SET plan = $1, balance_fen = $2, charged_fen = $3, entries = $4, \
-         prepaid_state = $5, relay = $6, relay_known_at = $7, alarm1_fen = $8, alarm2_fen = $9, \
-         overdraft_fen = $10, close_allowed_fen = $11, hoarding_fen = $12, warned_at = $13, \
-         billed_from = $14, billed_version = $15, billing_error = $16, updated_at = $17 \
-         WHERE meter_id = $18",
-    )
-    .bind(&account.plan)
-    .bind(to_fen(account.balance)?)
-    .bind(to_fen(account.charged)?)
-    .bind(account.entries)
-    .bind(account.state.as_str())
-    .bind(account.relay.as_str())
-    .bind(micros(account.relay_known_at))
-    .bind(fen_or_none(o.alarm1)?)
-    .bind(fen_or_none(o.alarm2)?)
-    .bind(fen_or_none(o.overdraft_limit)?)
-    .bind(fen_or_none(o.close_allowed)?)
-    .bind(fen_or_none(o.hoarding_limit)?)
-    .bind(account.warned_at.map(micros))
-    .bind(micros(account.billed_from))
-    .bind(account.billed_version)
-    .bind(account.billing_error.as_deref())
-    .bind(micros(now))
-    .bind(&account.meter_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    let statement =
+        format!("SELECT {COLUMNS} FROM accounts WHERE meter_id > $1 ORDER BY meter_id LIMIT $2");
+    sql::rows(conn, &statement, &[after.into(), limit.into()], from_row).await
 }
 
 /// Accounts per prepaid state.

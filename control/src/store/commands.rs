@@ -7,6 +7,7 @@ use ingest::dlt645::RelayAction;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::sql::{self, Param};
 use super::{instant, maybe_instant, micros, stored_enum, Conn};
 use crate::domain::command::CommandState;
 use crate::ControlError;
@@ -117,67 +118,69 @@ fn slot(command: &Command) -> i64 {
 
 /// Inserts a new command. Fails with a conflict if the meter already has a relay command in flight.
 pub async fn insert(conn: &mut Conn, c: &Command, now: DateTime<Utc>) -> Result<(), ControlError> {
-    let result = sqlx::query(&format!(
-        "INSERT INTO commands ({COLUMNS}, live, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
-    ))
-    .bind(&c.command_id)
-    .bind(&c.meter_id)
-    .bind(&c.collector_id)
-    .bind(c.action.as_str())
-    .bind(c.state.as_str())
-    .bind(slot(c))
-    .bind(&c.reason)
-    .bind(&c.requested_by)
-    .bind(micros(c.created_at))
-    .bind(micros(c.not_before))
-    .bind(micros(c.deadline))
-    .bind(i64::from(c.attempts))
-    .bind(i64::from(c.max_attempts))
-    .bind(c.steps)
-    .bind(c.sent_at.map(micros))
-    .bind(c.acked_at.map(micros))
-    .bind(c.finished_at.map(micros))
-    .bind(c.outcome.map(AckOutcome::as_str))
-    .bind(c.error.as_deref())
-    .bind(c.relay_open.map(i64::from))
-    .bind(i64::from(!c.state.is_terminal()))
-    .bind(micros(now))
-    .execute(&mut *conn)
-    .await;
-    match result {
+    let statement = format!(
+        "INSERT INTO commands ({COLUMNS}, live, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+         $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+    );
+    let params: [Param; 22] = [
+        (&c.command_id).into(),
+        (&c.meter_id).into(),
+        (&c.collector_id).into(),
+        c.action.as_str().into(),
+        c.state.as_str().into(),
+        slot(c).into(),
+        (&c.reason).into(),
+        (&c.requested_by).into(),
+        micros(c.created_at).into(),
+        micros(c.not_before).into(),
+        micros(c.deadline).into(),
+        i64::from(c.attempts).into(),
+        i64::from(c.max_attempts).into(),
+        c.steps.into(),
+        c.sent_at.map(micros).into(),
+        c.acked_at.map(micros).into(),
+        c.finished_at.map(micros).into(),
+        c.outcome.map(AckOutcome::as_str).into(),
+        c.error.as_deref().into(),
+        c.relay_open.map(i64::from).into(),
+        i64::from(!c.state.is_terminal()).into(),
+        micros(now).into(),
+    ];
+    match sql::execute(conn, &statement, &params).await {
         Ok(_) => Ok(()),
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(ControlError::Conflict(
-            format!("meter {} already has a relay command in flight", c.meter_id),
-        )),
-        Err(err) => Err(err.into()),
+        Err(ControlError::Database(sqlx::Error::Database(db))) if db.is_unique_violation() => {
+            Err(ControlError::Conflict(format!(
+                "meter {} already has a relay command in flight",
+                c.meter_id
+            )))
+        }
+        Err(err) => Err(err),
     }
 }
 
 /// Writes every mutable field of `c`.
 pub async fn save(conn: &mut Conn, c: &Command, now: DateTime<Utc>) -> Result<(), ControlError> {
-    sqlx::query(
-        "UPDATE commands SET state = $1, holds_slot = $2, live = $3, not_before = $4, attempts = $5, \
-         steps = $6, sent_at = $7, acked_at = $8, finished_at = $9, outcome = $10, error = $11, \
-         relay_open = $12, updated_at = $13, deadline = $14 WHERE command_id = $15",
-    )
-    .bind(c.state.as_str())
-    .bind(slot(c))
-    .bind(i64::from(!c.state.is_terminal()))
-    .bind(micros(c.not_before))
-    .bind(i64::from(c.attempts))
-    .bind(c.steps)
-    .bind(c.sent_at.map(micros))
-    .bind(c.acked_at.map(micros))
-    .bind(c.finished_at.map(micros))
-    .bind(c.outcome.map(AckOutcome::as_str))
-    .bind(c.error.as_deref())
-    .bind(c.relay_open.map(i64::from))
-    .bind(micros(now))
-    .bind(micros(c.deadline))
-    .bind(&c.command_id)
-    .execute(&mut *conn)
-    .await?;
+    let statement = "UPDATE commands SET state = $1, holds_slot = $2, live = $3, not_before = $4, \
+         attempts = $5, steps = $6, sent_at = $7, acked_at = $8, finished_at = $9, outcome = $10, \
+         error = $11, relay_open = $12, updated_at = $13, deadline = $14 WHERE command_id = $15";
+    let params: [Param; 15] = [
+        c.state.as_str().into(),
+        slot(c).into(),
+        i64::from(!c.state.is_terminal()).into(),
+        micros(c.not_before).into(),
+        i64::from(c.attempts).into(),
+        c.steps.into(),
+        c.sent_at.map(micros).into(),
+        c.acked_at.map(micros).into(),
+        c.finished_at.map(micros).into(),
+        c.outcome.map(AckOutcome::as_str).into(),
+        c.error.as_deref().into(),
+        c.relay_open.map(i64::from).into(),
+        micros(now).into(),
+        micros(c.deadline).into(),
+        (&c.command_id).into(),
+    ];
+    sql::execute(conn, statement, &params).await?;
     Ok(())
 }
 
@@ -246,30 +249,50 @@ pub async fn events(
         .collect()
 }
 
+/// Commands matching `filter` (a `WHERE …` clause with its order and limit).
+async fn select(
+    conn: &mut Conn,
+    filter: &str,
+    params: &[Param<'_>],
+) -> Result<Vec<Command>, ControlError> {
+    let query = format!("SELECT {COLUMNS} FROM commands {filter}");
+    sql::rows(conn, &query, params, from_row).await
+}
+
+/// The first command matching `filter`.
+async fn select_one(
+    conn: &mut Conn,
+    filter: &str,
+    params: &[Param<'_>],
+) -> Result<Option<Command>, ControlError> {
+    let query = format!("SELECT {COLUMNS} FROM commands {filter}");
+    sql::row(conn, &query, params, from_row).await
+}
+
 /// One command.
 pub async fn get(conn: &mut Conn, command_id: &str) -> Result<Option<Command>, ControlError> {
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM commands WHERE command_id = $1"
-    ))
-    .bind(command_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
+    select_one(conn, "WHERE command_id = $1", &[command_id.into()]).await
 }
 
 /// The relay command in flight for a meter, if any.
 pub async fn in_flight(conn: &mut Conn, meter_id: &str) -> Result<Option<Command>, ControlError> {
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM commands WHERE meter_id = $1 AND holds_slot = 1"
-    ))
-    .bind(meter_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
+    select_one(
+        conn,
+        "WHERE meter_id = $1 AND holds_slot = 1",
+        &[meter_id.into()],
+    )
+    .await
+}
+
+/// A meter's latest command of `action`, if any.
+pub async fn latest_of(
+    conn: &mut Conn,
+    meter_id: &str,
+    action: RelayAction,
+) -> Result<Option<Command>, ControlError> {
+    let filter =
+        "WHERE meter_id = $1 AND action = $2 ORDER BY created_at DESC, command_id DESC LIMIT 1";
+    select_one(conn, filter, &[meter_id.into(), action.as_str().into()]).await
 }
 
 /// Live commands in `state` whose `not_before` has come, oldest first.
@@ -279,18 +302,14 @@ pub async fn due(
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Command>, ControlError> {
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM commands WHERE live = 1 AND state = $1 AND not_before <= $2 \
-         ORDER BY not_before, command_id LIMIT $3"
-    ))
-    .bind(state.as_str())
-    .bind(micros(now))
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    let filter = "WHERE live = 1 AND state = $1 AND not_before <= $2 \
+                  ORDER BY not_before, command_id LIMIT $3";
+    select(
+        conn,
+        filter,
+        &[state.as_str().into(), micros(now).into(), limit.into()],
+    )
+    .await
 }
 
 /// Live commands whose deadline has passed.
@@ -299,16 +318,8 @@ pub async fn overdue(
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Command>, ControlError> {
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM commands WHERE live = 1 AND deadline < $1 ORDER BY deadline LIMIT $2"
-    ))
-    .bind(micros(now))
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    let filter = "WHERE live = 1 AND deadline < $1 ORDER BY deadline LIMIT $2";
+    select(conn, filter, &[micros(now).into(), limit.into()]).await
 }
 
 /// Live commands in any of `states` (for verification against readings).
@@ -318,15 +329,8 @@ pub async fn live_in(
 ) -> Result<Vec<Command>, ControlError> {
     let mut all = Vec::new();
     for state in states {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM commands WHERE live = 1 AND state = $1 ORDER BY created_at"
-        ))
-        .bind(state.as_str())
-        .fetch_all(&mut *conn)
-        .await?;
-        for row in &rows {
-            all.push(from_row(row)?);
-        }
+        let filter = "WHERE live = 1 AND state = $1 ORDER BY created_at";
+        all.extend(select(conn, filter, &[state.as_str().into()]).await?);
     }
     Ok(all)
 }
@@ -337,17 +341,8 @@ pub async fn for_meter(
     meter_id: &str,
     limit: i64,
 ) -> Result<Vec<Command>, ControlError> {
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM commands WHERE meter_id = $1 ORDER BY created_at DESC, command_id \
-         LIMIT $2"
-    ))
-    .bind(meter_id)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    let filter = "WHERE meter_id = $1 ORDER BY created_at DESC, command_id LIMIT $2";
+    select(conn, filter, &[meter_id.into(), limit.into()]).await
 }
 
 /// Commands counted by action and state.
@@ -359,15 +354,6 @@ pub async fn summary(conn: &mut Conn) -> Result<Vec<(String, String, i64)>, Cont
     .await?)
 }
 
-/// Live commands (not yet in a terminal state).
-pub async fn live_count(conn: &mut Conn) -> Result<i64, ControlError> {
-    Ok(
-        sqlx::query_scalar("SELECT count(*) FROM commands WHERE live = 1")
-            .fetch_one(&mut *conn)
-            .await?,
-    )
-}
-
 /// Commands in `state`.
 pub async fn count_in(conn: &mut Conn, state: CommandState) -> Result<i64, ControlError> {
     Ok(
@@ -376,23 +362,4 @@ pub async fn count_in(conn: &mut Conn, state: CommandState) -> Result<i64, Contr
             .fetch_one(&mut *conn)
             .await?,
     )
-}
-
-/// A meter's latest command of `action`, if any.
-pub async fn latest_of(
-    conn: &mut Conn,
-    meter_id: &str,
-    action: RelayAction,
-) -> Result<Option<Command>, ControlError> {
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM commands WHERE meter_id = $1 AND action = $2 \
-         ORDER BY created_at DESC, command_id DESC LIMIT 1"
-    ))
-    .bind(meter_id)
-    .bind(action.as_str())
-    .fetch_optional(&mut *conn)
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
 }

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::sql::{self, Param};
 use super::{instant, micros, stored_enum, Conn};
 use crate::domain::charge_key::ChargeKey;
 use crate::domain::money::{from_fen, to_fen};
@@ -109,22 +110,23 @@ fn from_row(row: &AnyRow) -> Result<Entry, ControlError> {
 
 /// Appends an entry (its `seq` must be the account's next).
 pub async fn insert(conn: &mut Conn, entry: &Entry) -> Result<(), ControlError> {
-    sqlx::query(&format!(
+    let statement = format!(
         "INSERT INTO ledger ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    ))
-    .bind(&entry.meter_id)
-    .bind(entry.seq)
-    .bind(entry.kind.as_str())
-    .bind(to_fen(entry.amount)?)
-    .bind(to_fen(entry.balance_after)?)
-    .bind(&entry.reference)
-    .bind(entry.corrects_seq)
-    .bind(entry.authorised_by.as_deref())
-    .bind(entry.note.as_deref())
-    .bind(entry.lake_version)
-    .bind(micros(entry.at))
-    .execute(&mut *conn)
-    .await?;
+    );
+    let params: [Param; 11] = [
+        (&entry.meter_id).into(),
+        entry.seq.into(),
+        entry.kind.as_str().into(),
+        to_fen(entry.amount)?.into(),
+        to_fen(entry.balance_after)?.into(),
+        (&entry.reference).into(),
+        entry.corrects_seq.into(),
+        entry.authorised_by.as_deref().into(),
+        entry.note.as_deref().into(),
+        entry.lake_version.into(),
+        micros(entry.at).into(),
+    ];
+    sql::execute(conn, &statement, &params).await?;
     Ok(())
 }
 
@@ -134,29 +136,19 @@ pub async fn recent(
     meter_id: &str,
     limit: i64,
 ) -> Result<Vec<Entry>, ControlError> {
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM ledger WHERE meter_id = $1 ORDER BY seq DESC LIMIT $2"
-    ))
-    .bind(meter_id)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    let statement =
+        format!("SELECT {COLUMNS} FROM ledger WHERE meter_id = $1 ORDER BY seq DESC LIMIT $2");
+    sql::rows(conn, &statement, &[meter_id.into(), limit.into()], from_row).await
 }
 
 /// One entry.
 pub async fn get(conn: &mut Conn, meter_id: &str, seq: i64) -> Result<Entry, ControlError> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM ledger WHERE meter_id = $1 AND seq = $2"
-    ))
-    .bind(meter_id)
-    .bind(seq)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| ControlError::NotFound(format!("no ledger entry {seq} for meter {meter_id}")))?;
-    from_row(&row)
+    let statement = format!("SELECT {COLUMNS} FROM ledger WHERE meter_id = $1 AND seq = $2");
+    sql::row(conn, &statement, &[meter_id.into(), seq.into()], from_row)
+        .await?
+        .ok_or_else(|| {
+            ControlError::NotFound(format!("no ledger entry {seq} for meter {meter_id}"))
+        })
 }
 
 /// The entry of `kind` with `reference` on an account, if any.
@@ -166,17 +158,11 @@ pub async fn by_reference(
     kind: EntryKind,
     reference: &str,
 ) -> Result<Option<Entry>, ControlError> {
-    sqlx::query(&format!(
+    let statement = format!(
         "SELECT {COLUMNS} FROM ledger WHERE meter_id = $1 AND kind = $2 AND reference = $3"
-    ))
-    .bind(meter_id)
-    .bind(kind.as_str())
-    .bind(reference)
-    .fetch_optional(&mut *conn)
-    .await?
-    .as_ref()
-    .map(from_row)
-    .transpose()
+    );
+    let params = [meter_id.into(), kind.as_str().into(), reference.into()];
+    sql::row(conn, &statement, &params, from_row).await
 }
 
 /// One account whose stored balance or entry count disagrees with its ledger.
@@ -252,30 +238,27 @@ pub struct PaymentReference {
     pub at: DateTime<Utc>,
 }
 
+fn payment_from_row(row: &AnyRow) -> Result<PaymentReference, ControlError> {
+    Ok(PaymentReference {
+        reference: row.try_get("reference")?,
+        meter_id: row.try_get("meter_id")?,
+        amount: from_fen(row.try_get("amount_fen")?),
+        seq: row.try_get("seq")?,
+        balance_after: from_fen(row.try_get("balance_after_fen")?),
+        command_id: row.try_get("command_id")?,
+        at: instant(row.try_get("at")?)?,
+    })
+}
+
 /// The payment that used `reference`, if any.
 pub async fn payment_reference(
     conn: &mut Conn,
     reference: &str,
 ) -> Result<Option<PaymentReference>, ControlError> {
-    let row = sqlx::query(
+    let statement =
         "SELECT reference, meter_id, amount_fen, seq, balance_after_fen, command_id, at \
-         FROM payment_references WHERE reference = $1",
-    )
-    .bind(reference)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|row| {
-        Ok(PaymentReference {
-            reference: row.try_get("reference")?,
-            meter_id: row.try_get("meter_id")?,
-            amount: from_fen(row.try_get("amount_fen")?),
-            seq: row.try_get("seq")?,
-            balance_after: from_fen(row.try_get("balance_after_fen")?),
-            command_id: row.try_get("command_id")?,
-            at: instant(row.try_get("at")?)?,
-        })
-    })
-    .transpose()
+                     FROM payment_references WHERE reference = $1";
+    sql::row(conn, statement, &[reference.into()], payment_from_row).await
 }
 
 /// Records a payment reference.
@@ -283,19 +266,18 @@ pub async fn insert_payment_reference(
     conn: &mut Conn,
     payment: &PaymentReference,
 ) -> Result<(), ControlError> {
-    sqlx::query(
-        "INSERT INTO payment_references (reference, meter_id, amount_fen, seq, balance_after_fen, \
-         command_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&payment.reference)
-    .bind(&payment.meter_id)
-    .bind(to_fen(payment.amount)?)
-    .bind(payment.seq)
-    .bind(to_fen(payment.balance_after)?)
-    .bind(payment.command_id.as_deref())
-    .bind(micros(payment.at))
-    .execute(&mut *conn)
-    .await?;
+    let statement = "INSERT INTO payment_references (reference, meter_id, amount_fen, seq, \
+                     balance_after_fen, command_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    let params: [Param; 7] = [
+        (&payment.reference).into(),
+        (&payment.meter_id).into(),
+        to_fen(payment.amount)?.into(),
+        payment.seq.into(),
+        to_fen(payment.balance_after)?.into(),
+        payment.command_id.as_deref().into(),
+        micros(payment.at).into(),
+    ];
+    sql::execute(conn, statement, &params).await?;
     Ok(())
 }
 

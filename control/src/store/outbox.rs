@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::sql::{self, Param};
 use super::{instant, micros, Conn};
 use crate::ControlError;
 
@@ -66,21 +67,21 @@ fn from_row(row: &AnyRow) -> Result<OutboxMessage, ControlError> {
 
 /// Adds a message.
 pub async fn insert(conn: &mut Conn, m: &OutboxMessage) -> Result<(), ControlError> {
-    sqlx::query(&format!(
-        "INSERT INTO outbox ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-    ))
-    .bind(&m.id)
-    .bind(&m.topic)
-    .bind(&m.key)
-    .bind(&m.payload)
-    .bind(m.command_id.as_deref())
-    .bind(micros(m.deadline))
-    .bind(micros(m.created_at))
-    .bind(micros(m.next_attempt_at))
-    .bind(i64::from(m.attempts))
-    .bind(m.last_error.as_deref())
-    .execute(&mut *conn)
-    .await?;
+    let statement =
+        format!("INSERT INTO outbox ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+    let params: [Param; 10] = [
+        (&m.id).into(),
+        (&m.topic).into(),
+        (&m.key).into(),
+        (&m.payload).into(),
+        m.command_id.as_deref().into(),
+        micros(m.deadline).into(),
+        micros(m.created_at).into(),
+        micros(m.next_attempt_at).into(),
+        i64::from(m.attempts).into(),
+        m.last_error.as_deref().into(),
+    ];
+    sql::execute(conn, &statement, &params).await?;
     Ok(())
 }
 
@@ -90,35 +91,31 @@ pub async fn due(
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<OutboxMessage>, ControlError> {
-    sqlx::query(&format!(
+    let statement = format!(
         "SELECT {COLUMNS} FROM outbox WHERE next_attempt_at <= $1 ORDER BY created_at, id LIMIT $2"
-    ))
-    .bind(micros(now))
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    );
+    sql::rows(
+        conn,
+        &statement,
+        &[micros(now).into(), limit.into()],
+        from_row,
+    )
+    .await
 }
 
 /// Removes a produced (or abandoned) message; returns whether it was there.
 pub async fn delete(conn: &mut Conn, id: &str) -> Result<bool, ControlError> {
-    Ok(sqlx::query("DELETE FROM outbox WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
-        == 1)
+    Ok(sql::execute(conn, "DELETE FROM outbox WHERE id = $1", &[id.into()]).await? == 1)
 }
 
 /// Removes every message of a command (it ended before they were produced).
 pub async fn delete_for_command(conn: &mut Conn, command_id: &str) -> Result<u64, ControlError> {
-    Ok(sqlx::query("DELETE FROM outbox WHERE command_id = $1")
-        .bind(command_id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected())
+    sql::execute(
+        conn,
+        "DELETE FROM outbox WHERE command_id = $1",
+        &[command_id.into()],
+    )
+    .await
 }
 
 /// Records a failed try and when to try again.

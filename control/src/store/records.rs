@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::sql;
 use super::{instant, maybe_instant, micros, stored_enum, Conn};
 use crate::ControlError;
 
@@ -108,16 +109,10 @@ pub async fn insert_exemption(conn: &mut Conn, e: &Exemption) -> Result<(), Cont
 
 /// A meter's exemptions, newest first.
 pub async fn exemptions(conn: &mut Conn, meter_id: &str) -> Result<Vec<Exemption>, ControlError> {
-    sqlx::query(
-        "SELECT id, meter_id, kind, reason, starts_at, ends_at, created_by, created_at, revoked_at \
-         FROM exemptions WHERE meter_id = $1 ORDER BY created_at DESC, id",
-    )
-    .bind(meter_id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(exemption)
-    .collect()
+    let statement =
+        "SELECT id, meter_id, kind, reason, starts_at, ends_at, created_by, created_at, \
+                     revoked_at FROM exemptions WHERE meter_id = $1 ORDER BY created_at DESC, id";
+    sql::rows(conn, statement, &[meter_id.into()], exemption).await
 }
 
 /// Ends an exemption early; returns whether it existed and was not already revoked.
@@ -207,23 +202,17 @@ pub async fn insert_notice(conn: &mut Conn, notice: &Notice) -> Result<(), Contr
 
 /// A meter's notices, newest first.
 pub async fn notices(conn: &mut Conn, meter_id: &str) -> Result<Vec<Notice>, ControlError> {
-    let rows = sqlx::query(
-        "SELECT meter_id, kind, body, created_at FROM notices WHERE meter_id = $1 \
-         ORDER BY created_at DESC, id",
-    )
-    .bind(meter_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Notice {
-                meter_id: row.try_get("meter_id")?,
-                kind: row.try_get("kind")?,
-                body: row.try_get("body")?,
-                created_at: instant(row.try_get("created_at")?)?,
-            })
+    let statement = "SELECT meter_id, kind, body, created_at FROM notices WHERE meter_id = $1 \
+                     ORDER BY created_at DESC, id";
+    sql::rows(conn, statement, &[meter_id.into()], |row| {
+        Ok(Notice {
+            meter_id: row.try_get("meter_id")?,
+            kind: row.try_get("kind")?,
+            body: row.try_get("body")?,
+            created_at: instant(row.try_get("created_at")?)?,
         })
-        .collect()
+    })
+    .await
 }
 
 /// An alarm for staff.
@@ -265,26 +254,21 @@ pub async fn insert_alarm(conn: &mut Conn, alarm: &Alarm) -> Result<(), ControlE
 
 /// Open alarms, newest first, at most `limit`.
 pub async fn open_alarms(conn: &mut Conn, limit: i64) -> Result<Vec<Alarm>, ControlError> {
-    let rows = sqlx::query(
+    let statement =
         "SELECT id, meter_id, kind, detail, command_id, raised_at, cleared_at FROM alarms \
-         WHERE cleared_at IS NULL ORDER BY raised_at DESC, id LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Alarm {
-                id: row.try_get("id")?,
-                meter_id: row.try_get("meter_id")?,
-                kind: row.try_get("kind")?,
-                detail: row.try_get("detail")?,
-                command_id: row.try_get("command_id")?,
-                raised_at: instant(row.try_get("raised_at")?)?,
-                cleared_at: maybe_instant(row.try_get("cleared_at")?)?,
-            })
+                     WHERE cleared_at IS NULL ORDER BY raised_at DESC, id LIMIT $1";
+    sql::rows(conn, statement, &[limit.into()], |row| {
+        Ok(Alarm {
+            id: row.try_get("id")?,
+            meter_id: row.try_get("meter_id")?,
+            kind: row.try_get("kind")?,
+            detail: row.try_get("detail")?,
+            command_id: row.try_get("command_id")?,
+            raised_at: instant(row.try_get("raised_at")?)?,
+            cleared_at: maybe_instant(row.try_get("cleared_at")?)?,
         })
-        .collect()
+    })
+    .await
 }
 
 /// A value the service keeps about itself (e.g. the last billed lake version).
