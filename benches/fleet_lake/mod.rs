@@ -358,28 +358,7 @@ pub async fn fleet_lake(shape: FleetShape, root: &Path) -> anyhow::Result<FleetL
     std::fs::create_dir_all(&dir)?;
     write_registry(&shape, &registry)?;
     let started = std::time::Instant::now();
-    let mut lake = Lake::open(&location, ZONE).await?;
-    let mut state = FleetState::new(shape);
-    // About a million rows per append: one day of a block of areas.
-    let block = (1_000_000 / (96 * (shape.customers_per_area + 1))).max(1);
-    let progress = indicatif::ProgressBar::new(shape.rows());
-    progress.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg} [{bar:40}] {human_pos}/{human_len} rows, {per_sec}, eta {eta}",
-        )?
-        .progress_chars("=> "),
-    );
-    progress.set_message("generating the lake");
-    for day in 0..shape.days {
-        let date = shape.first_day + TimeDelta::days(i64::from(day));
-        for start in (0..shape.areas).step_by(block) {
-            let batch = state.day_rows(date, start..(start + block).min(shape.areas))?;
-            let rows = batch.num_rows() as u64;
-            lake.append(vec![batch], &[]).await?;
-            progress.inc(rows);
-        }
-    }
-    progress.finish_and_clear();
+    generate_days(shape, &location, 0..shape.days).await?;
     let generate_secs = started.elapsed().as_secs_f64();
     std::fs::write(&marker, format!("{shape:?}\n"))?;
     eprintln!(
@@ -388,6 +367,42 @@ pub async fn fleet_lake(shape: FleetShape, root: &Path) -> anyhow::Result<FleetL
         dir.display()
     );
     Ok(FleetLake { location, registry })
+}
+
+/// Appends the readings of days `days` (of `0..shape.days`) to the lake at `location`; the registers of
+/// earlier days are computed (not written) so that the new days continue them.
+pub async fn generate_days(
+    shape: FleetShape,
+    location: &LakeLocation,
+    days: std::ops::Range<u32>,
+) -> anyhow::Result<()> {
+    let mut lake = Lake::open(location, ZONE).await?;
+    let mut state = FleetState::new(shape);
+    // About a million rows per append: one day of a block of areas.
+    let block = (1_000_000 / (96 * (shape.customers_per_area + 1))).max(1);
+    let written = u64::from(days.end.saturating_sub(days.start)) * shape.rows()
+        / u64::from(shape.days.max(1));
+    let progress = indicatif::ProgressBar::new(written);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {human_pos}/{human_len} rows, {per_sec}, eta {eta}",
+        )?
+        .progress_chars("=> "),
+    );
+    progress.set_message("generating the lake");
+    for day in 0..days.end {
+        let date = shape.first_day + TimeDelta::days(i64::from(day));
+        for start in (0..shape.areas).step_by(block) {
+            let batch = state.day_rows(date, start..(start + block).min(shape.areas))?;
+            if day >= days.start {
+                let rows = batch.num_rows() as u64;
+                lake.append(vec![batch], &[]).await?;
+                progress.inc(rows);
+            }
+        }
+    }
+    progress.finish_and_clear();
+    Ok(())
 }
 
 /// The Python the comparison scripts run with (`METERLAKE_PYTHON`, set by `scripts/test.sh`); `tools` names

@@ -126,7 +126,7 @@ pub async fn start(
             workers::acks::run(c.clone(), k.clone(), handle, rx.clone())
         }),
     );
-    let producer = ingest::kafka::producer(&runtime.kafka)?;
+    let producer = ingest::kafka::relay_producer(&runtime.kafka)?;
     let (c, rx) = (control.clone(), shutdown.clone());
     tasks.push(
         supervisor.spawn("outbox_relay", shutdown.clone(), move |handle| {

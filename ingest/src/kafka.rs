@@ -5,6 +5,8 @@ pub mod embedded;
 pub mod message;
 pub mod topics;
 
-pub use client::{consumer, consumer_with_context, producer, KafkaSettings};
+pub use client::{
+    consumer, consumer_with_context, producer, relay_consumer, relay_producer, KafkaSettings,
+};
 pub use embedded::EmbeddedKafka;
 pub use topics::Topics;

@@ -24,7 +24,7 @@ pub async fn run(
     handle: LoopHandle,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ControlError> {
-    let consumer = ingest::kafka::consumer(&settings, GROUP)?;
+    let consumer = ingest::kafka::relay_consumer(&settings, GROUP)?;
     consumer.subscribe(&[&control.rules().topics.acks])?;
     handle.success();
     loop {

@@ -127,7 +127,7 @@ impl Collector {
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), CollectorError> {
         let group = format!("meterlake-collector-{}", self.config.collector_id);
-        let consumer = crate::kafka::consumer(&settings, &group)?;
+        let consumer = crate::kafka::relay_consumer(&settings, &group)?;
         consumer.subscribe(&[&self.topics.commands])?;
         loop {
             let message = tokio::select! {
