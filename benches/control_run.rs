@@ -293,12 +293,12 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let full = args::full_run();
-        let payments = arg(0, if full { 5_000 } else { 100 });
-        let latency_payments = arg(1, if full { 1_000 } else { 20 });
+        let payments = arg(1, if full { 5_000 } else { 100 });
+        let latency_payments = arg(2, if full { 1_000 } else { 20 });
         let shape = FleetShape {
-            areas: arg(2, if full { 1_000 } else { 2 }),
-            customers_per_area: arg(3, if full { 100 } else { 5 }),
-            days: u32::try_from(arg(4, if full { 10 } else { 3 }))?.max(2),
+            areas: arg(3, if full { 1_000 } else { 2 }),
+            customers_per_area: arg(4, if full { 100 } else { 5 }),
+            days: u32::try_from(arg(5, if full { 10 } else { 3 }))?.max(2),
             first_day: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap_or_default(),
             lost_per_10k: 5,
         };

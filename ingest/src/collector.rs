@@ -4,6 +4,7 @@
 pub mod bus_client;
 pub mod buses_file;
 pub mod commands;
+mod executed;
 pub mod forward;
 pub mod health;
 pub mod limits;
@@ -118,7 +119,7 @@ pub struct Collector {
     stopping: AtomicBool,
     rounds: AtomicU64,
     health: health::HealthBoard,
-    executed: std::sync::Mutex<commands::ExecutedCommands>,
+    executed: std::sync::Mutex<executed::ExecutedCommands>,
 }
 
 impl Collector {
@@ -154,6 +155,12 @@ impl Collector {
                 config: b.clone(),
             })
             .collect();
+        let journal = spool
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .dir()
+            .join(executed::JOURNAL_FILE);
+        let executed = executed::ExecutedCommands::open(journal);
         Self {
             health: health::HealthBoard::new(&config.buses),
             config,
@@ -165,7 +172,7 @@ impl Collector {
             clock,
             stopping: AtomicBool::new(false),
             rounds: AtomicU64::new(0),
-            executed: std::sync::Mutex::new(commands::ExecutedCommands::default()),
+            executed: std::sync::Mutex::new(executed),
         }
     }
 

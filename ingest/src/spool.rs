@@ -170,7 +170,12 @@ impl Spool {
         self.bytes
     }
 
-    /// The disk bound.
+    /// The spool's directory.
+    pub fn dir(&self) -> &Path {
+        &self.config.dir
+    }
+
+    /// The disk bound, bytes.
     pub fn max_bytes(&self) -> u64 {
         self.config.max_bytes
     }

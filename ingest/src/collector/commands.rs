@@ -1,6 +1,5 @@
 //! Executing relay commands from Kafka on the right meter and acknowledging the outcome.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,35 +14,6 @@ use crate::dlt645::frame::error_bits;
 use crate::dlt645::relay::STATUS3_RELAY_OPEN;
 use crate::dlt645::{Address, DataId, RelayCommand};
 use crate::kafka::KafkaSettings;
-
-/// How many executed (command, attempt) pairs a collector remembers.
-const REMEMBERED_COMMANDS: usize = 10_000;
-
-/// The acknowledgements of recently executed commands, so that a command Kafka delivers again (after a
-/// consumer restart or rebalance) is answered again but not executed again.
-#[derive(Debug, Default)]
-pub(crate) struct ExecutedCommands {
-    order: VecDeque<(String, u32)>,
-    acks: HashMap<(String, u32), AckMessage>,
-}
-
-impl ExecutedCommands {
-    fn get(&self, command_id: &str, attempt: u32) -> Option<AckMessage> {
-        self.acks.get(&(command_id.to_string(), attempt)).cloned()
-    }
-
-    fn remember(&mut self, ack: &AckMessage) {
-        let key = (ack.command_id.clone(), ack.attempt);
-        if self.acks.insert(key.clone(), ack.clone()).is_none() {
-            self.order.push_back(key);
-        }
-        while self.order.len() > REMEMBERED_COMMANDS {
-            if let Some(old) = self.order.pop_front() {
-                self.acks.remove(&old);
-            }
-        }
-    }
-}
 
 impl Collector {
     /// Executes a command once per (command id, attempt): a repeated delivery gets the first
