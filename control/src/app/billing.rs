@@ -2,7 +2,7 @@
 //! price books only the difference), from the account's watermark on — a pass prices the months not
 //! yet closed, not the account's history. One account's failure is recorded on it and the pass goes on.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use analytics::billing::daily_run::{daily_charges_for, MeterDailyCharges};
 use analytics::billing::period_run::MonthPeriod;
@@ -13,13 +13,12 @@ use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
-use super::payments::next_entry;
 use super::reconcile::ReconcileReport;
 use super::Control;
 use crate::domain::charge_key::ChargeKey;
 use crate::domain::prepaid::{next_state, Change};
 use crate::domain::relay::required_action;
-use crate::store::accounts::{self, Account};
+use crate::store::accounts;
 use crate::store::ledger::{self, EntryKind};
 use crate::store::records;
 use crate::ControlError;
@@ -43,11 +42,7 @@ pub struct PassReport {
     pub reconciled: ReconcileReport,
 }
 
-/// Accounts booked per transaction.
-const BATCH: usize = 500;
-
 /// The charges one account gets from a pass.
-#[derive(Debug, Clone)]
 struct AccountCharges {
     keys: Vec<(ChargeKey, Decimal)>,
     /// The end of the last month that is complete (its true-up included): the new watermark.
@@ -100,140 +95,84 @@ impl Control {
                 self.billing_failed(&meter, &why).await?;
                 report.errors.push((meter, why));
             }
-            let mut rest = charges;
-            while !rest.is_empty() {
-                let tail = rest.split_off(rest.len().min(BATCH));
-                let batch = std::mem::replace(&mut rest, tail);
-                self.apply_batch_or_each(&batch, version, now, &mut report)
-                    .await?;
+            for (meter, charges) in charges {
+                match self.apply_charges(&meter, charges, version, now).await {
+                    Ok((changed, commands)) => {
+                        report.charged += usize::from(changed);
+                        report.commands += commands;
+                    }
+                    Err(err)
+                        if err.kind() == crate::ErrorKind::Invalid
+                            || err.kind() == crate::ErrorKind::Internal =>
+                    {
+                        let why = err.to_string();
+                        self.billing_failed(&meter, &why).await?;
+                        report.errors.push((meter, why));
+                    }
+                    Err(err) => return Err(err),
+                }
             }
         }
         metrics::counter!("meterlake_control_billing_passes_total").increment(1);
         Ok(report)
     }
 
-    /// Books a batch of accounts in one transaction; when that fails for a reason of one account's
-    /// (its data, not the database), books them one by one so that only the account at fault fails.
-    async fn apply_batch_or_each(
+    /// Books one account's charges; returns whether its balance moved and the commands created.
+    async fn apply_charges(
         &self,
-        batch: &[(String, AccountCharges)],
+        meter_id: &str,
+        charges: AccountCharges,
         version: i64,
         now: DateTime<Utc>,
-        report: &mut PassReport,
-    ) -> Result<(), ControlError> {
-        let account_fault = |err: &ControlError| {
-            matches!(
-                err.kind(),
-                crate::ErrorKind::Invalid | crate::ErrorKind::Internal
-            )
-        };
-        match self.apply_batch(batch, version, now).await {
-            Ok((charged, commands)) => {
-                report.charged += charged;
-                report.commands += commands;
-                return Ok(());
-            }
-            Err(err) if !account_fault(&err) => return Err(err),
-            Err(_) => {}
-        }
-        for one in batch {
-            match self
-                .apply_batch(std::slice::from_ref(one), version, now)
-                .await
-            {
-                Ok((charged, commands)) => {
-                    report.charged += charged;
-                    report.commands += commands;
-                }
-                Err(err) if account_fault(&err) => {
-                    let why = err.to_string();
-                    self.billing_failed(&one.0, &why).await?;
-                    report.errors.push((one.0.clone(), why));
-                }
-                Err(err) => return Err(err),
-            }
-        }
-        Ok(())
-    }
-
-    /// Books the charges of a batch of accounts in one transaction with a few multi-row statements;
-    /// returns how many accounts' balances moved and the commands created.
-    async fn apply_batch(
-        &self,
-        batch: &[(String, AccountCharges)],
-        version: i64,
-        now: DateTime<Utc>,
-    ) -> Result<(usize, usize), ControlError> {
-        let meters: Vec<&str> = batch.iter().map(|(m, _)| m.as_str()).collect();
-        let from_key = batch
-            .iter()
-            .filter_map(|(_, c)| c.keys.first())
-            .map(|(key, _)| key.to_string())
-            .min()
-            .unwrap_or_default();
+    ) -> Result<(bool, usize), ControlError> {
         let mut tx = self.db.begin().await?;
-        let mut locked: HashMap<String, Account> = accounts::lock_many(&mut tx, &meters, now)
-            .await?
-            .into_iter()
-            .map(|a| (a.meter_id.clone(), a))
-            .collect();
-        let booked = ledger::booked_charges_many(&mut tx, &meters, &from_key).await?;
-        let nothing = BTreeMap::new();
-        let (mut entries, mut bookings, mut saved) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut charged, mut commands) = (0, 0);
-        for (meter, charges) in batch {
-            let Some(mut account) = locked.remove(meter) else {
+        let mut account = accounts::lock(&mut tx, meter_id, now).await?;
+        let booked = ledger::booked_charges(&mut tx, meter_id).await?;
+        let before = account.state;
+        let mut changed = false;
+        for (key, charge) in charges.keys {
+            let difference = charge - booked.get(&key).copied().unwrap_or_default();
+            if difference == Decimal::ZERO {
                 continue;
-            };
-            let booked = booked.get(meter).unwrap_or(&nothing);
-            let before = account.state;
-            let mut changed = false;
-            for (key, charge) in &charges.keys {
-                let difference = *charge - booked.get(key).copied().unwrap_or_default();
-                if difference.is_zero() {
-                    continue;
-                }
-                let reference = format!("{key}@v{version}");
-                let mut entry = next_entry(
-                    &mut account,
-                    EntryKind::Charge,
-                    -difference,
-                    &reference,
-                    now,
-                )?;
-                entry.lake_version = Some(version);
-                entries.push(entry);
-                account.charged = account
-                    .charged
-                    .checked_add(difference)
-                    .ok_or_else(|| ControlError::Corrupt(format!("charges of {meter} overflow")))?;
-                bookings.push((meter.clone(), *key, *charge));
-                changed = true;
             }
-            if changed {
-                let terms = self.rules.terms_of(&account);
-                account.state = next_state(before, account.balance, &terms, Change::Deduction);
-                self.state_changed(&mut tx, &account, before, now).await?;
-            }
-            if let Some(closed) = charges.closed_through {
-                account.billed_from = account.billed_from.max(closed);
-            }
-            account.billed_version = Some(version);
-            account.billing_error = None;
-            // A charge that leaves the state as it was changes nothing the relay policy looks at: what
-            // was planned for the account still holds, so the pass skips the enforcement queries.
-            if account.state != before || required_action(account.state, account.relay).is_some() {
-                let command = self.enforce(&mut tx, &mut account, "billing", now).await?;
-                commands += usize::from(command.is_some());
-            }
-            charged += usize::from(changed);
-            saved.push(account);
+            let reference = format!("{key}@v{version}");
+            self.book(
+                &mut tx,
+                &mut account,
+                EntryKind::Charge,
+                -difference,
+                &reference,
+                None,
+                None,
+                Some(version),
+                now,
+            )
+            .await?;
+            account.charged += difference;
+            ledger::book_charge(&mut tx, meter_id, key, charge, version).await?;
+            changed = true;
         }
-        ledger::insert_many(&mut tx, &entries).await?;
-        ledger::book_charges(&mut tx, &bookings, version).await?;
-        accounts::save_many(&mut tx, &saved, now).await?;
+        if changed {
+            let terms = self.rules.terms_of(&account);
+            account.state = next_state(before, account.balance, &terms, Change::Deduction);
+            self.state_changed(&mut tx, &account, before, now).await?;
+        }
+        if let Some(closed) = charges.closed_through {
+            account.billed_from = account.billed_from.max(closed);
+        }
+        account.billed_version = Some(version);
+        account.billing_error = None;
+        // A charge that leaves the state as it was changes nothing the relay policy looks at: what was
+        // planned for the account still holds, so the pass skips the enforcement queries.
+        let command =
+            if account.state != before || required_action(account.state, account.relay).is_some() {
+                self.enforce(&mut tx, &mut account, "billing", now).await?
+            } else {
+                None
+            };
+        accounts::save(&mut tx, &account, now).await?;
         tx.commit().await?;
-        Ok((charged, commands))
+        Ok((changed, usize::from(command.is_some())))
     }
 
     /// Records a billing failure on the account (the pass goes on).

@@ -296,41 +296,29 @@ impl Control {
         lake_version: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<i64, ControlError> {
-        let mut entry = next_entry(account, kind, amount, reference, now)?;
-        entry.corrects_seq = corrects_seq;
-        entry.authorised_by = authorised.map(|(who, _)| who.to_string());
-        entry.note = authorised.and_then(|(_, note)| note.map(str::to_string));
-        entry.lake_version = lake_version;
-        ledger::insert(conn, &entry).await?;
-        Ok(entry.seq)
+        let balance = from_fen(add_fen(to_fen(account.balance)?, to_fen(amount)?)?);
+        let seq = account.entries + 1;
+        ledger::insert(
+            conn,
+            &Entry {
+                meter_id: account.meter_id.clone(),
+                seq,
+                kind,
+                amount,
+                balance_after: balance,
+                reference: reference.to_string(),
+                corrects_seq,
+                authorised_by: authorised.map(|(who, _)| who.to_string()),
+                note: authorised.and_then(|(_, note)| note.map(str::to_string)),
+                lake_version,
+                at: now,
+            },
+        )
+        .await?;
+        account.balance = balance;
+        account.entries = seq;
+        Ok(seq)
     }
-}
-
-/// The next ledger entry of `account` for `amount`, with the account's balance and entry count moved
-/// (exactly, refusing overflow); the caller stores it.
-pub(crate) fn next_entry(
-    account: &mut Account,
-    kind: EntryKind,
-    amount: Decimal,
-    reference: &str,
-    now: DateTime<Utc>,
-) -> Result<Entry, ControlError> {
-    let balance = from_fen(add_fen(to_fen(account.balance)?, to_fen(amount)?)?);
-    account.balance = balance;
-    account.entries += 1;
-    Ok(Entry {
-        meter_id: account.meter_id.clone(),
-        seq: account.entries,
-        kind,
-        amount,
-        balance_after: balance,
-        reference: reference.to_string(),
-        corrects_seq: None,
-        authorised_by: None,
-        note: None,
-        lake_version: None,
-        at: now,
-    })
 }
 
 fn receipt(record: PaymentReference, replay: bool) -> PaymentReceipt {

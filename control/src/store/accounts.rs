@@ -197,57 +197,6 @@ pub async fn save(
     Ok(())
 }
 
-/// Writes many accounts in few statements (a multi-row upsert on the meter).
-pub async fn save_many(
-    conn: &mut Conn,
-    accounts: &[Account],
-    now: DateTime<Utc>,
-) -> Result<(), ControlError> {
-    let columns: Vec<&str> = COLUMNS.split(',').map(str::trim).collect();
-    let width = columns.len() + 1;
-    let updates: Vec<String> = columns
-        .iter()
-        .skip(1)
-        .chain(std::iter::once(&"updated_at"))
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    let now = micros(now);
-    for chunk in accounts.chunks(sql::MAX_PARAMS / width) {
-        let mut params = Vec::with_capacity(chunk.len() * width);
-        for account in chunk {
-            params.extend(values(account)?);
-            params.push(now.into());
-        }
-        let statement = format!(
-            "INSERT INTO accounts ({COLUMNS}, updated_at) VALUES {} ON CONFLICT (meter_id) DO UPDATE SET {}",
-            sql::row_placeholders(chunk.len(), width, 1),
-            updates.join(", ")
-        );
-        sql::execute(conn, &statement, &params).await?;
-    }
-    Ok(())
-}
-
-/// Reads and locks many accounts (see [`lock`]); meters without an account are left out.
-pub async fn lock_many(
-    conn: &mut Conn,
-    meter_ids: &[&str],
-    now: DateTime<Utc>,
-) -> Result<Vec<Account>, ControlError> {
-    let mut out = Vec::with_capacity(meter_ids.len());
-    for chunk in meter_ids.chunks(sql::MAX_PARAMS - 1) {
-        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-        let statement = format!(
-            "UPDATE accounts SET updated_at = $1 WHERE meter_id IN ({}) RETURNING {COLUMNS}",
-            list.join(", ")
-        );
-        let mut params: Vec<Param> = vec![micros(now).into()];
-        params.extend(chunk.iter().map(|m| Param::from(*m)));
-        out.extend(sql::rows(conn, &statement, &params, from_row).await?);
-    }
-    Ok(out)
-}
-
 /// Reads an account and locks its row until the transaction ends (PostgreSQL row lock; SQLite has
 /// one writer), so concurrent changes to one account serialise.
 pub async fn lock(

@@ -1,7 +1,7 @@
 //! The `ledger` (every money movement of an account, numbered per account), the payment references
 //! and the booked charges per charge key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -110,28 +110,10 @@ fn from_row(row: &AnyRow) -> Result<Entry, ControlError> {
 
 /// Appends an entry (its `seq` must be the account's next).
 pub async fn insert(conn: &mut Conn, entry: &Entry) -> Result<(), ControlError> {
-    insert_many(conn, std::slice::from_ref(entry)).await
-}
-
-/// Appends entries in few statements.
-pub async fn insert_many(conn: &mut Conn, entries: &[Entry]) -> Result<(), ControlError> {
-    const WIDTH: usize = 11;
-    for chunk in entries.chunks(sql::MAX_PARAMS / WIDTH) {
-        let mut params = Vec::with_capacity(chunk.len() * WIDTH);
-        for entry in chunk {
-            params.extend(entry_params(entry)?);
-        }
-        let statement = format!(
-            "INSERT INTO ledger ({COLUMNS}) VALUES {}",
-            sql::row_placeholders(chunk.len(), WIDTH, 1)
-        );
-        sql::execute(conn, &statement, &params).await?;
-    }
-    Ok(())
-}
-
-fn entry_params(entry: &Entry) -> Result<[Param<'_>; 11], ControlError> {
-    Ok([
+    let statement = format!(
+        "INSERT INTO ledger ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    );
+    let params: [Param; 11] = [
         (&entry.meter_id).into(),
         entry.seq.into(),
         entry.kind.as_str().into(),
@@ -143,7 +125,9 @@ fn entry_params(entry: &Entry) -> Result<[Param<'_>; 11], ControlError> {
         entry.note.as_deref().into(),
         entry.lake_version.into(),
         micros(entry.at).into(),
-    ])
+    ];
+    sql::execute(conn, &statement, &params).await?;
+    Ok(())
 }
 
 /// The entries of an account, newest first, at most `limit`.
@@ -297,65 +281,44 @@ pub async fn insert_payment_reference(
     Ok(())
 }
 
-/// The charges booked for `meter_ids` under keys from `from_key` on (text order: a day key sorts by
-/// date), by meter and key.
-pub async fn booked_charges_many(
+/// The charges booked for an account, by key.
+pub async fn booked_charges(
     conn: &mut Conn,
-    meter_ids: &[&str],
-    from_key: &str,
-) -> Result<HashMap<String, BTreeMap<ChargeKey, Decimal>>, ControlError> {
-    let mut out: HashMap<String, BTreeMap<ChargeKey, Decimal>> = HashMap::new();
-    for chunk in meter_ids.chunks(sql::MAX_PARAMS - 1) {
-        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-        let statement = format!(
-            "SELECT meter_id, charge_key, charge_fen FROM day_charges WHERE charge_key >= $1 \
-             AND meter_id IN ({})",
-            list.join(", ")
-        );
-        let mut params: Vec<Param> = vec![from_key.into()];
-        params.extend(chunk.iter().map(|m| Param::from(*m)));
-        let rows = sql::rows(conn, &statement, &params, |row| {
+    meter_id: &str,
+) -> Result<BTreeMap<ChargeKey, Decimal>, ControlError> {
+    let rows = sqlx::query("SELECT charge_key, charge_fen FROM day_charges WHERE meter_id = $1")
+        .bind(meter_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|row| {
             let key: String = row.try_get("charge_key")?;
             let key = key
                 .parse::<ChargeKey>()
                 .map_err(|e| ControlError::Corrupt(e.to_string()))?;
-            Ok((
-                row.try_get::<String, _>("meter_id")?,
-                key,
-                from_fen(row.try_get("charge_fen")?),
-            ))
+            Ok((key, from_fen(row.try_get("charge_fen")?)))
         })
-        .await?;
-        for (meter, key, charge) in rows {
-            out.entry(meter).or_default().insert(key, charge);
-        }
-    }
-    Ok(out)
+        .collect()
 }
 
-/// Sets the booked charge of many (meter, key) pairs.
-pub async fn book_charges(
+/// Sets the booked charge of one key.
+pub async fn book_charge(
     conn: &mut Conn,
-    bookings: &[(String, ChargeKey, Decimal)],
+    meter_id: &str,
+    key: ChargeKey,
+    charge: Decimal,
     lake_version: i64,
 ) -> Result<(), ControlError> {
-    const WIDTH: usize = 4;
-    for chunk in bookings.chunks(sql::MAX_PARAMS / WIDTH) {
-        let keys: Vec<String> = chunk.iter().map(|(_, key, _)| key.to_string()).collect();
-        let mut params: Vec<Param> = Vec::with_capacity(chunk.len() * WIDTH);
-        for ((meter, _, charge), key) in chunk.iter().zip(&keys) {
-            params.push(meter.into());
-            params.push(key.into());
-            params.push(to_fen(*charge)?.into());
-            params.push(lake_version.into());
-        }
-        let statement = format!(
-            "INSERT INTO day_charges (meter_id, charge_key, charge_fen, lake_version) VALUES {} \
-             ON CONFLICT (meter_id, charge_key) DO UPDATE SET charge_fen = excluded.charge_fen, \
-             lake_version = excluded.lake_version",
-            sql::row_placeholders(chunk.len(), WIDTH, 1)
-        );
-        sql::execute(conn, &statement, &params).await?;
-    }
+    sqlx::query(
+        "INSERT INTO day_charges (meter_id, charge_key, charge_fen, lake_version) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (meter_id, charge_key) DO UPDATE SET charge_fen = excluded.charge_fen, \
+         lake_version = excluded.lake_version",
+    )
+    .bind(meter_id)
+    .bind(key.to_string())
+    .bind(to_fen(charge)?)
+    .bind(lake_version)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

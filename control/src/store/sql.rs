@@ -103,32 +103,3 @@ pub async fn row<T>(
         .map(map)
         .transpose()
 }
-
-/// Placeholders of `rows` rows of `columns` values each, numbered from `$first`:
-/// `($1, $2), ($3, $4)` for 2 × 2 from 1.
-pub fn row_placeholders(rows: usize, columns: usize, first: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (0..columns)
-                .map(|c| format!("${}", first + r * columns + c))
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Parameters one multi-row statement may carry (below SQLite's 32,766 and PostgreSQL's 65,535).
-pub const MAX_PARAMS: usize = 30_000;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_number_rows_in_order() {
-        assert_eq!(row_placeholders(2, 2, 1), "($1, $2), ($3, $4)");
-        assert_eq!(row_placeholders(1, 3, 2), "($2, $3, $4)");
-        assert_eq!(row_placeholders(0, 3, 1), "");
-    }
-}
