@@ -74,6 +74,7 @@ fn main() -> anyhow::Result<()> {
                 max_concurrent_buses: dtus,
                 clock_check_every: 0,
                 clock_threshold: Duration::from_secs(60),
+                command_keys: None,
             },
             Arc::new(std::sync::Mutex::new(Spool::open(SpoolConfig::new(
                 spool_dir.path(),

@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use control::app::audit::Actor;
+use control::domain::access::Role;
 use control::store::Db;
 use control::Control;
 use futures::{StreamExt, TryStreamExt};
@@ -67,7 +69,12 @@ fn config(url: &str) -> control::Config {
 async fn use_cases(url: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Control> {
     let config = config(url);
     let rules = control::service::rules(&config, Topics::with_prefix(""), ZONE)?;
-    Ok(Control::new(Db::open(url, 32).await?, rules, clock))
+    let key = ingest::keyring::KeyRing::single("bench", &[1; 32])?;
+    let keys = control::app::ServiceKeys {
+        audit: key.clone(),
+        commands: key,
+    };
+    Ok(Control::new(Db::open(url, 32).await?, rules, keys, clock))
 }
 
 fn new_account(meter: String, balance: Decimal) -> control::app::accounts::NewAccount {
@@ -86,7 +93,10 @@ async fn payments_per_second(url: &str, payments: usize) -> anyhow::Result<f64> 
     let meters: Vec<String> = (0..100).map(|i| format!("{:012}", 500_000 + i)).collect();
     for meter in &meters {
         control
-            .open_account(new_account(meter.clone(), Decimal::ONE_HUNDRED))
+            .open_account(
+                new_account(meter.clone(), Decimal::ONE_HUNDRED),
+                &Actor::system(),
+            )
             .await?;
     }
     let started = Instant::now();
@@ -95,7 +105,7 @@ async fn payments_per_second(url: &str, payments: usize) -> anyhow::Result<f64> 
             let (control, meter) = (&control, &meters[i % meters.len()]);
             async move {
                 control
-                    .pay(meter, "1.00", &format!("bench-{i}"), "bench")
+                    .pay(meter, "1.00", &format!("bench-{i}"), &Actor::system())
                     .await
             }
         })
@@ -111,10 +121,10 @@ async fn payments_per_second(url: &str, payments: usize) -> anyhow::Result<f64> 
     Ok(rate)
 }
 
-async fn http_post(port: u16, path: &str, body: &str) -> anyhow::Result<u16> {
+async fn http_post(port: u16, token: &str, path: &str, body: &str) -> anyhow::Result<u16> {
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await?;
@@ -137,6 +147,8 @@ async fn payment_to_meter(meters: usize) -> anyhow::Result<Vec<f64>> {
     config.lake.location = dir.path().join("lake").display().to_string();
     config.lake.registry = dir.path().join("registry").display().to_string();
     config.collector.spool_dir = dir.path().join("spool").display().to_string();
+    config.control.audit_keys_dir = dir.path().join("keys/audit").display().to_string();
+    config.control.command_keys_dir = dir.path().join("keys/commands").display().to_string();
     config.control = control::Config {
         listen: "127.0.0.1:0".into(),
         sweep_every_ms: 100,
@@ -179,6 +191,7 @@ async fn payment_to_meter(meters: usize) -> anyhow::Result<Vec<f64>> {
         let started = Instant::now();
         let status = http_post(
             p.http.port(),
+            p.token(Role::Cashier),
             &format!("/api/accounts/{address}/payments"),
             &format!(r#"{{"amount":"30.00","reference":"latency-{i}"}}"#),
         )
@@ -240,10 +253,10 @@ async fn billing_passes(shape: FleetShape, root: &std::path::Path) -> anyhow::Re
     for area in 0..shape.areas {
         for j in 0..shape.customers_per_area {
             control
-                .open_account(new_account(
-                    shape.meter_id(area, j),
-                    Decimal::new(50_000, 2),
-                ))
+                .open_account(
+                    new_account(shape.meter_id(area, j), Decimal::new(50_000, 2)),
+                    &Actor::system(),
+                )
                 .await?;
             bar.inc(1);
         }
@@ -278,11 +291,13 @@ async fn billing_passes(shape: FleetShape, root: &std::path::Path) -> anyhow::Re
     );
     println!(
         "billing passes: {} accounts opened in {open_secs:.1} s; first pass over {} days {first_secs:.2} s \
-         ({} charged); incremental pass after one more day {second_secs:.2} s ({} charged)",
+         ({} charged, {:?}); incremental pass after one more day {second_secs:.2} s ({} charged, {:?})",
         shape.customers(),
         shape.days - 1,
         first.charged,
-        second.charged
+        first.timings,
+        second.charged,
+        second.timings
     );
     Ok(())
 }

@@ -17,6 +17,7 @@ use ingest::collector::limits::raise_open_files_limit;
 use ingest::collector::{buses_file, schedule, Collector, CollectorConfig};
 use ingest::dlt645::{Address, DataId};
 use ingest::kafka::Topics;
+use ingest::keyring::KeyRing;
 use ingest::spool::{Spool, SpoolConfig};
 use ingest::supervise::Supervisor;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -78,6 +79,7 @@ pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
             max_concurrent_buses: config.collector.max_concurrent_buses,
             clock_check_every: config.collector.clock_check_every_rounds,
             clock_threshold: Duration::from_secs(config.collector.clock_threshold_s),
+            command_keys: command_keys(&config.collector.command_keys_dir)?,
         },
         Arc::new(std::sync::Mutex::new(spool)),
         ingest::kafka::producer(&settings)?,
@@ -205,4 +207,20 @@ async fn read_meter(
         Ok(items) => Json(items).into_response(),
         Err(err) => (StatusCode::NOT_FOUND, err.to_string()).into_response(),
     }
+}
+
+/// The relay-command keys: a missing directory leaves the collector collecting but rejecting every
+/// command (said loudly); a directory with a bad key is an error.
+fn command_keys(dir: &str) -> anyhow::Result<Option<KeyRing>> {
+    let path = std::path::Path::new(dir);
+    if !path.is_dir() {
+        tracing::warn!(
+            dir,
+            "no relay-command keys: every relay command will be rejected (copy the control service's keys here)"
+        );
+        return Ok(None);
+    }
+    Ok(Some(KeyRing::load(path, None).with_context(|| {
+        format!("loading the relay-command keys from {dir}")
+    })?))
 }

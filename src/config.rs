@@ -76,6 +76,9 @@ pub struct CollectorConfig {
     pub clock_check_every_rounds: u64,
     /// Broadcast a time sync on a bus when a meter is off by this many seconds (60–300 s window).
     pub clock_threshold_s: u64,
+    /// Directory of the keys relay commands must be signed under (a copy of the control service's
+    /// `control.command_keys_dir`); without it every command is rejected.
+    pub command_keys_dir: String,
 }
 
 /// `[sink]`
@@ -167,6 +170,7 @@ impl Default for Config {
                 buses_file: "buses.toml".into(),
                 clock_check_every_rounds: 96,
                 clock_threshold_s: 60,
+                command_keys_dir: "meterlake-data/keys/commands".into(),
             },
             sink: SinkConfig {
                 group_id: "meterlake-sink".into(),

@@ -57,7 +57,7 @@ pub struct PayArgs {
     reference: String,
 }
 
-async fn use_cases(config: &Config) -> anyhow::Result<control::Control> {
+pub(crate) async fn use_cases(config: &Config) -> anyhow::Result<control::Control> {
     let zone = store::partition::parse_zone(&config.lake.zone)?;
     Ok(control::open(
         &config.control,
@@ -80,13 +80,16 @@ pub async fn run(config: Config, args: ControlArgs) -> anyhow::Result<()> {
         } => {
             let account = use_cases(&config)
                 .await?
-                .open_account(control::app::accounts::NewAccount {
-                    meter_id: meter,
-                    collector_id: collector,
-                    plan,
-                    opening_balance: balance,
-                    terms: Default::default(),
-                })
+                .open_account(
+                    control::app::accounts::NewAccount {
+                        meter_id: meter,
+                        collector_id: collector,
+                        plan,
+                        opening_balance: balance,
+                        terms: Default::default(),
+                    },
+                    &control::app::audit::Actor::cli(),
+                )
                 .await?;
             println!(
                 "account {}: plan {}, balance {} yuan, state {}",
@@ -166,7 +169,12 @@ async fn check(config: &Config) -> anyhow::Result<()> {
 pub async fn pay(config: &Config, args: PayArgs) -> anyhow::Result<()> {
     let control = use_cases(config).await?;
     let receipt = control
-        .pay(&args.meter, &args.amount, &args.reference, "cli")
+        .pay(
+            &args.meter,
+            &args.amount,
+            &args.reference,
+            &control::app::audit::Actor::cli(),
+        )
         .await?;
     println!(
         "{} {} yuan to {}; balance {} yuan",

@@ -78,6 +78,8 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     config.lake.registry = format!("{run_dir}/registry");
     config.control.database = format!("sqlite://{run_dir}/control.db");
     config.collector.spool_dir = format!("{run_dir}/spool");
+    config.control.audit_keys_dir = format!("{run_dir}/keys/audit");
+    config.control.command_keys_dir = format!("{run_dir}/keys/commands");
     config.control.listen = "127.0.0.1:0".into();
     demo_control_terms(&mut config.control);
     let started = Instant::now();
@@ -102,6 +104,24 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     println!("  lake          {}", p.lake.root());
     println!(
         "  control API   http://{0}/api/accounts  http://{0}/api/summary  http://{0}/healthz  http://{0}/api/openapi.json",
+        p.http
+    );
+    println!(
+        "  security      plain HTTP on loopback (demo only); every route needs a login or token. Demo users,\n\
+         \x20               random passwords (log in: POST /api/login), API tokens valid 1 day:"
+    );
+    for user in &p.staff {
+        println!(
+            "                {:<14} {:<9} password {}  token {}",
+            user.username,
+            user.role.as_str(),
+            user.password,
+            user.token
+        );
+    }
+    println!(
+        "                e.g. curl -H 'Authorization: Bearer {}' http://{}/api/summary",
+        p.token(control::domain::access::Role::Operator),
         p.http
     );
     println!(
@@ -184,7 +204,11 @@ async fn drive(p: &mut Pipeline, args: &DemoArgs, started: Instant) -> anyhow::R
                         &account.meter_id,
                         "20.00",
                         &format!("demo-{}-{i}", account.meter_id),
-                        "demo",
+                        &control::app::audit::Actor::user(
+                            "demo-cashier",
+                            control::domain::access::Role::Cashier,
+                            "demo",
+                        ),
                     )
                     .await?;
                 say(

@@ -14,6 +14,7 @@ mod sink_cli;
 mod sql_cli;
 mod sql_server_cli;
 mod tariff_cli;
+mod user_cli;
 
 use std::path::PathBuf;
 
@@ -63,6 +64,12 @@ enum Command {
     Control(control_cli::ControlArgs),
     /// Record a payment to a prepaid account; its close-allowed goes out through the running service.
     Pay(control_cli::PayArgs),
+    /// Users, roles and API tokens of the control service (the first admin is made here).
+    User(user_cli::UserArgs),
+    /// Verify the audit trail's chain, or export a time range as JSON lines.
+    Audit(user_cli::AuditArgs),
+    /// Make a new HMAC key (relay-command signing, audit trail).
+    Keys(user_cli::KeysArgs),
 }
 
 fn init_logging() {
@@ -121,5 +128,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tariff(args) => tariff_cli::run(&config, args),
         Command::Control(args) => control_cli::run(config, args).await,
         Command::Pay(args) => control_cli::pay(&config, args).await,
+        Command::User(args) => user_cli::user(&config, args).await,
+        Command::Audit(args) => user_cli::audit(&config, args).await,
+        Command::Keys(args) => user_cli::keys(args),
     }
 }

@@ -11,10 +11,14 @@ use analytics::LakeSession;
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use control::app::audit::Actor;
 use control::app::billing::PassReport;
+use control::domain::access::Role;
+use control::secrets::Password;
 use control::Control;
 use ingest::collector::{Collector, CollectorConfig, RoundStats};
 use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
+use ingest::keyring::KeyRing;
 use ingest::sim::{Fleet, FleetConfig, GridConfig, SecurityMode, SimClock};
 use ingest::sink::{Sink, SinkStats};
 use ingest::spool::{Spool, SpoolConfig};
@@ -44,6 +48,60 @@ pub struct PipelineOptions {
     pub seed: u64,
 }
 
+/// A staff user the pipeline makes for the demo and tests. `Debug` leaves the secrets out.
+#[derive(Clone)]
+pub struct DemoUser {
+    /// Login name (`demo-<role>`).
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// Password (random, printed by the demo).
+    pub password: String,
+    /// An API token.
+    pub token: String,
+}
+
+impl std::fmt::Debug for DemoUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoUser")
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Makes (or, on a kept database, re-keys) one user per staff role with a random password and a token.
+async fn demo_staff(control: &Control) -> anyhow::Result<Vec<DemoUser>> {
+    let actor = Actor::cli();
+    let mut staff = Vec::new();
+    for role in [Role::Admin, Role::Operator, Role::Cashier, Role::Auditor] {
+        let username = format!("demo-{role}");
+        let password = control::secrets::new_csrf();
+        let secret = Password::new(password.clone());
+        match control
+            .add_user(&actor, &username, role, &secret, &[])
+            .await
+        {
+            Ok(_) => {}
+            Err(control::ControlError::Conflict(_)) => {
+                control.reset_password(&actor, &username, &secret).await?;
+            }
+            Err(err) => return Err(err.into()),
+        }
+        let token = control
+            .issue_token(&actor, &username, "demo", Some(1))
+            .await?
+            .secret;
+        staff.push(DemoUser {
+            username,
+            role,
+            password,
+            token,
+        });
+    }
+    Ok(staff)
+}
+
 /// A running pipeline.
 pub struct Pipeline {
     /// The simulation clock.
@@ -62,6 +120,8 @@ pub struct Pipeline {
     pub brokers: String,
     /// HTTP address of the control service.
     pub http: SocketAddr,
+    /// The demo's staff users (made at start with random passwords) and their API tokens.
+    pub staff: Vec<DemoUser>,
     collector: Arc<Collector>,
     sink_stats: Arc<SinkStats>,
     shutdown: watch::Sender<bool>,
@@ -140,6 +200,13 @@ impl Pipeline {
                 max_concurrent_buses: config.collector.max_concurrent_buses,
                 clock_check_every: config.collector.clock_check_every_rounds,
                 clock_threshold: Duration::from_secs(config.collector.clock_threshold_s),
+                command_keys: Some(
+                    KeyRing::load_or_generate(
+                        std::path::Path::new(&config.control.command_keys_dir),
+                        &clock.now().format("%Y%m%d").to_string(),
+                    )
+                    .context("loading the relay-command keys")?,
+                ),
             },
             Arc::new(std::sync::Mutex::new(spool)),
             ingest::kafka::producer(&settings)?,
@@ -184,15 +251,19 @@ impl Pipeline {
         let http = control_service.http;
         for (index, meter) in buses.iter().flat_map(|b| b.meters.iter()).enumerate() {
             control
-                .open_account(control::app::accounts::NewAccount {
-                    meter_id: meter.to_string(),
-                    collector_id: collector_id.clone(),
-                    plan: None,
-                    opening_balance: (options.opening_balance)(index),
-                    terms: Default::default(),
-                })
+                .open_account(
+                    control::app::accounts::NewAccount {
+                        meter_id: meter.to_string(),
+                        collector_id: collector_id.clone(),
+                        plan: None,
+                        opening_balance: (options.opening_balance)(index),
+                        terms: Default::default(),
+                    },
+                    &Actor::cli(),
+                )
                 .await?;
         }
+        let staff = demo_staff(&control).await?;
 
         Ok(Self {
             clock,
@@ -203,6 +274,7 @@ impl Pipeline {
             registry,
             brokers,
             http,
+            staff,
             collector,
             sink_stats,
             shutdown,
@@ -229,6 +301,14 @@ impl Pipeline {
         };
         embedded.set_broker_up(1, up)?;
         Ok(())
+    }
+
+    /// The API token of the demo user with `role` (admin, operator, cashier or auditor).
+    pub fn token(&self, role: Role) -> &str {
+        self.staff
+            .iter()
+            .find(|u| u.role == role)
+            .map_or("", |u| u.token.as_str())
     }
 
     /// Rows produced to Kafka so far.

@@ -149,6 +149,7 @@ pub async fn run(config: Config, args: SimArgs) -> anyhow::Result<()> {
                 area: area_of(&bus.bus_id),
                 endpoint: BusEndpoint::Tcp(addr.to_string()),
                 meters: bus.addresses.clone(),
+                relay_security: std::sync::Arc::new(ingest::collector::PlaintextLab::default()),
             });
         }
     } else {
@@ -180,6 +181,7 @@ pub async fn run(config: Config, args: SimArgs) -> anyhow::Result<()> {
                     parity: Default::default(),
                 },
                 meters: bus.addresses.clone(),
+                relay_security: std::sync::Arc::new(ingest::collector::PlaintextLab::default()),
             });
         }
     }

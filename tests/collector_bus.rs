@@ -9,6 +9,7 @@ use ingest::collector::{Collector, CollectorConfig};
 use ingest::command::{AckOutcome, CommandMessage};
 use ingest::dlt645::{Address, DataId, RelayAction};
 use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
+use ingest::keyring::KeyRing;
 use ingest::sim::grid::GridConfig;
 use ingest::sim::{
     ClockDriftConfig, Fault, FaultConfig, FaultKind, Fleet, FleetConfig, ScheduledFault, SimClock,
@@ -56,6 +57,7 @@ async fn rig(fleet_config: FleetConfig, timeout: Duration, clock_check_every: u6
             max_concurrent_buses: 8,
             clock_check_every,
             clock_threshold: Duration::from_secs(60),
+            command_keys: Some(command_keys()),
         },
         spool.clone(),
         ingest::kafka::producer(&settings).unwrap(),
@@ -224,15 +226,19 @@ async fn relay_commands_are_executed_refused_or_expired_and_acknowledged_as_such
     let mut config = one_bus(2);
     config.constant_watts = Some(500.0);
     let rig = rig(config, Duration::from_millis(300), 0).await;
-    let command = |meter: &str, action: RelayAction, valid_minutes: i64| CommandMessage {
-        command_id: format!("{meter}-{action:?}"),
-        meter_id: meter.into(),
-        collector_id: "c-bus".into(),
-        action,
-        issued_at: noon(),
-        valid_until: noon() + TimeDelta::minutes(valid_minutes),
-        reason: "test".into(),
-        attempt: 1,
+    let command = |meter: &str, action: RelayAction, valid_minutes: i64| {
+        signed(CommandMessage {
+            command_id: format!("{meter}-{action:?}"),
+            meter_id: meter.into(),
+            collector_id: "c-bus".into(),
+            action,
+            issued_at: noon(),
+            valid_until: noon() + TimeDelta::minutes(valid_minutes),
+            reason: "test".into(),
+            attempt: 1,
+            key_id: String::new(),
+            signature: String::new(),
+        })
     };
     let meter = "000000007001";
     let run = |action, valid| {
@@ -301,6 +307,82 @@ async fn relay_commands_are_executed_refused_or_expired_and_acknowledged_as_such
         "the meter saw one trip frame"
     );
     // A new attempt of the same command is executed again.
-    let retry = CommandMessage { attempt: 2, ..once };
+    let retry = signed(CommandMessage { attempt: 2, ..once });
     assert_eq!(rig.collector.execute_once(&retry).await.attempt, 2);
+}
+
+fn command_keys() -> KeyRing {
+    KeyRing::single("test-key", &[7; 32]).unwrap()
+}
+
+fn signed(mut command: CommandMessage) -> CommandMessage {
+    command.sign(&command_keys());
+    command
+}
+
+#[tokio::test]
+async fn forged_altered_and_stale_commands_switch_nothing() {
+    let rig = rig(one_bus(1), Duration::from_millis(300), 0).await;
+    let meter = "000000007001";
+    let trips = || {
+        rig.fleet
+            .with_meter(meter.parse().unwrap(), |m| m.trips_received())
+            .unwrap()
+    };
+    let genuine = signed(CommandMessage {
+        command_id: "c-1".into(),
+        meter_id: meter.into(),
+        collector_id: "c-bus".into(),
+        action: RelayAction::Trip,
+        issued_at: noon(),
+        valid_until: noon() + TimeDelta::minutes(10),
+        reason: "test".into(),
+        attempt: 1,
+        key_id: String::new(),
+        signature: String::new(),
+    });
+    let before = trips();
+    // Produced straight to Kafka without a signature.
+    let unsigned = CommandMessage {
+        key_id: String::new(),
+        signature: String::new(),
+        command_id: "c-2".into(),
+        ..genuine.clone()
+    };
+    // Signed under a key the collector does not hold.
+    let mut foreign = CommandMessage {
+        command_id: "c-3".into(),
+        ..genuine.clone()
+    };
+    foreign.sign(&KeyRing::single("test-key", &[8; 32]).unwrap());
+    // A genuine command with its deadline stretched after signing.
+    let altered = CommandMessage {
+        valid_until: genuine.valid_until + TimeDelta::days(30),
+        ..genuine.clone()
+    };
+    for forged in [&unsigned, &foreign, &altered] {
+        let ack = rig.collector.execute_once(forged).await;
+        assert_eq!(ack.outcome, AckOutcome::Rejected, "{forged:?}");
+        assert!(ack.error.unwrap_or_default().starts_with("signature"));
+    }
+    assert_eq!(trips(), before, "no forged frame reached the meter");
+    // A genuine command replayed after its deadline is refused as expired.
+    let stale = signed(CommandMessage {
+        command_id: "c-4".into(),
+        valid_until: noon() - TimeDelta::minutes(1),
+        ..genuine.clone()
+    });
+    assert_eq!(
+        rig.collector.execute_once(&stale).await.outcome,
+        AckOutcome::Expired
+    );
+    assert_eq!(trips(), before);
+    // The genuine one runs, once, however often it is replayed.
+    for _ in 0..3 {
+        assert_eq!(
+            rig.collector.execute_once(&genuine).await.outcome,
+            AckOutcome::Executed
+        );
+    }
+    assert_eq!(trips(), before + 1);
 }

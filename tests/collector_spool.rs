@@ -115,6 +115,7 @@ async fn a_kafka_outage_spools_rounds_and_they_drain_in_full_when_it_returns() {
             max_concurrent_buses: 16,
             clock_check_every: 0,
             clock_threshold: Duration::from_secs(60),
+            command_keys: None,
         },
         Arc::new(std::sync::Mutex::new(spool)),
         ingest::kafka::producer(&settings(&kafka)).unwrap(),

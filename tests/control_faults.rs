@@ -35,6 +35,8 @@ async fn a_payment_made_while_kafka_is_down_reaches_the_meter_when_kafka_returns
     config.control.warning_lead_s = 0;
     config.control.sweep_every_ms = 100;
     config.collector.spool_dir = dir.path().join("spool").display().to_string();
+    config.control.audit_keys_dir = dir.path().join("keys/audit").display().to_string();
+    config.control.command_keys_dir = dir.path().join("keys/commands").display().to_string();
     config.sink.flush_interval_ms = 100;
     let mut p = Pipeline::start(PipelineOptions {
         config,
@@ -65,7 +67,12 @@ async fn a_payment_made_while_kafka_is_down_reaches_the_meter_when_kafka_returns
     p.set_kafka_up(false).unwrap();
     let receipt = p
         .control
-        .pay(POOR, "10.00", "pay-outage", "test")
+        .pay(
+            POOR,
+            "10.00",
+            "pay-outage",
+            &control::app::audit::Actor::cli(),
+        )
         .await
         .unwrap();
     assert_eq!(receipt.balance, dec!(9.77));

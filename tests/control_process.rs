@@ -18,6 +18,10 @@ const METER: &str = "000000001001";
 struct Service {
     env: Vec<(String, String)>,
     port: u16,
+    /// A cashier's API token (payments, accounts).
+    cashier: String,
+    /// An admin's (health).
+    admin: String,
 }
 
 impl Service {
@@ -31,18 +35,69 @@ impl Service {
             .unwrap()
     }
 
-    /// One HTTP request; `None` when the service is not answering.
+    /// Runs `meterlake <args>` with the service's configuration and `stdin`; returns standard output.
+    fn cli(env: &[(String, String)], args: &[&str], stdin: &str) -> String {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_meterlake"))
+            .args(args)
+            .envs(env.iter().cloned())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "meterlake {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    /// Makes a user at the command line (the first-admin bootstrap) and returns a fresh API token.
+    fn user_with_token(env: &[(String, String)], name: &str, role: &str) -> String {
+        Self::cli(
+            env,
+            &["user", "add", name, "--role", role],
+            "correct horse battery staple\n",
+        );
+        Self::cli(env, &["user", "token", name, "--label", "test"], "")
+    }
+
+    /// One HTTP request as the cashier; `None` when the service is not answering.
     async fn request(
         &self,
         method: &str,
         path: &str,
         body: &str,
     ) -> Option<(u16, serde_json::Value)> {
+        self.request_as(Some(&self.cashier), method, path, body)
+            .await
+    }
+
+    /// One HTTP request with `token` (none: anonymous).
+    async fn request_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> Option<(u16, serde_json::Value)> {
+        let authorization = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
         let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
             .await
             .ok()?;
         let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: t\r\n{authorization}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
         stream.write_all(request.as_bytes()).await.ok()?;
@@ -62,7 +117,10 @@ impl Service {
 
     async fn wait_healthy(&self) {
         for _ in 0..300 {
-            if let Some((200, _)) = self.request("GET", "/healthz", "").await {
+            if let Some((200, _)) = self
+                .request_as(Some(&self.admin), "GET", "/healthz", "")
+                .await
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -103,34 +161,53 @@ async fn the_service_runs_alone_and_survives_sigkill_between_payment_and_send() 
         .local_addr()
         .unwrap()
         .port();
+    let env = vec![
+        (
+            "METERLAKE_CONTROL__DATABASE".into(),
+            format!("sqlite://{}/control.db", dir.path().display()),
+        ),
+        (
+            "METERLAKE_CONTROL__LISTEN".into(),
+            format!("127.0.0.1:{port}"),
+        ),
+        ("METERLAKE_CONTROL__TRIP_HOURS".into(), "00:00-24:00".into()),
+        ("METERLAKE_CONTROL__TRIP_ON_WEEKENDS".into(), "true".into()),
+        ("METERLAKE_CONTROL__WARNING_LEAD_S".into(), "0".into()),
+        ("METERLAKE_CONTROL__BILLING_EVERY_S".into(), "0".into()),
+        ("METERLAKE_CONTROL__SWEEP_EVERY_MS".into(), "100".into()),
+        ("METERLAKE_KAFKA__BROKERS".into(), settings.brokers.clone()),
+        (
+            "METERLAKE_LAKE__LOCATION".into(),
+            dir.path().join("lake").display().to_string(),
+        ),
+        (
+            "METERLAKE_CONTROL__AUDIT_KEYS_DIR".into(),
+            dir.path().join("keys/audit").display().to_string(),
+        ),
+        (
+            "METERLAKE_CONTROL__COMMAND_KEYS_DIR".into(),
+            dir.path().join("keys/commands").display().to_string(),
+        ),
+    ];
+    // The first users are made at the command line, before the service ever runs.
+    let admin = Service::user_with_token(&env, "root", "admin");
+    let cashier = Service::user_with_token(&env, "till-1", "cashier");
     let service = Service {
-        env: vec![
-            (
-                "METERLAKE_CONTROL__DATABASE".into(),
-                format!("sqlite://{}/control.db", dir.path().display()),
-            ),
-            (
-                "METERLAKE_CONTROL__LISTEN".into(),
-                format!("127.0.0.1:{port}"),
-            ),
-            ("METERLAKE_CONTROL__TRIP_HOURS".into(), "00:00-24:00".into()),
-            ("METERLAKE_CONTROL__TRIP_ON_WEEKENDS".into(), "true".into()),
-            ("METERLAKE_CONTROL__WARNING_LEAD_S".into(), "0".into()),
-            ("METERLAKE_CONTROL__BILLING_EVERY_S".into(), "0".into()),
-            ("METERLAKE_CONTROL__SWEEP_EVERY_MS".into(), "100".into()),
-            ("METERLAKE_KAFKA__BROKERS".into(), settings.brokers.clone()),
-            (
-                "METERLAKE_LAKE__LOCATION".into(),
-                dir.path().join("lake").display().to_string(),
-            ),
-        ],
+        env,
         port,
+        cashier,
+        admin,
     };
     let commands = ingest::kafka::consumer(&settings, "test-collector").unwrap();
     commands.subscribe(&[&topics.commands]).unwrap();
 
     let mut child = service.spawn();
     service.wait_healthy().await;
+    let (status, _) = service
+        .request_as(None, "GET", "/api/accounts", "")
+        .await
+        .unwrap();
+    assert_eq!(status, 401, "nothing answers without credentials");
     let (status, spec) = service
         .request("GET", "/api/openapi.json", "")
         .await
@@ -249,4 +326,26 @@ async fn the_service_runs_alone_and_survives_sigkill_between_payment_and_send() 
         String::from_utf8_lossy(&check.stdout)
     );
     assert!(String::from_utf8_lossy(&check.stdout).contains("ledger sound"));
+    // Every payment, the opening and the commands are in the audit trail, and its chain holds across
+    // the kills.
+    let verified = Service::cli(&service.env, &["audit", "verify"], "");
+    assert!(verified.contains("intact"), "{verified}");
+    let exported = Service::cli(
+        &service.env,
+        &[
+            "audit",
+            "export",
+            "--from",
+            "2000-01-01T00:00:00Z",
+            "--to",
+            "2100-01-01T00:00:00Z",
+        ],
+        "",
+    );
+    let payments = exported
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["action"] == "payment" && r["actor"] == "till-1")
+        .count();
+    assert_eq!(payments, 30, "each payment once, under its cashier");
 }

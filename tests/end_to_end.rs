@@ -7,6 +7,7 @@ use std::time::Duration;
 use analytics::columns::typed;
 use arrow::array::{Decimal128Array, Float64Array, Int32Array, Int64Array};
 use chrono::{DateTime, Utc};
+use control::domain::access::Role;
 use ingest::dlt645::Address;
 use ingest::sim::RelayState;
 use meterlake::{Config, Pipeline, PipelineOptions};
@@ -35,10 +36,15 @@ fn boundary(i: i64) -> DateTime<Utc> {
     start() + chrono::Duration::minutes(15 * i)
 }
 
-async fn http_post(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, serde_json::Value) {
+async fn http_post(
+    addr: std::net::SocketAddr,
+    token: &str,
+    path: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -79,6 +85,8 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     config.control.database = format!("sqlite://{}/control.db", dir.path().display());
     config.control.listen = "127.0.0.1:0".into();
     config.collector.spool_dir = dir.path().join("spool").display().to_string();
+    config.control.audit_keys_dir = dir.path().join("keys/audit").display().to_string();
+    config.control.command_keys_dir = dir.path().join("keys/commands").display().to_string();
     config.sink.flush_interval_ms = 100;
     // Trip at zero balance, at any hour, without a warning lead (the prepaid rules have their own tests).
     config.control.terms.overdraft_limit = Decimal::ZERO;
@@ -139,11 +147,18 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
         r#"{"amount":5}"#,
         "not json",
     ] {
-        let (status, _) = http_post(p.http, &format!("/api/accounts/{POOR}/payments"), body).await;
+        let (status, _) = http_post(
+            p.http,
+            p.token(Role::Cashier),
+            &format!("/api/accounts/{POOR}/payments"),
+            body,
+        )
+        .await;
         assert_eq!(status, 422, "{body}");
     }
     let (status, _) = http_post(
         p.http,
+        p.token(Role::Cashier),
         "/api/accounts/999999999999/payments",
         r#"{"amount":"1","reference":"x3"}"#,
     )
@@ -153,7 +168,13 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
 
     // Payment of 10.00 over HTTP: balance 9.77, a close-allowed command; a replay of it is not credited twice.
     let body = r#"{"amount":"10.00","reference":"pay-1"}"#;
-    let (status, json) = http_post(p.http, &format!("/api/accounts/{POOR}/payments"), body).await;
+    let (status, json) = http_post(
+        p.http,
+        p.token(Role::Cashier),
+        &format!("/api/accounts/{POOR}/payments"),
+        body,
+    )
+    .await;
     assert_eq!(status, 200, "{json}");
     assert_eq!(json["balance"], "9.77");
     let command_id = json["command_id"]
@@ -165,7 +186,13 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
         command.command.action,
         ingest::dlt645::RelayAction::CloseAllowed
     );
-    let (_, replay) = http_post(p.http, &format!("/api/accounts/{POOR}/payments"), body).await;
+    let (_, replay) = http_post(
+        p.http,
+        p.token(Role::Cashier),
+        &format!("/api/accounts/{POOR}/payments"),
+        body,
+    )
+    .await;
     assert_eq!(replay["replay"], true);
     assert_eq!(balance(&p, POOR).await, dec!(9.77));
     p.wait_acks(Duration::from_secs(30)).await.unwrap();

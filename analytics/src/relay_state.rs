@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use arrow::array::{Array, Int32Array, TimestampMicrosecondArray};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::columns::{strings, typed};
 use crate::{AnalyticsError, LakeSession};
@@ -20,18 +20,22 @@ pub struct RelayReading {
     pub read_at: DateTime<Utc>,
 }
 
-/// Meter → its relay state at its latest reading with a status word 3.
+/// Meter → its relay state at its latest reading with a status word 3, among the readings of local
+/// days `since` and later (the partitions before it are not read: a pass needs only what is new since
+/// the relay states it already knows).
 pub async fn latest_relay_readings(
     session: &LakeSession,
+    since: NaiveDate,
 ) -> Result<BTreeMap<String, RelayReading>, AnalyticsError> {
+    let day = since.format("%Y-%m-%d");
     let batches = session
-        .query(
+        .query(&format!(
             "SELECT r.meter_id, r.status_word_3, r.read_ts FROM readings r JOIN (
                  SELECT meter_id, max(boundary_ts) AS latest FROM readings
-                 WHERE status_word_3 IS NOT NULL GROUP BY meter_id
+                 WHERE status_word_3 IS NOT NULL AND date >= DATE '{day}' GROUP BY meter_id
              ) l ON r.meter_id = l.meter_id AND r.boundary_ts = l.latest
-             WHERE r.status_word_3 IS NOT NULL",
-        )
+             WHERE r.status_word_3 IS NOT NULL AND r.date >= DATE '{day}'"
+        ))
         .await?;
     let mut latest = BTreeMap::new();
     for batch in &batches {

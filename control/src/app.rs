@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod acks;
+pub mod audit;
 pub mod billing;
 pub mod enforce;
 pub mod exemptions;
@@ -11,6 +12,7 @@ pub mod payments;
 pub mod reconcile;
 pub mod remote;
 pub mod sweep;
+pub mod users;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use ingest::clock::Clock;
 use ingest::kafka::Topics;
+use ingest::keyring::KeyRing;
 use tokio::sync::Notify;
 
 use crate::domain::calendar::TripCalendar;
@@ -59,6 +62,17 @@ pub struct Rules {
     pub default_plan: String,
     /// Kafka topics.
     pub topics: Topics,
+    /// The most a cashier may refund in one request.
+    pub cashier_refund_limit: rust_decimal::Decimal,
+}
+
+/// The service's keys: the audit trail's MAC keys and the relay-command signing keys.
+#[derive(Debug, Clone)]
+pub struct ServiceKeys {
+    /// Audit trail MACs.
+    pub audit: KeyRing,
+    /// Relay command signatures.
+    pub commands: KeyRing,
 }
 
 impl Rules {
@@ -78,16 +92,18 @@ impl Rules {
 pub struct Control {
     db: Db,
     rules: Arc<Rules>,
+    keys: Arc<ServiceKeys>,
     clock: Arc<dyn Clock>,
     outbox_ready: Arc<Notify>,
 }
 
 impl Control {
-    /// Use cases over `db` under `rules`, reading time from `clock`.
-    pub fn new(db: Db, rules: Rules, clock: Arc<dyn Clock>) -> Self {
+    /// Use cases over `db` under `rules` with `keys`, reading time from `clock`.
+    pub fn new(db: Db, rules: Rules, keys: ServiceKeys, clock: Arc<dyn Clock>) -> Self {
         Self {
             db,
             rules: Arc::new(rules),
+            keys: Arc::new(keys),
             clock,
             outbox_ready: Arc::new(Notify::new()),
         }

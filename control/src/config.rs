@@ -41,6 +41,14 @@ pub struct Config {
     pub billing_every_s: u64,
     /// Sweep period (deadlines, scheduled commands), milliseconds.
     pub sweep_every_ms: u64,
+    /// The most a cashier may refund in one request, yuan (above it: refused, audited, alarmed).
+    pub cashier_refund_limit: rust_decimal::Decimal,
+    /// Directory of the audit trail's HMAC keys (`<id>.key`; generated on first start if empty). Keep
+    /// it off the database host and back it up: without it the trail cannot be verified.
+    pub audit_keys_dir: String,
+    /// Directory of the relay-command signing keys (`<id>.key`, generated on first start if empty);
+    /// every collector needs a copy (`[collector] command_keys_dir`).
+    pub command_keys_dir: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -61,6 +69,9 @@ impl std::fmt::Debug for Config {
             .field("retry_backoff_s", &self.retry_backoff_s)
             .field("billing_every_s", &self.billing_every_s)
             .field("sweep_every_ms", &self.sweep_every_ms)
+            .field("cashier_refund_limit", &self.cashier_refund_limit)
+            .field("audit_keys_dir", &self.audit_keys_dir)
+            .field("command_keys_dir", &self.command_keys_dir)
             .finish()
     }
 }
@@ -83,6 +94,9 @@ impl Default for Config {
             retry_backoff_s: 60,
             billing_every_s: 900,
             sweep_every_ms: 1000,
+            cashier_refund_limit: rust_decimal::Decimal::new(50_000, 2),
+            audit_keys_dir: "meterlake-data/keys/audit".into(),
+            command_keys_dir: "meterlake-data/keys/commands".into(),
         }
     }
 }
@@ -117,6 +131,11 @@ impl Config {
                 .map_err(|e| ControlError::Invalid(format!("control.plan_terms.{plan}: {e}")))?;
         }
         self.calendar()?;
+        if self.cashier_refund_limit < rust_decimal::Decimal::ZERO {
+            return Err(ControlError::Invalid(
+                "control.cashier_refund_limit must not be negative".into(),
+            ));
+        }
         if self.command_validity_s == 0 || self.command_validity_s > 7 * 24 * 3600 {
             return Err(ControlError::Invalid(
                 "control.command_validity_s must be 1 s to 7 days".into(),

@@ -1,6 +1,8 @@
 //! Pure rules of prepaid control: money, account terms and states, relay policy, the command state
 //! machine, trip windows and charge keys. Nothing here does I/O.
 
+pub mod access;
+pub mod audit;
 pub mod calendar;
 pub mod charge_key;
 pub mod command;

@@ -16,6 +16,10 @@ pub enum ErrorKind {
     Conflict,
     /// A dependency (database, Kafka, lake) failed; retrying later may work.
     Unavailable,
+    /// No valid credentials were presented.
+    Unauthenticated,
+    /// The caller's role lacks the right, or a limit of the role was exceeded.
+    Forbidden,
     /// A bug or corrupt stored data.
     Internal,
 }
@@ -32,6 +36,12 @@ pub enum ControlError {
     /// Contradicts what is stored.
     #[error("{0}")]
     Conflict(String),
+    /// No valid credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Not allowed for the caller's role.
+    #[error("{0}")]
+    Forbidden(String),
     /// An amount was refused.
     #[error(transparent)]
     Money(#[from] MoneyError),
@@ -67,6 +77,8 @@ impl ControlError {
             }
             Self::NotFound(_) => ErrorKind::NotFound,
             Self::Conflict(_) => ErrorKind::Conflict,
+            Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            Self::Forbidden(_) => ErrorKind::Forbidden,
             Self::Database(_) | Self::Kafka(_) | Self::Analytics(_) => ErrorKind::Unavailable,
             Self::Migration(_) | Self::Corrupt(_) => ErrorKind::Internal,
         }

@@ -1,8 +1,10 @@
 //! The HTTP API: accounts, money, commands, keep-power, alarms, health, metrics and the OpenAPI
 //! document (`/api/openapi.json`). Errors map to status codes by their kind, in one place.
 
+pub mod auth;
 mod error;
 mod handlers;
+mod security;
 
 use std::sync::Arc;
 
@@ -11,6 +13,7 @@ use axum::Router;
 use ingest::supervise::Supervisor;
 
 use crate::app::Control;
+use crate::domain::access::Right;
 
 pub use error::ApiError;
 
@@ -26,43 +29,76 @@ pub struct HttpState {
     pub supervisor: Supervisor,
     /// Prometheus text, if a recorder is installed.
     pub metrics: Option<MetricsRender>,
+    /// Session cookies carry `Secure` (the listener speaks TLS).
+    pub secure_cookies: bool,
 }
 
 /// The OpenAPI 3 document describing every route.
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
-/// Every route as (method, path), as the router and the OpenAPI document have them.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/healthz"),
-    ("get", "/metrics"),
-    ("get", "/api/openapi.json"),
-    ("get", "/api/summary"),
-    ("get", "/api/accounts"),
-    ("post", "/api/accounts"),
-    ("get", "/api/accounts/{meter}"),
-    ("put", "/api/accounts/{meter}/terms"),
-    ("get", "/api/accounts/{meter}/ledger"),
-    ("post", "/api/accounts/{meter}/payments"),
-    ("post", "/api/accounts/{meter}/refunds"),
-    ("post", "/api/accounts/{meter}/corrections"),
-    ("get", "/api/accounts/{meter}/commands"),
-    ("post", "/api/accounts/{meter}/commands"),
-    ("get", "/api/accounts/{meter}/exemptions"),
-    ("post", "/api/accounts/{meter}/exemptions"),
-    ("delete", "/api/accounts/{meter}/exemptions/{id}"),
-    ("get", "/api/accounts/{meter}/notices"),
-    ("get", "/api/commands/{id}"),
-    ("post", "/api/commands/{id}/cancel"),
-    ("get", "/api/alarms"),
+/// Every authenticated route as (method, path, the right it needs), as the router and the OpenAPI
+/// document have them. The authorisation layer refuses any route missing here.
+pub const ROUTES: &[(&str, &str, Right)] = &[
+    ("get", "/healthz", Right::Health),
+    ("get", "/metrics", Right::Metrics),
+    ("get", "/api/openapi.json", Right::Docs),
+    ("get", "/api/me", Right::Docs),
+    ("post", "/api/logout", Right::Docs),
+    ("get", "/api/summary", Right::Summary),
+    ("get", "/api/accounts", Right::ListAccounts),
+    ("post", "/api/accounts", Right::OpenAccount),
+    ("get", "/api/accounts/{meter}", Right::ReadAccount),
+    ("put", "/api/accounts/{meter}/terms", Right::SetTerms),
+    ("get", "/api/accounts/{meter}/ledger", Right::ReadAccount),
+    ("post", "/api/accounts/{meter}/payments", Right::Pay),
+    ("post", "/api/accounts/{meter}/refunds", Right::Refund),
+    ("post", "/api/accounts/{meter}/corrections", Right::Correct),
+    ("get", "/api/accounts/{meter}/commands", Right::ReadAccount),
+    (
+        "post",
+        "/api/accounts/{meter}/commands",
+        Right::RemoteControl,
+    ),
+    (
+        "get",
+        "/api/accounts/{meter}/exemptions",
+        Right::ReadAccount,
+    ),
+    ("post", "/api/accounts/{meter}/exemptions", Right::KeepPower),
+    (
+        "delete",
+        "/api/accounts/{meter}/exemptions/{id}",
+        Right::KeepPower,
+    ),
+    ("get", "/api/accounts/{meter}/notices", Right::ReadAccount),
+    ("get", "/api/commands/{id}", Right::ReadCommands),
+    ("post", "/api/commands/{id}/cancel", Right::RemoteControl),
+    ("get", "/api/alarms", Right::ReadAlarms),
+    ("get", "/api/users", Right::ManageUsers),
+    ("post", "/api/users", Right::ManageUsers),
+    ("put", "/api/users/{name}", Right::ManageUsers),
+    ("post", "/api/users/{name}/password", Right::ManageUsers),
+    ("get", "/api/users/{name}/tokens", Right::ManageUsers),
+    ("post", "/api/users/{name}/tokens", Right::ManageUsers),
+    ("delete", "/api/tokens/{id}", Right::ManageUsers),
+    ("get", "/api/audit", Right::ReadAudit),
+    ("get", "/api/audit/verify", Right::ReadAudit),
+    ("get", "/api/security/alarms", Right::ReadAudit),
 ];
 
-/// The router.
+/// Routes that answer without credentials: only logging in.
+pub const PUBLIC_ROUTES: &[(&str, &str)] = &[("post", "/api/login")];
+
+/// The router: every route but [`PUBLIC_ROUTES`] behind [`auth::authorize`].
 pub fn router(state: HttpState) -> Router {
     use handlers as h;
-    Router::new()
+    use security as s;
+    let protected = Router::new()
         .route("/healthz", get(h::healthz))
         .route("/metrics", get(h::metrics))
         .route("/api/openapi.json", get(h::openapi))
+        .route("/api/me", get(s::me))
+        .route("/api/logout", post(s::logout))
         .route("/api/summary", get(h::summary))
         .route("/api/accounts", get(h::list_accounts).post(h::open_account))
         .route("/api/accounts/{meter}", get(h::get_account))
@@ -87,5 +123,56 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/commands/{id}", get(h::command))
         .route("/api/commands/{id}/cancel", post(h::cancel_command))
         .route("/api/alarms", get(h::alarms))
+        .route("/api/users", get(s::users).post(s::add_user))
+        .route("/api/users/{name}", put(s::change_user))
+        .route("/api/users/{name}/password", post(s::reset_password))
+        .route(
+            "/api/users/{name}/tokens",
+            get(s::tokens).post(s::issue_token),
+        )
+        .route("/api/tokens/{id}", delete(s::revoke_token))
+        .route("/api/audit", get(s::audit))
+        .route("/api/audit/verify", get(s::verify_audit))
+        .route("/api/security/alarms", get(s::security_alarms))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authorize,
+        ));
+    Router::new()
+        .route("/api/login", post(s::login))
+        .merge(protected)
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_describes_exactly_the_routes() {
+        let spec: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        let mut described: Vec<(String, String)> = spec["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, ops)| {
+                ops.as_object()
+                    .unwrap()
+                    .keys()
+                    .map(move |method| (method.clone(), path.clone()))
+            })
+            .collect();
+        let mut routed: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p, _)| (m.to_string(), p.to_string()))
+            .chain(
+                PUBLIC_ROUTES
+                    .iter()
+                    .map(|(m, p)| (m.to_string(), p.to_string())),
+            )
+            .collect();
+        described.sort();
+        routed.sort();
+        assert_eq!(described, routed);
+    }
 }

@@ -11,11 +11,12 @@ use chrono_tz::Tz;
 use futures::future::BoxFuture;
 use ingest::clock::Clock;
 use ingest::kafka::{KafkaSettings, Topics};
+use ingest::keyring::KeyRing;
 use ingest::supervise::Supervisor;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::app::{CommandTiming, Control, Rules};
+use crate::app::{CommandTiming, Control, Rules, ServiceKeys};
 use crate::http::{router, HttpState, MetricsRender};
 use crate::store::Db;
 use crate::{workers, Config, ControlError};
@@ -79,6 +80,21 @@ pub fn rules(config: &Config, topics: Topics, zone: Tz) -> Result<Rules, Control
         plans,
         default_plan: config.plan.clone(),
         topics,
+        cashier_refund_limit: config.cashier_refund_limit,
+    })
+}
+
+/// The audit and command keys from their directories, each generated there on first use (named by
+/// today's date, so a later key sorts after it and takes over signing).
+pub fn keys(config: &Config) -> Result<ServiceKeys, ControlError> {
+    let first = chrono::Utc::now().format("%Y%m%d").to_string();
+    let load = |dir: &str, what: &str| {
+        KeyRing::load_or_generate(std::path::Path::new(dir), &first)
+            .map_err(|e| ControlError::Invalid(format!("control.{what}: {e}")))
+    };
+    Ok(ServiceKeys {
+        audit: load(&config.audit_keys_dir, "audit_keys_dir")?,
+        commands: load(&config.command_keys_dir, "command_keys_dir")?,
     })
 }
 
@@ -91,8 +107,9 @@ pub async fn open(
     clock: Arc<dyn Clock>,
 ) -> Result<Control, ControlError> {
     let rules = rules(config, topics, zone)?;
+    let keys = keys(config)?;
     let db = Db::open(&config.database, config.max_connections.min(4)).await?;
-    Ok(Control::new(db, rules, clock))
+    Ok(Control::new(db, rules, keys, clock))
 }
 
 /// A started service.
@@ -115,8 +132,9 @@ pub async fn start(
 ) -> Result<Running, ControlError> {
     let config = &runtime.config;
     let rules = rules(config, runtime.topics.clone(), runtime.zone)?;
+    let keys = keys(config)?;
     let db = Db::open(&config.database, config.max_connections).await?;
-    let control = Control::new(db, rules, runtime.clock.clone());
+    let control = Control::new(db, rules, keys, runtime.clock.clone());
     let supervisor = Supervisor::new();
     let mut tasks = Vec::new();
     let (c, k) = (control.clone(), runtime.kafka.clone());
@@ -164,14 +182,18 @@ pub async fn start(
         control: control.clone(),
         supervisor: supervisor.clone(),
         metrics: runtime.metrics.clone(),
+        secure_cookies: false,
     });
     let mut rx = shutdown;
     let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.changed().await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.changed().await;
+        })
+        .await
     });
     tracing::info!(%http, database = %crate::store::redact(&config.database), "control service started");
     Ok(Running {

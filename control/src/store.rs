@@ -6,11 +6,14 @@
 //! transaction.
 
 pub mod accounts;
+pub mod audit;
 pub mod commands;
 pub mod ledger;
 pub mod outbox;
 pub mod records;
+pub mod security_alarms;
 pub mod sql;
+pub mod users;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -9,6 +9,8 @@ mod postgres;
 
 use std::collections::BTreeMap;
 
+use harness::actor;
+
 use analytics::relay_state::RelayReading;
 use chrono::Duration;
 use control::app::acks::AckEffect;
@@ -47,15 +49,15 @@ async fn prepaid_states_hoarding_and_references(backend: Backend) {
     assert_eq!(c.account(A).await.unwrap().state, PrepaidState::NoAlarm);
 
     // A reference is bound to its meter and amount.
-    let first = c.pay(A, "5.00", "wx-1", "test").await.unwrap();
+    let first = c.pay(A, "5.00", "wx-1", &actor()).await.unwrap();
     assert!(!first.replay);
     assert_eq!(first.balance, dec!(35));
-    let again = c.pay(A, "5.00", "wx-1", "test").await.unwrap();
+    let again = c.pay(A, "5.00", "wx-1", &actor()).await.unwrap();
     assert!(again.replay);
     assert_eq!((again.balance, again.seq), (first.balance, first.seq));
-    let other_amount = c.pay(A, "6.00", "wx-1", "test").await.unwrap_err();
+    let other_amount = c.pay(A, "6.00", "wx-1", &actor()).await.unwrap_err();
     assert_eq!(other_amount.kind(), ErrorKind::Conflict, "{other_amount}");
-    let other_meter = c.pay(B, "5.00", "wx-1", "test").await.unwrap_err();
+    let other_meter = c.pay(B, "5.00", "wx-1", &actor()).await.unwrap_err();
     assert_eq!(other_meter.kind(), ErrorKind::Conflict);
     assert!(
         !other_meter.to_string().contains(A),
@@ -65,7 +67,7 @@ async fn prepaid_states_hoarding_and_references(backend: Backend) {
     assert_eq!(c.account(B).await.unwrap().balance, dec!(30));
 
     // Hoarding: 35 + 965.01 > 1000 is refused before anything changes; exactly 1000 is accepted.
-    let hoard = c.pay(A, "965.01", "wx-2", "test").await.unwrap_err();
+    let hoard = c.pay(A, "965.01", "wx-2", &actor()).await.unwrap_err();
     assert_eq!(hoard.kind(), ErrorKind::Invalid);
     assert!(hoard.to_string().contains("hoarding"), "{hoard}");
     assert_eq!(c.account(A).await.unwrap().balance, dec!(35));
@@ -78,12 +80,15 @@ async fn prepaid_states_hoarding_and_references(backend: Backend) {
         ("1", "a\u{7}b"),
     ] {
         assert_eq!(
-            c.pay(A, amount, reference, "t").await.unwrap_err().kind(),
+            c.pay(A, amount, reference, &actor())
+                .await
+                .unwrap_err()
+                .kind(),
             ErrorKind::Invalid
         );
     }
     assert_eq!(
-        c.pay("999999999999", "1", "x", "t")
+        c.pay("999999999999", "1", "x", &actor())
             .await
             .unwrap_err()
             .kind(),
@@ -91,11 +96,17 @@ async fn prepaid_states_hoarding_and_references(backend: Backend) {
     );
 
     // Down through the alarms by corrections (debits naming the entry they correct).
-    c.correct(A, &debit("15.00", "fix-1", 2)).await.unwrap(); // 20.00
+    c.correct(A, &debit("15.00", "fix-1", 2), &actor())
+        .await
+        .unwrap(); // 20.00
     assert_eq!(c.account(A).await.unwrap().state, PrepaidState::Alarm1);
-    c.correct(A, &debit("10.00", "fix-2", 2)).await.unwrap(); // 10.00
+    c.correct(A, &debit("10.00", "fix-2", 2), &actor())
+        .await
+        .unwrap(); // 10.00
     assert_eq!(c.account(A).await.unwrap().state, PrepaidState::Alarm2);
-    c.correct(A, &debit("15.00", "fix-3", 2)).await.unwrap(); // -5.00
+    c.correct(A, &debit("15.00", "fix-3", 2), &actor())
+        .await
+        .unwrap(); // -5.00
     assert_eq!(
         c.account(A).await.unwrap().state,
         PrepaidState::OverdraftZero
@@ -119,18 +130,20 @@ async fn prepaid_states_hoarding_and_references(backend: Backend) {
     // A correction must name an existing entry and who authorised it.
     let mut orphan = debit("1", "fix-x", 99);
     assert_eq!(
-        c.correct(A, &orphan).await.unwrap_err().kind(),
+        c.correct(A, &orphan, &actor()).await.unwrap_err().kind(),
         ErrorKind::NotFound
     );
     orphan.corrects_seq = Some(2);
     orphan.authorised_by = " ".into();
     assert_eq!(
-        c.correct(A, &orphan).await.unwrap_err().kind(),
+        c.correct(A, &orphan, &actor()).await.unwrap_err().kind(),
         ErrorKind::Invalid
     );
 
     // Past the overdraft limit (10): the trip, sticky until the balance passes the close-allowed 2.00.
-    c.correct(A, &debit("5.00", "fix-4", 2)).await.unwrap(); // -10.00
+    c.correct(A, &debit("5.00", "fix-4", 2), &actor())
+        .await
+        .unwrap(); // -10.00
     let a = c.account(A).await.unwrap();
     assert_eq!(a.state, PrepaidState::OverdraftTrip);
     assert!(a.warned_at.is_some());
@@ -148,7 +161,7 @@ async fn prepaid_states_hoarding_and_references(backend: Backend) {
     assert!(commands
         .iter()
         .any(|c| c.action == RelayAction::AlarmOn && c.state == CommandState::Sent));
-    c.pay(A, "12.00", "wx-3", "test").await.unwrap(); // 2.00: not above C
+    c.pay(A, "12.00", "wx-3", &actor()).await.unwrap(); // 2.00: not above C
     assert_eq!(
         c.account(A).await.unwrap().state,
         PrepaidState::OverdraftTrip
@@ -156,7 +169,7 @@ async fn prepaid_states_hoarding_and_references(backend: Backend) {
     let trip_still = c.command(&trip.command_id).await.unwrap().command;
     assert_eq!(trip_still.state, CommandState::Scheduled);
     rig.clock.advance(Duration::minutes(1));
-    c.pay(A, "0.01", "wx-4", "test").await.unwrap(); // 2.01: re-armed
+    c.pay(A, "0.01", "wx-4", &actor()).await.unwrap(); // 2.01: re-armed
     let a = c.account(A).await.unwrap();
     assert_eq!(a.state, PrepaidState::Alarm2);
     assert!(a.warned_at.is_none());
@@ -184,7 +197,7 @@ async fn prepaid_states_hoarding_and_references(backend: Backend) {
         direction: None,
     };
     assert_eq!(
-        c.refund(A, &refund).await.unwrap_err().kind(),
+        c.refund(A, &refund, &actor()).await.unwrap_err().kind(),
         ErrorKind::Invalid
     );
     rig.assert_ledger_sound().await;
@@ -198,7 +211,7 @@ async fn owing(rig: &Rig, meter: &str) {
     rig.open(meter, dec!(0.50)).await;
     // Debit 20.50: balance -20.00, past the default overdraft limit of 10.
     rig.control
-        .correct(meter, &debit("20.50", &format!("owe-{meter}"), 1))
+        .correct(meter, &debit("20.50", &format!("owe-{meter}"), 1), &actor())
         .await
         .unwrap();
 }
@@ -313,7 +326,7 @@ async fn lifecycle(backend: Backend) {
         states,
         ["requested", "sent", "acknowledged", "verified", "done"]
     );
-    let receipt = c.pay(B, "30.00", "wx-b", "test").await.unwrap();
+    let receipt = c.pay(B, "30.00", "wx-b", &actor()).await.unwrap();
     let close = rig.drain_outbox().await;
     assert_eq!(close.len(), 1);
     assert_eq!(close[0].action, RelayAction::CloseAllowed);
@@ -465,8 +478,8 @@ async fn keep_power_and_trip_calendar(backend: Backend) {
                 kind: control::store::records::ExemptionKind::Medical,
                 reason: "home oxygen concentrator".into(),
                 ends_at: "2026-10-06T04:00:00Z".parse().unwrap(),
-                granted_by: "operator zhao".into(),
             },
+            &actor(),
         )
         .await
         .unwrap();
@@ -484,8 +497,8 @@ async fn keep_power_and_trip_calendar(backend: Backend) {
             control::app::remote::CommandRequest {
                 action: RelayAction::Trip,
                 reason: "manual".into(),
-                requested_by: "operator".into(),
             },
+            &actor(),
         )
         .await
         .unwrap_err();
@@ -519,20 +532,24 @@ async fn concurrent_payments(backend: Backend) {
             let (c, meter) = (rig.control.clone(), meter.clone());
             tasks.push(tokio::spawn(async move {
                 let reference = format!("p-{meter}-{round}");
-                c.pay(&meter, "1.23", &reference, "load").await.unwrap();
+                c.pay(&meter, "1.23", &reference, &actor()).await.unwrap();
                 // Every fifth payment is replayed at once, and every seventh gets a debit beside it.
                 if round % 5 == 0 {
                     assert!(
-                        c.pay(&meter, "1.23", &reference, "load")
+                        c.pay(&meter, "1.23", &reference, &actor())
                             .await
                             .unwrap()
                             .replay
                     );
                 }
                 if round % 7 == 0 {
-                    c.correct(&meter, &debit("0.40", &format!("d-{meter}-{round}"), 1))
-                        .await
-                        .unwrap();
+                    c.correct(
+                        &meter,
+                        &debit("0.40", &format!("d-{meter}-{round}"), 1),
+                        &actor(),
+                    )
+                    .await
+                    .unwrap();
                 }
             }));
         }

@@ -10,6 +10,7 @@ pub mod health;
 pub mod limits;
 pub mod on_demand;
 pub mod poll;
+pub mod relay_security;
 pub mod schedule;
 pub mod time_sync;
 
@@ -27,11 +28,13 @@ use tokio::sync::{Mutex, Notify};
 pub use bus_client::{BusClient, BusEndpoint, BusError, SerialParity};
 pub use forward::{ForwardOutcome, Forwarder, SharedSpool};
 pub use health::{BusHealth, CollectorHealth};
+pub use relay_security::{PlaintextLab, RelayAuth, RelaySecurity};
 
 use crate::clock::Clock;
 use crate::dlt645::Address;
 use crate::kafka::message::{encode_arrow, ARROW_STREAM, CONTENT_TYPE, SCHEMA_VERSION_HEADER};
 use crate::kafka::Topics;
+use crate::keyring::KeyRing;
 use crate::reading::{readings_to_batch, Quality};
 use crate::spool::{SpoolError, SpooledRecord};
 
@@ -46,6 +49,9 @@ pub struct BusConfig {
     pub endpoint: BusEndpoint,
     /// Meters on the bus.
     pub meters: Vec<Address>,
+    /// How relay frames for the bus's meters are built (their group's password and operator code, or
+    /// an ESAM security module).
+    pub relay_security: Arc<dyn RelaySecurity>,
 }
 
 /// Collector settings.
@@ -67,6 +73,8 @@ pub struct CollectorConfig {
     pub clock_check_every: u64,
     /// Broadcast a time sync when a meter is off by this much (at least 60 s, see [`time_sync`]).
     pub clock_threshold: Duration,
+    /// Keys relay commands must be signed under (`None`: every command is rejected).
+    pub command_keys: Option<KeyRing>,
 }
 
 /// Errors that stop a collection round or the command loop.

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::dlt645::RelayAction;
+use crate::keyring::{KeyError, KeyRing};
 
 /// A relay command travelling from the control service to the collector that owns the meter's bus.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -25,6 +26,51 @@ pub struct CommandMessage {
     /// collector executes each (command id, attempt) once, however often Kafka delivers it.
     #[serde(default = "first_attempt")]
     pub attempt: u32,
+    /// The id of the key the command is signed under.
+    #[serde(default)]
+    pub key_id: String,
+    /// HMAC-SHA256 (hex) over [`CommandMessage::signed_bytes`]; a collector executes nothing whose
+    /// signature does not verify.
+    #[serde(default)]
+    pub signature: String,
+}
+
+impl CommandMessage {
+    /// What the signature covers: every field that decides what a meter does, when, and which attempt
+    /// it is, each length-prefixed.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(160);
+        let issued = self.issued_at.timestamp_micros().to_string();
+        let until = self.valid_until.timestamp_micros().to_string();
+        let attempt = self.attempt.to_string();
+        for field in [
+            "meterlake-command-v1",
+            self.command_id.as_str(),
+            self.meter_id.as_str(),
+            self.collector_id.as_str(),
+            self.action.as_str(),
+            issued.as_str(),
+            until.as_str(),
+            self.reason.as_str(),
+            attempt.as_str(),
+        ] {
+            bytes.extend_from_slice(&(field.len() as u64).to_be_bytes());
+            bytes.extend_from_slice(field.as_bytes());
+        }
+        bytes
+    }
+
+    /// Signs the command under the ring's active key.
+    pub fn sign(&mut self, keys: &KeyRing) {
+        let (key_id, signature) = keys.sign(&self.signed_bytes());
+        self.key_id = key_id;
+        self.signature = signature;
+    }
+
+    /// Checks the signature.
+    pub fn verify(&self, keys: &KeyRing) -> Result<(), KeyError> {
+        keys.verify(&self.key_id, &self.signed_bytes(), &self.signature)
+    }
 }
 
 fn first_attempt() -> u32 {
@@ -45,16 +91,20 @@ pub enum AckOutcome {
     UnknownMeter,
     /// Valid-until passed before execution.
     Expired,
+    /// The command's signature did not verify (forged, altered, or signed under a key this collector
+    /// does not have); nothing was sent to the meter.
+    Rejected,
 }
 
 impl AckOutcome {
     /// Every outcome.
-    pub const ALL: [AckOutcome; 5] = [
+    pub const ALL: [AckOutcome; 6] = [
         Self::Executed,
         Self::Refused,
         Self::NoResponse,
         Self::UnknownMeter,
         Self::Expired,
+        Self::Rejected,
     ];
 
     /// The wire and stored form (the JSON name).
@@ -65,6 +115,7 @@ impl AckOutcome {
             Self::NoResponse => "no_response",
             Self::UnknownMeter => "unknown_meter",
             Self::Expired => "expired",
+            Self::Rejected => "rejected",
         }
     }
 
@@ -121,5 +172,32 @@ mod tests {
             "issued_at":"2026-11-24T02:00:00Z","valid_until":"2026-11-24T03:00:00Z","reason":"r"}"#;
         let command: CommandMessage = serde_json::from_str(json).unwrap();
         assert_eq!(command.attempt, 1);
+        assert!(command.signature.is_empty());
+    }
+
+    #[test]
+    fn a_signed_command_verifies_and_any_changed_field_does_not() {
+        let keys = KeyRing::single("k1", &[9; 32]).unwrap();
+        let json = r#"{"command_id":"c","meter_id":"000000001001","collector_id":"col-1","action":"trip",
+            "issued_at":"2026-11-24T02:00:00Z","valid_until":"2026-11-24T03:00:00Z","reason":"r"}"#;
+        let mut command: CommandMessage = serde_json::from_str(json).unwrap();
+        assert!(command.verify(&keys).is_err());
+        command.sign(&keys);
+        command.verify(&keys).unwrap();
+        let wire: CommandMessage =
+            serde_json::from_str(&serde_json::to_string(&command).unwrap()).unwrap();
+        wire.verify(&keys).unwrap();
+        let changes: [fn(&mut CommandMessage); 5] = [
+            |c| c.meter_id = "000000001002".into(),
+            |c| c.action = RelayAction::CloseAllowed,
+            |c| c.valid_until += chrono::TimeDelta::hours(1),
+            |c| c.attempt += 1,
+            |c| c.collector_id = "col-2".into(),
+        ];
+        for change in changes {
+            let mut forged = command.clone();
+            change(&mut forged);
+            assert!(forged.verify(&keys).is_err(), "{forged:?}");
+        }
     }
 }

@@ -6,6 +6,7 @@ pub mod command;
 pub mod dlt645;
 pub mod fail_point;
 pub mod kafka;
+pub mod keyring;
 pub mod reading;
 pub mod sim;
 pub mod sink;

@@ -2,7 +2,11 @@
 
 use rust_decimal::Decimal;
 
+use serde_json::json;
+
+use super::audit::Actor;
 use super::Control;
+use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::money::to_fen;
 use crate::domain::prepaid::{next_state, Change, PrepaidState};
 use crate::domain::relay::RelayState;
@@ -55,7 +59,11 @@ pub fn check_meter_id(meter_id: &str) -> Result<(), ControlError> {
 impl Control {
     /// Opens an account (its opening balance is its first ledger entry). An account that exists is
     /// returned unchanged. The service's default plan applies when the request names none.
-    pub async fn open_account(&self, request: NewAccount) -> Result<Account, ControlError> {
+    pub async fn open_account(
+        &self,
+        request: NewAccount,
+        actor: &Actor,
+    ) -> Result<Account, ControlError> {
         check_meter_id(&request.meter_id)?;
         if request.collector_id.trim().is_empty() {
             return Err(ControlError::Invalid(
@@ -123,6 +131,16 @@ impl Control {
         self.state_changed(&mut tx, &account, PrepaidState::NoAlarm, now)
             .await?;
         self.enforce(&mut tx, &mut account, "opening", now).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AuditAction::OpenAccount,
+            &format!("account:{}", account.meter_id),
+            None,
+            Some(json!({ "plan": account.plan, "balance": account.balance, "collector_id": account.collector_id })),
+            Outcome::Ok,
+        )
+        .await?;
         accounts::save(&mut tx, &account, now).await?;
         tx.commit().await?;
         Ok(account)
@@ -193,12 +211,14 @@ impl Control {
         &self,
         meter_id: &str,
         overrides: TermsOverrides,
-        by: &str,
+        actor: &Actor,
     ) -> Result<Account, ControlError> {
+        let by = actor.name.as_str();
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let mut account = accounts::lock(&mut tx, meter_id, now).await?;
         let before_terms = self.rules.terms_of(&account);
+        let before_overrides = json!(account.overrides);
         account.overrides = overrides;
         let terms = self.rules.terms_of(&account);
         terms.validate()?;
@@ -223,6 +243,16 @@ impl Control {
         self.state_changed(&mut tx, &account, before, now).await?;
         self.enforce(&mut tx, &mut account, by, now).await?;
         accounts::save(&mut tx, &account, now).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AuditAction::SetTerms,
+            &format!("account:{meter_id}"),
+            Some(before_overrides),
+            Some(json!(overrides)),
+            Outcome::Ok,
+        )
+        .await?;
         tx.commit().await?;
         Ok(account)
     }

@@ -18,10 +18,14 @@ use super::Control;
 use crate::domain::charge_key::ChargeKey;
 use crate::domain::prepaid::{next_state, Change};
 use crate::domain::relay::required_action;
-use crate::store::accounts;
+use crate::store::accounts::{self, Account};
 use crate::store::ledger::{self, EntryKind};
-use crate::store::records;
+use crate::store::{records, Conn};
 use crate::ControlError;
+
+/// How far back a pass reads the meters' relay states: the local days before today that it scans. A
+/// meter silent for longer has told nothing new since the states the last passes already applied.
+const RELAY_READING_DAYS: chrono::Days = chrono::Days::new(2);
 
 /// What one billing pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -40,6 +44,58 @@ pub struct PassReport {
     pub errors: Vec<(String, String)>,
     /// What the meters' reported relay states changed.
     pub reconciled: ReconcileReport,
+    /// Where the pass spent its time.
+    pub timings: PassTimings,
+}
+
+/// Milliseconds spent in each stage of a pass (also exported as the histogram
+/// `meterlake_control_billing_stage_seconds{stage}`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PassTimings {
+    /// Reading the meters' relay states from the lake and reconciling commands with them.
+    pub reconcile_ms: u64,
+    /// Listing the accounts and grouping them by plan and watermark.
+    pub select_ms: u64,
+    /// Pricing the open months from the lake.
+    pub pricing_ms: u64,
+    /// Booking charges, moving states and enforcing, in transactions of [`BOOKING_BATCH`] accounts.
+    pub booking_ms: u64,
+}
+
+/// Times the stages of a pass.
+struct Stopwatch(std::time::Instant);
+
+impl Stopwatch {
+    fn start() -> Self {
+        Self(std::time::Instant::now())
+    }
+
+    /// Milliseconds since the last lap (or the start); records them under `stage`.
+    fn lap(&mut self, stage: &'static str) -> u64 {
+        let elapsed = self.0.elapsed();
+        self.0 = std::time::Instant::now();
+        metrics::histogram!("meterlake_control_billing_stage_seconds", "stage" => stage)
+            .record(elapsed.as_secs_f64());
+        u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Accounts booked per transaction.
+const BOOKING_BATCH: usize = 500;
+
+/// Whether an error is one account's (bad data, a rule) rather than the database's or Kafka's.
+fn is_account_fault(err: &ControlError) -> bool {
+    matches!(
+        err.kind(),
+        crate::ErrorKind::Invalid | crate::ErrorKind::Internal | crate::ErrorKind::NotFound
+    )
+}
+
+/// The earliest day any of these charges is dated by.
+fn first_day<'a>(charges: impl Iterator<Item = &'a AccountCharges>) -> Option<chrono::NaiveDate> {
+    charges
+        .flat_map(|c| c.keys.iter().map(|(key, _)| key.day()))
+        .min()
 }
 
 /// The charges one account gets from a pass.
@@ -60,9 +116,16 @@ impl Control {
         let Some(version) = session.lake_version() else {
             return Ok(report);
         };
-        let readings = analytics::relay_state::latest_relay_readings(session).await?;
-        report.reconciled = self.reconcile(&readings).await?;
         let now = self.now();
+        let mut watch = Stopwatch::start();
+        let since = now
+            .with_timezone(&session.zone())
+            .date_naive()
+            .checked_sub_days(RELAY_READING_DAYS)
+            .unwrap_or(chrono::NaiveDate::MIN);
+        let readings = analytics::relay_state::latest_relay_readings(session, since).await?;
+        report.reconciled = self.reconcile(&readings).await?;
+        report.timings.reconcile_ms = watch.lap("reconcile");
         let mut groups: BTreeMap<(String, DateTime<Utc>), Vec<String>> = BTreeMap::new();
         let mut after = String::new();
         loop {
@@ -81,6 +144,7 @@ impl Control {
                     .push(account.meter_id);
             }
         }
+        report.timings.select_ms = watch.lap("select");
         for ((plan_name, from), meters) in groups {
             let Some(plan) = self.rules.plans.get(&plan_name) else {
                 for meter in meters {
@@ -88,56 +152,128 @@ impl Control {
                     self.billing_failed(&meter, &why).await?;
                     report.errors.push((meter, why));
                 }
+                report.timings.booking_ms += watch.lap("booking");
                 continue;
             };
             let (charges, failures) = price_group(session, plan, &meters, from, now).await;
+            report.timings.pricing_ms += watch.lap("pricing");
             for (meter, why) in failures {
                 self.billing_failed(&meter, &why).await?;
                 report.errors.push((meter, why));
             }
-            for (meter, charges) in charges {
-                match self.apply_charges(&meter, charges, version, now).await {
-                    Ok((changed, commands)) => {
-                        report.charged += usize::from(changed);
-                        report.commands += commands;
-                    }
-                    Err(err)
-                        if err.kind() == crate::ErrorKind::Invalid
-                            || err.kind() == crate::ErrorKind::Internal =>
-                    {
-                        let why = err.to_string();
-                        self.billing_failed(&meter, &why).await?;
-                        report.errors.push((meter, why));
-                    }
-                    Err(err) => return Err(err),
-                }
+            for batch in charges.chunks(BOOKING_BATCH) {
+                let (charged, commands, errors) = self.book_batch(batch, version, now).await?;
+                report.charged += charged;
+                report.commands += commands;
+                report.errors.extend(errors);
             }
+            report.timings.booking_ms += watch.lap("booking");
         }
         metrics::counter!("meterlake_control_billing_passes_total").increment(1);
         Ok(report)
     }
 
-    /// Books one account's charges; returns whether its balance moved and the commands created.
-    async fn apply_charges(
+    /// Books a batch of accounts in one transaction (two reads for the whole batch, then each account's
+    /// writes). When any account of the batch fails, the batch is rolled back and booked one account
+    /// per transaction, so that only the account at fault is recorded as failed.
+    /// Returns (accounts charged, commands created, failures).
+    async fn book_batch(
+        &self,
+        batch: &[(String, AccountCharges)],
+        version: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(usize, usize, Vec<(String, String)>), ControlError> {
+        let together = async {
+            let mut tx = self.db.begin().await?;
+            let meters: Vec<&str> = batch.iter().map(|(m, _)| m.as_str()).collect();
+            let mut locked = accounts::lock_many(&mut tx, &meters, now).await?;
+            let booked = match first_day(batch.iter().map(|(_, c)| c)) {
+                Some(day) => ledger::booked_charges(&mut tx, &meters, day).await?,
+                None => BTreeMap::new(),
+            };
+            let (mut charged, mut commands) = (0, 0);
+            for (meter, charges) in batch {
+                let account = locked
+                    .remove(meter)
+                    .ok_or_else(|| ControlError::no_account(meter))?;
+                let none = BTreeMap::new();
+                let booked = booked.get(meter).unwrap_or(&none);
+                let (changed, command) = self
+                    .book_account(&mut tx, account, charges, booked, version, now)
+                    .await?;
+                charged += usize::from(changed);
+                commands += command;
+            }
+            tx.commit().await?;
+            Ok::<_, ControlError>((charged, commands))
+        };
+        match together.await {
+            Ok((charged, commands)) => return Ok((charged, commands, Vec::new())),
+            Err(err) if !is_account_fault(&err) => return Err(err),
+            Err(_) => {}
+        }
+        let (mut charged, mut commands, mut errors) = (0, 0, Vec::new());
+        for (meter, charges) in batch {
+            match self.book_one(meter, charges, version, now).await {
+                Ok((changed, command)) => {
+                    charged += usize::from(changed);
+                    commands += command;
+                }
+                Err(err) if is_account_fault(&err) => {
+                    let why = err.to_string();
+                    self.billing_failed(meter, &why).await?;
+                    errors.push((meter.clone(), why));
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Ok((charged, commands, errors))
+    }
+
+    /// Books one account in its own transaction.
+    async fn book_one(
         &self,
         meter_id: &str,
-        charges: AccountCharges,
+        charges: &AccountCharges,
         version: i64,
         now: DateTime<Utc>,
     ) -> Result<(bool, usize), ControlError> {
         let mut tx = self.db.begin().await?;
-        let mut account = accounts::lock(&mut tx, meter_id, now).await?;
-        let booked = ledger::booked_charges(&mut tx, meter_id).await?;
+        let account = accounts::lock(&mut tx, meter_id, now).await?;
+        let mut booked = match first_day(std::iter::once(charges)) {
+            Some(day) => ledger::booked_charges(&mut tx, &[meter_id], day).await?,
+            None => BTreeMap::new(),
+        };
+        let booked = booked.remove(meter_id).unwrap_or_default();
+        let result = self
+            .book_account(&mut tx, account, charges, &booked, version, now)
+            .await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    /// Books one locked account's charges against what is already booked; returns whether its balance
+    /// moved and the commands created.
+    async fn book_account(
+        &self,
+        tx: &mut Conn,
+        mut account: Account,
+        charges: &AccountCharges,
+        booked: &BTreeMap<ChargeKey, Decimal>,
+        version: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(bool, usize), ControlError> {
+        let meter_id = account.meter_id.clone();
         let before = account.state;
         let mut changed = false;
-        for (key, charge) in charges.keys {
+        for &(key, charge) in &charges.keys {
             let difference = charge - booked.get(&key).copied().unwrap_or_default();
             if difference == Decimal::ZERO {
                 continue;
             }
             let reference = format!("{key}@v{version}");
             self.book(
-                &mut tx,
+                tx,
                 &mut account,
                 EntryKind::Charge,
                 -difference,
@@ -149,13 +285,13 @@ impl Control {
             )
             .await?;
             account.charged += difference;
-            ledger::book_charge(&mut tx, meter_id, key, charge, version).await?;
+            ledger::book_charge(tx, &meter_id, key, charge, version).await?;
             changed = true;
         }
         if changed {
             let terms = self.rules.terms_of(&account);
             account.state = next_state(before, account.balance, &terms, Change::Deduction);
-            self.state_changed(&mut tx, &account, before, now).await?;
+            self.state_changed(tx, &account, before, now).await?;
         }
         if let Some(closed) = charges.closed_through {
             account.billed_from = account.billed_from.max(closed);
@@ -166,12 +302,11 @@ impl Control {
         // planned for the account still holds, so the pass skips the enforcement queries.
         let command =
             if account.state != before || required_action(account.state, account.relay).is_some() {
-                self.enforce(&mut tx, &mut account, "billing", now).await?
+                self.enforce(tx, &mut account, "billing", now).await?
             } else {
                 None
             };
-        accounts::save(&mut tx, &account, now).await?;
-        tx.commit().await?;
+        accounts::save(tx, &account, now).await?;
         Ok((changed, usize::from(command.is_some())))
     }
 

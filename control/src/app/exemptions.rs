@@ -3,7 +3,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use serde_json::json;
+
+use super::audit::Actor;
 use super::Control;
+use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::command::{CommandEvent, CommandState};
 use crate::store::accounts;
 use crate::store::commands;
@@ -23,8 +27,6 @@ pub struct NewExemption {
     pub reason: String,
     /// Until when (exclusive); at most a year ahead.
     pub ends_at: DateTime<Utc>,
-    /// Who grants it.
-    pub granted_by: String,
 }
 
 impl Control {
@@ -34,12 +36,11 @@ impl Control {
         &self,
         meter_id: &str,
         request: NewExemption,
+        actor: &Actor,
     ) -> Result<Exemption, ControlError> {
         let now = self.now();
-        if request.reason.trim().is_empty() || request.granted_by.trim().is_empty() {
-            return Err(ControlError::Invalid(
-                "an exemption needs a reason and who grants it".into(),
-            ));
+        if request.reason.trim().is_empty() {
+            return Err(ControlError::Invalid("an exemption needs a reason".into()));
         }
         if request.ends_at <= now {
             return Err(ControlError::Invalid(format!(
@@ -61,7 +62,7 @@ impl Control {
             reason: request.reason,
             starts_at: now,
             ends_at: request.ends_at,
-            created_by: request.granted_by,
+            created_by: actor.name.clone(),
             created_at: now,
             revoked_at: None,
         };
@@ -91,6 +92,16 @@ impl Control {
             exemption.reason
         );
         records::insert_account_event(&mut tx, meter_id, "keep_power", &detail, now).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AuditAction::KeepPowerGranted,
+            &format!("account:{meter_id}"),
+            None,
+            Some(json!(exemption)),
+            Outcome::Ok,
+        )
+        .await?;
         tx.commit().await?;
         Ok(exemption)
     }
@@ -100,8 +111,9 @@ impl Control {
         &self,
         meter_id: &str,
         id: &str,
-        by: &str,
+        actor: &Actor,
     ) -> Result<(), ControlError> {
+        let by = actor.name.as_str();
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let mut account = accounts::lock(&mut tx, meter_id, now).await?;
@@ -120,6 +132,16 @@ impl Control {
         .await?;
         self.enforce(&mut tx, &mut account, by, now).await?;
         accounts::save(&mut tx, &account, now).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AuditAction::KeepPowerRevoked,
+            &format!("account:{meter_id}"),
+            None,
+            Some(json!({ "exemption_id": id })),
+            Outcome::Ok,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

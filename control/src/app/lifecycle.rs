@@ -5,7 +5,11 @@ use chrono::{DateTime, Utc};
 use ingest::command::CommandMessage;
 use ingest::dlt645::RelayAction;
 
+use serde_json::json;
+
+use super::audit::Actor;
 use super::Control;
+use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::command::{CommandEvent, CommandState};
 use crate::store::accounts::Account;
 use crate::store::commands::{self, Command};
@@ -66,6 +70,29 @@ impl Control {
             &command.reason,
         )
         .await?;
+        let actor = Actor {
+            name: command.requested_by.clone(),
+            role: None,
+            origin: "service".into(),
+        };
+        let after = json!({
+            "command_id": command.command_id,
+            "action": command.action.as_str(),
+            "reason": command.reason,
+            "not_before": command.not_before,
+            "deadline": command.deadline,
+        });
+        let object = format!("account:{}", command.meter_id);
+        self.audit(
+            conn,
+            &actor,
+            AuditAction::CommandCreated,
+            &object,
+            None,
+            Some(after),
+            Outcome::Ok,
+        )
+        .await?;
         if command.not_before > now {
             let note = format!("waits until {}", command.not_before.to_rfc3339());
             self.transition(conn, &mut command, CommandEvent::Schedule, now, &note)
@@ -94,6 +121,30 @@ impl Control {
         if to.is_terminal() {
             command.finished_at = Some(now);
             outbox::delete_for_command(conn, &command.command_id).await?;
+            let after = json!({
+                "state": to.as_str(),
+                "action": command.action.as_str(),
+                "meter_id": command.meter_id,
+                "attempts": command.attempts,
+                "note": note,
+            });
+            let object = format!("command:{}", command.command_id);
+            let before = Some(json!({ "state": from.as_str() }));
+            let outcome = if to == CommandState::Failed {
+                Outcome::Failed
+            } else {
+                Outcome::Ok
+            };
+            self.audit(
+                conn,
+                &Actor::system(),
+                AuditAction::CommandOutcome,
+                &object,
+                before,
+                Some(after),
+                outcome,
+            )
+            .await?;
         }
         commands::save(conn, command, now).await?;
         commands::insert_event(
@@ -121,7 +172,7 @@ impl Control {
         let note = format!("attempt {} of {}", command.attempts, command.max_attempts);
         self.transition(conn, command, CommandEvent::Dispatch, now, &note)
             .await?;
-        let message = CommandMessage {
+        let mut message = CommandMessage {
             command_id: command.command_id.clone(),
             meter_id: command.meter_id.clone(),
             collector_id: command.collector_id.clone(),
@@ -130,7 +181,10 @@ impl Control {
             valid_until: command.deadline,
             reason: command.reason.clone(),
             attempt: command.attempts,
+            key_id: String::new(),
+            signature: String::new(),
         };
+        message.sign(&self.keys.commands);
         let payload = serde_json::to_string(&message)
             .map_err(|e| ControlError::Corrupt(format!("command message: {e}")))?;
         outbox::insert(

@@ -3,13 +3,17 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use serde_json::json;
 
+use super::audit::Actor;
 use super::Control;
+use crate::domain::access::Role;
+use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::money::{add_fen, from_fen, parse_amount, to_fen};
 use crate::domain::prepaid::{next_state, Change};
 use crate::store::accounts::{self, Account};
 use crate::store::ledger::{self, Entry, EntryKind, PaymentReference};
-use crate::store::Conn;
+use crate::store::{security_alarms, Conn};
 use crate::ControlError;
 
 /// The answer to a payment (the same for every replay of its reference).
@@ -86,14 +90,14 @@ impl Control {
         meter_id: &str,
         amount: &str,
         reference: &str,
-        by: &str,
+        actor: &Actor,
     ) -> Result<PaymentReceipt, ControlError> {
         let amount = parse_amount(amount)?;
         check_reference(reference)?;
         // Two first uses of one reference at once: the loser's insert hits the primary key, and its
         // second round sees the winner's record.
         for _ in 0..2 {
-            match self.pay_once(meter_id, amount, reference, by).await {
+            match self.pay_once(meter_id, amount, reference, actor).await {
                 Err(ControlError::Database(sqlx::Error::Database(db)))
                     if db.is_unique_violation() =>
                 {
@@ -102,7 +106,7 @@ impl Control {
                 other => return other,
             }
         }
-        self.pay_once(meter_id, amount, reference, by).await
+        self.pay_once(meter_id, amount, reference, actor).await
     }
 
     async fn pay_once(
@@ -110,7 +114,7 @@ impl Control {
         meter_id: &str,
         amount: Decimal,
         reference: &str,
-        by: &str,
+        actor: &Actor,
     ) -> Result<PaymentReceipt, ControlError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
@@ -128,6 +132,7 @@ impl Control {
             )));
         }
         let before = account.state;
+        let audit_before = balance_json(&account);
         let seq = self
             .book(
                 &mut tx,
@@ -154,8 +159,23 @@ impl Control {
             now,
         )
         .await?;
-        let command = self.enforce(&mut tx, &mut account, by, now).await?;
+        let command = self
+            .enforce(&mut tx, &mut account, &actor.name, now)
+            .await?;
         accounts::save(&mut tx, &account, now).await?;
+        let mut audit_after = balance_json(&account);
+        audit_after["amount"] = json!(amount);
+        audit_after["reference"] = json!(reference);
+        self.audit(
+            &mut tx,
+            actor,
+            AuditAction::Payment,
+            &format!("account:{meter_id}"),
+            Some(audit_before),
+            Some(audit_after),
+            Outcome::Ok,
+        )
+        .await?;
         let record = PaymentReference {
             reference: reference.to_string(),
             meter_id: meter_id.to_string(),
@@ -172,18 +192,51 @@ impl Control {
     }
 
     /// Pays money back to the customer (at most the balance). Idempotent per reference.
+    /// A cashier may refund at most the configured limit; an attempt above it is refused, audited
+    /// and raises a security alarm.
     pub async fn refund(
         &self,
         meter_id: &str,
         request: &Adjustment,
+        actor: &Actor,
     ) -> Result<Entry, ControlError> {
         let amount = parse_amount(&request.amount)?;
+        if actor.role == Some(Role::Cashier) && amount > self.rules.cashier_refund_limit {
+            let object = format!("account:{meter_id}");
+            let detail = format!(
+                "{} tried to refund {amount} yuan; the cashier limit is {} yuan",
+                actor.name, self.rules.cashier_refund_limit
+            );
+            let mut tx = self.db.begin().await?;
+            let after = Some(json!({ "amount": amount, "reference": request.reference }));
+            self.audit(
+                &mut tx,
+                actor,
+                AuditAction::Refund,
+                &object,
+                None,
+                after,
+                Outcome::Refused,
+            )
+            .await?;
+            security_alarms::insert(
+                &mut tx,
+                &object,
+                "refund_above_limit",
+                detail.clone(),
+                self.now(),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(ControlError::Forbidden(detail));
+        }
         self.adjust(
             meter_id,
             request,
             EntryKind::Refund,
             -amount,
             Change::Refund,
+            actor,
         )
         .await
     }
@@ -193,6 +246,7 @@ impl Control {
         &self,
         meter_id: &str,
         request: &Adjustment,
+        actor: &Actor,
     ) -> Result<Entry, ControlError> {
         let amount = parse_amount(&request.amount)?;
         let (signed, change) = match request.direction {
@@ -209,8 +263,15 @@ impl Control {
                 "a correction must name the entry it corrects (corrects_seq)".into(),
             ));
         }
-        self.adjust(meter_id, request, EntryKind::Correction, signed, change)
-            .await
+        self.adjust(
+            meter_id,
+            request,
+            EntryKind::Correction,
+            signed,
+            change,
+            actor,
+        )
+        .await
     }
 
     async fn adjust(
@@ -220,6 +281,7 @@ impl Control {
         kind: EntryKind,
         signed: Decimal,
         change: Change,
+        actor: &Actor,
     ) -> Result<Entry, ControlError> {
         check_reference(&request.reference)?;
         for (name, value) in [
@@ -257,6 +319,7 @@ impl Control {
             )));
         }
         let before = account.state;
+        let audit_before = balance_json(&account);
         let note = Some(request.reason.as_str());
         let seq = self
             .book(
@@ -274,10 +337,26 @@ impl Control {
         let terms = self.rules.terms_of(&account);
         account.state = next_state(before, account.balance, &terms, change);
         self.state_changed(&mut tx, &account, before, now).await?;
-        self.enforce(&mut tx, &mut account, &request.authorised_by, now)
+        self.enforce(&mut tx, &mut account, &actor.name, now)
             .await?;
         accounts::save(&mut tx, &account, now).await?;
         let entry = ledger::get(&mut tx, meter_id, seq).await?;
+        let mut audit_after = balance_json(&account);
+        audit_after["entry"] = json!(entry);
+        let action = match kind {
+            EntryKind::Refund => AuditAction::Refund,
+            _ => AuditAction::Correction,
+        };
+        self.audit(
+            &mut tx,
+            actor,
+            action,
+            &format!("account:{meter_id}"),
+            Some(audit_before),
+            Some(audit_after),
+            Outcome::Ok,
+        )
+        .await?;
         tx.commit().await?;
         Ok(entry)
     }
@@ -319,6 +398,11 @@ impl Control {
         account.entries = seq;
         Ok(seq)
     }
+}
+
+/// An account's money and state as the audit trail records them.
+fn balance_json(account: &Account) -> serde_json::Value {
+    json!({ "balance": account.balance, "state": account.state, "entries": account.entries })
 }
 
 fn receipt(record: PaymentReference, replay: bool) -> PaymentReceipt {

@@ -2,11 +2,15 @@
 
 use ingest::dlt645::RelayAction;
 
+use serde_json::json;
+
+use super::audit::Actor;
 use super::Control;
+use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::command::{CommandEvent, CommandState};
-use crate::store::accounts;
 use crate::store::commands::{self, switches, Command};
 use crate::store::records;
+use crate::store::{accounts, security_alarms};
 use crate::ControlError;
 
 /// An operator's command request.
@@ -17,9 +21,10 @@ pub struct CommandRequest {
     pub action: RelayAction,
     /// Why (kept with the command).
     pub reason: String,
-    /// Who asks.
-    pub requested_by: String,
 }
+
+/// Manual trips by one user within an hour that raise a security alarm.
+pub const TRIP_BURST: i64 = 20;
 
 impl Control {
     /// Sends an operator's command now. A relay-switching command needs the meter's slot to be free; a
@@ -28,11 +33,10 @@ impl Control {
         &self,
         meter_id: &str,
         request: CommandRequest,
+        actor: &Actor,
     ) -> Result<Command, ControlError> {
-        if request.reason.trim().is_empty() || request.requested_by.trim().is_empty() {
-            return Err(ControlError::Invalid(
-                "a command needs a reason and who requests it".into(),
-            ));
+        if request.reason.trim().is_empty() {
+            return Err(ControlError::Invalid("a command needs a reason".into()));
         }
         if matches!(
             request.action,
@@ -73,11 +77,25 @@ impl Control {
             &account,
             request.action,
             request.reason,
-            &request.requested_by,
+            &actor.name,
             now,
             now,
         );
         let command = self.create_command(&mut tx, command, now).await?;
+        if request.action == RelayAction::Trip {
+            let since = now - chrono::Duration::hours(1);
+            let trips =
+                commands::count_requested_since(&mut tx, &actor.name, RelayAction::Trip, since)
+                    .await?;
+            if trips == TRIP_BURST {
+                let detail = format!(
+                    "{} asked for {trips} manual trips within an hour (origin {})",
+                    actor.name, actor.origin
+                );
+                let subject = format!("user:{}", actor.name);
+                security_alarms::insert(&mut tx, &subject, "trip_burst", detail, now).await?;
+            }
+        }
         tx.commit().await?;
         Ok(command)
     }
@@ -86,7 +104,7 @@ impl Control {
     pub async fn cancel_command(
         &self,
         command_id: &str,
-        by: &str,
+        actor: &Actor,
     ) -> Result<Command, ControlError> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
@@ -107,7 +125,20 @@ impl Control {
             &mut command,
             CommandEvent::Cancel,
             now,
-            &format!("cancelled by {by}"),
+            &format!("cancelled by {}", actor.name),
+        )
+        .await?;
+        let object = format!("command:{command_id}");
+        let after =
+            Some(json!({ "meter_id": command.meter_id, "action": command.action.as_str() }));
+        self.audit(
+            &mut tx,
+            actor,
+            AuditAction::CommandCancelled,
+            &object,
+            None,
+            after,
+            Outcome::Ok,
         )
         .await?;
         tx.commit().await?;

@@ -20,6 +20,15 @@ pub enum ChargeKey {
 #[error("invalid charge key {0:?}")]
 pub struct BadChargeKey(pub String);
 
+impl ChargeKey {
+    /// The local day the key is dated by (a true-up by its period's first day).
+    pub fn day(self) -> NaiveDate {
+        match self {
+            Self::Day(day) | Self::TrueUp(day) => day,
+        }
+    }
+}
+
 impl fmt::Display for ChargeKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

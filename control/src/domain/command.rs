@@ -139,7 +139,7 @@ impl CommandState {
                 AckOutcome::Refused => S::Refused,
                 AckOutcome::NoResponse => S::NoResponse,
                 AckOutcome::Expired => S::Expired,
-                AckOutcome::UnknownMeter => S::Failed,
+                AckOutcome::UnknownMeter | AckOutcome::Rejected => S::Failed,
             },
             (S::Sent | S::Acknowledged, E::Verify) => S::Verified,
             (S::Verified, E::Complete) => S::Done,

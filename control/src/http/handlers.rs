@@ -8,6 +8,7 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
+use super::auth::Caller;
 use super::{ApiError, HttpState, OPENAPI};
 use crate::app::accounts::NewAccount;
 use crate::app::exemptions::NewExemption;
@@ -16,14 +17,16 @@ use crate::app::remote::CommandRequest;
 use crate::store::accounts::TermsOverrides;
 use crate::ControlError;
 
-type Answer = Result<Json<Value>, ApiError>;
+pub(super) type Answer = Result<Json<Value>, ApiError>;
 
-fn body<T: DeserializeOwned>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+pub(super) fn body<T: DeserializeOwned>(
+    body: Result<Json<T>, JsonRejection>,
+) -> Result<T, ApiError> {
     body.map(|Json(b)| b)
         .map_err(|e| ApiError(ControlError::Invalid(e.body_text())))
 }
 
-fn to_json<T: serde::Serialize>(value: T) -> Answer {
+pub(super) fn to_json<T: serde::Serialize>(value: T) -> Answer {
     serde_json::to_value(value)
         .map(Json)
         .map_err(|e| ApiError(ControlError::Corrupt(e.to_string())))
@@ -33,11 +36,11 @@ fn to_json<T: serde::Serialize>(value: T) -> Answer {
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
-    after: Option<String>,
-    limit: Option<i64>,
+    pub(super) after: Option<String>,
+    pub(super) limit: Option<i64>,
 }
 
-fn page(query: Result<Query<Page>, QueryRejection>) -> Result<Page, ApiError> {
+pub(super) fn page(query: Result<Query<Page>, QueryRejection>) -> Result<Page, ApiError> {
     query
         .map(|Query(p)| p)
         .map_err(|e| ApiError(ControlError::Invalid(e.body_text())))
@@ -95,9 +98,10 @@ pub async fn list_accounts(
 
 pub async fn open_account(
     State(s): State<HttpState>,
+    caller: Caller,
     b: Result<Json<NewAccount>, JsonRejection>,
 ) -> Answer {
-    to_json(s.control.open_account(body(b)?).await?)
+    to_json(s.control.open_account(body(b)?, &caller.actor()).await?)
 }
 
 pub async fn get_account(State(s): State<HttpState>, Path(meter): Path<String>) -> Answer {
@@ -108,10 +112,15 @@ pub async fn get_account(State(s): State<HttpState>, Path(meter): Path<String>) 
 
 pub async fn set_terms(
     State(s): State<HttpState>,
+    caller: Caller,
     Path(meter): Path<String>,
     b: Result<Json<TermsOverrides>, JsonRejection>,
 ) -> Answer {
-    to_json(s.control.set_terms(&meter, body(b)?, "api").await?)
+    to_json(
+        s.control
+            .set_terms(&meter, body(b)?, &caller.actor())
+            .await?,
+    )
 }
 
 pub async fn ledger(
@@ -133,31 +142,38 @@ pub struct PaymentBody {
 
 pub async fn pay(
     State(s): State<HttpState>,
+    caller: Caller,
     Path(meter): Path<String>,
     b: Result<Json<PaymentBody>, JsonRejection>,
 ) -> Answer {
     let b = body(b)?;
     to_json(
         s.control
-            .pay(&meter, &b.amount, &b.reference, "api")
+            .pay(&meter, &b.amount, &b.reference, &caller.actor())
             .await?,
     )
 }
 
 pub async fn refund(
     State(s): State<HttpState>,
+    caller: Caller,
     Path(meter): Path<String>,
     b: Result<Json<Adjustment>, JsonRejection>,
 ) -> Answer {
-    to_json(s.control.refund(&meter, &body(b)?).await?)
+    to_json(s.control.refund(&meter, &body(b)?, &caller.actor()).await?)
 }
 
 pub async fn correct(
     State(s): State<HttpState>,
+    caller: Caller,
     Path(meter): Path<String>,
     b: Result<Json<Adjustment>, JsonRejection>,
 ) -> Answer {
-    to_json(s.control.correct(&meter, &body(b)?).await?)
+    to_json(
+        s.control
+            .correct(&meter, &body(b)?, &caller.actor())
+            .await?,
+    )
 }
 
 pub async fn commands_of(
@@ -171,10 +187,15 @@ pub async fn commands_of(
 
 pub async fn request_command(
     State(s): State<HttpState>,
+    caller: Caller,
     Path(meter): Path<String>,
     b: Result<Json<CommandRequest>, JsonRejection>,
 ) -> Answer {
-    to_json(s.control.request_command(&meter, body(b)?).await?)
+    to_json(
+        s.control
+            .request_command(&meter, body(b)?, &caller.actor())
+            .await?,
+    )
 }
 
 pub async fn exemptions(State(s): State<HttpState>, Path(meter): Path<String>) -> Answer {
@@ -183,17 +204,25 @@ pub async fn exemptions(State(s): State<HttpState>, Path(meter): Path<String>) -
 
 pub async fn add_exemption(
     State(s): State<HttpState>,
+    caller: Caller,
     Path(meter): Path<String>,
     b: Result<Json<NewExemption>, JsonRejection>,
 ) -> Answer {
-    to_json(s.control.add_exemption(&meter, body(b)?).await?)
+    to_json(
+        s.control
+            .add_exemption(&meter, body(b)?, &caller.actor())
+            .await?,
+    )
 }
 
 pub async fn revoke_exemption(
     State(s): State<HttpState>,
+    caller: Caller,
     Path((meter, id)): Path<(String, String)>,
 ) -> Answer {
-    s.control.revoke_exemption(&meter, &id, "api").await?;
+    s.control
+        .revoke_exemption(&meter, &id, &caller.actor())
+        .await?;
     to_json(json!({ "revoked": id }))
 }
 
@@ -206,8 +235,12 @@ pub async fn command(State(s): State<HttpState>, Path(id): Path<String>) -> Answ
     to_json(s.control.command(&id).await?)
 }
 
-pub async fn cancel_command(State(s): State<HttpState>, Path(id): Path<String>) -> Answer {
-    to_json(s.control.cancel_command(&id, "api").await?)
+pub async fn cancel_command(
+    State(s): State<HttpState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Answer {
+    to_json(s.control.cancel_command(&id, &caller.actor()).await?)
 }
 
 pub async fn alarms(State(s): State<HttpState>, q: Result<Query<Page>, QueryRejection>) -> Answer {

@@ -1,5 +1,7 @@
 //! The `accounts` table: one prepaid account per meter.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::any::AnyRow;
@@ -214,6 +216,29 @@ pub async fn lock(
     )
     .await?
     .ok_or_else(|| ControlError::no_account(meter_id))
+}
+
+/// [`lock`] for many accounts in one statement (a billing batch): the accounts found, by meter.
+pub async fn lock_many(
+    conn: &mut Conn,
+    meter_ids: &[&str],
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<String, Account>, ControlError> {
+    if meter_ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let statement = format!(
+        "UPDATE accounts SET updated_at = $1 WHERE meter_id IN ({}) RETURNING {COLUMNS}",
+        sql::placeholders(2, meter_ids.len())
+    );
+    let mut params: Vec<Param> = Vec::with_capacity(meter_ids.len() + 1);
+    params.push(micros(now).into());
+    params.extend(meter_ids.iter().map(|m| Param::from(*m)));
+    Ok(sql::rows(conn, &statement, &params, from_row)
+        .await?
+        .into_iter()
+        .map(|a| (a.meter_id.clone(), a))
+        .collect())
 }
 
 /// Reads an account.

@@ -363,3 +363,20 @@ pub async fn count_in(conn: &mut Conn, state: CommandState) -> Result<i64, Contr
             .await?,
     )
 }
+
+/// Commands of `action` that `requested_by` asked for since `since` (for the trip-burst alarm).
+pub async fn count_requested_since(
+    conn: &mut Conn,
+    requested_by: &str,
+    action: RelayAction,
+    since: DateTime<Utc>,
+) -> Result<i64, ControlError> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM commands WHERE requested_by = $1 AND action = $2 AND created_at >= $3",
+    )
+    .bind(requested_by)
+    .bind(action.as_str())
+    .bind(micros(since))
+    .fetch_one(&mut *conn)
+    .await?)
+}

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -281,24 +281,43 @@ pub async fn insert_payment_reference(
     Ok(())
 }
 
-/// The charges booked for an account, by key.
+/// The charges booked for accounts on local days `from` and later, by meter and key, in one query (a
+/// key's text starts with its date, so the keys of a day range are a range of text; accounts with none
+/// are absent).
 pub async fn booked_charges(
     conn: &mut Conn,
-    meter_id: &str,
-) -> Result<BTreeMap<ChargeKey, Decimal>, ControlError> {
-    let rows = sqlx::query("SELECT charge_key, charge_fen FROM day_charges WHERE meter_id = $1")
-        .bind(meter_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|row| {
-            let key: String = row.try_get("charge_key")?;
-            let key = key
-                .parse::<ChargeKey>()
-                .map_err(|e| ControlError::Corrupt(e.to_string()))?;
-            Ok((key, from_fen(row.try_get("charge_fen")?)))
-        })
-        .collect()
+    meter_ids: &[&str],
+    from: NaiveDate,
+) -> Result<BTreeMap<String, BTreeMap<ChargeKey, Decimal>>, ControlError> {
+    let mut booked: BTreeMap<String, BTreeMap<ChargeKey, Decimal>> = BTreeMap::new();
+    if meter_ids.is_empty() {
+        return Ok(booked);
+    }
+    let statement = format!(
+        "SELECT meter_id, charge_key, charge_fen FROM day_charges WHERE charge_key >= $1 \
+         AND meter_id IN ({})",
+        sql::placeholders(2, meter_ids.len())
+    );
+    let from = from.format("%Y-%m-%d").to_string();
+    let mut params: Vec<Param> = Vec::with_capacity(meter_ids.len() + 1);
+    params.push(from.as_str().into());
+    params.extend(meter_ids.iter().map(|m| Param::from(*m)));
+    let rows = sql::rows(conn, &statement, &params, |row| {
+        let key: String = row.try_get("charge_key")?;
+        let key = key
+            .parse::<ChargeKey>()
+            .map_err(|e| ControlError::Corrupt(e.to_string()))?;
+        Ok((
+            row.try_get::<String, _>("meter_id")?,
+            key,
+            from_fen(row.try_get("charge_fen")?),
+        ))
+    })
+    .await?;
+    for (meter, key, charge) in rows {
+        booked.entry(meter).or_default().insert(key, charge);
+    }
+    Ok(booked)
 }
 
 /// Sets the booked charge of one key.

@@ -51,6 +51,14 @@ impl From<Option<i64>> for Param<'_> {
     }
 }
 
+/// `$first, $first+1, …` for `n` parameters: the placeholder list of an `IN (…)`.
+pub fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn bound<'q>(sql: &'q str, params: &[Param<'q>]) -> Query<'q, Any, AnyArguments<'q>> {
     params
         .iter()

@@ -83,10 +83,24 @@ pub async fn rig_with(
             .unwrap();
     let db = Db::open(&url, 32).await.unwrap();
     Rig {
-        control: Control::new(db, rules, Arc::new(clock.clone())),
+        control: Control::new(db, rules, test_keys(), Arc::new(clock.clone())),
         clock,
         _dir: dir,
     }
+}
+
+/// The keys every test rig signs and seals with.
+pub fn test_keys() -> control::app::ServiceKeys {
+    let key = ingest::keyring::KeyRing::single("test", &[3; 32]).unwrap();
+    control::app::ServiceKeys {
+        audit: key.clone(),
+        commands: key,
+    }
+}
+
+/// The tests' actor: an operator at the command line.
+pub fn actor() -> control::app::audit::Actor {
+    control::app::audit::Actor::cli()
 }
 
 /// Wednesday 2026-09-30 10:00 in Shanghai.
@@ -97,13 +111,16 @@ pub fn wednesday_morning() -> DateTime<Utc> {
 impl Rig {
     pub async fn open(&self, meter: &str, balance: rust_decimal::Decimal) {
         self.control
-            .open_account(control::app::accounts::NewAccount {
-                meter_id: meter.into(),
-                collector_id: "col-1".into(),
-                plan: None,
-                opening_balance: balance,
-                terms: Default::default(),
-            })
+            .open_account(
+                control::app::accounts::NewAccount {
+                    meter_id: meter.into(),
+                    collector_id: "col-1".into(),
+                    plan: None,
+                    opening_balance: balance,
+                    terms: Default::default(),
+                },
+                &actor(),
+            )
             .await
             .unwrap();
     }

@@ -6,10 +6,13 @@
 //! endpoint = "tcp://10.0.0.7:9000"        # a GPRS/4G DTU; or "serial:///dev/ttyUSB0?baud=2400&parity=even"
 //! area = "A0001"                           # transformer area (metrics label), optional
 //! meters = ["000000001001", "000000001002"]
+//! relay_privilege = "02"                   # plaintext relay credentials of this meter group,
+//! relay_password = "000000"                # optional (lab default: 02, all zeros); keep the file
+//! operator_code = "00000000"               # readable only by the collector
 //! ```
 
 use super::bus_client::SerialParity;
-use super::{BusConfig, BusEndpoint};
+use super::{BusConfig, BusEndpoint, PlaintextLab, RelayAuth};
 use crate::dlt645::Address;
 
 /// Errors in a buses file, naming the file and what is wrong.
@@ -39,6 +42,12 @@ struct BusEntry {
     #[serde(default)]
     area: String,
     meters: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    relay_privilege: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    relay_password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    operator_code: Option<String>,
 }
 
 impl std::str::FromStr for BusEndpoint {
@@ -109,11 +118,25 @@ pub fn parse(text: &str, source_name: &str) -> Result<Vec<BusConfig>, BusesFileE
                     .map_err(|e| invalid(format!("bus {}: meter {m:?}: {e}", entry.id)))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let auth = match (
+            &entry.relay_privilege,
+            &entry.relay_password,
+            &entry.operator_code,
+        ) {
+            (None, None, None) => RelayAuth::default(),
+            (privilege, password, operator) => RelayAuth::parse(
+                privilege.as_deref().unwrap_or("02"),
+                password.as_deref().unwrap_or("000000"),
+                operator.as_deref().unwrap_or("00000000"),
+            )
+            .map_err(|e| invalid(format!("bus {}: {e}", entry.id)))?,
+        };
         buses.push(BusConfig {
             bus_id: entry.id,
             area: entry.area,
             endpoint,
             meters,
+            relay_security: std::sync::Arc::new(PlaintextLab { auth }),
         });
     }
     Ok(buses)
@@ -139,6 +162,9 @@ pub fn render(buses: &[BusConfig]) -> String {
                 },
                 area: b.area.clone(),
                 meters: b.meters.iter().map(ToString::to_string).collect(),
+                relay_privilege: None,
+                relay_password: None,
+                operator_code: None,
             })
             .collect(),
     };

@@ -12,13 +12,33 @@ use crate::command::{AckMessage, AckOutcome, CommandMessage};
 use crate::dlt645::data_id::Value;
 use crate::dlt645::frame::error_bits;
 use crate::dlt645::relay::STATUS3_RELAY_OPEN;
-use crate::dlt645::{Address, DataId, RelayCommand};
+use crate::dlt645::{Address, DataId};
 use crate::kafka::KafkaSettings;
 
 impl Collector {
     /// Executes a command once per (command id, attempt): a repeated delivery gets the first
     /// execution's acknowledgement again, and the meter sees one frame.
+    /// A command whose signature does not verify under this collector's command keys (or any
+    /// command, when it has none) is rejected without touching the bus.
     pub async fn execute_once(&self, command: &CommandMessage) -> AckMessage {
+        let verified = match &self.config.command_keys {
+            Some(keys) => command.verify(keys).map_err(|e| e.to_string()),
+            None => Err("this collector has no command keys".to_string()),
+        };
+        if let Err(why) = verified {
+            tracing::warn!(command = %command.command_id, meter = %command.meter_id, %why, "relay command rejected");
+            metrics::counter!("meterlake_collector_commands_rejected_total").increment(1);
+            return AckMessage {
+                command_id: command.command_id.clone(),
+                meter_id: command.meter_id.clone(),
+                collector_id: self.config.collector_id.clone(),
+                outcome: AckOutcome::Rejected,
+                error: Some(format!("signature: {why}")),
+                relay_open: None,
+                at: self.clock.now(),
+                attempt: command.attempt,
+            };
+        }
         let seen = {
             let executed = self.executed.lock().unwrap_or_else(|p| p.into_inner());
             executed.get(&command.command_id, command.attempt)
@@ -65,7 +85,19 @@ impl Collector {
             .valid_until
             .with_timezone(&self.config.zone)
             .naive_local();
-        let frame = RelayCommand::plaintext(command.action, valid_until).to_frame(address);
+        let frame =
+            match bus
+                .config
+                .relay_security
+                .relay_frame(address, command.action, valid_until)
+            {
+                Ok(frame) => frame,
+                Err(why) => {
+                    ack.outcome = AckOutcome::Refused;
+                    ack.error = Some(format!("relay frame: {why}"));
+                    return ack;
+                }
+            };
         let mut client = bus.client.lock().await;
         match client.transact(&frame).await {
             Ok(reply) => match reply.error_word() {

@@ -64,6 +64,7 @@ pub async fn serve_fleet(
             area,
             endpoint: crate::collector::BusEndpoint::Tcp(addr.to_string()),
             meters: bus.addresses.clone(),
+            relay_security: std::sync::Arc::new(crate::collector::PlaintextLab::default()),
         });
     }
     Ok(served)

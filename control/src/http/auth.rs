@@ -1,0 +1,212 @@
+//! Every request passes here after routing: the route's right is looked up in [`super::ROUTES`]
+//! (a route missing from the table is refused), the credential is checked (a bearer token, or a
+//! session cookie whose unsafe requests must echo the session's CSRF token), the role must grant the
+//! right, and a customer only reaches their own meters (another meter answers 404, as if it did not
+//! exist). The principal is handed to the handler as a request extension.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, MatchedPath, RawPathParams, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::{HttpState, ROUTES};
+use crate::app::users::Principal;
+use crate::domain::access::Right;
+use crate::store::users::CredentialKind;
+use crate::ControlError;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "meterlake_session";
+/// The header a session's unsafe requests carry their CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The right a route needs, from the route table.
+pub fn right_of(method: &Method, path: &str) -> Option<Right> {
+    ROUTES
+        .iter()
+        .find(|(m, p, _)| m.eq_ignore_ascii_case(method.as_str()) && *p == path)
+        .map(|(_, _, right)| *right)
+}
+
+/// The secret a request presents: `Authorization: Bearer …`, else the session cookie.
+pub fn presented_secret(headers: &HeaderMap) -> Option<(String, CredentialKind)> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let text = value.to_str().ok()?;
+        let token = text
+            .strip_prefix("Bearer ")
+            .or_else(|| text.strip_prefix("bearer "))?;
+        return Some((token.trim().to_string(), CredentialKind::Token));
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| (value.to_string(), CredentialKind::Session))
+}
+
+/// The client's address as the audit trail records it.
+pub fn origin_of(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn refuse(status: StatusCode, kind: &str, message: &str) -> Response {
+    let mut response = (
+        status,
+        Json(serde_json::json!({ "error": message, "kind": kind })),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer realm=\"meterlake\""),
+        );
+    }
+    response
+}
+
+fn is_unsafe(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Compares two strings in time that depends only on their lengths.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The middleware.
+pub async fn authorize(
+    State(state): State<HttpState>,
+    matched: Option<MatchedPath>,
+    params: RawPathParams,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().clone();
+    let Some(right) = matched.as_ref().and_then(|m| right_of(&method, m.as_str())) else {
+        return refuse(StatusCode::FORBIDDEN, "forbidden", "no such right");
+    };
+    let Some((secret, presented_as)) = presented_secret(request.headers()) else {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "credentials required: an API token (Authorization: Bearer) or a session",
+        );
+    };
+    let principal = match state.control.authenticate(&secret).await {
+        Ok(principal) if principal.kind == presented_as => principal,
+        Ok(_) | Err(ControlError::Unauthenticated(_)) => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "invalid or expired credentials",
+            )
+        }
+        Err(err) => return super::ApiError(err).into_response(),
+    };
+    let origin = origin_of(&request);
+    if principal.kind == CredentialKind::Session && is_unsafe(&method) {
+        let echoed = request
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let expected = principal.csrf.as_deref().unwrap_or_default();
+        if expected.is_empty() || !same(echoed, expected) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "a session's unsafe request must carry its CSRF token in X-CSRF-Token",
+            );
+        }
+    }
+    let what = format!(
+        "{} {}",
+        method,
+        matched
+            .as_ref()
+            .map(MatchedPath::as_str)
+            .unwrap_or_default()
+    );
+    if !principal.role.allows(right) {
+        if let Err(err) = state
+            .control
+            .access_denied(&principal, &origin, &what)
+            .await
+        {
+            return super::ApiError(err).into_response();
+        }
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            &format!("role {} may not {what}", principal.role),
+        );
+    }
+    let foreign_meter = params
+        .iter()
+        .find(|(name, _)| *name == "meter")
+        .map(|(_, meter)| meter.to_string())
+        .filter(|meter| !principal.sees_meter(meter));
+    if let Some(meter) = foreign_meter {
+        return super::ApiError(ControlError::no_account(&meter)).into_response();
+    }
+    request.extensions_mut().insert(principal);
+    request.extensions_mut().insert(Origin(origin));
+    next.run(request).await
+}
+
+/// The client's address, for handlers that audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin(pub String);
+
+/// The authenticated caller of a handler (put in place by [`authorize`]).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who.
+    pub principal: Principal,
+    /// From where.
+    pub origin: String,
+}
+
+impl Caller {
+    /// The caller as the audit trail's actor.
+    pub fn actor(&self) -> crate::app::audit::Actor {
+        self.principal.actor(&self.origin)
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = super::ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| {
+                super::ApiError(ControlError::Unauthenticated("credentials required".into()))
+            })?;
+        let origin = parts
+            .extensions
+            .get::<Origin>()
+            .map(|o| o.0.clone())
+            .unwrap_or_else(|| "unknown".into());
+        Ok(Self { principal, origin })
+    }
+}

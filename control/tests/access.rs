@@ -1,0 +1,445 @@
+//! Who may do what, tried over real HTTP against a served API on SQLite and PostgreSQL: every route
+//! without credentials and with each role that lacks its right, customers reaching for other
+//! customers' meters, revoked tokens, sessions without their CSRF token, brute-force logins, a
+//! cashier refunding above the limit, and the audit trail's chain under editing and deletion.
+
+#[path = "support/harness.rs"]
+mod harness;
+#[path = "support/http.rs"]
+mod http;
+#[path = "support/postgres.rs"]
+mod postgres;
+
+use std::net::SocketAddr;
+
+use control::app::audit::Actor;
+use control::app::payments::Adjustment;
+use control::domain::access::{Role, ROLES};
+use control::http::{router, HttpState, PUBLIC_ROUTES, ROUTES};
+use control::secrets::Password;
+use control::ControlError;
+use harness::{rig_with, wednesday_morning, Backend, Rig};
+use ingest::supervise::Supervisor;
+use rust_decimal_macros::dec;
+
+const MINE: &str = "000000000001";
+const THEIRS: &str = "000000000002";
+
+/// A served API with one user and token per role; the customer owns [`MINE`].
+struct Served {
+    rig: Rig,
+    addr: SocketAddr,
+    tokens: Vec<(Role, String)>,
+}
+
+impl Served {
+    fn token(&self, role: Role) -> &str {
+        &self.tokens.iter().find(|(r, _)| *r == role).unwrap().1
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> http::Answer {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .as_deref()
+            .map(|b| vec![("Authorization", b)])
+            .unwrap_or_default();
+        http::request(self.addr, method, path, &headers, body).await
+    }
+}
+
+async fn serve(backend: Backend) -> Served {
+    let rig = rig_with(backend, wednesday_morning(), |_| {}).await;
+    rig.open(MINE, dec!(50)).await;
+    rig.open(THEIRS, dec!(50)).await;
+    let c = &rig.control;
+    let admin = Actor::cli();
+    let mut tokens = Vec::new();
+    for role in ROLES {
+        let name = format!("user-{role}");
+        let meters = if role == Role::Customer {
+            vec![MINE.to_string()]
+        } else {
+            Vec::new()
+        };
+        c.add_user(
+            &admin,
+            &name,
+            role,
+            &Password::new("a long enough secret"),
+            &meters,
+        )
+        .await
+        .unwrap();
+        let token = c.issue_token(&admin, &name, "test", None).await.unwrap();
+        tokens.push((role, token.secret));
+    }
+    let app = router(HttpState {
+        control: c.clone(),
+        supervisor: Supervisor::new(),
+        metrics: None,
+        secure_cookies: false,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    Served { rig, addr, tokens }
+}
+
+/// A route's path with its parameters filled in (the meter is `meter`).
+fn concrete(path: &str, meter: &str) -> String {
+    path.replace("{meter}", meter)
+        .replace("{id}", "no-such-id")
+        .replace("{name}", "user-cashier")
+}
+
+async fn every_route_is_authorised(backend: Backend) {
+    let s = serve(backend).await;
+    for &(method, path, right) in ROUTES {
+        let url = concrete(path, MINE);
+        let anonymous = s.call(method, &url, None, "{}").await;
+        assert_eq!(anonymous.status, 401, "{method} {path} without credentials");
+        assert!(anonymous.header("www-authenticate").is_some());
+        let forged = s.call(method, &url, Some("mlt_forged"), "{}").await;
+        assert_eq!(forged.status, 401, "{method} {path} with a made-up token");
+        for role in ROLES {
+            // Logging out revokes the credential used: spend a fresh one.
+            let fresh;
+            let token = if path == "/api/logout" {
+                fresh = s
+                    .rig
+                    .control
+                    .issue_token(&Actor::cli(), &format!("user-{role}"), "spent", None)
+                    .await
+                    .unwrap()
+                    .secret;
+                fresh.as_str()
+            } else {
+                s.token(role)
+            };
+            let answer = s.call(method, &url, Some(token), "{}").await;
+            if role.allows(right) {
+                assert!(
+                    answer.status != 401 && answer.status != 403,
+                    "{method} {path} as {role}: {} {}",
+                    answer.status,
+                    answer.body
+                );
+            } else {
+                assert_eq!(
+                    answer.status, 403,
+                    "{method} {path} as {role}: {}",
+                    answer.body
+                );
+            }
+        }
+    }
+    for &(method, path) in PUBLIC_ROUTES {
+        let answer = s.call(method, path, None, "{}").await;
+        assert_ne!(answer.status, 401, "{method} {path} is public");
+    }
+    // Refusals are audited.
+    let denied = s.rig.control.audit_records(0, 1000).await.unwrap();
+    assert!(denied
+        .iter()
+        .any(|r| r.entry.action == control::domain::audit::AuditAction::AccessDenied));
+}
+
+async fn customers_see_only_their_own_meters(backend: Backend) {
+    let s = serve(backend).await;
+    let customer = s.token(Role::Customer);
+    let own = s
+        .call("GET", &format!("/api/accounts/{MINE}"), Some(customer), "")
+        .await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    for path in ["", "/ledger", "/notices", "/commands", "/exemptions"] {
+        let other = s
+            .call(
+                "GET",
+                &format!("/api/accounts/{THEIRS}{path}"),
+                Some(customer),
+                "",
+            )
+            .await;
+        assert_eq!(
+            other.status, 404,
+            "another customer's meter{path} must look absent"
+        );
+        let missing = s
+            .call(
+                "GET",
+                &format!("/api/accounts/999999999999{path}"),
+                Some(customer),
+                "",
+            )
+            .await;
+        assert_eq!(other.body, missing.body.replace("999999999999", THEIRS));
+    }
+    let list = s.call("GET", "/api/accounts", Some(customer), "").await;
+    assert_eq!(list.status, 403);
+    let me = s.call("GET", "/api/me", Some(customer), "").await.json();
+    assert_eq!(me["meters"][0], MINE);
+}
+
+async fn revoked_disabled_and_expired_credentials_stop_working(backend: Backend) {
+    let s = serve(backend).await;
+    let c = &s.rig.control;
+    let admin = Actor::cli();
+    let issued = c
+        .issue_token(&admin, "user-operator", "cron", Some(1))
+        .await
+        .unwrap();
+    let ok = s
+        .call("GET", "/api/summary", Some(&issued.secret), "")
+        .await;
+    assert_eq!(ok.status, 200);
+    c.revoke_credential(&admin, &issued.credential.id)
+        .await
+        .unwrap();
+    let reused = s
+        .call("GET", "/api/summary", Some(&issued.secret), "")
+        .await;
+    assert_eq!(reused.status, 401, "a revoked token is refused");
+    // A day and a second later the one-day token has expired.
+    let another = c
+        .issue_token(&admin, "user-operator", "cron", Some(1))
+        .await
+        .unwrap();
+    s.rig
+        .clock
+        .advance(chrono::Duration::days(1) + chrono::Duration::seconds(1));
+    let expired = s
+        .call("GET", "/api/summary", Some(&another.secret), "")
+        .await;
+    assert_eq!(expired.status, 401, "an expired token is refused");
+    // Disabling a user ends their tokens at once.
+    let analyst = s.token(Role::Analyst).to_string();
+    c.set_disabled(&admin, "user-analyst", true).await.unwrap();
+    let disabled = s.call("GET", "/api/summary", Some(&analyst), "").await;
+    assert_eq!(disabled.status, 401);
+    // The last admin cannot be disabled or demoted.
+    let last = c
+        .set_disabled(&admin, "user-admin", true)
+        .await
+        .unwrap_err();
+    assert!(matches!(last, ControlError::Conflict(_)), "{last}");
+}
+
+async fn sessions_need_their_csrf_token_and_brute_force_is_locked_out(backend: Backend) {
+    let s = serve(backend).await;
+    let body = r#"{"username":"user-cashier","password":"a long enough secret"}"#;
+    let login = http::request(s.addr, "POST", "/api/login", &[], body).await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    let cookie = login
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(login.header("set-cookie").unwrap().contains("HttpOnly"));
+    let csrf = login.json()["csrf_token"].as_str().unwrap().to_string();
+    let pay = format!("/api/accounts/{MINE}/payments");
+    let payment = r#"{"amount":"5.00","reference":"csrf-1"}"#;
+    let read = http::request(s.addr, "GET", "/api/me", &[("Cookie", &cookie)], "").await;
+    assert_eq!(read.status, 200, "a session reads without CSRF");
+    let forged = http::request(s.addr, "POST", &pay, &[("Cookie", &cookie)], payment).await;
+    assert_eq!(forged.status, 403, "a cross-site POST without the token");
+    let wrong = [("Cookie", cookie.as_str()), ("X-CSRF-Token", "0000")];
+    assert_eq!(
+        http::request(s.addr, "POST", &pay, &wrong, payment)
+            .await
+            .status,
+        403
+    );
+    let right = [("Cookie", cookie.as_str()), ("X-CSRF-Token", csrf.as_str())];
+    let paid = http::request(s.addr, "POST", &pay, &right, payment).await;
+    assert_eq!(paid.status, 200, "{}", paid.body);
+    // A session secret is not an API token.
+    let secret = cookie.split_once('=').unwrap().1;
+    let as_bearer = s.call("GET", "/api/me", Some(secret), "").await;
+    assert_eq!(as_bearer.status, 401);
+
+    // Brute force: after five wrong passwords even the right one is refused for a while, each
+    // failure is audited, and a security alarm is raised.
+    let wrong_password = r#"{"username":"user-operator","password":"guess guess guess"}"#;
+    for _ in 0..5 {
+        let answer = http::request(s.addr, "POST", "/api/login", &[], wrong_password).await;
+        assert_eq!(answer.status, 401);
+    }
+    let right_password = r#"{"username":"user-operator","password":"a long enough secret"}"#;
+    let locked = http::request(s.addr, "POST", "/api/login", &[], right_password).await;
+    assert_eq!(locked.status, 401, "locked out");
+    let unknown = r#"{"username":"nobody","password":"a long enough secret"}"#;
+    let nobody = http::request(s.addr, "POST", "/api/login", &[], unknown).await;
+    assert_eq!(
+        nobody.body, locked.body,
+        "the answers do not tell names apart"
+    );
+    let alarms = s.rig.control.security_alarms(10).await.unwrap();
+    assert!(
+        alarms.iter().any(|a| a.kind == "failed_logins"),
+        "{alarms:?}"
+    );
+    s.rig.clock.advance(chrono::Duration::minutes(1));
+    let later = http::request(s.addr, "POST", "/api/login", &[], right_password).await;
+    assert_eq!(later.status, 200, "the lockout ends");
+    let trail = s.rig.control.audit_records(0, 1000).await.unwrap();
+    let refused_logins = trail
+        .iter()
+        .filter(|r| {
+            r.entry.action == control::domain::audit::AuditAction::Login
+                && r.entry.outcome == control::domain::audit::Outcome::Refused
+        })
+        .count();
+    assert_eq!(
+        refused_logins, 7,
+        "five wrong, one locked, one unknown name"
+    );
+}
+
+async fn a_cashier_cannot_refund_above_the_limit(backend: Backend) {
+    let s = serve(backend).await;
+    let c = &s.rig.control;
+    c.pay(MINE, "900.00", "big", &Actor::cli()).await.unwrap();
+    let cashier = Actor::user("user-cashier", Role::Cashier, "127.0.0.1");
+    let refund = |amount: &str, reference: &str| Adjustment {
+        amount: amount.into(),
+        reference: reference.into(),
+        authorised_by: "supervisor wang".into(),
+        reason: "moving out".into(),
+        corrects_seq: None,
+        direction: None,
+    };
+    let refused = c
+        .refund(MINE, &refund("600.00", "r-1"), &cashier)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, ControlError::Forbidden(_)), "{refused}");
+    assert!(c
+        .security_alarms(10)
+        .await
+        .unwrap()
+        .iter()
+        .any(|a| a.kind == "refund_above_limit"));
+    c.refund(MINE, &refund("400.00", "r-2"), &cashier)
+        .await
+        .unwrap();
+    let admin = Actor::user("user-admin", Role::Admin, "127.0.0.1");
+    c.refund(MINE, &refund("450.00", "r-3"), &admin)
+        .await
+        .unwrap();
+    s.rig.assert_ledger_sound().await;
+}
+
+async fn the_audit_trail_detects_editing_and_deletion(backend: Backend) {
+    let s = serve(backend).await;
+    let c = &s.rig.control;
+    for i in 0..5 {
+        c.pay(MINE, "1.00", &format!("audit-{i}"), &Actor::cli())
+            .await
+            .unwrap();
+    }
+    let intact = c.verify_audit().await.unwrap();
+    assert!(intact.broken.is_none(), "{intact:?}");
+    assert!(
+        intact.records >= 5 + 2 * 7,
+        "users, tokens, accounts and payments"
+    );
+    let target = intact.records - 2;
+    let pool = c.db().pool();
+    sqlx::query("UPDATE audit SET after_value = '{\"balance\":\"9999.00\"}' WHERE seq = $1")
+        .bind(target)
+        .execute(pool)
+        .await
+        .unwrap();
+    let edited = c.verify_audit().await.unwrap().broken.unwrap();
+    assert_eq!(edited.seq, target, "{edited:?}");
+    assert!(edited.why.contains("edited"), "{}", edited.why);
+
+    // On a fresh trail, delete a record in the middle: the next record's link breaks.
+    let s2 = serve(backend).await;
+    let c2 = &s2.rig.control;
+    for i in 0..3 {
+        c2.pay(MINE, "1.00", &format!("audit-{i}"), &Actor::cli())
+            .await
+            .unwrap();
+    }
+    let head = c2.verify_audit().await.unwrap().records;
+    sqlx::query("DELETE FROM audit WHERE seq = $1")
+        .bind(head - 1)
+        .execute(c2.db().pool())
+        .await
+        .unwrap();
+    let deleted = c2.verify_audit().await.unwrap().broken.unwrap();
+    assert_eq!(deleted.seq, head - 1, "{deleted:?}");
+    // Removing the newest record is caught by the head.
+    let s3 = serve(backend).await;
+    let c3 = &s3.rig.control;
+    let head = c3.verify_audit().await.unwrap().records;
+    sqlx::query("DELETE FROM audit WHERE seq = $1")
+        .bind(head)
+        .execute(c3.db().pool())
+        .await
+        .unwrap();
+    let truncated = c3.verify_audit().await.unwrap().broken.unwrap();
+    assert_eq!(truncated.seq, head, "{truncated:?}");
+}
+
+async fn a_burst_of_manual_trips_raises_an_alarm(backend: Backend) {
+    let s = serve(backend).await;
+    let c = &s.rig.control;
+    let operator = Actor::user("user-operator", Role::Operator, "10.0.0.9");
+    let trip = || control::app::remote::CommandRequest {
+        action: ingest::dlt645::RelayAction::Trip,
+        reason: "manual".into(),
+    };
+    let burst = usize::try_from(control::app::remote::TRIP_BURST).unwrap();
+    for i in 0..burst {
+        let meter = format!("{:012}", 100 + i);
+        s.rig.open(&meter, dec!(50)).await;
+        c.request_command(&meter, trip(), &operator).await.unwrap();
+        let alarms = c.security_alarms(10).await.unwrap();
+        let raised = alarms.iter().any(|a| a.kind == "trip_burst");
+        assert_eq!(raised, i + 1 == burst, "after {} trips: {alarms:?}", i + 1);
+    }
+    let created = c
+        .audit_records(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| {
+            r.entry.action == control::domain::audit::AuditAction::CommandCreated
+                && r.entry.actor == "user-operator"
+        })
+        .count();
+    assert_eq!(
+        created, burst,
+        "each trip is in the audit trail under its operator"
+    );
+}
+
+on_both_backends!(trip_burst, a_burst_of_manual_trips_raises_an_alarm);
+on_both_backends!(every_route, every_route_is_authorised);
+on_both_backends!(customer_scope, customers_see_only_their_own_meters);
+on_both_backends!(
+    credentials,
+    revoked_disabled_and_expired_credentials_stop_working
+);
+on_both_backends!(
+    sessions,
+    sessions_need_their_csrf_token_and_brute_force_is_locked_out
+);
+on_both_backends!(refund_limit, a_cashier_cannot_refund_above_the_limit);
+on_both_backends!(audit_chain, the_audit_trail_detects_editing_and_deletion);
