@@ -78,6 +78,12 @@ fn valid_username(name: &str) -> Result<(), ControlError> {
     }
 }
 
+/// Forgets a user's failed logins and lifts their lockout.
+fn unlock(user: &mut User) {
+    user.failed_logins = 0;
+    user.locked_until = None;
+}
+
 fn user_json(user: &User, meters: &[String]) -> serde_json::Value {
     json!({ "role": user.role, "disabled": user.disabled, "meters": meters })
 }
@@ -206,8 +212,7 @@ impl Control {
     ) -> Result<User, ControlError> {
         self.change_user(actor, username, disabled, |u| {
             u.disabled = disabled;
-            u.failed_logins = 0;
-            u.locked_until = None;
+            unlock(u);
         })
         .await
     }
@@ -222,8 +227,7 @@ impl Control {
         let hash = secrets::hash_password(password.clone()).await?;
         self.change_user(actor, username, true, |u| {
             u.password_hash = hash;
-            u.failed_logins = 0;
-            u.locked_until = None;
+            unlock(u);
         })
         .await
     }
@@ -278,7 +282,7 @@ impl Control {
             username: username.to_string(),
             kind,
             label: label.to_string(),
-            csrf: (kind == CredentialKind::Session).then(|| secrets::new_csrf()),
+            csrf: (kind == CredentialKind::Session).then(secrets::new_csrf),
             created_at: self.now(),
             expires_at,
             revoked_at: None,
@@ -397,8 +401,7 @@ impl Control {
                 .increment(1);
             return Err(refused());
         }
-        user.failed_logins = 0;
-        user.locked_until = None;
+        unlock(&mut user);
         users::save_user(&mut tx, &user, now).await?;
         let expires = Some(now + Duration::hours(SESSION_HOURS));
         let issued = self

@@ -1,5 +1,7 @@
 //! What the control tests share: a settable clock, the use cases over SQLite or PostgreSQL without
 //! Kafka, and a collector played by hand from the outbox.
+// Each test file uses its own part of the harness.
+#![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
 
