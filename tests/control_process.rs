@@ -18,6 +18,8 @@ const METER: &str = "000000001001";
 struct Service {
     env: Vec<(String, String)>,
     port: u16,
+    /// Where every run of the service appends its log (debug level), searched for secrets at the end.
+    log: std::path::PathBuf,
     /// A cashier's API token (payments, accounts).
     cashier: String,
     /// An admin's (health).
@@ -29,8 +31,15 @@ impl Service {
         Command::new(env!("CARGO_BIN_EXE_meterlake"))
             .args(["control", "run"])
             .envs(self.env.iter().cloned())
+            .env("METERLAKE_LOG", "debug,rdkafka=info,hyper=info,h2=info")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.log)
+                    .unwrap(),
+            )
             .spawn()
             .unwrap()
     }
@@ -195,6 +204,7 @@ async fn the_service_runs_alone_and_survives_sigkill_between_payment_and_send() 
     let service = Service {
         env,
         port,
+        log: dir.path().join("service.log"),
         cashier,
         admin,
     };
@@ -208,6 +218,16 @@ async fn the_service_runs_alone_and_survives_sigkill_between_payment_and_send() 
         .await
         .unwrap();
     assert_eq!(status, 401, "nothing answers without credentials");
+    let (status, _) = service
+        .request_as(
+            None,
+            "POST",
+            "/api/login",
+            r#"{"username":"root","password":"a guess that is wrong"}"#,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 401);
     let (status, spec) = service
         .request("GET", "/api/openapi.json", "")
         .await
@@ -348,4 +368,27 @@ async fn the_service_runs_alone_and_survives_sigkill_between_payment_and_send() 
         .filter(|r| r["action"] == "payment" && r["actor"] == "till-1")
         .count();
     assert_eq!(payments, 30, "each payment once, under its cashier");
+
+    // No secret reached a log line: not the tokens, not the passwords (right or guessed), not the keys.
+    let log = std::fs::read_to_string(&service.log).unwrap();
+    assert!(
+        log.lines().count() > 50,
+        "the service logged at debug level"
+    );
+    let key = std::fs::read_dir(dir.path().join("keys/commands"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .next()
+        .unwrap();
+    for secret in [
+        service.cashier.as_str(),
+        service.admin.as_str(),
+        "correct horse battery staple",
+        "a guess that is wrong",
+        key.trim(),
+    ] {
+        assert!(!secret.is_empty());
+        assert!(!log.contains(secret), "a secret is in the service's log");
+    }
 }
