@@ -13,14 +13,13 @@ use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
-use super::payments::next_entry;
 use super::reconcile::ReconcileReport;
 use super::Control;
 use crate::domain::charge_key::ChargeKey;
 use crate::domain::prepaid::{next_state, Change};
 use crate::domain::relay::required_action;
 use crate::store::accounts::{self, Account};
-use crate::store::ledger::{self, BookedCharge, EntryKind};
+use crate::store::ledger::{self, EntryKind};
 use crate::store::{records, Conn};
 use crate::ControlError;
 
@@ -97,20 +96,6 @@ fn first_day<'a>(charges: impl Iterator<Item = &'a AccountCharges>) -> Option<ch
     charges
         .flat_map(|c| c.keys.iter().map(|(key, _)| key.day()))
         .min()
-}
-
-/// Ledger entries and booked charges of a booking transaction, written together before it commits.
-#[derive(Debug, Default)]
-struct Writes {
-    entries: Vec<ledger::Entry>,
-    charges: Vec<BookedCharge>,
-}
-
-impl Writes {
-    async fn flush(self, tx: &mut Conn) -> Result<(), ControlError> {
-        ledger::insert_many(tx, &self.entries).await?;
-        ledger::book_charges(tx, &self.charges).await
-    }
 }
 
 /// The charges one account gets from a pass.
@@ -207,7 +192,6 @@ impl Control {
                 None => BTreeMap::new(),
             };
             let (mut charged, mut commands) = (0, 0);
-            let mut writes = Writes::default();
             for (meter, charges) in batch {
                 let account = locked
                     .remove(meter)
@@ -215,12 +199,11 @@ impl Control {
                 let none = BTreeMap::new();
                 let booked = booked.get(meter).unwrap_or(&none);
                 let (changed, command) = self
-                    .book_account(&mut tx, account, charges, booked, &mut writes, version, now)
+                    .book_account(&mut tx, account, charges, booked, version, now)
                     .await?;
                 charged += usize::from(changed);
                 commands += command;
             }
-            writes.flush(&mut tx).await?;
             tx.commit().await?;
             Ok::<_, ControlError>((charged, commands))
         };
@@ -262,34 +245,21 @@ impl Control {
             None => BTreeMap::new(),
         };
         let booked = booked.remove(meter_id).unwrap_or_default();
-        let mut writes = Writes::default();
         let result = self
-            .book_account(
-                &mut tx,
-                account,
-                charges,
-                &booked,
-                &mut writes,
-                version,
-                now,
-            )
+            .book_account(&mut tx, account, charges, &booked, version, now)
             .await?;
-        writes.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(result)
     }
 
-    /// Books one locked account's charges against what is already booked (its ledger entries and
-    /// charge keys go to `writes`, written before the transaction commits); returns whether its balance
+    /// Books one locked account's charges against what is already booked; returns whether its balance
     /// moved and the commands created.
-    #[allow(clippy::too_many_arguments)]
     async fn book_account(
         &self,
         tx: &mut Conn,
         mut account: Account,
         charges: &AccountCharges,
         booked: &BTreeMap<ChargeKey, Decimal>,
-        writes: &mut Writes,
         version: i64,
         now: DateTime<Utc>,
     ) -> Result<(bool, usize), ControlError> {
@@ -302,7 +272,8 @@ impl Control {
                 continue;
             }
             let reference = format!("{key}@v{version}");
-            writes.entries.push(next_entry(
+            self.book(
+                tx,
                 &mut account,
                 EntryKind::Charge,
                 -difference,
@@ -311,14 +282,10 @@ impl Control {
                 None,
                 Some(version),
                 now,
-            )?);
+            )
+            .await?;
             account.charged += difference;
-            writes.charges.push(BookedCharge {
-                meter_id: meter_id.clone(),
-                key,
-                charge,
-                lake_version: version,
-            });
+            ledger::book_charge(tx, &meter_id, key, charge, version).await?;
             changed = true;
         }
         if changed {

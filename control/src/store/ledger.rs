@@ -110,37 +110,23 @@ fn from_row(row: &AnyRow) -> Result<Entry, ControlError> {
 
 /// Appends an entry (its `seq` must be the account's next).
 pub async fn insert(conn: &mut Conn, entry: &Entry) -> Result<(), ControlError> {
-    insert_many(conn, std::slice::from_ref(entry)).await
-}
-
-/// Rows per multi-row statement (11 parameters each: within every backend's parameter limit).
-const ROWS_PER_STATEMENT: usize = 1_000;
-
-/// Appends entries, many rows per statement.
-pub async fn insert_many(conn: &mut Conn, entries: &[Entry]) -> Result<(), ControlError> {
-    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
-        let mut params: Vec<Param> = Vec::with_capacity(chunk.len() * 11);
-        for entry in chunk {
-            params.extend::<[Param; 11]>([
-                (&entry.meter_id).into(),
-                entry.seq.into(),
-                entry.kind.as_str().into(),
-                to_fen(entry.amount)?.into(),
-                to_fen(entry.balance_after)?.into(),
-                (&entry.reference).into(),
-                entry.corrects_seq.into(),
-                entry.authorised_by.as_deref().into(),
-                entry.note.as_deref().into(),
-                entry.lake_version.into(),
-                micros(entry.at).into(),
-            ]);
-        }
-        let statement = format!(
-            "INSERT INTO ledger ({COLUMNS}) VALUES {}",
-            sql::row_placeholders(chunk.len(), 11)
-        );
-        sql::execute(conn, &statement, &params).await?;
-    }
+    let statement = format!(
+        "INSERT INTO ledger ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    );
+    let params: [Param; 11] = [
+        (&entry.meter_id).into(),
+        entry.seq.into(),
+        entry.kind.as_str().into(),
+        to_fen(entry.amount)?.into(),
+        to_fen(entry.balance_after)?.into(),
+        (&entry.reference).into(),
+        entry.corrects_seq.into(),
+        entry.authorised_by.as_deref().into(),
+        entry.note.as_deref().into(),
+        entry.lake_version.into(),
+        micros(entry.at).into(),
+    ];
+    sql::execute(conn, &statement, &params).await?;
     Ok(())
 }
 
@@ -334,39 +320,24 @@ pub async fn booked_charges(
     Ok(booked)
 }
 
-/// A charge as booked: meter, key, price and the lake version it was priced at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BookedCharge {
-    /// Meter.
-    pub meter_id: String,
-    /// Day or true-up.
-    pub key: ChargeKey,
-    /// The key's price.
-    pub charge: Decimal,
-    /// Lake version priced.
-    pub lake_version: i64,
-}
-
-/// Sets the booked charge of each key, many rows per statement (each meter and key at most once).
-pub async fn book_charges(conn: &mut Conn, charges: &[BookedCharge]) -> Result<(), ControlError> {
-    for chunk in charges.chunks(ROWS_PER_STATEMENT) {
-        let keys: Vec<String> = chunk.iter().map(|c| c.key.to_string()).collect();
-        let mut params: Vec<Param> = Vec::with_capacity(chunk.len() * 4);
-        for (charge, key) in chunk.iter().zip(&keys) {
-            params.extend::<[Param; 4]>([
-                (&charge.meter_id).into(),
-                key.into(),
-                to_fen(charge.charge)?.into(),
-                charge.lake_version.into(),
-            ]);
-        }
-        let statement = format!(
-            "INSERT INTO day_charges (meter_id, charge_key, charge_fen, lake_version) VALUES {} \
-             ON CONFLICT (meter_id, charge_key) DO UPDATE SET charge_fen = excluded.charge_fen, \
-             lake_version = excluded.lake_version",
-            sql::row_placeholders(chunk.len(), 4)
-        );
-        sql::execute(conn, &statement, &params).await?;
-    }
+/// Sets the booked charge of one key.
+pub async fn book_charge(
+    conn: &mut Conn,
+    meter_id: &str,
+    key: ChargeKey,
+    charge: Decimal,
+    lake_version: i64,
+) -> Result<(), ControlError> {
+    sqlx::query(
+        "INSERT INTO day_charges (meter_id, charge_key, charge_fen, lake_version) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (meter_id, charge_key) DO UPDATE SET charge_fen = excluded.charge_fen, \
+         lake_version = excluded.lake_version",
+    )
+    .bind(meter_id)
+    .bind(key.to_string())
+    .bind(to_fen(charge)?)
+    .bind(lake_version)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

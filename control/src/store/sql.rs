@@ -59,14 +59,6 @@ pub fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// `($1, …, $width), ($width+1, …), …` for `rows` rows: the value list of a multi-row `INSERT`.
-pub fn row_placeholders(rows: usize, width: usize) -> String {
-    (0..rows)
-        .map(|row| format!("({})", placeholders(row * width + 1, width)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn bound<'q>(sql: &'q str, params: &[Param<'q>]) -> Query<'q, Any, AnyArguments<'q>> {
     params
         .iter()
