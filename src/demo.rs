@@ -356,6 +356,15 @@ async fn summary(
             format!("{} accounts disagree", mismatches.len())
         }
     );
+    let chain = p.control.verify_audit().await?;
+    println!(
+        "audit trail: {} records, {}",
+        chain.records,
+        match &chain.broken {
+            None => "chain intact (meterlake audit verify)".to_string(),
+            Some(broken) => format!("BROKEN at record {}: {}", broken.seq, broken.why),
+        }
+    );
     println!("\nlake: {}", p.lake.root());
     if let Some(dir) = p.lake.local_dir() {
         println!(
