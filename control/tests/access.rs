@@ -238,6 +238,18 @@ async fn revoked_disabled_and_expired_credentials_stop_working(backend: Backend)
 
 async fn sessions_need_their_csrf_token_and_brute_force_is_locked_out(backend: Backend) {
     let s = serve(backend).await;
+    // Malformed logins are refused with a clear error and no session.
+    let oversized = format!(r#"{{"username":"{}","password":"x"}}"#, "a".repeat(100_000));
+    for bad in [
+        "not json",
+        r#"{"username":"user-cashier"}"#,
+        r#"{"username":"user-cashier","password":"a long enough secret","admin":true}"#,
+        oversized.as_str(),
+    ] {
+        let answer = http::request(s.addr, "POST", "/api/login", &[], bad).await;
+        assert_eq!(answer.status, 422, "{}", answer.body);
+        assert!(answer.header("set-cookie").is_none());
+    }
     let body = r#"{"username":"user-cashier","password":"a long enough secret"}"#;
     let login = http::request(s.addr, "POST", "/api/login", &[], body).await;
     assert_eq!(login.status, 200, "{}", login.body);
