@@ -8,7 +8,7 @@
 //!    outbox, Kafka, collector, DL/T 645 frame). p50, p99, max.
 //! 3. **Billing passes over a fleet**: accounts for every customer meter of a generated lake
 //!    ([`fleet_lake`]); the first pass over `DAYS − 1` days, then the last day is appended and the
-//!    second (incremental) pass runs. SQLite.
+//!    second (incremental) pass runs. SQLite and PostgreSQL.
 //!
 //! `cargo bench --bench control_run -- [PAYMENTS] [LATENCY_PAYMENTS] [AREAS] [CUSTOMERS_PER_AREA] [DAYS]`
 //! (default 5,000 × 1,000 × 1,000 areas × 100 customers × 10 days). Without `--bench` it runs tiny sizes.
@@ -225,6 +225,30 @@ fn local_midnight(day: NaiveDate) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
+/// One billing pass at local midnight `days` after the fleet's first day: (seconds, report).
+async fn timed_pass(
+    control: &Control,
+    clock: &SetClock,
+    location: &store::LakeLocation,
+    registry: &std::path::Path,
+    shape: FleetShape,
+    days: u32,
+) -> anyhow::Result<(f64, control::app::billing::PassReport)> {
+    clock.set(local_midnight(
+        shape.first_day + chrono::TimeDelta::days(i64::from(days)),
+    ));
+    let started = Instant::now();
+    let session =
+        analytics::LakeSession::open_with_registry(location, ZONE, None, Some(registry)).await?;
+    let report = control.billing_pass(&session).await?;
+    anyhow::ensure!(
+        report.errors.is_empty(),
+        "billing errors: {:?}",
+        &report.errors[..1]
+    );
+    Ok((started.elapsed().as_secs_f64(), report))
+}
+
 /// Part 3: (accounts, seconds to open them, first pass seconds, incremental pass seconds).
 async fn billing_passes(shape: FleetShape, root: &std::path::Path) -> anyhow::Result<()> {
     let dir = root.join(format!(
@@ -246,59 +270,54 @@ async fn billing_passes(shape: FleetShape, root: &std::path::Path) -> anyhow::Re
         started.elapsed().as_secs_f64()
     );
     let clock = SetClock(Arc::new(Mutex::new(local_midnight(shape.first_day))));
-    let url = format!("sqlite://{}/control.db", dir.display());
-    let control = use_cases(&url, Arc::new(clock.clone())).await?;
-    let started = Instant::now();
-    let bar = indicatif::ProgressBar::new(shape.customers() as u64);
-    for area in 0..shape.areas {
-        for j in 0..shape.customers_per_area {
-            control
-                .open_account(
-                    new_account(shape.meter_id(area, j), Decimal::new(50_000, 2)),
-                    &Actor::system(),
-                )
-                .await?;
-            bar.inc(1);
-        }
-    }
-    bar.finish_and_clear();
-    let open_secs = started.elapsed().as_secs_f64();
-    let pass = |days: u32| {
-        let (control, clock, location, registry) = (&control, &clock, &location, &registry);
-        async move {
-            clock.set(local_midnight(
-                shape.first_day + chrono::TimeDelta::days(i64::from(days)),
-            ));
-            let started = Instant::now();
-            let session =
-                analytics::LakeSession::open_with_registry(location, ZONE, None, Some(registry))
+    let databases = [
+        ("SQLite", format!("sqlite://{}/control.db", dir.display())),
+        ("PostgreSQL", postgres::fresh_database().await),
+    ];
+    let mut runs = Vec::new();
+    for (name, url) in databases {
+        let control = use_cases(&url, Arc::new(clock.clone())).await?;
+        let started = Instant::now();
+        let bar = indicatif::ProgressBar::new(shape.customers() as u64);
+        for area in 0..shape.areas {
+            for j in 0..shape.customers_per_area {
+                control
+                    .open_account(
+                        new_account(shape.meter_id(area, j), Decimal::new(50_000, 2)),
+                        &Actor::system(),
+                    )
                     .await?;
-            let report = control.billing_pass(&session).await?;
-            anyhow::ensure!(
-                report.errors.is_empty(),
-                "billing errors: {:?}",
-                &report.errors[..1]
-            );
-            Ok::<_, anyhow::Error>((started.elapsed().as_secs_f64(), report))
+                bar.inc(1);
+            }
         }
-    };
-    let (first_secs, first) = pass(shape.days - 1).await?;
+        bar.finish_and_clear();
+        runs.push((name, control, started.elapsed().as_secs_f64()));
+    }
+    let mut firsts = Vec::new();
+    for (_, control, _) in &runs {
+        firsts
+            .push(timed_pass(control, &clock, &location, &registry, shape, shape.days - 1).await?);
+    }
     fleet_lake::generate_days(shape, &location, shape.days - 1..shape.days).await?;
-    let (second_secs, second) = pass(shape.days).await?;
-    anyhow::ensure!(
-        control.check_ledger().await?.is_empty(),
-        "ledger check failed"
-    );
-    println!(
-        "billing passes: {} accounts opened in {open_secs:.1} s; first pass over {} days {first_secs:.2} s \
-         ({} charged, {:?}); incremental pass after one more day {second_secs:.2} s ({} charged, {:?})",
-        shape.customers(),
-        shape.days - 1,
-        first.charged,
-        first.timings,
-        second.charged,
-        second.timings
-    );
+    for ((name, control, open_secs), (first_secs, first)) in runs.iter().zip(firsts) {
+        let (second_secs, second) =
+            timed_pass(control, &clock, &location, &registry, shape, shape.days).await?;
+        anyhow::ensure!(
+            control.check_ledger().await?.is_empty(),
+            "ledger check failed"
+        );
+        println!(
+            "billing passes, {name}: {} accounts opened in {open_secs:.1} s; first pass over {} days \
+             {first_secs:.2} s ({} charged, {:?}); incremental pass after one more day {second_secs:.2} s \
+             ({} charged, {:?})",
+            shape.customers(),
+            shape.days - 1,
+            first.charged,
+            first.timings,
+            second.charged,
+            second.timings
+        );
+    }
     Ok(())
 }
 

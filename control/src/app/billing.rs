@@ -13,13 +13,14 @@ use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
+use super::payments::next_entry;
 use super::reconcile::ReconcileReport;
 use super::Control;
 use crate::domain::charge_key::ChargeKey;
 use crate::domain::prepaid::{next_state, Change};
 use crate::domain::relay::required_action;
 use crate::store::accounts::{self, Account};
-use crate::store::ledger::{self, EntryKind};
+use crate::store::ledger::{self, BookedCharge, EntryKind};
 use crate::store::{records, Conn};
 use crate::ControlError;
 
@@ -96,6 +97,23 @@ fn first_day<'a>(charges: impl Iterator<Item = &'a AccountCharges>) -> Option<ch
     charges
         .flat_map(|c| c.keys.iter().map(|(key, _)| key.day()))
         .min()
+}
+
+/// A booking transaction's ledger entries, booked charges and account rows, written together (a few
+/// multi-row statements) before it commits.
+#[derive(Debug, Default)]
+struct Writes {
+    entries: Vec<ledger::Entry>,
+    charges: Vec<BookedCharge>,
+    accounts: Vec<Account>,
+}
+
+impl Writes {
+    async fn flush(self, tx: &mut Conn, now: DateTime<Utc>) -> Result<(), ControlError> {
+        ledger::insert_many(tx, &self.entries).await?;
+        ledger::book_charges(tx, &self.charges).await?;
+        accounts::save_many(tx, &self.accounts, now).await
+    }
 }
 
 /// The charges one account gets from a pass.
@@ -192,6 +210,7 @@ impl Control {
                 None => BTreeMap::new(),
             };
             let (mut charged, mut commands) = (0, 0);
+            let mut writes = Writes::default();
             for (meter, charges) in batch {
                 let account = locked
                     .remove(meter)
@@ -199,11 +218,12 @@ impl Control {
                 let none = BTreeMap::new();
                 let booked = booked.get(meter).unwrap_or(&none);
                 let (changed, command) = self
-                    .book_account(&mut tx, account, charges, booked, version, now)
+                    .book_account(&mut tx, account, charges, booked, &mut writes, version, now)
                     .await?;
                 charged += usize::from(changed);
                 commands += command;
             }
+            writes.flush(&mut tx, now).await?;
             tx.commit().await?;
             Ok::<_, ControlError>((charged, commands))
         };
@@ -245,21 +265,34 @@ impl Control {
             None => BTreeMap::new(),
         };
         let booked = booked.remove(meter_id).unwrap_or_default();
+        let mut writes = Writes::default();
         let result = self
-            .book_account(&mut tx, account, charges, &booked, version, now)
+            .book_account(
+                &mut tx,
+                account,
+                charges,
+                &booked,
+                &mut writes,
+                version,
+                now,
+            )
             .await?;
+        writes.flush(&mut tx, now).await?;
         tx.commit().await?;
         Ok(result)
     }
 
-    /// Books one locked account's charges against what is already booked; returns whether its balance
-    /// moved and the commands created.
+    /// Books one locked account's charges against what is already booked (its ledger entries, charge
+    /// keys and row go to `writes`, written before the transaction commits); returns whether its
+    /// balance moved and the commands created.
+    #[allow(clippy::too_many_arguments)]
     async fn book_account(
         &self,
         tx: &mut Conn,
         mut account: Account,
         charges: &AccountCharges,
         booked: &BTreeMap<ChargeKey, Decimal>,
+        writes: &mut Writes,
         version: i64,
         now: DateTime<Utc>,
     ) -> Result<(bool, usize), ControlError> {
@@ -272,8 +305,7 @@ impl Control {
                 continue;
             }
             let reference = format!("{key}@v{version}");
-            self.book(
-                tx,
+            writes.entries.push(next_entry(
                 &mut account,
                 EntryKind::Charge,
                 -difference,
@@ -282,10 +314,14 @@ impl Control {
                 None,
                 Some(version),
                 now,
-            )
-            .await?;
+            )?);
             account.charged += difference;
-            ledger::book_charge(tx, &meter_id, key, charge, version).await?;
+            writes.charges.push(BookedCharge {
+                meter_id: meter_id.clone(),
+                key,
+                charge,
+                lake_version: version,
+            });
             changed = true;
         }
         if changed {
@@ -306,7 +342,7 @@ impl Control {
             } else {
                 None
             };
-        accounts::save(tx, &account, now).await?;
+        writes.accounts.push(account);
         Ok((changed, usize::from(command.is_some())))
     }
 

@@ -375,29 +375,50 @@ impl Control {
         lake_version: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<i64, ControlError> {
-        let balance = from_fen(add_fen(to_fen(account.balance)?, to_fen(amount)?)?);
-        let seq = account.entries + 1;
-        ledger::insert(
-            conn,
-            &Entry {
-                meter_id: account.meter_id.clone(),
-                seq,
-                kind,
-                amount,
-                balance_after: balance,
-                reference: reference.to_string(),
-                corrects_seq,
-                authorised_by: authorised.map(|(who, _)| who.to_string()),
-                note: authorised.and_then(|(_, note)| note.map(str::to_string)),
-                lake_version,
-                at: now,
-            },
-        )
-        .await?;
-        account.balance = balance;
-        account.entries = seq;
-        Ok(seq)
+        let entry = next_entry(
+            account,
+            kind,
+            amount,
+            reference,
+            corrects_seq,
+            authorised,
+            lake_version,
+            now,
+        )?;
+        ledger::insert(conn, &entry).await?;
+        Ok(entry.seq)
     }
+}
+
+/// The account's next ledger entry, not yet written; moves the account's balance and entry count.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn next_entry(
+    account: &mut Account,
+    kind: EntryKind,
+    amount: Decimal,
+    reference: &str,
+    corrects_seq: Option<i64>,
+    authorised: Option<(&str, Option<&str>)>,
+    lake_version: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Entry, ControlError> {
+    let balance = from_fen(add_fen(to_fen(account.balance)?, to_fen(amount)?)?);
+    let seq = account.entries + 1;
+    account.balance = balance;
+    account.entries = seq;
+    Ok(Entry {
+        meter_id: account.meter_id.clone(),
+        seq,
+        kind,
+        amount,
+        balance_after: balance,
+        reference: reference.to_string(),
+        corrects_seq,
+        authorised_by: authorised.map(|(who, _)| who.to_string()),
+        note: authorised.and_then(|(_, note)| note.map(str::to_string)),
+        lake_version,
+        at: now,
+    })
 }
 
 /// An account's money and state as the audit trail records them.

@@ -199,6 +199,40 @@ pub async fn save(
     Ok(())
 }
 
+/// Writes every field of each account but its meter, many rows per statement (accounts that already
+/// exist, as read by [`lock_many`]; each at most once).
+pub async fn save_many(
+    conn: &mut Conn,
+    accounts: &[Account],
+    now: DateTime<Utc>,
+) -> Result<(), ControlError> {
+    static TAIL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let tail = TAIL.get_or_init(|| {
+        let sets: Vec<String> = COLUMNS
+            .split(',')
+            .map(str::trim)
+            .skip(1)
+            .chain(["updated_at"])
+            .map(|column| format!("{column} = excluded.{column}"))
+            .collect();
+        format!("ON CONFLICT (meter_id) DO UPDATE SET {}", sets.join(", "))
+    });
+    let mut params = Vec::new();
+    let mut width = 0;
+    for account in accounts {
+        let values = values(account)?;
+        width = values.len() + 1;
+        params.extend(values);
+        params.push(micros(now).into());
+    }
+    if params.is_empty() {
+        return Ok(());
+    }
+    let head = format!("INSERT INTO accounts ({COLUMNS}, updated_at)");
+    sql::execute_rows(conn, &head, tail, width, &params).await?;
+    Ok(())
+}
+
 /// Reads an account and locks its row until the transaction ends (PostgreSQL row lock; SQLite has
 /// one writer), so concurrent changes to one account serialise.
 pub async fn lock(

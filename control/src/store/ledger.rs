@@ -110,23 +110,29 @@ fn from_row(row: &AnyRow) -> Result<Entry, ControlError> {
 
 /// Appends an entry (its `seq` must be the account's next).
 pub async fn insert(conn: &mut Conn, entry: &Entry) -> Result<(), ControlError> {
-    let statement = format!(
-        "INSERT INTO ledger ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    );
-    let params: [Param; 11] = [
-        (&entry.meter_id).into(),
-        entry.seq.into(),
-        entry.kind.as_str().into(),
-        to_fen(entry.amount)?.into(),
-        to_fen(entry.balance_after)?.into(),
-        (&entry.reference).into(),
-        entry.corrects_seq.into(),
-        entry.authorised_by.as_deref().into(),
-        entry.note.as_deref().into(),
-        entry.lake_version.into(),
-        micros(entry.at).into(),
-    ];
-    sql::execute(conn, &statement, &params).await?;
+    insert_many(conn, std::slice::from_ref(entry)).await
+}
+
+/// Appends entries (each `seq` the account's next), many rows per statement.
+pub async fn insert_many(conn: &mut Conn, entries: &[Entry]) -> Result<(), ControlError> {
+    let mut params: Vec<Param> = Vec::with_capacity(entries.len() * 11);
+    for entry in entries {
+        params.extend::<[Param; 11]>([
+            (&entry.meter_id).into(),
+            entry.seq.into(),
+            entry.kind.as_str().into(),
+            to_fen(entry.amount)?.into(),
+            to_fen(entry.balance_after)?.into(),
+            (&entry.reference).into(),
+            entry.corrects_seq.into(),
+            entry.authorised_by.as_deref().into(),
+            entry.note.as_deref().into(),
+            entry.lake_version.into(),
+            micros(entry.at).into(),
+        ]);
+    }
+    let head = format!("INSERT INTO ledger ({COLUMNS})");
+    sql::execute_rows(conn, &head, "", 11, &params).await?;
     Ok(())
 }
 
@@ -320,24 +326,39 @@ pub async fn booked_charges(
     Ok(booked)
 }
 
-/// Sets the booked charge of one key.
-pub async fn book_charge(
-    conn: &mut Conn,
-    meter_id: &str,
-    key: ChargeKey,
-    charge: Decimal,
-    lake_version: i64,
-) -> Result<(), ControlError> {
-    sqlx::query(
-        "INSERT INTO day_charges (meter_id, charge_key, charge_fen, lake_version) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (meter_id, charge_key) DO UPDATE SET charge_fen = excluded.charge_fen, \
+/// A charge as booked: meter, key, price and the lake version it was priced at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookedCharge {
+    /// Meter.
+    pub meter_id: String,
+    /// The charge's key.
+    pub key: ChargeKey,
+    /// Its price, yuan.
+    pub charge: Decimal,
+    /// The lake version it was priced at.
+    pub lake_version: i64,
+}
+
+/// Sets the booked charge of each (meter, key), many rows per statement.
+pub async fn book_charges(conn: &mut Conn, charges: &[BookedCharge]) -> Result<(), ControlError> {
+    let keys: Vec<String> = charges.iter().map(|c| c.key.to_string()).collect();
+    let mut params: Vec<Param> = Vec::with_capacity(charges.len() * 4);
+    for (charge, key) in charges.iter().zip(&keys) {
+        params.extend::<[Param; 4]>([
+            (&charge.meter_id).into(),
+            key.into(),
+            to_fen(charge.charge)?.into(),
+            charge.lake_version.into(),
+        ]);
+    }
+    sql::execute_rows(
+        conn,
+        "INSERT INTO day_charges (meter_id, charge_key, charge_fen, lake_version)",
+        "ON CONFLICT (meter_id, charge_key) DO UPDATE SET charge_fen = excluded.charge_fen, \
          lake_version = excluded.lake_version",
+        4,
+        &params,
     )
-    .bind(meter_id)
-    .bind(key.to_string())
-    .bind(to_fen(charge)?)
-    .bind(lake_version)
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }

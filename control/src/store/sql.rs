@@ -59,6 +59,57 @@ pub fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// Rows per multi-row statement, largest first. A set of rows is written in chunks of these sizes only,
+/// so each table's multi-row statement has three shapes that stay prepared on the connection (a new
+/// row count would be new SQL to prepare every time).
+const CHUNK_ROWS: [usize; 3] = [64, 8, 1];
+
+/// The row counts `rows` rows are written in: greedy over [`CHUNK_ROWS`].
+fn chunk_rows(mut rows: usize) -> Vec<usize> {
+    let mut chunks = Vec::new();
+    for size in CHUNK_ROWS {
+        while rows >= size {
+            chunks.push(size);
+            rows -= size;
+        }
+    }
+    chunks
+}
+
+/// `($1, …, $width), (…)`: the placeholders of `rows` rows of `width` parameters.
+fn row_placeholders(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", placeholders(row * width + 1, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs `{head} VALUES (…), (…) {tail}` for rows of `width` parameters given row after row in
+/// `params`, in chunks of a few fixed row counts; returns the rows affected.
+pub async fn execute_rows(
+    conn: &mut Conn,
+    head: &str,
+    tail: &str,
+    width: usize,
+    params: &[Param<'_>],
+) -> Result<u64, ControlError> {
+    if width == 0 || !params.len().is_multiple_of(width) {
+        return Err(ControlError::Corrupt(format!(
+            "{} parameters do not make rows of {width}",
+            params.len()
+        )));
+    }
+    let mut affected = 0;
+    let mut rest = params;
+    for rows in chunk_rows(params.len() / width) {
+        let (chunk, after) = rest.split_at(rows * width);
+        let statement = format!("{head} VALUES {} {tail}", row_placeholders(rows, width));
+        affected += execute(conn, &statement, chunk).await?;
+        rest = after;
+    }
+    Ok(affected)
+}
+
 fn bound<'q>(sql: &'q str, params: &[Param<'q>]) -> Query<'q, Any, AnyArguments<'q>> {
     params
         .iter()
@@ -110,4 +161,22 @@ pub async fn row<T>(
         .as_ref()
         .map(map)
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_cut_into_the_fixed_chunk_sizes_only() {
+        assert_eq!(chunk_rows(0), Vec::<usize>::new());
+        assert_eq!(chunk_rows(1), vec![1]);
+        assert_eq!(chunk_rows(73), vec![64, 8, 1]);
+        assert_eq!(chunk_rows(500).iter().sum::<usize>(), 500);
+        assert_eq!(
+            chunk_rows(500),
+            [vec![64; 7], vec![8; 6], vec![1; 4]].concat()
+        );
+        assert_eq!(row_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    }
 }
