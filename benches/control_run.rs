@@ -72,7 +72,8 @@ async fn use_cases(url: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Control> 
     let key = ingest::keyring::KeyRing::single("bench", &[1; 32])?;
     let keys = control::app::ServiceKeys {
         audit: key.clone(),
-        commands: key,
+        commands: key.clone(),
+        pii: control::pii::PiiKeys::new(key),
     };
     Ok(Control::new(Db::open(url, 32).await?, rules, keys, clock))
 }

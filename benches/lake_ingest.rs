@@ -198,6 +198,7 @@ fn main() -> anyhow::Result<()> {
                 flush_rows,
                 // The sink's default latency bound (`sink.flush_interval_ms`): the last partial buffer waits for it.
                 flush_interval: Duration::from_millis(500),
+                future_tolerance: Duration::from_secs(900),
             },
             &settings,
             topics.clone(),

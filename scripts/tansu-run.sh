@@ -36,6 +36,12 @@ buses_file = "$work/sim/buses.toml"
 listen = "127.0.0.1:0"
 [sink]
 listen = "127.0.0.1:0"
+[control]
+database = "sqlite://$work/control.db"
+audit_keys_dir = "$work/keys/audit"
+command_keys_dir = "$work/keys/commands"
+[tls]
+allow_plaintext = true              # loopback only
 TOML
 export METERLAKE_CONFIG="$work/meterlake.toml"
 "$bin" sim --meters 200 --meters-per-bus 20 --base-port 7600 --out "$work/sim" >"$work/sim.log" 2>&1 &

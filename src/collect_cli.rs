@@ -7,23 +7,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use ingest::clock::SystemClock;
 use ingest::collector::limits::raise_open_files_limit;
 use ingest::collector::{buses_file, schedule, Collector, CollectorConfig};
-use ingest::dlt645::{Address, DataId};
 use ingest::kafka::Topics;
 use ingest::keyring::KeyRing;
 use ingest::spool::{Spool, SpoolConfig};
 use ingest::supervise::Supervisor;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusBuilder;
 use tokio::sync::watch;
 
+use control::http::serve::serve_until_shutdown;
+use meterlake::service_http::{collector_router, CollectorHttp};
 use meterlake::Config;
+
+use crate::service::prometheus_render;
 
 /// Options of `meterlake collect`.
 #[derive(Debug, clap::Args)]
@@ -37,13 +35,6 @@ pub struct CollectArgs {
     /// Run one round for the current interval's start, forward it, and exit.
     #[arg(long)]
     once: bool,
-}
-
-#[derive(Clone)]
-struct AppState {
-    collector: Arc<Collector>,
-    prometheus: PrometheusHandle,
-    supervisor: Supervisor,
 }
 
 /// Runs the collector until Ctrl-C or SIGTERM (or after one round with `--once`).
@@ -97,17 +88,29 @@ pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
         "  spool {} ({spooled} records, {spooled_bytes} bytes waiting)",
         config.collector.spool_dir
     );
-    eprintln!("  http://{}/metrics  /healthz", listener.local_addr()?);
+    eprintln!(
+        "  {}://{}/metrics  /healthz",
+        config.tls.scheme(),
+        listener.local_addr()?
+    );
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let supervisor = Supervisor::new();
     let loops = meterlake::collector_loops::spawn(&supervisor, &collector, &settings, &shutdown_rx);
-    let router = router(AppState {
-        collector: collector.clone(),
-        prometheus,
-        supervisor,
-    });
-    let http = crate::service::serve_until_shutdown(listener, router, shutdown_rx.clone());
+    let router = collector_router(
+        CollectorHttp {
+            collector: collector.clone(),
+            supervisor,
+            metrics: Some(prometheus_render(prometheus)),
+        },
+        crate::control_cli::use_cases(&config)
+            .await
+            .context("opening the user store (control.database) that guards the HTTP API")?,
+    );
+    let tls = config
+        .tls
+        .server_config("the collector's HTTP API", &control::tls::HTTP_ALPN)?;
+    let http = serve_until_shutdown(listener, router, tls, shutdown_rx.clone());
 
     let interval = Duration::from_secs(config.collector.interval_s.max(1));
     if args.once {
@@ -144,69 +147,6 @@ pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
     let left = collector.spooled_records().await?;
     eprintln!("stopped; {left} records wait in the spool for the next start");
     Ok(())
-}
-
-fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(health))
-        .route("/api/meters/{meter}/read", get(read_meter))
-        .with_state(state)
-}
-
-async fn metrics(State(state): State<AppState>) -> String {
-    state.prometheus.run_upkeep();
-    state.prometheus.render()
-}
-
-/// The collector's health document plus each background loop's state; 503 while a loop restarts.
-async fn health(State(state): State<AppState>) -> Response {
-    match state.collector.health().await {
-        Ok(health) => {
-            let mut document = serde_json::to_value(health).unwrap_or_default();
-            document["loops"] = serde_json::to_value(state.supervisor.health()).unwrap_or_default();
-            let status = if state.supervisor.healthy() {
-                StatusCode::OK
-            } else {
-                document["status"] = "degraded".into();
-                StatusCode::SERVICE_UNAVAILABLE
-            };
-            (status, Json(document)).into_response()
-        }
-        Err(err) => (StatusCode::SERVICE_UNAVAILABLE, err.to_string()).into_response(),
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct ReadQuery {
-    /// Comma-separated data identifiers; default: the scheduled set.
-    di: Option<String>,
-}
-
-async fn read_meter(
-    State(state): State<AppState>,
-    Path(meter): Path<String>,
-    Query(query): Query<ReadQuery>,
-) -> Response {
-    let address = match meter.parse::<Address>() {
-        Ok(address) => address,
-        Err(err) => return (StatusCode::UNPROCESSABLE_ENTITY, err.to_string()).into_response(),
-    };
-    let dis = match &query.di {
-        None => ingest::collector::poll::POLLED_IDS.to_vec(),
-        Some(list) => match list
-            .split(',')
-            .map(str::parse::<DataId>)
-            .collect::<Result<Vec<_>, _>>()
-        {
-            Ok(dis) => dis,
-            Err(err) => return (StatusCode::UNPROCESSABLE_ENTITY, err.to_string()).into_response(),
-        },
-    };
-    match state.collector.read_now(address, &dis).await {
-        Ok(items) => Json(items).into_response(),
-        Err(err) => (StatusCode::NOT_FOUND, err.to_string()).into_response(),
-    }
 }
 
 /// The relay-command keys: a missing directory leaves the collector collecting but rejecting every

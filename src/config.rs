@@ -21,6 +21,8 @@ pub struct Config {
     pub sink: SinkConfig,
     /// The PostgreSQL wire-protocol endpoint (`meterlake sql-server`).
     pub sql_server: SqlServerConfig,
+    /// `[tls]`
+    pub tls: TlsConfig,
 }
 
 /// `[lake]`
@@ -91,8 +93,26 @@ pub struct SinkConfig {
     pub flush_rows: usize,
     /// Commit at least this often, milliseconds (the latency bound).
     pub flush_interval_ms: u64,
+    /// Seconds a reading's boundary may lie past the sink's clock before the row is refused as a dead
+    /// letter (clock skew between collectors and the sink).
+    pub future_tolerance_s: u64,
     /// Address of `meterlake sink`'s `/metrics` and `/healthz`.
     pub listen: String,
+}
+
+/// `[tls]`: the certificate every listener of the process serves (control API, collector and sink
+/// HTTP, SQL endpoint).
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain (`meterlake cert` makes a self-signed pair); empty: no TLS.
+    pub cert: String,
+    /// PEM private key.
+    pub key: String,
+    /// Listen without TLS when no certificate is set (passwords and tokens then cross the network in
+    /// clear): only for loopback or a trusted network. Without it, a listener without TLS refuses to
+    /// start.
+    pub allow_plaintext: bool,
 }
 
 /// `[sql_server]`
@@ -101,16 +121,42 @@ pub struct SinkConfig {
 pub struct SqlServerConfig {
     /// Listen address of the PostgreSQL wire protocol.
     pub listen: String,
-    /// The user clients log in as.
-    pub user: String,
-    /// Its password; empty refuses to start (set it in the file or `METERLAKE_SQL_SERVER__PASSWORD`).
-    pub password: String,
+    /// Connections that may be logged in at once (more are refused with SQLSTATE 53300).
+    pub max_connections: usize,
     /// Longest a statement may run (planning and streaming), seconds.
     pub statement_timeout_s: u64,
     /// Memory all running queries may hold together, MiB.
     pub memory_limit_mb: u64,
     /// How often new connections move to the newest lake version, seconds.
     pub refresh_s: u64,
+}
+
+impl TlsConfig {
+    /// `https` when a certificate is set, else `http` (for the addresses services print).
+    pub fn scheme(&self) -> &'static str {
+        if self.cert.trim().is_empty() {
+            "http"
+        } else {
+            "https"
+        }
+    }
+
+    /// The server configuration a listener of `what` serves with `alpn`: `None` when no certificate
+    /// is set and plaintext is allowed; an error when neither is set (or the files are bad).
+    pub fn server_config(
+        &self,
+        what: &str,
+        alpn: &[&[u8]],
+    ) -> anyhow::Result<Option<std::sync::Arc<rustls::ServerConfig>>> {
+        match control::tls::configured(&self.cert, &self.key, "tls")? {
+            Some((cert, key)) => Ok(Some(control::tls::server_config(cert, key, alpn)?)),
+            None if self.allow_plaintext => Ok(None),
+            None => bail!(
+                "{what} needs TLS: set tls.cert and tls.key (`meterlake cert` makes a self-signed pair), \
+                 or tls.allow_plaintext = true on loopback or a trusted network"
+            ),
+        }
+    }
 }
 
 impl KafkaConfig {
@@ -139,6 +185,7 @@ impl SinkConfig {
             group_id: self.group_id.clone(),
             flush_rows: self.flush_rows,
             flush_interval: std::time::Duration::from_millis(self.flush_interval_ms),
+            future_tolerance: std::time::Duration::from_secs(self.future_tolerance_s),
         }
     }
 }
@@ -176,16 +223,17 @@ impl Default for Config {
                 group_id: "meterlake-sink".into(),
                 flush_rows: 100_000,
                 flush_interval_ms: 500,
+                future_tolerance_s: 900,
                 listen: "127.0.0.1:9646".into(),
             },
             sql_server: SqlServerConfig {
                 listen: "127.0.0.1:5433".into(),
-                user: "analyst".into(),
-                password: String::new(),
+                max_connections: 32,
                 statement_timeout_s: 300,
                 memory_limit_mb: 4096,
                 refresh_s: 30,
             },
+            tls: TlsConfig::default(),
         }
     }
 }

@@ -126,17 +126,22 @@ async fn serve(config: Config, brokers: Option<String>) -> anyhow::Result<()> {
             zone,
             clock: Arc::new(SystemClock),
             lake: Some(open_session),
-            metrics: Some(Arc::new(move || {
-                prometheus.run_upkeep();
-                prometheus.render()
-            })),
+            metrics: Some(crate::service::prometheus_render(prometheus)),
+            tls: config
+                .tls
+                .server_config("the control service", &control::tls::HTTP_ALPN)?,
         },
         shutdown_rx,
     )
     .await
     .context("starting the control service")?;
     eprintln!(
-        "control service: http://{}/api/accounts  /healthz  /metrics  /api/openapi.json",
+        "control service: {}://{}/api/accounts  /healthz  /metrics  /api/openapi.json",
+        if config.tls.cert.is_empty() {
+            "http"
+        } else {
+            "https"
+        },
         running.http
     );
     eprintln!(

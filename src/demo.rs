@@ -125,6 +125,14 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         p.http
     );
     println!(
+        "  collector     http://{0}/healthz  http://{0}/api/meters/{{meter}}/read?di=00010000 (maintenance, operator)",
+        p.collector_http
+    );
+    println!(
+        "  sink          http://{}/healthz  /metrics (admin, maintenance)",
+        p.sink_http
+    );
+    println!(
         "  simulating    {} intervals of 15 min, {} ms each\n",
         args.intervals, args.interval_ms
     );
@@ -132,6 +140,54 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     let result = drive(&mut p, &args, started).await;
     let stopped = p.shutdown().await;
     result.and(stopped)
+}
+
+/// Records one customer's personal data (sealed at rest) and finds the account by phone.
+async fn customer_data(p: &Pipeline) -> anyhow::Result<()> {
+    let Some(meter) = p.fleet.buses.first().and_then(|b| b.addresses.first()) else {
+        return Ok(());
+    };
+    let meter = meter.to_string();
+    let details = control::app::customers::CustomerDetails {
+        name: Some("王小明".into()),
+        phone: Some("138-0013-8000".into()),
+        address: Some("上海市浦东新区示范路1号".into()),
+        id_number: Some("310115199001011234".into()),
+    };
+    p.control
+        .set_customer(&meter, &details, &control::app::audit::Actor::cli())
+        .await?;
+    let found = p.control.find_customers(Some("13800138000"), None).await?;
+    println!(
+        "customer data: {meter} {} sealed with AES-256-GCM (key {}); search by phone finds {found:?}",
+        details.masked(),
+        p.control.pii_keys().active_id()
+    );
+    Ok(())
+}
+
+/// Reads one meter's forward energy now through the collector's HTTP API as the maintenance user.
+async fn on_demand_read(p: &Pipeline) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(meter) = p.fleet.buses.first().and_then(|b| b.addresses.first()) else {
+        return Ok(());
+    };
+    let path = format!("/api/meters/{meter}/read?di=00010000");
+    let token = p.token(control::domain::access::Role::Maintenance);
+    let mut stream = tokio::net::TcpStream::connect(p.collector_http).await?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: demo\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    let (status, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    println!(
+        "\non-demand read (GET {path} as maintenance): {}\n  {}",
+        status.lines().next().unwrap_or_default(),
+        body.trim()
+    );
+    Ok(())
 }
 
 /// Runs the simulated intervals, billing passes, payments and button presses, then prints the summary.
@@ -316,6 +372,12 @@ async fn summary(
             .dead_letters
             .load(std::sync::atomic::Ordering::Relaxed)
     );
+    println!(
+        "rows refused        {}  (screening: future boundaries, registers out of range)",
+        stats
+            .rows_refused
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
     println!("trips               {trips}");
     println!("reconnects          {reconnects}");
     let sql = "SELECT date, count(DISTINCT meter_id) AS meters, sum(energy_kwh) AS energy_kwh, \
@@ -347,6 +409,8 @@ async fn summary(
     for (action, state, n) in p.control.command_summary().await? {
         println!("  {action:<14} {state:<12} {n}");
     }
+    on_demand_read(p).await?;
+    customer_data(p).await?;
     let mismatches = p.control.check_ledger().await?;
     println!(
         "\nledger check: {}",

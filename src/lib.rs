@@ -4,6 +4,7 @@ pub mod allocator;
 pub mod collector_loops;
 pub mod config;
 pub mod pipeline;
+pub mod service_http;
 pub mod sql_text;
 pub mod table_output;
 

@@ -1,8 +1,10 @@
 //! `meterlake`: one binary wiring collection, the lake, analytics and control.
 
 mod bill_cli;
+mod cert_cli;
 mod collect_cli;
 mod control_cli;
+mod customers_cli;
 mod demo;
 mod frame_cli;
 mod lake_cli;
@@ -68,8 +70,12 @@ enum Command {
     User(user_cli::UserArgs),
     /// Verify the audit trail's chain, or export a time range as JSON lines.
     Audit(user_cli::AuditArgs),
-    /// Make a new HMAC key (relay-command signing, audit trail).
+    /// Make a new HMAC key (relay-command signing, audit trail), or rotate the personal-data key.
     Keys(user_cli::KeysArgs),
+    /// Export customers' personal data (encrypted Parquet) or check an export.
+    Customers(customers_cli::CustomersArgs),
+    /// Make a self-signed TLS certificate and key for the `[tls]` section.
+    Cert(cert_cli::CertArgs),
 }
 
 fn init_logging() {
@@ -130,6 +136,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pay(args) => control_cli::pay(&config, args).await,
         Command::User(args) => user_cli::user(&config, args).await,
         Command::Audit(args) => user_cli::audit(&config, args).await,
-        Command::Keys(args) => user_cli::keys(args),
+        Command::Keys(args) => user_cli::keys(&config, args).await,
+        Command::Customers(args) => customers_cli::customers(&config, args).await,
+        Command::Cert(args) => cert_cli::run(args),
     }
 }

@@ -102,6 +102,45 @@ async fn demo_staff(control: &Control) -> anyhow::Result<Vec<DemoUser>> {
     Ok(staff)
 }
 
+/// Serves the collector's and the sink's HTTP endpoints on loopback ports of their own, behind the
+/// control service's users; returns (collector, sink) addresses.
+async fn serve_service_http(
+    collector: &Arc<Collector>,
+    loops: &ingest::supervise::Supervisor,
+    sink_stats: &Arc<SinkStats>,
+    control: &Control,
+    shutdown: &watch::Receiver<bool>,
+    tasks: &mut Vec<JoinHandle<anyhow::Result<()>>>,
+) -> anyhow::Result<(SocketAddr, SocketAddr)> {
+    use crate::service_http::{collector_router, sink_router};
+    use control::http::serve::serve_until_shutdown;
+    let routers = [
+        collector_router(
+            crate::service_http::CollectorHttp {
+                collector: collector.clone(),
+                supervisor: loops.clone(),
+                metrics: None,
+            },
+            control.clone(),
+        ),
+        sink_router(
+            crate::service_http::SinkHttp {
+                stats: sink_stats.clone(),
+                metrics: None,
+            },
+            control.clone(),
+        ),
+    ];
+    let mut addresses = Vec::new();
+    for router in routers {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        addresses.push(listener.local_addr()?);
+        let server = serve_until_shutdown(listener, router, None, shutdown.clone());
+        tasks.push(tokio::spawn(async move { Ok(server.await??) }));
+    }
+    Ok((addresses[0], addresses[1]))
+}
+
 /// A running pipeline.
 pub struct Pipeline {
     /// The simulation clock.
@@ -120,6 +159,10 @@ pub struct Pipeline {
     pub brokers: String,
     /// HTTP address of the control service.
     pub http: SocketAddr,
+    /// HTTP address of the collector (health, metrics, on-demand reads).
+    pub collector_http: SocketAddr,
+    /// HTTP address of the sink (health, metrics).
+    pub sink_http: SocketAddr,
     /// The demo's staff users (made at start with random passwords) and their API tokens.
     pub staff: Vec<DemoUser>,
     collector: Arc<Collector>,
@@ -222,7 +265,8 @@ impl Pipeline {
             Lake::open(&lake_location, zone).await?,
             &lake_location,
         )
-        .await?;
+        .await?
+        .with_clock(Arc::new(clock.clone()));
         let sink_stats = sink.stats();
         let (shutdown, shutdown_rx) = watch::channel(false);
         let rx = shutdown_rx.clone();
@@ -242,8 +286,10 @@ impl Pipeline {
                 // The pipeline's owner drives billing passes on the simulated clock.
                 lake: None,
                 metrics: None,
+                // The demo and the tests listen on loopback only, in plaintext.
+                tls: None,
             },
-            shutdown_rx,
+            shutdown_rx.clone(),
         )
         .await
         .context("starting the control service")?;
@@ -264,6 +310,15 @@ impl Pipeline {
                 .await?;
         }
         let staff = demo_staff(&control).await?;
+        let (collector_http, sink_http) = serve_service_http(
+            &collector,
+            &loops,
+            &sink_stats,
+            &control,
+            &shutdown_rx,
+            &mut tasks,
+        )
+        .await?;
 
         Ok(Self {
             clock,
@@ -274,6 +329,8 @@ impl Pipeline {
             registry,
             brokers,
             http,
+            collector_http,
+            sink_http,
             staff,
             collector,
             sink_stats,

@@ -1,21 +1,12 @@
-//! What every long-running subcommand shares: waiting for Ctrl-C or SIGTERM, and serving its HTTP
-//! endpoints until shutdown.
+//! What every long-running subcommand shares: waiting for Ctrl-C or SIGTERM, and rendering its metrics.
 
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-
-/// Serves `router` on `listener` until `shutdown` changes, in a task.
-pub(crate) fn serve_until_shutdown(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    mut shutdown: watch::Receiver<bool>,
-) -> JoinHandle<std::io::Result<()>> {
-    tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = shutdown.changed().await;
-            })
-            .await
+/// Renders `handle`'s metrics (after its upkeep).
+pub(crate) fn prometheus_render(
+    handle: metrics_exporter_prometheus::PrometheusHandle,
+) -> control::http::MetricsRender {
+    std::sync::Arc::new(move || {
+        handle.run_upkeep();
+        handle.render()
     })
 }
 

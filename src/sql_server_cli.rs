@@ -1,8 +1,12 @@
 //! `meterlake sql-server`: the PostgreSQL wire-protocol endpoint over the lake, for psql, DBeaver,
-//! Grafana and Metabase (read-only, one SCRAM login, statement timeout, memory limit).
+//! Grafana and Metabase (read-only; the control service's users with the SQL right log in, over TLS;
+//! connection cap, failed-login throttling, statement timeout, memory limit).
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use analytics::pg_server::login::Admission;
 use analytics::pg_server::{serve, LakeSource, PgServerSettings};
 use anyhow::Context;
 use meterlake::Config;
@@ -18,13 +22,13 @@ pub struct SqlServerArgs {
 /// Runs the endpoint until Ctrl-C or SIGTERM.
 pub async fn run(config: &Config, args: SqlServerArgs) -> anyhow::Result<()> {
     let settings = &config.sql_server;
-    if settings.password.is_empty() {
-        anyhow::bail!(
-            "the SQL endpoint needs a password: set sql_server.password in the config file or \
-             METERLAKE_SQL_SERVER__PASSWORD (clients log in as {:?})",
-            settings.user
-        );
-    }
+    let tls = config
+        .tls
+        .server_config("the SQL endpoint", &control::tls::POSTGRES_ALPN)?;
+    let tls_on = tls.is_some();
+    let control = crate::control_cli::use_cases(config).await.context(
+        "opening the user store (control.database) the SQL endpoint logs users in against",
+    )?;
     let listen = args.listen.unwrap_or_else(|| settings.listen.clone());
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -40,8 +44,12 @@ pub async fn run(config: &Config, args: SqlServerArgs) -> anyhow::Result<()> {
         listener,
         source,
         PgServerSettings {
-            user: settings.user.clone(),
-            password: settings.password.clone(),
+            admission: Admission {
+                login: Arc::new(control::sql_login::UserSqlLogin::new(control)),
+                max_connections: settings.max_connections.max(1),
+                require_tls: tls.is_some(),
+            },
+            tls: tls.clone().map(analytics::pg_server::TlsAcceptor::from),
             statement_timeout: Duration::from_secs(settings.statement_timeout_s.max(1)),
             memory_limit_bytes: usize::try_from(settings.memory_limit_mb.saturating_mul(1 << 20))
                 .unwrap_or(usize::MAX),
@@ -50,10 +58,11 @@ pub async fn run(config: &Config, args: SqlServerArgs) -> anyhow::Result<()> {
         stopped,
     ));
     eprintln!(
-        "SQL endpoint on {address} (read-only): psql \"host={} port={} user={} dbname=meterlake\"",
+        "SQL endpoint on {address} (read-only{}): psql \"host={} port={} user=<your user> dbname=meterlake{}\"",
+        if tls_on { ", TLS" } else { ", PLAINTEXT" },
         address.ip(),
         address.port(),
-        settings.user
+        if tls_on { " sslmode=verify-full sslrootcert=<cert>" } else { "" }
     );
     tokio::select! {
         result = &mut server => result.context("SQL endpoint task")??,

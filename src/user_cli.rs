@@ -125,6 +125,8 @@ enum KeysCommand {
         #[arg(long)]
         id: Option<String>,
     },
+    /// Add a new personal-data key (`control.pii_keys_dir`) and re-seal every customer under it.
+    Rotate,
 }
 
 fn read_password() -> anyhow::Result<Password> {
@@ -264,8 +266,9 @@ pub async fn audit(config: &Config, args: AuditArgs) -> anyhow::Result<()> {
 }
 
 /// Runs `meterlake keys …`.
-pub fn keys(args: KeysArgs) -> anyhow::Result<()> {
+pub async fn keys(config: &Config, args: KeysArgs) -> anyhow::Result<()> {
     match args.command {
+        KeysCommand::Rotate => crate::customers_cli::rotate(config).await,
         KeysCommand::New { dir, id } => {
             let id = id.unwrap_or_else(|| Utc::now().format("%Y%m%d%H%M%S").to_string());
             let path = KeyRing::generate(&dir, &id)?;

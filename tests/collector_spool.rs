@@ -1,5 +1,7 @@
 //! The collector's spool under a Kafka outage and under `kill -9`: nothing lost, nothing duplicated.
 
+mod http_support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -159,20 +161,6 @@ async fn a_kafka_outage_spools_rounds_and_they_drain_in_full_when_it_returns() {
     forwarder.await.unwrap().unwrap();
 }
 
-/// The body of `GET path` on the collector's HTTP port.
-async fn http_get(port: u16, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    response
-}
-
 fn spawn_collector(config: &std::path::Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_meterlake"))
         .args(["--config", config.to_str().unwrap(), "collect"])
@@ -214,10 +202,13 @@ async fn kill_dash_nine_mid_spool_loses_nothing_and_duplicates_nothing() {
         format!(
             "[kafka]\nbrokers = \"{}\"\n[kafka.properties]\n\"message.timeout.ms\" = \"2000\"\n\
              [collector]\nid = \"c-kill\"\nspool_dir = \"{}\"\ninterval_s = 1\nlisten = \"127.0.0.1:{port}\"\n\
-             buses_file = \"{}\"\ntimeout_ms = 300\n",
+             buses_file = \"{}\"\ntimeout_ms = 300\n\
+             [control]\ndatabase = \"sqlite://{dir}/control.db\"\naudit_keys_dir = \"{dir}/keys/audit\"\n\
+             command_keys_dir = \"{dir}/keys/commands\"\n[tls]\nallow_plaintext = true\n",
             kafka.bootstrap_servers(),
             spool_dir.display(),
-            buses_path.display()
+            buses_path.display(),
+            dir = dir.path().display()
         ),
     )
     .unwrap();
@@ -240,7 +231,13 @@ async fn kill_dash_nine_mid_spool_loses_nothing_and_duplicates_nothing() {
     let mut child = spawn_collector(&config_path);
     let drained = topic_rows(&kafka, |rows| spooled.iter().all(|k| rows.contains_key(k))).await;
     // The running collector reports over HTTP: Prometheus metrics and its health.
-    let metrics = http_get(port, "/metrics").await;
+    // Its HTTP API answers the control service's users only (maintenance may read health and metrics).
+    let maintenance = http_support::user_with_token(&config_path, "fixer", "maintenance");
+    let (status, _) = http_support::request(port, None, "GET", "/healthz", "")
+        .await
+        .unwrap();
+    assert_eq!(status, 401);
+    let metrics = http_support::get_ok(port, &maintenance, "/metrics").await;
     for name in [
         "meterlake_collector_meter_reads_total{",
         "meterlake_collector_forwarded_records_total",
@@ -249,7 +246,7 @@ async fn kill_dash_nine_mid_spool_loses_nothing_and_duplicates_nothing() {
     ] {
         assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
     }
-    let health = http_get(port, "/healthz").await;
+    let health = http_support::get_ok(port, &maintenance, "/healthz").await;
     assert!(health.contains("\"collector_id\":\"c-kill\""), "{health}");
     assert!(health.contains("\"success_rate\":1.0"), "{health}");
     // Graceful shutdown: SIGTERM finishes the round in flight, flushes, and exits cleanly.

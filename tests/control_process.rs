@@ -179,6 +179,7 @@ async fn the_service_runs_alone_and_survives_sigkill_between_payment_and_send() 
             "METERLAKE_CONTROL__LISTEN".into(),
             format!("127.0.0.1:{port}"),
         ),
+        ("METERLAKE_TLS__ALLOW_PLAINTEXT".into(), "true".into()),
         ("METERLAKE_CONTROL__TRIP_HOURS".into(), "00:00-24:00".into()),
         ("METERLAKE_CONTROL__TRIP_ON_WEEKENDS".into(), "true".into()),
         ("METERLAKE_CONTROL__WARNING_LEAD_S".into(), "0".into()),

@@ -234,7 +234,14 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     );
     foreign.energy_fwd_total_kwh = Some(dec!(12.34));
     foreign.quality = ingest::reading::Quality::Partial;
-    let json = serde_json::to_vec(&[foreign]).unwrap();
+    // Two forged rows ride along: one for a boundary three days ahead, one with a register no meter holds.
+    let mut future = foreign.clone();
+    future.meter_id = "000000009998".into();
+    future.boundary_ts = boundary(28) + chrono::TimeDelta::days(3);
+    let mut huge = foreign.clone();
+    huge.meter_id = "000000009997".into();
+    huge.energy_fwd_total_kwh = Some(dec!(1000000.00));
+    let json = serde_json::to_vec(&[future, foreign, huge]).unwrap();
     let json_headers = rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
         key: "content-type",
         value: Some("application/json"),
@@ -259,7 +266,7 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
         .sink_stats()
         .dead_letters
         .load(std::sync::atomic::Ordering::Relaxed)
-        < 1
+        < 2
         || p.sink_stats()
             .rows_committed
             .load(std::sync::atomic::Ordering::Relaxed)
@@ -284,16 +291,38 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     assert_eq!(n as u64, p.produced_rows() + 1);
     assert_eq!(d, n);
 
-    // The garbage message is in the dead-letter table once, raw bytes and error kept.
+    // The garbage message is in the dead-letter table once, raw bytes and error kept; so is the JSON
+    // message whose two forged rows screening refused (its third row went on to the lake).
     let mut dead = store::DeadLetterTable::open(&p.lake).await.unwrap();
     let letters = dead.read_all().await.unwrap();
-    assert_eq!(letters.len(), 1, "{letters:?}");
-    assert_eq!(
-        letters[0].payload.as_deref(),
-        Some(b"\x00garbage".as_slice())
+    assert_eq!(letters.len(), 2, "{letters:?}");
+    let garbage = letters
+        .iter()
+        .find(|l| l.payload.as_deref() == Some(b"\x00garbage".as_slice()))
+        .expect("the garbage message is a dead letter");
+    assert_eq!(garbage.key.as_deref(), Some(b"partner-bus".as_slice()));
+    assert!(!garbage.error.is_empty());
+    let screened = letters
+        .iter()
+        .find(|l| l.payload.as_deref() == Some(json.as_slice()))
+        .expect("the message with forged rows is a dead letter");
+    assert!(
+        screened
+            .error
+            .starts_with("2 of 3 rows refused by screening")
+            && screened.error.contains("meter 000000009998")
+            && screened.error.contains("in the future")
+            && screened.error.contains("meter 000000009997")
+            && screened.error.contains("energy_fwd_total_kwh = 1000000.00"),
+        "{}",
+        screened.error
     );
-    assert_eq!(letters[0].key.as_deref(), Some(b"partner-bus".as_slice()));
-    assert!(!letters[0].error.is_empty());
+    assert_eq!(
+        p.sink_stats()
+            .rows_refused
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
 
     // While tripped the meter reported zero power and the relay-open bit (status word 3 bit 4).
     let tripped = session

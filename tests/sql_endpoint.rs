@@ -1,9 +1,12 @@
-//! The PostgreSQL endpoint (`meterlake sql-server`) through the real `psql` client: a right login gets the
-//! right rows; a wrong or missing password is refused; DDL, DML, `COPY … TO` a file and `CREATE EXTERNAL
+//! The PostgreSQL endpoint (`meterlake sql-server`) through the real `psql` client: the control service's
+//! analyst logs in with their own password and gets the right rows; a wrong or missing password, a user
+//! whose role lacks SQL and an address that keeps failing are refused; connections are capped; over TLS a
+//! plaintext client is refused and a client that trusts another certificate refuses the server; DDL, DML, `COPY … TO` a file and `CREATE EXTERNAL
 //! TABLE` are refused; `SET` cannot lift the limits; a long streaming query is cancelled at the timeout
 //! with SQLSTATE 57014; a query over the memory limit gets an error (53200) and the server lives on.
 
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use chrono::{DateTime, Duration, Utc};
@@ -17,6 +20,8 @@ const PASSWORD: &str = "lake-reader 2026";
 struct Server {
     child: Child,
     port: u16,
+    /// The certificate clients trust, when the server speaks TLS.
+    cert: Option<PathBuf>,
     _dir: tempfile::TempDir,
 }
 
@@ -52,23 +57,86 @@ async fn lake(dir: &std::path::Path) {
         .unwrap();
 }
 
-fn command(dir: &std::path::Path, password: &str) -> Command {
+/// Writes the server's configuration: the lake, the user store, limits, and TLS (`meterlake cert`)
+/// or plaintext.
+fn configure(dir: &Path, tls: bool, max_connections: usize) -> PathBuf {
+    let tls_section = if tls {
+        cli_ok(&["cert", "--dir", dir.join("tls").to_str().unwrap()], "");
+        format!(
+            "cert = \"{0}/tls/cert.pem\"\nkey = \"{0}/tls/key.pem\"\n",
+            dir.display()
+        )
+    } else {
+        "allow_plaintext = true\n".to_string()
+    };
+    let config = dir.join("meterlake.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[lake]\nlocation = \"{0}/lake\"\nregistry = \"{0}/registry\"\n\
+             [control]\ndatabase = \"sqlite://{0}/control.db\"\naudit_keys_dir = \"{0}/keys/audit\"\n\
+             command_keys_dir = \"{0}/keys/commands\"\n\
+             [sql_server]\nstatement_timeout_s = 3\nmemory_limit_mb = 16\nmax_connections = {max_connections}\n\
+             [tls]\n{tls_section}",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// Runs `meterlake <args>` with `stdin`; panics unless it succeeds.
+fn cli_ok(args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meterlake"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "meterlake {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn command(config: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_meterlake"));
     command
+        .args(["--config", config.to_str().unwrap()])
         .args(["sql-server", "--listen", "127.0.0.1:0"])
-        .env("METERLAKE_LAKE__LOCATION", dir.join("lake"))
-        .env("METERLAKE_LAKE__REGISTRY", dir.join("registry"))
-        .env("METERLAKE_SQL_SERVER__PASSWORD", password)
-        .env("METERLAKE_SQL_SERVER__STATEMENT_TIMEOUT_S", "3")
-        .env("METERLAKE_SQL_SERVER__MEMORY_LIMIT_MB", "16")
         .stderr(Stdio::piped());
     command
 }
 
 async fn start() -> Server {
+    start_with(false, 32).await
+}
+
+/// A server over a fresh lake with two users: `analyst` (role analyst, [`PASSWORD`]) and `till`
+/// (a cashier, same password).
+async fn start_with(tls: bool, max_connections: usize) -> Server {
     let dir = tempfile::tempdir().unwrap();
     lake(dir.path()).await;
-    let mut child = command(dir.path(), PASSWORD).spawn().unwrap();
+    let config = configure(dir.path(), tls, max_connections);
+    let config_arg = config.to_str().unwrap();
+    for (name, role) in [("analyst", "analyst"), ("till", "cashier")] {
+        cli_ok(
+            &["--config", config_arg, "user", "add", name, "--role", role],
+            &format!("{PASSWORD}\n"),
+        );
+    }
+    let mut child = command(&config).spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let port = loop {
@@ -91,16 +159,33 @@ async fn start() -> Server {
     Server {
         child,
         port,
+        cert: tls.then(|| dir.path().join("tls/cert.pem")),
         _dir: dir,
     }
 }
 
-/// Runs psql with `password` and the statements; returns (success, stdout, stderr).
+/// Runs psql as `analyst` with `password` and the statements; returns (success, stdout, stderr).
 fn psql(server: &Server, password: &str, statements: &[&str]) -> (bool, String, String) {
+    psql_as(server, "analyst", password, "", statements)
+}
+
+/// Runs psql as `user` with `password` and extra connection options (`sslmode=…`); over TLS the
+/// server's own certificate is trusted unless `extra` sets its own `sslmode`.
+fn psql_as(
+    server: &Server,
+    user: &str,
+    password: &str,
+    extra: &str,
+    statements: &[&str],
+) -> (bool, String, String) {
+    let tls = match (&server.cert, extra.contains("sslmode")) {
+        (Some(cert), false) => format!(" sslmode=verify-full sslrootcert={}", cert.display()),
+        _ => String::new(),
+    };
     let mut command = Command::new("psql");
     command
         .arg(format!(
-            "host=127.0.0.1 port={} user=analyst dbname=meterlake",
+            "host=127.0.0.1 port={} user={user} dbname=meterlake{tls} {extra}",
             server.port
         ))
         .args(["-X", "-A", "-t", "-w", "-v", "VERBOSITY=verbose"])
@@ -216,10 +301,109 @@ async fn the_memory_limit_is_an_error_and_the_server_lives_on() {
 }
 
 #[test]
-fn the_server_refuses_to_start_without_a_password() {
+fn the_server_refuses_to_start_without_tls_unless_plaintext_is_allowed() {
     let dir = tempfile::tempdir().unwrap();
-    let out = command(dir.path(), "").output().unwrap();
+    let config = dir.path().join("meterlake.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[control]\ndatabase = \"sqlite://{0}/control.db\"\naudit_keys_dir = \"{0}/a\"\n\
+             command_keys_dir = \"{0}/c\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let out = command(&config).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("needs a password"), "{err}");
+    assert!(err.contains("needs TLS"), "{err}");
+}
+
+#[tokio::test]
+async fn only_users_whose_role_grants_sql_get_in_and_a_failing_address_is_barred() {
+    let server = start().await;
+    let (ok, _, err) = psql_as(&server, "till", PASSWORD, "", &["SELECT 1"]);
+    assert!(!ok);
+    assert!(
+        err.contains("28000") && err.contains("may not use the SQL endpoint"),
+        "{err}"
+    );
+    // Guessing across made-up names from one address: after ten failures even a right password from
+    // that address is refused for a while.
+    for i in 0..10 {
+        let (ok, _, err) = psql_as(&server, &format!("guess{i}"), "nope", "", &["SELECT 1"]);
+        assert!(!ok);
+        assert!(err.contains("28P01"), "{err}");
+    }
+    let (ok, _, err) = psql(&server, PASSWORD, &["SELECT 1"]);
+    assert!(!ok);
+    assert!(err.contains("too many failed logins"), "{err}");
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_are_refused_until_one_ends() {
+    let server = start_with(false, 1).await;
+    // An interactive psql holds its connection while its input stays open.
+    let mut holder = Command::new("psql")
+        .arg(format!(
+            "host=127.0.0.1 port={} user=analyst dbname=meterlake",
+            server.port
+        ))
+        .args(["-X", "-A", "-t", "-w"])
+        .env("PGPASSWORD", PASSWORD)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut refused = String::new();
+    for _ in 0..50 {
+        let (ok, _, err) = psql(&server, PASSWORD, &["SELECT 1"]);
+        if !ok {
+            refused = err;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        refused.contains("53300"),
+        "the second connection is refused: {refused}"
+    );
+    drop(holder.stdin.take());
+    assert!(holder.wait().unwrap().success());
+    let (ok, out, err) = psql(&server, PASSWORD, &["SELECT 42"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "42");
+}
+
+#[tokio::test]
+async fn over_tls_plaintext_is_refused_and_a_client_refuses_another_certificate() {
+    let server = start_with(true, 32).await;
+    // verify-full: the client checked the server's certificate and name.
+    let (ok, out, err) = psql(&server, PASSWORD, &["SELECT count(*) FROM readings"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "6");
+    let (ok, _, err) = psql_as(
+        &server,
+        "analyst",
+        PASSWORD,
+        "sslmode=disable",
+        &["SELECT 1"],
+    );
+    assert!(!ok);
+    assert!(err.contains("requires TLS"), "{err}");
+    let other = tempfile::tempdir().unwrap();
+    cli_ok(&["cert", "--dir", other.path().to_str().unwrap()], "");
+    let (ok, _, err) = psql_as(
+        &server,
+        "analyst",
+        PASSWORD,
+        &format!(
+            "sslmode=verify-full sslrootcert={}",
+            other.path().join("cert.pem").display()
+        ),
+        &["SELECT 1"],
+    );
+    assert!(!ok);
+    assert!(err.contains("certificate verify failed"), "{err}");
 }

@@ -2,7 +2,9 @@
 //! Metabase connect to the same catalog as `meterlake sql`.
 //!
 //! Its defaults are safe rather than open:
-//! - one login, checked by SCRAM-SHA-256 ([`login`]); the server refuses to start without a password;
+//! - every connection logs in as a user the caller's [`login::SqlLogin`] accepts (the control service's
+//!   users with the SQL right), over TLS unless told otherwise, within a connection cap, and an address
+//!   that keeps failing is refused for a while ([`login`]);
 //! - read-only: a hook refuses DDL, DML, `COPY`, `CREATE EXTERNAL TABLE` and `SET` of limits
 //!   ([`read_only`]);
 //! - a statement deadline over planning and streaming, SQLSTATE 57014 ([`deadline`]);
@@ -16,6 +18,9 @@ pub mod deadline;
 pub mod login;
 pub mod read_only;
 
+/// A TLS acceptor for the endpoint (tokio-rustls, built from a rustls server configuration).
+pub use datafusion_postgres::pgwire::tokio::TlsAcceptor;
+
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -27,9 +32,7 @@ use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContex
 use datafusion_postgres::datafusion_pg_catalog::setup_pg_catalog;
 use datafusion_postgres::hooks::set_show::SetShowHook;
 use datafusion_postgres::hooks::transactions::TransactionStatementHook;
-use datafusion_postgres::pgwire::api::auth::sasl::scram::ScramAuth;
-use datafusion_postgres::pgwire::api::auth::sasl::SASLAuthStartupHandler;
-use datafusion_postgres::pgwire::api::auth::{DefaultServerParameterProvider, StartupHandler};
+use datafusion_postgres::pgwire::api::auth::StartupHandler;
 use datafusion_postgres::pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use datafusion_postgres::pgwire::api::{ConnectionManager, PgWireServerHandlers};
@@ -39,16 +42,16 @@ use tokio::net::TcpListener;
 
 use crate::{AnalyticsError, LakeSession};
 use deadline::Guarded;
-use login::{OneUser, SCRAM_ITERATIONS};
+use login::{Admission, CheckedLogin};
 use read_only::ReadOnly;
 
-/// The endpoint's limits and login.
-#[derive(Debug, Clone)]
+/// The endpoint's limits, logins and TLS.
+#[derive(Clone)]
 pub struct PgServerSettings {
-    /// The user name clients log in with.
-    pub user: String,
-    /// Its password (must not be empty).
-    pub password: String,
+    /// Who may connect.
+    pub admission: Admission,
+    /// TLS for connections that ask for it (`None`: plaintext only).
+    pub tls: Option<TlsAcceptor>,
     /// Longest a statement may run, planning and streaming together.
     pub statement_timeout: Duration,
     /// Memory all running queries may hold together, bytes.
@@ -72,7 +75,7 @@ pub struct LakeSource {
 /// cancel requests).
 struct Handlers {
     current: RwLock<Arc<Guarded>>,
-    login: Arc<OneUser>,
+    login: Arc<CheckedLogin>,
     connections: Arc<ConnectionManager>,
 }
 
@@ -95,17 +98,7 @@ impl PgWireServerHandlers for Handlers {
     }
 
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
-        let mut parameters = DefaultServerParameterProvider::default();
-        parameters.is_superuser = false;
-        parameters.default_transaction_read_only = true;
-        parameters.scram_iterations = SCRAM_ITERATIONS;
-        let mut scram = ScramAuth::new(self.login.clone());
-        scram.set_iterations(SCRAM_ITERATIONS);
-        Arc::new(
-            SASLAuthStartupHandler::new(Arc::new(parameters))
-                .with_scram(scram)
-                .with_connection_manager(self.connections.clone()),
-        )
+        self.login.clone()
     }
 
     fn cancel_handler(&self) -> Arc<impl CancelHandler> {
@@ -159,20 +152,21 @@ pub async fn serve(
     settings: PgServerSettings,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), AnalyticsError> {
-    let login = OneUser::new(&settings.user, &settings.password).ok_or_else(|| {
-        AnalyticsError::Shape(
-            "the SQL endpoint needs a user and a password (sql_server.user, sql_server.password)"
-                .into(),
-        )
-    })?;
     let runtime = runtime(settings.memory_limit_bytes)?;
     let (first, version) = open_guarded(&source, &runtime, settings.statement_timeout).await?;
     tracing::info!(lake_version = ?version, "SQL endpoint ready");
+    let connections_registry = Arc::new(ConnectionManager::new());
     let handlers = Arc::new(Handlers {
         current: RwLock::new(first),
-        login: Arc::new(login),
-        connections: Arc::new(ConnectionManager::new()),
+        login: Arc::new(CheckedLogin::new(
+            settings.admission.clone(),
+            connections_registry.clone(),
+        )),
+        connections: connections_registry,
     });
+    // Sockets still in their startup (TLS handshake, login) count too: a flood of half-open
+    // connections is dropped at accept beyond twice the login cap.
+    let open_limit = settings.admission.max_connections.max(1).saturating_mul(2);
     let mut refresh = tokio::time::interval(settings.refresh);
     refresh.tick().await;
     let mut connections = tokio::task::JoinSet::new();
@@ -193,9 +187,16 @@ pub async fn serve(
             }
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
+                    while connections.try_join_next().is_some() {}
+                    if connections.len() >= open_limit {
+                        tracing::warn!(%peer, open = connections.len(), "SQL endpoint at its connection limit; connection dropped");
+                        drop(socket);
+                        continue;
+                    }
                     let handlers = handlers.clone();
+                    let tls = settings.tls.clone();
                     connections.spawn(async move {
-                        if let Err(err) = datafusion_postgres::pgwire::tokio::process_socket(socket, None, handlers).await {
+                        if let Err(err) = datafusion_postgres::pgwire::tokio::process_socket(socket, tls, handlers).await {
                             tracing::debug!(%err, %peer, "SQL connection ended with an error");
                         }
                     });

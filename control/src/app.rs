@@ -5,9 +5,11 @@ pub mod accounts;
 pub mod acks;
 pub mod audit;
 pub mod billing;
+pub mod customers;
 pub mod enforce;
 pub mod exemptions;
 pub mod lifecycle;
+pub mod logins;
 pub mod payments;
 pub mod reconcile;
 pub mod remote;
@@ -66,13 +68,16 @@ pub struct Rules {
     pub cashier_refund_limit: rust_decimal::Decimal,
 }
 
-/// The service's keys: the audit trail's MAC keys and the relay-command signing keys.
+/// The service's keys: the audit trail's MAC keys, the relay-command signing keys and the keys sealing
+/// customers' personal data.
 #[derive(Debug, Clone)]
 pub struct ServiceKeys {
     /// Audit trail MACs.
     pub audit: KeyRing,
     /// Relay command signatures.
     pub commands: KeyRing,
+    /// Customers' personal data.
+    pub pii: crate::pii::PiiKeys,
 }
 
 impl Rules {

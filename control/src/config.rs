@@ -49,6 +49,9 @@ pub struct Config {
     /// Directory of the relay-command signing keys (`<id>.key`, generated on first start if empty);
     /// every collector needs a copy (`[collector] command_keys_dir`).
     pub command_keys_dir: String,
+    /// Directory of the keys sealing customers' personal data (empty: `pii` beside `audit_keys_dir`).
+    /// `meterlake keys rotate` adds a key here and re-seals every customer under it.
+    pub pii_keys_dir: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -72,6 +75,7 @@ impl std::fmt::Debug for Config {
             .field("cashier_refund_limit", &self.cashier_refund_limit)
             .field("audit_keys_dir", &self.audit_keys_dir)
             .field("command_keys_dir", &self.command_keys_dir)
+            .field("pii_keys_dir", &self.pii_keys_dir)
             .finish()
     }
 }
@@ -97,6 +101,7 @@ impl Default for Config {
             cashier_refund_limit: rust_decimal::Decimal::new(50_000, 2),
             audit_keys_dir: "meterlake-data/keys/audit".into(),
             command_keys_dir: "meterlake-data/keys/commands".into(),
+            pii_keys_dir: String::new(),
         }
     }
 }
@@ -212,5 +217,19 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("holidays_file"));
+    }
+}
+
+impl Config {
+    /// The PII keys' directory: `pii_keys_dir`, or `pii` beside the audit keys.
+    pub fn pii_keys_path(&self) -> std::path::PathBuf {
+        if self.pii_keys_dir.trim().is_empty() {
+            std::path::Path::new(&self.audit_keys_dir)
+                .parent()
+                .unwrap_or_else(|| std::path::Path::new("."))
+                .join("pii")
+        } else {
+            std::path::PathBuf::from(&self.pii_keys_dir)
+        }
     }
 }

@@ -2,9 +2,11 @@
 //! document (`/api/openapi.json`). Errors map to status codes by their kind, in one place.
 
 pub mod auth;
+mod customers;
 mod error;
 mod handlers;
 mod security;
+pub mod serve;
 
 use std::sync::Arc;
 
@@ -38,7 +40,7 @@ pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// Every authenticated route as (method, path, the right it needs), as the router and the OpenAPI
 /// document have them. The authorisation layer refuses any route missing here.
-pub const ROUTES: &[(&str, &str, Right)] = &[
+pub const ROUTES: auth::RouteTable = &[
     ("get", "/healthz", Right::Health),
     ("get", "/metrics", Right::Metrics),
     ("get", "/api/openapi.json", Right::Docs),
@@ -50,6 +52,9 @@ pub const ROUTES: &[(&str, &str, Right)] = &[
     ("get", "/api/accounts/{meter}", Right::ReadAccount),
     ("put", "/api/accounts/{meter}/terms", Right::SetTerms),
     ("get", "/api/accounts/{meter}/ledger", Right::ReadAccount),
+    ("get", "/api/accounts/{meter}/customer", Right::ReadAccount),
+    ("put", "/api/accounts/{meter}/customer", Right::OpenAccount),
+    ("get", "/api/customers/search", Right::ListAccounts),
     ("post", "/api/accounts/{meter}/payments", Right::Pay),
     ("post", "/api/accounts/{meter}/refunds", Right::Refund),
     ("post", "/api/accounts/{meter}/corrections", Right::Correct),
@@ -86,6 +91,20 @@ pub const ROUTES: &[(&str, &str, Right)] = &[
     ("get", "/api/security/alarms", Right::ReadAudit),
 ];
 
+/// The collector's HTTP routes (`meterlake collect`) and the rights they need: its health, its
+/// metrics and on-demand reads of a meter on its buses.
+pub const COLLECTOR_ROUTES: auth::RouteTable = &[
+    ("get", "/healthz", Right::Health),
+    ("get", "/metrics", Right::Metrics),
+    ("get", "/api/meters/{meter}/read", Right::ReadMeters),
+];
+
+/// The sink's HTTP routes (`meterlake sink`) and the rights they need.
+pub const SINK_ROUTES: auth::RouteTable = &[
+    ("get", "/healthz", Right::Health),
+    ("get", "/metrics", Right::Metrics),
+];
+
 /// Routes that answer without credentials: only logging in.
 pub const PUBLIC_ROUTES: &[(&str, &str)] = &[("post", "/api/login")];
 
@@ -104,6 +123,11 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/accounts/{meter}", get(h::get_account))
         .route("/api/accounts/{meter}/terms", put(h::set_terms))
         .route("/api/accounts/{meter}/ledger", get(h::ledger))
+        .route(
+            "/api/accounts/{meter}/customer",
+            get(customers::get_customer).put(customers::set_customer),
+        )
+        .route("/api/customers/search", get(customers::search))
         .route("/api/accounts/{meter}/payments", post(h::pay))
         .route("/api/accounts/{meter}/refunds", post(h::refund))
         .route("/api/accounts/{meter}/corrections", post(h::correct))
@@ -133,11 +157,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/tokens/{id}", delete(s::revoke_token))
         .route("/api/audit", get(s::audit))
         .route("/api/audit/verify", get(s::verify_audit))
-        .route("/api/security/alarms", get(s::security_alarms))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::authorize,
-        ));
+        .route("/api/security/alarms", get(s::security_alarms));
+    let protected = auth::Guard::new(state.control.clone(), ROUTES).protect(protected);
     Router::new()
         .route("/api/login", post(s::login))
         .merge(protected)

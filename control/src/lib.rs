@@ -9,9 +9,13 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod pii;
+pub mod pii_export;
 pub mod secrets;
 pub mod service;
+pub mod sql_login;
 pub mod store;
+pub mod tls;
 pub mod workers;
 
 pub use app::Control;

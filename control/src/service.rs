@@ -41,6 +41,8 @@ pub struct Runtime {
     pub lake: Option<SessionOpener>,
     /// Prometheus text for `/metrics`, if the process installed a recorder.
     pub metrics: Option<MetricsRender>,
+    /// TLS for the HTTP API (`None`: plaintext; session cookies then lack `Secure`).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Every shipped tariff plan, by name.
@@ -84,7 +86,7 @@ pub fn rules(config: &Config, topics: Topics, zone: Tz) -> Result<Rules, Control
     })
 }
 
-/// The audit and command keys from their directories, each generated there on first use (named by
+/// The audit, command and personal-data keys from their directories, each generated there on first use (named by
 /// today's date, so a later key sorts after it and takes over signing).
 pub fn keys(config: &Config) -> Result<ServiceKeys, ControlError> {
     let first = chrono::Utc::now().format("%Y%m%d").to_string();
@@ -92,9 +94,11 @@ pub fn keys(config: &Config) -> Result<ServiceKeys, ControlError> {
         KeyRing::load_or_generate(std::path::Path::new(dir), &first)
             .map_err(|e| ControlError::Invalid(format!("control.{what}: {e}")))
     };
+    let pii = config.pii_keys_path();
     Ok(ServiceKeys {
         audit: load(&config.audit_keys_dir, "audit_keys_dir")?,
         commands: load(&config.command_keys_dir, "command_keys_dir")?,
+        pii: crate::pii::PiiKeys::new(load(&pii.to_string_lossy(), "pii_keys_dir")?),
     })
 }
 
@@ -182,20 +186,11 @@ pub async fn start(
         control: control.clone(),
         supervisor: supervisor.clone(),
         metrics: runtime.metrics.clone(),
-        secure_cookies: false,
+        secure_cookies: runtime.tls.is_some(),
     });
-    let mut rx = shutdown;
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = rx.changed().await;
-        })
-        .await
-    });
-    tracing::info!(%http, database = %crate::store::redact(&config.database), "control service started");
+    let server =
+        crate::http::serve::serve_until_shutdown(listener, app, runtime.tls.clone(), shutdown);
+    tracing::info!(%http, tls = runtime.tls.is_some(), database = %crate::store::redact(&config.database), "control service started");
     Ok(Running {
         control,
         supervisor,

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod commands;
+pub mod customers;
 pub mod ledger;
 pub mod outbox;
 pub mod records;

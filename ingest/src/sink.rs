@@ -6,13 +6,15 @@
 //! skipped, so replays after a crash or rebalance never duplicate rows. Before each commit it re-reads the
 //! positions of the partitions it is about to advance and drops any share another writer got ahead on; a
 //! writer that commits in between loses Delta's conflict check on the shared `txn` app id. Messages that do
-//! not decode go to the lake's `dead_letters` table, with positions of their own. Kafka's committed offsets
+//! not decode, and rows that screening refuses (a boundary in the future, a register out of range), go to the
+//! lake's `dead_letters` table, with positions of their own. Kafka's committed offsets
 //! are written after each lake commit only to resume quickly and for lag monitoring. The whole argument is
 //! in `docs/sink-protocol.md`.
 
 mod buffer;
 mod committer;
 mod rebalance;
+mod screening;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +31,7 @@ pub use buffer::{Buffers, PartitionBuffer};
 pub use committer::{Committer, FlushDone, FlushJob};
 pub use rebalance::{RebalanceEvent, SinkContext};
 
+use crate::clock::{Clock, SystemClock};
 use crate::fail_point;
 use crate::kafka::message::{decode, CONTENT_TYPE, SCHEMA_VERSION_HEADER};
 use crate::kafka::{KafkaSettings, Topics};
@@ -42,6 +45,9 @@ pub struct SinkConfig {
     pub flush_rows: usize,
     /// Commit at least this often while rows are buffered (the latency bound).
     pub flush_interval: Duration,
+    /// How far past the sink's clock a reading's boundary may lie before the row is refused (clock
+    /// skew between collectors and the sink).
+    pub future_tolerance: Duration,
 }
 
 /// Counters of a running sink.
@@ -53,6 +59,8 @@ pub struct SinkStats {
     pub commits: AtomicU64,
     /// Messages recorded in the dead-letter table.
     pub dead_letters: AtomicU64,
+    /// Rows refused by screening (their messages' other rows went on).
+    pub rows_refused: AtomicU64,
     /// Messages skipped because the lake already holds them.
     pub duplicates_skipped: AtomicU64,
     /// Rows not written because the lake already held their (meter, boundary).
@@ -102,6 +110,16 @@ async fn flush_end(
     }
 }
 
+/// Rows of `batches` that did not make it into `kept`.
+fn refusal_rows(batches: &[arrow::array::RecordBatch], kept: &[PreparedRows]) -> u64 {
+    let total: usize = batches
+        .iter()
+        .map(arrow::array::RecordBatch::num_rows)
+        .sum();
+    let kept: usize = kept.iter().map(PreparedRows::num_rows).sum();
+    (total - kept.min(total)) as u64
+}
+
 /// What a background flush hands back: the lake tables and the outcome of its commit.
 type FlushOutcome = (Committer, Result<FlushDone, SinkError>);
 /// A background flush.
@@ -114,6 +132,8 @@ pub struct Sink {
     context: SinkContext,
     /// The lake's time zone, for preparing rows as they arrive.
     zone: chrono_tz::Tz,
+    /// The clock future boundaries are judged by.
+    clock: Arc<dyn Clock>,
     /// The lake tables, unless a flush has them in the background (`in_flight`).
     committer: Option<Committer>,
     in_flight: Option<FlushTask>,
@@ -143,6 +163,7 @@ impl Sink {
         consumer.subscribe(&[&topics.readings])?;
         Ok(Self {
             zone: lake.zone(),
+            clock: Arc::new(SystemClock),
             committer: Some(Committer {
                 lake,
                 dead_letters: DeadLetterTable::open(location).await?,
@@ -158,6 +179,12 @@ impl Sink {
             buffers: Buffers::default(),
             pending_since: None,
         })
+    }
+
+    /// Judges future boundaries by `clock` instead of the system clock (a simulated fleet's clock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The sink's counters (shared; they keep counting while the sink runs).
@@ -385,14 +412,26 @@ impl Sink {
             content_type.as_deref(),
             version.as_deref(),
         ) {
-            Ok(batches) => match batches
-                .iter()
-                .map(|batch| PreparedRows::new(batch, self.zone))
-                .collect::<Result<Vec<_>, _>>()
-            {
-                Ok(prepared) => self.buffers.add_batches(partition, offset, prepared),
-                Err(err) => self.dead_letter(partition, offset, &message, err.to_string()),
-            },
+            Ok(batches) => {
+                let latest = screening::latest_boundary(
+                    self.clock.now(),
+                    message.timestamp().to_millis(),
+                    self.config.future_tolerance,
+                );
+                match screening::screen_message(&batches, latest, self.zone) {
+                    Ok(screened) => {
+                        if let Some(refusal) = screened.refusal {
+                            self.stats.rows_refused.fetch_add(
+                                refusal_rows(&batches, &screened.rows),
+                                Ordering::Relaxed,
+                            );
+                            self.dead_letter(partition, offset, &message, refusal);
+                        }
+                        self.buffers.add_batches(partition, offset, screened.rows);
+                    }
+                    Err(err) => self.dead_letter(partition, offset, &message, err.to_string()),
+                }
+            }
             Err(err) => self.dead_letter(partition, offset, &message, err.to_string()),
         }
         self.pending_since.get_or_insert_with(Instant::now);

@@ -17,6 +17,7 @@ pub mod partition;
 pub mod prepared;
 pub mod retention;
 pub mod schema;
+pub mod screen;
 pub mod sorted_compact;
 
 pub use compact::{CompactOptions, CompactReport};

@@ -37,6 +37,8 @@ pub struct Harness {
     producer: FutureProducer,
     _dir: tempfile::TempDir,
     config: PathBuf,
+    /// A maintenance user's API token (the sink's `/healthz` needs one).
+    token: String,
     /// Where the lake is.
     pub location: LakeLocation,
     /// Every distinct (meter, boundary) produced, with its energy in hundredths of a kWh.
@@ -73,12 +75,20 @@ group_id = "{GROUP}"
 flush_rows = 400
 flush_interval_ms = 100
 listen = "127.0.0.1:0"
+[control]
+database = "sqlite://{dir}/control.db"
+audit_keys_dir = "{dir}/keys/audit"
+command_keys_dir = "{dir}/keys/commands"
+[tls]
+allow_plaintext = true
 "#,
                 lake_dir.display(),
-                kafka.bootstrap_servers()
+                kafka.bootstrap_servers(),
+                dir = dir.path().display()
             ),
         )
         .expect("config file");
+        let token = maintenance_token(&config);
         let producer = ingest::kafka::producer(&KafkaSettings {
             brokers: kafka.bootstrap_servers(),
             properties: Default::default(),
@@ -90,6 +100,7 @@ listen = "127.0.0.1:0"
             producer,
             _dir: dir,
             config,
+            token,
             location,
             expected: BTreeMap::new(),
             garbage: 0,
@@ -195,6 +206,7 @@ listen = "127.0.0.1:0"
         SinkChild {
             child,
             addr: rx.recv_timeout(Duration::from_secs(30)).ok(),
+            token: self.token.clone(),
         }
     }
 
@@ -283,6 +295,40 @@ listen = "127.0.0.1:0"
 pub struct SinkChild {
     child: Child,
     addr: Option<String>,
+    token: String,
+}
+
+/// Makes a maintenance user in the children's user store and returns an API token of theirs.
+fn maintenance_token(config: &std::path::Path) -> String {
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_meterlake"))
+            .arg("--config")
+            .arg(config)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("meterlake user");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("password");
+        let out = child.wait_with_output().expect("meterlake user");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    run(
+        &["user", "add", "watch", "--role", "maintenance"],
+        "watching the sink\n",
+    );
+    run(&["user", "token", "watch", "--label", "harness"], "")
 }
 
 impl SinkChild {
@@ -293,7 +339,8 @@ impl SinkChild {
         stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
         write!(
             stream,
-            "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+            self.token
         )
         .ok()?;
         let mut response = String::new();

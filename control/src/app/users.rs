@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::audit::Actor;
 use super::Control;
-use crate::domain::access::{lockout_seconds, Role, FREE_FAILURES};
+use crate::domain::access::Role;
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::secrets::{self, Password};
 use crate::store::users::{self, Credential, CredentialKind, User};
@@ -79,7 +79,7 @@ fn valid_username(name: &str) -> Result<(), ControlError> {
 }
 
 /// Forgets a user's failed logins and lifts their lockout.
-fn unlock(user: &mut User) {
+pub(super) fn unlock(user: &mut User) {
     user.failed_logins = 0;
     user.locked_until = None;
 }
@@ -268,7 +268,7 @@ impl Control {
         Ok(issued)
     }
 
-    async fn issue(
+    pub(super) async fn issue(
         &self,
         conn: &mut store::Conn,
         username: &str,
@@ -319,122 +319,6 @@ impl Control {
             .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Checks a username and password; on success opens a browser session. Each failure is counted
-    /// and audited; after [`FREE_FAILURES`] failures logins are refused for a doubling while and a
-    /// security alarm is raised. The answer to a wrong name, a wrong password, a disabled user and a
-    /// locked one is the same.
-    pub async fn login(
-        &self,
-        username: &str,
-        password: &Password,
-        origin: &str,
-    ) -> Result<(Principal, Issued), ControlError> {
-        let refused = || ControlError::Unauthenticated("invalid username or password".into());
-        let now = self.now();
-        let found = users::get_user(&mut *self.db.conn().await?, username).await?;
-        // An unknown name still costs one hash check, so timing does not tell names apart.
-        let stored = found
-            .as_ref()
-            .map(|u| u.password_hash.clone())
-            .unwrap_or_else(|| secrets::decoy_hash().to_string());
-        let matches = secrets::verify_password(password.clone(), stored).await?;
-        let Some(user) = found else {
-            let actor = Actor {
-                name: "anonymous".into(),
-                role: None,
-                origin: origin.into(),
-            };
-            let object = format!("user:{}", username.chars().take(64).collect::<String>());
-            self.audit_alone(&actor, AuditAction::Login, &object, None, Outcome::Refused)
-                .await?;
-            metrics::counter!("meterlake_control_logins_total", "outcome" => "refused")
-                .increment(1);
-            return Err(refused());
-        };
-        let locked = user.locked_until.is_some_and(|until| until > now);
-        let mut tx = self.db.begin().await?;
-        let mut user = self.user(&mut tx, &user.username).await?;
-        let actor = Actor::user(&user.username, user.role, origin);
-        let object = format!("user:{}", user.username);
-        if !matches || locked || user.disabled {
-            let why = if user.disabled {
-                "disabled"
-            } else if locked {
-                "locked"
-            } else {
-                "wrong password"
-            };
-            if !matches {
-                user.failed_logins = user.failed_logins.saturating_add(1);
-                let failures = u32::try_from(user.failed_logins).unwrap_or(u32::MAX);
-                let wait = lockout_seconds(failures);
-                if wait > 0 {
-                    user.locked_until = Some(now + Duration::seconds(wait));
-                }
-                if failures == FREE_FAILURES {
-                    security_alarms::insert(
-                        &mut tx,
-                        &object,
-                        "failed_logins",
-                        format!("{failures} failed logins in a row; logins refused for {wait} s"),
-                        now,
-                    )
-                    .await?;
-                }
-                users::save_user(&mut tx, &user, now).await?;
-            }
-            let after = Some(json!({ "why": why, "failed_logins": user.failed_logins }));
-            self.audit(
-                &mut tx,
-                &actor,
-                AuditAction::Login,
-                &object,
-                None,
-                after,
-                Outcome::Refused,
-            )
-            .await?;
-            tx.commit().await?;
-            metrics::counter!("meterlake_control_logins_total", "outcome" => "refused")
-                .increment(1);
-            return Err(refused());
-        }
-        unlock(&mut user);
-        users::save_user(&mut tx, &user, now).await?;
-        let expires = Some(now + Duration::hours(SESSION_HOURS));
-        let issued = self
-            .issue(
-                &mut tx,
-                &user.username,
-                CredentialKind::Session,
-                "browser",
-                expires,
-            )
-            .await?;
-        self.audit(
-            &mut tx,
-            &actor,
-            AuditAction::Login,
-            &object,
-            None,
-            None,
-            Outcome::Ok,
-        )
-        .await?;
-        let meters = users::meters_of(&mut tx, &user.username).await?;
-        tx.commit().await?;
-        metrics::counter!("meterlake_control_logins_total", "outcome" => "ok").increment(1);
-        let principal = Principal {
-            username: user.username,
-            role: user.role,
-            meters,
-            credential_id: issued.credential.id.clone(),
-            kind: CredentialKind::Session,
-            csrf: issued.credential.csrf.clone(),
-        };
-        Ok((principal, issued))
     }
 
     /// The principal a presented secret (token or session) stands for; anything revoked, expired,

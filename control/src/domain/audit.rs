@@ -71,10 +71,16 @@ pub enum AuditAction {
     AccessDenied,
     /// Settings changed (the service started with a new configuration).
     SettingsChanged,
+    /// A customer's personal data recorded or changed.
+    CustomerChanged,
+    /// Every customer re-sealed under a new personal-data key.
+    PiiResealed,
+    /// Customers' personal data exported (encrypted Parquet).
+    CustomersExported,
 }
 
 /// Every audited action.
-pub const AUDIT_ACTIONS: [AuditAction; 18] = [
+pub const AUDIT_ACTIONS: [AuditAction; 21] = [
     AuditAction::Login,
     AuditAction::Logout,
     AuditAction::OpenAccount,
@@ -93,6 +99,9 @@ pub const AUDIT_ACTIONS: [AuditAction; 18] = [
     AuditAction::TokenRevoked,
     AuditAction::AccessDenied,
     AuditAction::SettingsChanged,
+    AuditAction::CustomerChanged,
+    AuditAction::PiiResealed,
+    AuditAction::CustomersExported,
 ];
 
 impl AuditAction {
@@ -117,6 +126,9 @@ impl AuditAction {
             Self::TokenRevoked => "token_revoked",
             Self::AccessDenied => "access_denied",
             Self::SettingsChanged => "settings_changed",
+            Self::CustomerChanged => "customer_changed",
+            Self::PiiResealed => "pii_resealed",
+            Self::CustomersExported => "customers_exported",
         }
     }
 

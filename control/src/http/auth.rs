@@ -1,5 +1,6 @@
-//! Every request passes here after routing: the route's right is looked up in [`super::ROUTES`]
-//! (a route missing from the table is refused), the credential is checked (a bearer token, or a
+//! Every request passes here after routing: the route's right is looked up in the service's route
+//! table ([`super::ROUTES`] for the control API; the collector's and sink's tables for theirs: one
+//! [`Guard`] serves every HTTP service of the system; a route missing from its table is refused), the credential is checked (a bearer token, or a
 //! session cookie whose unsafe requests must echo the session's CSRF token), the role must grant the
 //! right, and a customer only reaches their own meters (another meter answers 404, as if it did not
 //! exist). The principal is handed to the handler as a request extension.
@@ -12,8 +13,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::{HttpState, ROUTES};
+use super::ROUTES;
 use crate::app::users::Principal;
+use crate::app::Control;
 use crate::domain::access::Right;
 use crate::store::users::CredentialKind;
 use crate::ControlError;
@@ -23,9 +25,39 @@ pub const SESSION_COOKIE: &str = "meterlake_session";
 /// The header a session's unsafe requests carry their CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// The right a route needs, from the route table.
+/// A service's routes as (method, path, the right it needs).
+pub type RouteTable = &'static [(&'static str, &'static str, Right)];
+
+/// The authorisation layer of one HTTP service: the user store's use cases and the service's routes.
+#[derive(Clone)]
+pub struct Guard {
+    control: Control,
+    routes: RouteTable,
+}
+
+impl Guard {
+    /// A guard checking credentials with `control` against `routes`.
+    pub fn new(control: Control, routes: RouteTable) -> Self {
+        Self { control, routes }
+    }
+
+    /// Puts every route of `router` behind the guard (routes added later are not covered).
+    pub fn protect<S: Clone + Send + Sync + 'static>(
+        self,
+        router: axum::Router<S>,
+    ) -> axum::Router<S> {
+        router.route_layer(axum::middleware::from_fn_with_state(self, authorize))
+    }
+}
+
+/// The right a control API route needs, from [`ROUTES`].
 pub fn right_of(method: &Method, path: &str) -> Option<Right> {
-    ROUTES
+    right_in(ROUTES, method, path)
+}
+
+/// The right a route needs, from `routes`.
+pub fn right_in(routes: RouteTable, method: &Method, path: &str) -> Option<Right> {
+    routes
         .iter()
         .find(|(m, p, _)| m.eq_ignore_ascii_case(method.as_str()) && *p == path)
         .map(|(_, _, right)| *right)
@@ -89,14 +121,17 @@ fn same(a: &str, b: &str) -> bool {
 
 /// The middleware.
 pub async fn authorize(
-    State(state): State<HttpState>,
+    State(guard): State<Guard>,
     matched: Option<MatchedPath>,
     params: RawPathParams,
     mut request: Request,
     next: Next,
 ) -> Response {
     let method = request.method().clone();
-    let Some(right) = matched.as_ref().and_then(|m| right_of(&method, m.as_str())) else {
+    let Some(right) = matched
+        .as_ref()
+        .and_then(|m| right_in(guard.routes, &method, m.as_str()))
+    else {
         return refuse(StatusCode::FORBIDDEN, "forbidden", "no such right");
     };
     let Some((secret, presented_as)) = presented_secret(request.headers()) else {
@@ -106,7 +141,7 @@ pub async fn authorize(
             "credentials required: an API token (Authorization: Bearer) or a session",
         );
     };
-    let principal = match state.control.authenticate(&secret).await {
+    let principal = match guard.control.authenticate(&secret).await {
         Ok(principal) if principal.kind == presented_as => principal,
         Ok(_) | Err(ControlError::Unauthenticated(_)) => {
             return refuse(
@@ -142,7 +177,7 @@ pub async fn authorize(
             .unwrap_or_default()
     );
     if !principal.role.allows(right) {
-        if let Err(err) = state
+        if let Err(err) = guard
             .control
             .access_denied(&principal, &origin, &what)
             .await

@@ -96,7 +96,8 @@ pub fn test_keys() -> control::app::ServiceKeys {
     let key = ingest::keyring::KeyRing::single("test", &[3; 32]).unwrap();
     control::app::ServiceKeys {
         audit: key.clone(),
-        commands: key,
+        commands: key.clone(),
+        pii: control::pii::PiiKeys::new(key),
     }
 }
 

@@ -1,0 +1,183 @@
+//! The HTTP endpoints of the collector (`meterlake collect`) and the sink (`meterlake sink`): health,
+//! Prometheus metrics and the collector's on-demand reads. Every route sits behind the control
+//! service's [`Guard`] with the route tables [`COLLECTOR_ROUTES`] and [`SINK_ROUTES`], so the same
+//! users, tokens and roles reach them as reach the control API.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use control::http::auth::Guard;
+use control::http::{MetricsRender, COLLECTOR_ROUTES, SINK_ROUTES};
+use control::Control;
+use ingest::collector::Collector;
+use ingest::dlt645::{Address, DataId};
+use ingest::sink::SinkStats;
+use ingest::supervise::Supervisor;
+
+/// Data identifiers one on-demand read may ask for: a read holds its bus, so a long list would
+/// hold back the bus's scheduled rounds and relay commands.
+pub const MAX_ON_DEMAND_IDS: usize = 16;
+
+/// What the collector's handlers share.
+#[derive(Clone)]
+pub struct CollectorHttp {
+    /// The collector.
+    pub collector: Arc<Collector>,
+    /// Its background loops.
+    pub supervisor: Supervisor,
+    /// Prometheus text, if a recorder is installed.
+    pub metrics: Option<MetricsRender>,
+}
+
+/// The collector's router, every route behind `control`'s credentials.
+pub fn collector_router(state: CollectorHttp, control: Control) -> Router {
+    let routes = Router::new()
+        .route("/metrics", get(collector_metrics))
+        .route("/healthz", get(collector_health))
+        .route("/api/meters/{meter}/read", get(read_meter));
+    Guard::new(control, COLLECTOR_ROUTES)
+        .protect(routes)
+        .with_state(state)
+}
+
+fn render(metrics: Option<&MetricsRender>) -> String {
+    metrics.map(|render| render()).unwrap_or_default()
+}
+
+async fn collector_metrics(State(state): State<CollectorHttp>) -> String {
+    render(state.metrics.as_ref())
+}
+
+/// The collector's health document plus each background loop's state; 503 while a loop restarts.
+async fn collector_health(State(state): State<CollectorHttp>) -> Response {
+    match state.collector.health().await {
+        Ok(health) => {
+            let mut document = serde_json::to_value(health).unwrap_or_default();
+            document["loops"] = serde_json::to_value(state.supervisor.health()).unwrap_or_default();
+            let status = if state.supervisor.healthy() {
+                StatusCode::OK
+            } else {
+                document["status"] = "degraded".into();
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            (status, Json(document)).into_response()
+        }
+        Err(err) => (StatusCode::SERVICE_UNAVAILABLE, err.to_string()).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadQuery {
+    /// Comma-separated data identifiers; default: the scheduled set.
+    di: Option<String>,
+}
+
+fn unprocessable(message: String) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(serde_json::json!({ "error": message, "kind": "invalid" })),
+    )
+        .into_response()
+}
+
+async fn read_meter(
+    State(state): State<CollectorHttp>,
+    Path(meter): Path<String>,
+    Query(query): Query<ReadQuery>,
+) -> Response {
+    let address = match meter.parse::<Address>() {
+        Ok(address) => address,
+        Err(err) => return unprocessable(err.to_string()),
+    };
+    let dis = match &query.di {
+        None => ingest::collector::poll::POLLED_IDS.to_vec(),
+        Some(list) => match list
+            .split(',')
+            .map(str::parse::<DataId>)
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(dis) => dis,
+            Err(err) => return unprocessable(err.to_string()),
+        },
+    };
+    if dis.len() > MAX_ON_DEMAND_IDS {
+        return unprocessable(format!(
+            "{} data identifiers asked for; one read takes at most {MAX_ON_DEMAND_IDS}",
+            dis.len()
+        ));
+    }
+    match state.collector.read_now(address, &dis).await {
+        Ok(items) => Json(items).into_response(),
+        Err(err) => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "error": err.to_string(), "kind": "not_found" })),
+        )
+            .into_response(),
+    }
+}
+
+/// What the sink's handlers share.
+#[derive(Clone)]
+pub struct SinkHttp {
+    /// The sink's counters.
+    pub stats: Arc<SinkStats>,
+    /// Prometheus text, if a recorder is installed.
+    pub metrics: Option<MetricsRender>,
+}
+
+/// The sink's router, every route behind `control`'s credentials.
+pub fn sink_router(state: SinkHttp, control: Control) -> Router {
+    let routes = Router::new()
+        .route("/metrics", get(sink_metrics))
+        .route("/healthz", get(sink_health));
+    Guard::new(control, SINK_ROUTES)
+        .protect(routes)
+        .with_state(state)
+}
+
+/// The sink's counters as name/value pairs (for `/healthz` and `/metrics`).
+fn counters(stats: &SinkStats) -> [(&'static str, u64); 8] {
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    [
+        ("rows_committed", load(&stats.rows_committed)),
+        ("commits", load(&stats.commits)),
+        ("dead_letters", load(&stats.dead_letters)),
+        ("rows_refused", load(&stats.rows_refused)),
+        (
+            "duplicate_messages_skipped",
+            load(&stats.duplicates_skipped),
+        ),
+        ("duplicate_rows", load(&stats.duplicate_rows)),
+        (
+            "rows_dropped_on_rebalance",
+            load(&stats.rows_dropped_on_rebalance),
+        ),
+        ("partitions_assigned", load(&stats.partitions_assigned)),
+    ]
+}
+
+async fn sink_metrics(State(state): State<SinkHttp>) -> String {
+    for (name, value) in counters(&state.stats) {
+        if name == "partitions_assigned" {
+            metrics::gauge!("meterlake_sink_partitions_assigned").set(value as f64);
+        } else {
+            metrics::counter!(format!("meterlake_sink_{name}_total")).absolute(value);
+        }
+    }
+    render(state.metrics.as_ref())
+}
+
+async fn sink_health(State(state): State<SinkHttp>) -> Json<serde_json::Value> {
+    Json(serde_json::Value::Object(
+        counters(&state.stats)
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value.into()))
+            .collect(),
+    ))
+}

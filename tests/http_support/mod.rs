@@ -1,0 +1,85 @@
+//! A raw HTTP/1.1 client for the root tests (status and body of one request over a fresh connection)
+//! and the command-line user bootstrap, shared by the tests that reach the services over HTTP.
+
+#![allow(dead_code)] // each test uses a part
+
+use std::process::{Command, Stdio};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// One request to `127.0.0.1:port` with an optional bearer token; (status, body), or `None` when
+/// nothing answers.
+pub async fn request(
+    port: u16,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Option<(u16, String)> {
+    let authorization = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: t\r\n{authorization}Content-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.ok()?;
+    let response = String::from_utf8_lossy(&response).to_string();
+    let status = response.get(9..12)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// The body of `GET path` with `token`; the answer must be 200.
+pub async fn get_ok(port: u16, token: &str, path: &str) -> String {
+    let (status, body) = request(port, Some(token), "GET", path, "")
+        .await
+        .unwrap_or_else(|| panic!("nothing answers on port {port}"));
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body
+}
+
+/// Runs `meterlake --config <config> <args>` with `stdin`; returns standard output.
+pub fn cli(config: &std::path::Path, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meterlake"))
+        .args(["--config", config.to_str().unwrap()])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "meterlake {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// Makes a user at the command line (the first-admin bootstrap) and returns a fresh API token.
+pub fn user_with_token(config: &std::path::Path, name: &str, role: &str) -> String {
+    cli(
+        config,
+        &["user", "add", name, "--role", role],
+        "correct horse battery staple\n",
+    );
+    cli(config, &["user", "token", name, "--label", "test"], "")
+}
