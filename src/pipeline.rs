@@ -74,7 +74,14 @@ impl std::fmt::Debug for DemoUser {
 async fn demo_staff(control: &Control) -> anyhow::Result<Vec<DemoUser>> {
     let actor = Actor::cli();
     let mut staff = Vec::new();
-    for role in [Role::Admin, Role::Operator, Role::Cashier, Role::Auditor] {
+    for role in [
+        Role::Admin,
+        Role::Operator,
+        Role::Cashier,
+        Role::Analyst,
+        Role::Maintenance,
+        Role::Auditor,
+    ] {
         let username = format!("demo-{role}");
         let password = control::secrets::new_csrf();
         let secret = Password::new(password.clone());

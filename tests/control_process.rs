@@ -2,6 +2,8 @@
 //! middle of payments and restarted: every acknowledged payment is in the ledger once, the ledger check
 //! passes, and the close-allowed a payment queued reaches Kafka after the restart.
 
+mod http_support;
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -46,28 +48,7 @@ impl Service {
 
     /// Runs `meterlake <args>` with the service's configuration and `stdin`; returns standard output.
     fn cli(env: &[(String, String)], args: &[&str], stdin: &str) -> String {
-        use std::io::Write;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_meterlake"))
-            .args(args)
-            .envs(env.iter().cloned())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "meterlake {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).trim().to_string()
+        http_support::run(env, args, stdin)
     }
 
     /// Makes a user at the command line (the first-admin bootstrap) and returns a fresh API token.

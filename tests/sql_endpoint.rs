@@ -5,6 +5,8 @@
 //! TABLE` are refused; `SET` cannot lift the limits; a long streaming query is cancelled at the timeout
 //! with SQLSTATE 57014; a query over the memory limit gets an error (53200) and the server lives on.
 
+mod http_support;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -87,27 +89,7 @@ fn configure(dir: &Path, tls: bool, max_connections: usize) -> PathBuf {
 
 /// Runs `meterlake <args>` with `stdin`; panics unless it succeeds.
 fn cli_ok(args: &[&str], stdin: &str) -> String {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_meterlake"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "meterlake {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    http_support::run(&[], args, stdin)
 }
 
 fn command(config: &Path) -> Command {

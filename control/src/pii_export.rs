@@ -43,8 +43,11 @@ pub fn write(
     keys: &PiiKeys,
 ) -> Result<usize, ControlError> {
     let (key_id, footer, column) = keys.parquet_keys()?;
-    let mut encryption = FileEncryptionProperties::builder(footer)
-        .with_footer_key_metadata(format!("footer:{key_id}").into_bytes());
+    // With column keys set, parquet encrypts only the columns given one: the meter column gets the
+    // footer key.
+    let mut encryption = FileEncryptionProperties::builder(footer.clone())
+        .with_footer_key_metadata(format!("footer:{key_id}").into_bytes())
+        .with_column_key_and_metadata("meter_id", footer, format!("footer:{key_id}").into_bytes());
     for name in PERSONAL {
         encryption = encryption.with_column_key_and_metadata(
             name,

@@ -48,12 +48,13 @@ pub async fn get_ok(port: u16, token: &str, path: &str) -> String {
     body
 }
 
-/// Runs `meterlake --config <config> <args>` with `stdin`; returns standard output.
-pub fn cli(config: &std::path::Path, args: &[&str], stdin: &str) -> String {
+/// Runs `meterlake <args>` with environment `env` and `stdin`; returns standard output (panics
+/// unless it succeeds).
+pub fn run(env: &[(String, String)], args: &[&str], stdin: &str) -> String {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_meterlake"))
-        .args(["--config", config.to_str().unwrap()])
         .args(args)
+        .envs(env.iter().cloned())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -72,6 +73,12 @@ pub fn cli(config: &std::path::Path, args: &[&str], stdin: &str) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// Runs `meterlake --config <config> <args>` with `stdin`; returns standard output.
+pub fn cli(config: &std::path::Path, args: &[&str], stdin: &str) -> String {
+    let config = config.to_str().unwrap();
+    run(&[], &[&["--config", config][..], args].concat(), stdin)
 }
 
 /// Makes a user at the command line (the first-admin bootstrap) and returns a fresh API token.
