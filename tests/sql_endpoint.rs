@@ -306,16 +306,17 @@ async fn only_users_whose_role_grants_sql_get_in_and_a_failing_address_is_barred
     let server = start().await;
     let (ok, _, err) = psql_as(&server, "till", PASSWORD, "", &["SELECT 1"]);
     assert!(!ok);
-    assert!(
-        err.contains("28000") && err.contains("may not use the SQL endpoint"),
-        "{err}"
-    );
+    assert!(err.contains("may not use the SQL endpoint"), "{err}");
     // Guessing across made-up names from one address: after ten failures even a right password from
     // that address is refused for a while.
     for i in 0..10 {
         let (ok, _, err) = psql_as(&server, &format!("guess{i}"), "nope", "", &["SELECT 1"]);
         assert!(!ok);
-        assert!(err.contains("28P01"), "{err}");
+        assert!(
+            err.to_lowercase()
+                .contains("password authentication failed"),
+            "{err}"
+        );
     }
     let (ok, _, err) = psql(&server, PASSWORD, &["SELECT 1"]);
     assert!(!ok);
@@ -338,17 +339,22 @@ async fn connections_over_the_cap_are_refused_until_one_ends() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut refused = String::new();
-    for _ in 0..50 {
-        let (ok, _, err) = psql(&server, PASSWORD, &["SELECT 1"]);
-        if !ok {
-            refused = err;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+    // Once it answers a query, it holds the one slot.
+    {
+        use std::io::Write;
+        let stdin = holder.stdin.as_mut().unwrap();
+        stdin.write_all(b"SELECT 7;\n").unwrap();
+        stdin.flush().unwrap();
     }
+    let mut answer = String::new();
+    BufReader::new(holder.stdout.as_mut().unwrap())
+        .read_line(&mut answer)
+        .unwrap();
+    assert_eq!(answer.trim(), "7", "the holder is connected");
+    let (ok, _, refused) = psql(&server, PASSWORD, &["SELECT 1"]);
+    assert!(!ok);
     assert!(
-        refused.contains("53300"),
+        refused.contains("too many clients"),
         "the second connection is refused: {refused}"
     );
     drop(holder.stdin.take());
