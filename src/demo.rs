@@ -108,11 +108,11 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     );
     println!(
         "  security      plain HTTP on loopback (demo only); every route needs a login or token. Demo users,\n\
-         \x20               random passwords (log in: POST /api/login), API tokens valid 1 day:"
+         \x20               random passwords (log in: POST /api/login), API tokens (no expiry; this demo's database only):"
     );
     for user in &p.staff {
         println!(
-            "                {:<14} {:<9} password {}  token {}",
+            "                {:<17} {:<12} password {}  token {}",
             user.username,
             user.role.as_str(),
             user.password,

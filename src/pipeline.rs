@@ -96,7 +96,7 @@ async fn demo_staff(control: &Control) -> anyhow::Result<Vec<DemoUser>> {
             Err(err) => return Err(err.into()),
         }
         let token = control
-            .issue_token(&actor, &username, "demo", Some(1))
+            .issue_token(&actor, &username, "demo", None)
             .await?
             .secret;
         staff.push(DemoUser {
