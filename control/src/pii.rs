@@ -217,20 +217,26 @@ pub fn masked(value: &str) -> String {
     )
 }
 
+/// A ring of keys `(id, byte)` (each key 32 copies of its byte), for tests.
+#[cfg(test)]
+pub(crate) fn test_ring(ids: &[(&str, u8)]) -> PiiKeys {
+    let dir = tempfile::tempdir().unwrap();
+    for (id, byte) in ids {
+        std::fs::write(
+            dir.path().join(format!("{id}.key")),
+            hex::encode([*byte; 32]),
+        )
+        .unwrap();
+    }
+    PiiKeys::new(KeyRing::load(dir.path(), None).unwrap())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn keys(ids: &[(&str, u8)]) -> PiiKeys {
-        let dir = tempfile::tempdir().unwrap();
-        for (id, byte) in ids {
-            std::fs::write(
-                dir.path().join(format!("{id}.key")),
-                hex::encode([*byte; 32]),
-            )
-            .unwrap();
-        }
-        PiiKeys::new(KeyRing::load(dir.path(), None).unwrap())
+        test_ring(ids)
     }
 
     #[test]

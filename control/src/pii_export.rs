@@ -159,17 +159,7 @@ pub fn read(path: &Path, keys: &PiiKeys) -> Result<Vec<(String, CustomerDetails)
 mod tests {
     use super::*;
 
-    fn ring(ids: &[(&str, u8)]) -> PiiKeys {
-        let dir = tempfile::tempdir().unwrap();
-        for (id, byte) in ids {
-            std::fs::write(
-                dir.path().join(format!("{id}.key")),
-                hex::encode([*byte; 32]),
-            )
-            .unwrap();
-        }
-        PiiKeys::new(ingest::keyring::KeyRing::load(dir.path(), None).unwrap())
-    }
+    use crate::pii::test_ring as ring;
 
     #[test]
     fn an_export_reads_back_with_the_ring_only_and_hides_its_values() {
