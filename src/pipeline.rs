@@ -74,14 +74,11 @@ impl std::fmt::Debug for DemoUser {
 async fn demo_staff(control: &Control) -> anyhow::Result<Vec<DemoUser>> {
     let actor = Actor::cli();
     let mut staff = Vec::new();
-    for role in [
-        Role::Admin,
-        Role::Operator,
-        Role::Cashier,
-        Role::Analyst,
-        Role::Maintenance,
-        Role::Auditor,
-    ] {
+    // Every staff role (customers are bound to meters; the demo makes none).
+    for role in control::domain::access::ROLES
+        .into_iter()
+        .filter(|role| *role != Role::Customer)
+    {
         let username = format!("demo-{role}");
         let password = control::secrets::new_csrf();
         let secret = Password::new(password.clone());
