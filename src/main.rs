@@ -95,6 +95,9 @@ fn init_logging() {
 fn main() -> std::process::ExitCode {
     // Before the runtime starts any thread.
     meterlake::allocator::tune_for_scans();
+    // Two rustls providers are linked (ring, aws-lc-rs): name the process default so no library's
+    // `ClientConfig::builder()` has to guess.
+    control::tls::install_default_provider();
     init_logging();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
