@@ -17,7 +17,6 @@ use ingest::supervise::Supervisor;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use tokio::sync::watch;
 
-use control::http::serve::serve_until_shutdown;
 use meterlake::service_http::{collector_router, CollectorHttp};
 use meterlake::Config;
 
@@ -103,14 +102,15 @@ pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
             supervisor,
             metrics: Some(prometheus_render(prometheus)),
         },
-        crate::control_cli::use_cases(&config)
-            .await
-            .context("opening the user store (control.database) that guards the HTTP API")?,
+        crate::service::user_store(&config).await?,
     );
-    let tls = config
-        .tls
-        .server_config("the collector's HTTP API", &control::tls::HTTP_ALPN)?;
-    let http = serve_until_shutdown(listener, router, tls, shutdown_rx.clone());
+    let http = crate::service::serve_http(
+        &config,
+        "the collector's HTTP API",
+        listener,
+        router,
+        shutdown_rx.clone(),
+    )?;
 
     let interval = Duration::from_secs(config.collector.interval_s.max(1));
     if args.once {

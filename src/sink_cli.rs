@@ -10,7 +10,6 @@ use metrics_exporter_prometheus::PrometheusBuilder;
 use store::{Lake, LakeLocation};
 use tokio::sync::watch;
 
-use control::http::serve::serve_until_shutdown;
 use meterlake::service_http::{sink_router, SinkHttp};
 use meterlake::Config;
 
@@ -57,14 +56,15 @@ pub async fn run(config: Config, args: SinkArgs) -> anyhow::Result<()> {
             stats: stats.clone(),
             metrics: Some(prometheus_render(prometheus)),
         },
-        crate::control_cli::use_cases(&config)
-            .await
-            .context("opening the user store (control.database) that guards the HTTP API")?,
+        crate::service::user_store(&config).await?,
     );
-    let tls = config
-        .tls
-        .server_config("the sink's HTTP API", &control::tls::HTTP_ALPN)?;
-    let http = serve_until_shutdown(listener, router, tls, shutdown_rx.clone());
+    let http = crate::service::serve_http(
+        &config,
+        "the sink's HTTP API",
+        listener,
+        router,
+        shutdown_rx.clone(),
+    )?;
     let mut running = tokio::spawn(sink.run(shutdown_rx));
     tokio::select! {
         result = &mut running => {
