@@ -172,6 +172,20 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The PII keys' directory: `pii_keys_dir`, or `pii` beside the audit keys.
+    pub fn pii_keys_path(&self) -> std::path::PathBuf {
+        if self.pii_keys_dir.trim().is_empty() {
+            std::path::Path::new(&self.audit_keys_dir)
+                .parent()
+                .unwrap_or_else(|| std::path::Path::new("."))
+                .join("pii")
+        } else {
+            std::path::PathBuf::from(&self.pii_keys_dir)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,19 +231,5 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("holidays_file"));
-    }
-}
-
-impl Config {
-    /// The PII keys' directory: `pii_keys_dir`, or `pii` beside the audit keys.
-    pub fn pii_keys_path(&self) -> std::path::PathBuf {
-        if self.pii_keys_dir.trim().is_empty() {
-            std::path::Path::new(&self.audit_keys_dir)
-                .parent()
-                .unwrap_or_else(|| std::path::Path::new("."))
-                .join("pii")
-        } else {
-            std::path::PathBuf::from(&self.pii_keys_dir)
-        }
     }
 }
