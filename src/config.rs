@@ -23,6 +23,8 @@ pub struct Config {
     pub sql_server: SqlServerConfig,
     /// `[tls]`
     pub tls: TlsConfig,
+    /// Alarm rules on readings (`[diagnosis]`, `docs/diagnosis.md`).
+    pub diagnosis: analytics::diagnosis::DiagnosisConfig,
 }
 
 /// `[lake]`
@@ -234,6 +236,7 @@ impl Default for Config {
                 refresh_s: 30,
             },
             tls: TlsConfig::default(),
+            diagnosis: Default::default(),
         }
     }
 }

@@ -130,6 +130,7 @@ async fn serve(config: Config, brokers: Option<String>) -> anyhow::Result<()> {
             tls: config
                 .tls
                 .server_config("the control service", &control::tls::HTTP_ALPN)?,
+            diagnosis: config.diagnosis.clone(),
         },
         shutdown_rx,
     )

@@ -292,6 +292,7 @@ impl Pipeline {
                 metrics: None,
                 // The demo and the tests listen on loopback only, in plaintext.
                 tls: None,
+                diagnosis: config.diagnosis.clone(),
             },
             shutdown_rx.clone(),
         )

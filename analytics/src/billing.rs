@@ -5,7 +5,7 @@
 //! items keep full precision and the total is rounded half-up to the fen. The ladder starts at the
 //! consumption each meter carries from the last settlement before `from`
 //! ([`meter_intervals::carried_ladder`], read from the same lake version); settlements inside the period
-//! reset it. Missing intervals are billed at their estimate ([`crate::views::BILLING_ENERGY`]) and
+//! reset it. Missing intervals are billed at their estimate ([`crate::views::billing_energy`]) and
 //! counted on the bill; intervals whose energy stays null (a register that went backwards) are not
 //! billed.
 

@@ -2,7 +2,9 @@
 
 pub mod billing;
 pub mod columns;
+pub mod diagnosis;
 pub mod error;
+pub mod interval_rules;
 pub mod interval_table;
 pub mod lake_files;
 pub mod pg_server;

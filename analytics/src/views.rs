@@ -19,21 +19,11 @@
 //!
 //! **`daily_energy`**: per meter and local date, energy of measured intervals and counts by quality.
 //! **`load_curve`**: the 96 points of each meter-day: energy and average kW of each slot.
-//! **`billing_energy`**: `interval_energy` with `missing` intervals estimated ([`BILLING_ENERGY`] gives
+//! **`billing_energy`**: `interval_energy` with `missing` intervals estimated ([`billing_energy`] gives
 //! the method) and flagged `estimated`; what bills are priced from.
 
-/// Energy above this in one 15-minute interval (kWh) is suspect: 40 kW average, three times what a
-/// 60 A single-phase meter can carry.
-pub const SUSPECT_KWH: u32 = 10;
-
-/// The register difference of `name` between consecutive readings, with rollover and replacement.
-fn delta(name: &str) -> String {
-    format!(
-        "CASE WHEN replaced THEN {name} \
-         WHEN {name} >= prev_{name} THEN {name} - prev_{name} \
-         WHEN prev_{name} >= 900000 AND {name} < 100000 THEN {name} + 1000000 - prev_{name} END"
-    )
-}
+use crate::interval_rules::sql;
+pub use crate::interval_rules::SUSPECT_KWH;
 
 /// Register columns that become interval energies: (readings column, view column).
 const REGISTERS: [(&str, &str); 6] = [
@@ -53,7 +43,7 @@ pub fn interval_energy(zone: &str) -> String {
         .collect();
     let deltas: Vec<String> = REGISTERS
         .iter()
-        .map(|(reg, out)| format!("{} AS {out}", delta(reg)))
+        .map(|(reg, out)| format!("{} AS {out}", sql::register_delta(reg)))
         .collect();
     let singles: Vec<String> = REGISTERS
         .iter()
@@ -76,8 +66,8 @@ WITH pairs AS (
   FROM meters WHERE installed_on IS NOT NULL
 ), spans AS (
   SELECT p.*,
-         greatest((p.end_us - p.start_us) / 900000000, 1) AS gap_intervals,
-         (p.end_us - p.start_us) % 900000000 <> 0 AS unaligned,
+         {intervals} AS gap_intervals,
+         {unaligned} AS unaligned,
          r.meter_id IS NOT NULL AS replaced
   FROM pairs p
   LEFT JOIN installs r ON r.meter_id = p.meter_id
@@ -90,7 +80,7 @@ WITH pairs AS (
 ), expanded AS (
   SELECT e.*, unnest(range(0, gap_intervals)) AS k FROM energies e
 ), timed AS (
-  SELECT x.*, arrow_cast(to_timestamp_micros(start_us + k * 900000000), 'Timestamp(µs, \"UTC\")')
+  SELECT x.*, arrow_cast(to_timestamp_micros({interval_at}), 'Timestamp(µs, \"UTC\")')
               AS interval_start
   FROM expanded x
 )
@@ -98,11 +88,9 @@ SELECT meter_id,
        CAST({local} AS DATE) AS date,
        CAST(date_part('hour', {local}) * 4 + floor(date_part('minute', {local}) / 15) AS INT) AS slot,
        interval_start,
-       interval_start + INTERVAL '15 minutes' AS interval_end,
+       {interval_end} AS interval_end,
        {singles},
-       CASE WHEN gap_intervals > 1 THEN 'missing'
-            WHEN energy_kwh IS NULL OR replaced OR unaligned OR energy_kwh > {SUSPECT_KWH} THEN 'suspect'
-            ELSE 'measured' END AS quality,
+       {quality} AS quality,
        gap_intervals,
        CASE WHEN gap_intervals > 1 THEN energy_kwh END AS gap_energy_kwh,
        CASE WHEN gap_intervals > 1 THEN CAST(k AS BIGINT) END AS gap_index
@@ -110,6 +98,11 @@ FROM timed",
         lags = lags.join(",\n         "),
         deltas = deltas.join(",\n         "),
         singles = singles.join(",\n       "),
+        intervals = sql::span_intervals("p.start_us", "p.end_us"),
+        unaligned = sql::span_unaligned("p.start_us", "p.end_us"),
+        interval_at = sql::interval_start_us("start_us", "k"),
+        quality = sql::quality("energy_kwh"),
+        interval_end = sql::interval_end("interval_start"),
     )
 }
 
@@ -139,17 +132,18 @@ FROM interval_energy";
 /// whole micro-kWh and add up to the gap's energy exactly. An estimated interval has `estimated = true`
 /// and keeps `quality = 'missing'`; a gap whose registers do not bracket it (a register that went
 /// backwards) has no estimate and stays null, like a `suspect` interval without energy.
-pub const BILLING_ENERGY: &str = "
-CREATE VIEW billing_energy AS
+pub fn billing_energy() -> String {
+    format!(
+        "CREATE VIEW billing_energy AS
 SELECT meter_id, date, slot, interval_start, interval_end,
-       CASE WHEN quality = 'missing' AND gap_energy_kwh IS NOT NULL THEN
-              CAST((CAST(gap_energy_kwh * 1000000 AS BIGINT) * (gap_index + 1)) / gap_intervals
-                   - (CAST(gap_energy_kwh * 1000000 AS BIGINT) * gap_index) / gap_intervals
-                   AS DECIMAL(20, 0)) * CAST(0.000001 AS DECIMAL(7, 6))
+       CASE WHEN quality = 'missing' AND gap_energy_kwh IS NOT NULL THEN {share}
             ELSE CAST(energy_kwh AS DECIMAL(20, 8)) END AS energy_kwh,
        quality = 'missing' AND gap_energy_kwh IS NOT NULL AS estimated,
        quality
-FROM interval_energy";
+FROM interval_energy",
+        share = sql::gap_share("gap_energy_kwh"),
+    )
+}
 
 /// Every view for a lake in `zone`, in creation order (`interval_energy` first: a session over local
 /// files replaces it by [`crate::interval_table`] before the others are created).
@@ -158,6 +152,6 @@ pub fn all(zone: &str) -> Vec<String> {
         interval_energy(zone),
         DAILY_ENERGY.to_string(),
         LOAD_CURVE.to_string(),
-        BILLING_ENERGY.to_string(),
+        billing_energy(),
     ]
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod acks;
+pub mod alarms;
 pub mod audit;
 pub mod billing;
 pub mod customers;

@@ -2,6 +2,7 @@
 //! machine, trip windows and charge keys. Nothing here does I/O.
 
 pub mod access;
+pub mod alarm;
 pub mod audit;
 pub mod calendar;
 pub mod charge_key;

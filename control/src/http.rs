@@ -1,6 +1,7 @@
 //! The HTTP API: accounts, money, commands, keep-power, alarms, health, metrics and the OpenAPI
 //! document (`/api/openapi.json`). Errors map to status codes by their kind, in one place.
 
+mod alarms;
 pub mod auth;
 mod customers;
 mod error;
@@ -79,6 +80,8 @@ pub const ROUTES: auth::RouteTable = &[
     ("get", "/api/commands/{id}", Right::ReadCommands),
     ("post", "/api/commands/{id}/cancel", Right::RemoteControl),
     ("get", "/api/alarms", Right::ReadAlarms),
+    ("post", "/api/alarms/{id}/ack", Right::HandleAlarms),
+    ("post", "/api/alarms/{id}/clear", Right::HandleAlarms),
     ("get", "/api/users", Right::ManageUsers),
     ("post", "/api/users", Right::ManageUsers),
     ("put", "/api/users/{name}", Right::ManageUsers),
@@ -146,7 +149,9 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/accounts/{meter}/notices", get(h::notices))
         .route("/api/commands/{id}", get(h::command))
         .route("/api/commands/{id}/cancel", post(h::cancel_command))
-        .route("/api/alarms", get(h::alarms))
+        .route("/api/alarms", get(alarms::alarms))
+        .route("/api/alarms/{id}/ack", post(alarms::acknowledge))
+        .route("/api/alarms/{id}/clear", post(alarms::clear))
         .route("/api/users", get(s::users).post(s::add_user))
         .route("/api/users/{name}", put(s::change_user))
         .route("/api/users/{name}/password", post(s::reset_password))

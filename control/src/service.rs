@@ -43,6 +43,8 @@ pub struct Runtime {
     pub metrics: Option<MetricsRender>,
     /// TLS for the HTTP API (`None`: plaintext; session cookies then lack `Secure`).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The alarm rules on streaming readings (`[diagnosis]`); the meter registry comes from `lake`.
+    pub diagnosis: analytics::diagnosis::DiagnosisConfig,
 }
 
 /// Every shipped tariff plan, by name.
@@ -128,8 +130,9 @@ pub struct Running {
     server: JoinHandle<std::io::Result<()>>,
 }
 
-/// Opens the database, starts the loops (acknowledgements, outbox relay, sweeper, and the billing
-/// scheduler when a lake is given and `billing_every_s` > 0) and the HTTP server.
+/// Opens the database, starts the loops (acknowledgements, outbox relay, sweeper, streaming diagnosis
+/// unless disabled, and the billing scheduler when a lake is given and `billing_every_s` > 0) and the
+/// HTTP server.
 pub async fn start(
     runtime: Runtime,
     shutdown: watch::Receiver<bool>,
@@ -168,6 +171,20 @@ pub async fn start(
         tasks.push(
             supervisor.spawn("billing", shutdown.clone(), move |handle| {
                 workers::billing::run(c.clone(), open.clone(), every, handle, rx.clone())
+            }),
+        );
+    }
+    if runtime.diagnosis.enabled {
+        runtime
+            .diagnosis
+            .validate()
+            .map_err(|e| ControlError::Invalid(e.to_string()))?;
+        let (c, k, rx) = (control.clone(), runtime.kafka.clone(), shutdown.clone());
+        let (lake, rules) = (runtime.lake.clone(), runtime.diagnosis.clone());
+        tasks.push(
+            supervisor.spawn("diagnosis", shutdown.clone(), move |handle| {
+                let (lake, rules) = (lake.clone(), rules.clone());
+                workers::diagnosis::run(c.clone(), k.clone(), lake, rules, handle, rx.clone())
             }),
         );
     }

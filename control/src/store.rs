@@ -6,6 +6,7 @@
 //! transaction.
 
 pub mod accounts;
+pub mod alarms;
 pub mod audit;
 pub mod commands;
 pub mod customers;

@@ -286,7 +286,7 @@ async fn lifecycle(backend: Backend) {
     let alarms = c.open_alarms(10).await.unwrap();
     assert_eq!(alarms.len(), 1, "{alarms:?}");
     assert_eq!(
-        (alarms[0].kind.as_str(), alarms[0].meter_id.as_str()),
+        (alarms[0].kind.name(), alarms[0].meter_id.as_str()),
         ("command_failed", A)
     );
     // The duplicate of the last ack, and more sweeps, change nothing: no new trip for a refusing meter.

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{Headers, OwnedMessage};
+use rdkafka::message::OwnedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use store::{DeadLetter, DeadLetterTable, Lake, LakeLocation, PreparedRows, StoreError};
 use tokio::task::JoinHandle;
@@ -33,7 +33,7 @@ pub use rebalance::{RebalanceEvent, SinkContext};
 
 use crate::clock::{Clock, SystemClock};
 use crate::fail_point;
-use crate::kafka::message::{decode, CONTENT_TYPE, SCHEMA_VERSION_HEADER};
+use crate::kafka::message::decode_message;
 use crate::kafka::{KafkaSettings, Topics};
 
 /// When the sink commits.
@@ -397,21 +397,7 @@ impl Sink {
                 .fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
-        let header = |name: &str| {
-            message.headers().and_then(|h| {
-                h.iter()
-                    .find(|x| x.key == name)
-                    .and_then(|x| x.value)
-                    .and_then(|v| std::str::from_utf8(v).ok().map(str::to_string))
-            })
-        };
-        let content_type = header(CONTENT_TYPE);
-        let version = header(SCHEMA_VERSION_HEADER);
-        match decode(
-            message.payload().unwrap_or_default(),
-            content_type.as_deref(),
-            version.as_deref(),
-        ) {
+        match decode_message(&message) {
             Ok(batches) => {
                 let latest = screening::latest_boundary(
                     self.clock.now(),

@@ -32,18 +32,8 @@ use crate::lake_files::{
 
 use super::meter_intervals::{MeterIntervals, MeterSelection};
 use crate::columns::strings;
+use crate::interval_rules::{gap_share, register_delta, Span, E2_TO_E6, INTERVAL_US};
 use crate::{AnalyticsError, LakeSession};
-
-/// One 15-minute interval, µs.
-const INTERVAL_US: i64 = 900_000_000;
-/// The register wraps at 1,000,000 kWh (in 0.01 kWh).
-const ROLLOVER_E2: i64 = 100_000_000;
-/// A fall from at least 900,000 kWh …
-const ROLLOVER_FROM_E2: i64 = 90_000_000;
-/// … to below 100,000 kWh is a rollover.
-const ROLLOVER_TO_E2: i64 = 10_000_000;
-/// 0.01 kWh in micro-kWh.
-const E2_TO_E6: i64 = 10_000;
 
 async fn meter_set(session: &LakeSession, sql: &str) -> Result<HashSet<String>, AnalyticsError> {
     let mut set = HashSet::new();
@@ -75,12 +65,8 @@ fn meter_intervals(readings: &[Reading<1>], from_us: i64, to_us: i64, out: &mut 
     out.estimated_e6 = 0;
     for pair in readings.windows(2) {
         let ((start, [before]), (end, [after])) = (pair[0], pair[1]);
-        let gap = ((end - start) / INTERVAL_US).max(1);
-        let delta = if after >= before {
-            after - before
-        } else if before >= ROLLOVER_FROM_E2 && after < ROLLOVER_TO_E2 {
-            after + ROLLOVER_E2 - before
-        } else {
+        let gap = Span::between(start, end).intervals;
+        let Some(delta) = register_delta(Some(before), Some(after), false) else {
             continue;
         };
         let e6 = i128::from(delta) * i128::from(E2_TO_E6);
@@ -96,13 +82,7 @@ fn meter_intervals(readings: &[Reading<1>], from_us: i64, to_us: i64, out: &mut 
             -1
         };
         for k in first..=last {
-            let energy = if gap == 1 {
-                e6
-            } else {
-                let n = i128::from(gap);
-                e6 * i128::from(k + 1) / n - e6 * i128::from(k) / n
-            };
-            let energy = i64::try_from(energy).unwrap_or(i64::MAX);
+            let energy = i64::try_from(gap_share(e6, gap, k)).unwrap_or(i64::MAX);
             out.starts.push(start + k * INTERVAL_US);
             out.energy.push(energy);
             if gap > 1 {

@@ -14,19 +14,18 @@ use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use chrono::{DateTime, Datelike, Timelike};
 use chrono_tz::Tz;
 
+use crate::interval_rules::{
+    register_delta, replaced_within, IntervalQuality as Quality, Span, INTERVAL_US,
+};
 use crate::lake_files::decode::{Reading, NULL_REGISTER};
 use crate::AnalyticsError;
 
 /// The registers an interval carries: forward total, the four TOU registers, reverse total.
 pub(crate) const REGISTERS: usize = 6;
-/// One 15-minute interval, µs.
-const INTERVAL_US: i64 = 900_000_000;
 /// Microseconds of a day.
 const DAY_US: i64 = 86_400_000_000;
 /// Days from 0001-01-01 (day 1) to 1970-01-01.
 const EPOCH_DAYS_FROM_CE: i32 = 719_163;
-/// Energy above [`crate::views::SUSPECT_KWH`] in one interval is suspect; in 0.01 kWh.
-const SUSPECT_E2: i64 = crate::views::SUSPECT_KWH as i64 * 100;
 
 /// The view's columns, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,44 +119,9 @@ impl LocalSlots {
     }
 }
 
-/// The quality of an interval.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Quality {
-    Measured,
-    Missing,
-    Suspect,
-}
-
-impl Quality {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Measured => "measured",
-            Self::Missing => "missing",
-            Self::Suspect => "suspect",
-        }
-    }
-}
-
-/// A register's difference over a span, in 0.01 kWh: the new register itself after a replacement,
-/// the difference, or the difference across a rollover at 1,000,000 kWh; `None` when either side is
-/// null or the register went backwards.
-fn delta(before: i64, after: i64, replaced: bool) -> Option<i64> {
-    if after == NULL_REGISTER {
-        return None;
-    }
-    if replaced {
-        return Some(after);
-    }
-    if before == NULL_REGISTER {
-        return None;
-    }
-    if after >= before {
-        Some(after - before)
-    } else if before >= 90_000_000 && after < 10_000_000 {
-        Some(after + 100_000_000 - before)
-    } else {
-        None
-    }
+/// A register value as the rules take it.
+fn register(value: i64) -> Option<i64> {
+    (value != NULL_REGISTER).then_some(value)
 }
 
 /// A decimal column of values in 0.01 kWh, with nulls.
@@ -285,23 +249,16 @@ impl IntervalRows {
         for pair in readings.windows(2) {
             let ((start, before), (end, after)) = (&pair[0], &pair[1]);
             let (start, end) = (*start, *end);
-            let gap = ((end - start) / INTERVAL_US).max(1);
-            let unaligned = (end - start) % INTERVAL_US != 0;
-            let first_after = installs.partition_point(|at| *at <= start);
-            let replaced = installs.get(first_after).is_some_and(|at| *at <= end);
+            let span = Span::between(start, end);
+            let gap = span.intervals;
+            let replaced = replaced_within(installs, start, end);
             let mut deltas = [None; REGISTERS];
             for (i, d) in deltas.iter_mut().enumerate() {
                 if self.wants_register(i) {
-                    *d = delta(before[i], after[i], replaced);
+                    *d = register_delta(register(before[i]), register(after[i]), replaced);
                 }
             }
-            let quality = if gap > 1 {
-                Quality::Missing
-            } else if deltas[0].is_none_or(|e| e > SUSPECT_E2) || replaced || unaligned {
-                Quality::Suspect
-            } else {
-                Quality::Measured
-            };
+            let quality = Quality::of(span, deltas[0], replaced);
             for k in 0..gap {
                 self.push_row(name, start + k * INTERVAL_US, gap, k, &deltas, quality);
             }

@@ -21,7 +21,7 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use serde::Serialize;
 
 /// Quarter-hour slots in a regular local day.
-pub const SLOTS: usize = 96;
+pub const SLOTS: usize = crate::interval_rules::SLOTS_PER_DAY;
 
 /// The area's energy in one local quarter hour.
 #[derive(Debug, Clone, Copy, PartialEq)]

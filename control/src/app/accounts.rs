@@ -13,7 +13,7 @@ use crate::domain::relay::RelayState;
 use crate::store::accounts::{self, Account, TermsOverrides};
 use crate::store::commands::{self, Command, CommandEventRow};
 use crate::store::ledger::{self, Entry, EntryKind};
-use crate::store::records::{self, Alarm, Notice};
+use crate::store::records::{self, Notice};
 use crate::ControlError;
 
 /// What opening an account needs.
@@ -192,11 +192,6 @@ impl Control {
     /// Accounts counted by prepaid state.
     pub async fn state_summary(&self) -> Result<Vec<(String, i64)>, ControlError> {
         accounts::count_by_state(&mut *self.db.conn().await?).await
-    }
-
-    /// Open alarms, newest first.
-    pub async fn open_alarms(&self, limit: i64) -> Result<Vec<Alarm>, ControlError> {
-        records::open_alarms(&mut *self.db.conn().await?, limit.clamp(1, 1000)).await
     }
 
     /// A meter's notices, newest first.

@@ -5,6 +5,7 @@ use ingest::command::{AckMessage, AckOutcome};
 use ingest::dlt645::RelayAction;
 
 use super::Control;
+use crate::domain::alarm::AlarmKind;
 use crate::domain::command::{CommandEvent, CommandState};
 use crate::domain::relay::after_execution;
 use crate::store::accounts::{self, Account};
@@ -84,7 +85,7 @@ impl Control {
                 self.raise_alarm(
                     &mut tx,
                     &command.meter_id,
-                    "command_failed",
+                    AlarmKind::CommandFailed,
                     detail,
                     Some(&command.command_id),
                     now,
@@ -170,7 +171,7 @@ impl Control {
             self.raise_alarm(
                 conn,
                 &command.meter_id,
-                "relay_mismatch",
+                AlarmKind::RelayMismatch,
                 detail,
                 Some(&command.command_id),
                 now,
@@ -214,7 +215,7 @@ impl Control {
         self.raise_alarm(
             conn,
             &command.meter_id,
-            "command_failed",
+            AlarmKind::CommandFailed,
             detail,
             Some(&command.command_id),
             now,

@@ -9,12 +9,13 @@ use serde_json::json;
 
 use super::audit::Actor;
 use super::Control;
+use crate::domain::alarm::{AlarmKind, AlarmState};
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::command::{CommandEvent, CommandState};
 use crate::store::accounts::Account;
+use crate::store::alarms::{self, MeterAlarm};
 use crate::store::commands::{self, Command};
 use crate::store::outbox::{self, OutboxMessage};
-use crate::store::records::{self, Alarm};
 use crate::store::Conn;
 use crate::ControlError;
 
@@ -207,31 +208,42 @@ impl Control {
         Ok(())
     }
 
-    /// Raises an alarm for staff about `meter_id`.
+    /// Raises an alarm for staff about a command of `meter_id`.
     pub(crate) async fn raise_alarm(
         &self,
         conn: &mut Conn,
         meter_id: &str,
-        kind: &str,
+        kind: AlarmKind,
         detail: String,
         command_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), ControlError> {
-        tracing::warn!(meter = meter_id, kind, %detail, "alarm raised");
-        metrics::counter!("meterlake_control_alarms_total", "kind" => kind.to_string())
-            .increment(1);
-        records::insert_alarm(
+        tracing::warn!(meter = meter_id, kind = kind.name(), %detail, "alarm raised");
+        metrics::counter!("meterlake_alarms_raised_total", "kind" => kind.name()).increment(1);
+        alarms::insert(
             conn,
-            &Alarm {
+            &MeterAlarm {
                 id: uuid::Uuid::new_v4().to_string(),
                 meter_id: meter_id.to_string(),
-                kind: kind.to_string(),
+                area_id: None,
+                bus_id: None,
+                kind,
+                severity: kind.severity(),
+                state: AlarmState::Raised,
                 detail,
+                evidence: None,
                 command_id: command_id.map(str::to_string),
+                since_at: now,
                 raised_at: now,
+                detected_at: now,
+                acknowledged_by: None,
+                acknowledged_at: None,
                 cleared_at: None,
+                cleared_by: None,
+                clear_note: None,
             },
         )
-        .await
+        .await?;
+        Ok(())
     }
 }

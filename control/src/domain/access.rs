@@ -69,6 +69,8 @@ pub enum Right {
     KeepPower,
     /// Reading alarms.
     ReadAlarms,
+    /// Acknowledging and clearing alarms.
+    HandleAlarms,
     /// Reading and exporting the audit trail.
     ReadAudit,
     /// Managing users, roles and tokens.
@@ -110,6 +112,7 @@ impl Role {
                     | R::RemoteControl
                     | R::KeepPower
                     | R::ReadAlarms
+                    | R::HandleAlarms
                     | R::ReadMeters
             ),
             Self::Cashier => matches!(
@@ -129,6 +132,7 @@ impl Role {
                     | R::ReadAccount
                     | R::ReadCommands
                     | R::ReadAlarms
+                    | R::HandleAlarms
                     | R::ReadMeters
             ),
             Self::Auditor => matches!(right, R::Docs | R::Summary | R::ReadAudit),

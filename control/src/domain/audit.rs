@@ -77,10 +77,14 @@ pub enum AuditAction {
     PiiResealed,
     /// Customers' personal data exported (encrypted Parquet).
     CustomersExported,
+    /// An alarm taken by someone.
+    AlarmAcknowledged,
+    /// An alarm cleared by hand, with a note.
+    AlarmCleared,
 }
 
 /// Every audited action.
-pub const AUDIT_ACTIONS: [AuditAction; 21] = [
+pub const AUDIT_ACTIONS: [AuditAction; 23] = [
     AuditAction::Login,
     AuditAction::Logout,
     AuditAction::OpenAccount,
@@ -102,6 +106,8 @@ pub const AUDIT_ACTIONS: [AuditAction; 21] = [
     AuditAction::CustomerChanged,
     AuditAction::PiiResealed,
     AuditAction::CustomersExported,
+    AuditAction::AlarmAcknowledged,
+    AuditAction::AlarmCleared,
 ];
 
 impl AuditAction {
@@ -129,6 +135,8 @@ impl AuditAction {
             Self::CustomerChanged => "customer_changed",
             Self::PiiResealed => "pii_resealed",
             Self::CustomersExported => "customers_exported",
+            Self::AlarmAcknowledged => "alarm_acknowledged",
+            Self::AlarmCleared => "alarm_cleared",
         }
     }
 

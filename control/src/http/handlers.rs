@@ -80,7 +80,7 @@ pub async fn summary(State(s): State<HttpState>) -> Answer {
     to_json(json!({
         "accounts_by_state": states.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
         "commands": commands.into_iter().map(|(action, state, n)| json!({"action": action, "state": state, "count": n})).collect::<Vec<_>>(),
-        "open_alarms": c.open_alarms(1000).await?.len(),
+        "open_alarms": c.open_alarm_counts().await?.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
     }))
 }
 
@@ -241,9 +241,4 @@ pub async fn cancel_command(
     Path(id): Path<String>,
 ) -> Answer {
     to_json(s.control.cancel_command(&id, &caller.actor()).await?)
-}
-
-pub async fn alarms(State(s): State<HttpState>, q: Result<Query<Page>, QueryRejection>) -> Answer {
-    let p = page(q)?;
-    to_json(s.control.open_alarms(p.limit.unwrap_or(100)).await?)
 }

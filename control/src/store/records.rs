@@ -215,62 +215,6 @@ pub async fn notices(conn: &mut Conn, meter_id: &str) -> Result<Vec<Notice>, Con
     .await
 }
 
-/// An alarm for staff.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Alarm {
-    /// Id.
-    pub id: String,
-    /// Meter.
-    pub meter_id: String,
-    /// Kind (`command_failed`, `relay_mismatch`, `billing_error`).
-    pub kind: String,
-    /// What happened.
-    pub detail: String,
-    /// The command involved.
-    pub command_id: Option<String>,
-    /// Raised.
-    pub raised_at: DateTime<Utc>,
-    /// Cleared.
-    pub cleared_at: Option<DateTime<Utc>>,
-}
-
-/// Raises an alarm.
-pub async fn insert_alarm(conn: &mut Conn, alarm: &Alarm) -> Result<(), ControlError> {
-    sqlx::query(
-        "INSERT INTO alarms (id, meter_id, kind, detail, command_id, raised_at, cleared_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&alarm.id)
-    .bind(&alarm.meter_id)
-    .bind(&alarm.kind)
-    .bind(&alarm.detail)
-    .bind(alarm.command_id.as_deref())
-    .bind(micros(alarm.raised_at))
-    .bind(alarm.cleared_at.map(micros))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Open alarms, newest first, at most `limit`.
-pub async fn open_alarms(conn: &mut Conn, limit: i64) -> Result<Vec<Alarm>, ControlError> {
-    let statement =
-        "SELECT id, meter_id, kind, detail, command_id, raised_at, cleared_at FROM alarms \
-                     WHERE cleared_at IS NULL ORDER BY raised_at DESC, id LIMIT $1";
-    sql::rows(conn, statement, &[limit.into()], |row| {
-        Ok(Alarm {
-            id: row.try_get("id")?,
-            meter_id: row.try_get("meter_id")?,
-            kind: row.try_get("kind")?,
-            detail: row.try_get("detail")?,
-            command_id: row.try_get("command_id")?,
-            raised_at: instant(row.try_get("raised_at")?)?,
-            cleared_at: maybe_instant(row.try_get("cleared_at")?)?,
-        })
-    })
-    .await
-}
-
 /// A value the service keeps about itself (e.g. the last billed lake version).
 pub async fn state_value(conn: &mut Conn, name: &str) -> Result<Option<String>, ControlError> {
     Ok(

@@ -85,6 +85,25 @@ pub fn decode(
     }
 }
 
+/// A Kafka message's reading rows: its value decoded by its `content-type` and `schema-version`
+/// headers ([`decode`]).
+pub fn decode_message<M: rdkafka::Message>(message: &M) -> Result<Vec<RecordBatch>, MessageError> {
+    let header = |name: &str| {
+        use rdkafka::message::Headers;
+        message.headers().and_then(|h| {
+            h.iter()
+                .find(|x| x.key == name)
+                .and_then(|x| x.value)
+                .and_then(|v| std::str::from_utf8(v).ok())
+        })
+    };
+    decode(
+        message.payload().unwrap_or_default(),
+        header(CONTENT_TYPE),
+        header(SCHEMA_VERSION_HEADER),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,20 @@
+//! Fault diagnosis on readings: alarm rules judged reading by reading, the same way whether the readings
+//! stream from Kafka or are re-read from the lake for a date range (`docs/diagnosis.md`).
+//!
+//! The rules are pure: [`Watch::observe`] takes one reading and returns the alarms it raises or clears.
+//! Keeping alarms (their lifecycle, acknowledgement, notification) is the control service's job.
+
+pub mod config;
+pub mod kinds;
+pub mod observation;
+pub mod profiles;
+pub mod watch;
+
+pub use config::{DiagnosisConfig, InvalidDiagnosisConfig};
+pub use kinds::{AlarmRule, Severity};
+pub use observation::{observations, Observation};
+pub use profiles::profiles;
+pub use watch::{Evidence, MeterProfile, Signal, Watch};
+
+#[cfg(test)]
+mod tests;

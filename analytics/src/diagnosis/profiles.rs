@@ -1,0 +1,45 @@
+//! Meter profiles from the registry's `meters` table (one row per installation).
+
+use std::collections::HashMap;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, TimeUnit};
+
+use super::watch::MeterProfile;
+use crate::columns::strings;
+use crate::{AnalyticsError, LakeSession};
+
+/// Every registered meter's profile: PV, installations (ascending), area and bus of its newest row.
+pub async fn profiles(
+    session: &LakeSession,
+) -> Result<HashMap<String, MeterProfile>, AnalyticsError> {
+    let batches = session
+        .query(
+            "SELECT meter_id, has_pv, installed_on, area_id, bus_id FROM meters \
+             ORDER BY meter_id, installed_on",
+        )
+        .await?;
+    let mut out: HashMap<String, MeterProfile> = HashMap::new();
+    for batch in batches {
+        let meters = strings(&batch, 0)?;
+        let pv = arrow::compute::cast(batch.column(1), &DataType::Boolean)?;
+        let pv = pv.as_boolean();
+        let installed = arrow::compute::cast(
+            batch.column(2),
+            &DataType::Timestamp(TimeUnit::Microsecond, None),
+        )?;
+        let installed = installed.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+        let areas = strings(&batch, 3)?;
+        let buses = strings(&batch, 4)?;
+        for row in 0..batch.num_rows() {
+            let profile = out.entry(meters.value(row).to_string()).or_default();
+            profile.has_pv |= pv.is_valid(row) && pv.value(row);
+            if installed.is_valid(row) {
+                profile.installs.push(installed.value(row));
+            }
+            profile.area_id = areas.is_valid(row).then(|| areas.value(row).to_string());
+            profile.bus_id = buses.is_valid(row).then(|| buses.value(row).to_string());
+        }
+    }
+    Ok(out)
+}
