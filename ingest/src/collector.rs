@@ -32,7 +32,9 @@ pub use relay_security::{PlaintextLab, RelayAuth, RelaySecurity};
 
 use crate::clock::Clock;
 use crate::dlt645::Address;
-use crate::kafka::message::{encode_arrow, ARROW_STREAM, CONTENT_TYPE, SCHEMA_VERSION_HEADER};
+use crate::kafka::message::{
+    encode_arrow, ARROW_STREAM, CONTENT_TYPE, LINK_HEADER, SCHEMA_VERSION_HEADER,
+};
 use crate::kafka::Topics;
 use crate::keyring::KeyRing;
 use crate::reading::{readings_to_batch, Quality};
@@ -282,6 +284,7 @@ impl Collector {
         }
         let mut rows = Vec::with_capacity(bus.config.meters.len());
         let mut clocks = time_sync::ClockCheck::default();
+        let link;
         {
             let mut client = bus.client.lock().await;
             for address in &bus.config.meters {
@@ -297,6 +300,7 @@ impl Collector {
                     .await,
                 );
             }
+            link = client.take_link_counters();
             if check_clocks {
                 clocks = time_sync::check_bus(
                     &mut client,
@@ -324,12 +328,22 @@ impl Collector {
             .record_round(&bus.config.bus_id, boundary, rows.len() as u64, no_response);
         let batch = readings_to_batch(&rows).map_err(|e| CollectorError::Batch(e.to_string()))?;
         let payload = encode_arrow(&batch).map_err(|e| CollectorError::Batch(e.to_string()))?;
+        let mut headers = vec![
+            (CONTENT_TYPE.to_string(), ARROW_STREAM.as_bytes().to_vec()),
+            (SCHEMA_VERSION_HEADER.to_string(), b"1".to_vec()),
+        ];
+        if !link.is_empty() {
+            let by_meter: std::collections::BTreeMap<String, _> = link
+                .into_iter()
+                .map(|(address, counters)| (address.to_string(), counters))
+                .collect();
+            let json =
+                serde_json::to_vec(&by_meter).map_err(|e| CollectorError::Batch(e.to_string()))?;
+            headers.push((LINK_HEADER.to_string(), json));
+        }
         let record = SpooledRecord {
             key: bus.config.bus_id.clone(),
-            headers: vec![
-                (CONTENT_TYPE.to_string(), ARROW_STREAM.as_bytes().to_vec()),
-                (SCHEMA_VERSION_HEADER.to_string(), b"1".to_vec()),
-            ],
+            headers,
             payload,
         };
         Ok(Some((

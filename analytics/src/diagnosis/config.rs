@@ -33,9 +33,12 @@ pub struct DiagnosisConfig {
     pub frequency_readings: u32,
     /// Consecutive unanswered collection rounds before a meter is silent.
     pub silent_readings: u32,
-    /// Active power, kW, that must move the register within an interval.
+    /// Active power, kW, below which a reading adds nothing to the energy the register owes.
     pub stuck_min_power_kw: f64,
-    /// Intervals with that power and no register movement before the register is stuck.
+    /// Energy, kWh, that the readings' power says must have passed (power × 15 min, summed over
+    /// consecutive intervals in which the register did not move) before the register is stuck.
+    pub stuck_owed_kwh: f64,
+    /// Least consecutive unmoving intervals before the register is stuck.
     pub stuck_readings: u32,
     /// Current, A, that with no measured power means a bypass.
     pub bypass_min_current_a: f64,
@@ -47,6 +50,10 @@ pub struct DiagnosisConfig {
     pub reverse_min_kwh: f64,
     /// Consecutive readings of reverse energy before an alarm.
     pub reverse_readings: u32,
+    /// Local hour from which PV cannot export (a PV meter's reverse energy is judged only at night).
+    pub pv_night_from_hour: u32,
+    /// Local hour until which PV cannot export.
+    pub pv_night_until_hour: u32,
     /// Current, A, that counts as flowing through an open relay.
     pub relay_open_min_current_a: f64,
     /// Consecutive readings of energy while the relay is open before an alarm.
@@ -84,13 +91,16 @@ impl Default for DiagnosisConfig {
             frequency_tolerance_hz: 0.5,
             frequency_readings: 2,
             silent_readings: 2,
-            stuck_min_power_kw: 0.1,
+            stuck_min_power_kw: 0.02,
+            stuck_owed_kwh: 0.1,
             stuck_readings: 3,
             bypass_min_current_a: 0.1,
             bypass_max_power_kw: 0.005,
             bypass_readings: 2,
             reverse_min_kwh: 0.01,
             reverse_readings: 2,
+            pv_night_from_hour: 20,
+            pv_night_until_hour: 5,
             relay_open_min_current_a: 0.1,
             relay_open_readings: 2,
             tou_sum_tolerance_kwh: 0.05,
@@ -122,6 +132,7 @@ impl DiagnosisConfig {
             ("nominal_frequency_hz", self.nominal_frequency_hz),
             ("frequency_tolerance_hz", self.frequency_tolerance_hz),
             ("stuck_min_power_kw", self.stuck_min_power_kw),
+            ("stuck_owed_kwh", self.stuck_owed_kwh),
             ("bypass_min_current_a", self.bypass_min_current_a),
             ("reverse_min_kwh", self.reverse_min_kwh),
             ("relay_open_min_current_a", self.relay_open_min_current_a),
@@ -169,6 +180,14 @@ impl DiagnosisConfig {
                 "must not be negative".into(),
             ));
         }
+        for (key, hour) in [
+            ("pv_night_from_hour", self.pv_night_from_hour),
+            ("pv_night_until_hour", self.pv_night_until_hour),
+        ] {
+            if hour > 23 {
+                return Err(invalid(key, format!("must be an hour 0..=23, not {hour}")));
+            }
+        }
         if self.clock_drift_max_s <= 0 {
             return Err(invalid("clock_drift_max_s", "must be positive".into()));
         }
@@ -193,6 +212,16 @@ impl DiagnosisConfig {
             }
         }
         Ok(())
+    }
+
+    /// Whether local `hour` is inside the PV night window (which may wrap past midnight).
+    pub fn pv_night(&self, hour: u32) -> bool {
+        let (from, until) = (self.pv_night_from_hour, self.pv_night_until_hour);
+        if from <= until {
+            (from..until).contains(&hour)
+        } else {
+            hour >= from || hour < until
+        }
     }
 
     /// Voltage above which the supply is high, V.
@@ -226,6 +255,8 @@ mod tests {
         assert!((config.voltage_high_v() - 235.4).abs() < 1e-9);
         assert!((config.voltage_low_v() - 198.0).abs() < 1e-9);
         assert!((config.voltage_lost_v() - 132.0).abs() < 1e-9);
+        assert!(config.pv_night(23) && config.pv_night(0) && config.pv_night(4));
+        assert!(!config.pv_night(5) && !config.pv_night(12) && !config.pv_night(19));
     }
 
     #[test]

@@ -41,6 +41,11 @@ pub struct Observation {
     pub status_3: Option<i32>,
     /// Meter clock minus read time, seconds.
     pub clock_offset_s: Option<i64>,
+    /// Replies of this meter that reached the collector after their request had timed out, in the
+    /// round (the collector's link counters; 0 when it reported none).
+    pub late_replies: u32,
+    /// Bytes of line noise around this meter's replies in the round.
+    pub noise_bytes: u32,
 }
 
 /// A column of the batch by name.
@@ -152,6 +157,8 @@ pub fn observations(batch: &RecordBatch) -> Result<Vec<Observation>, AnalyticsEr
             status_1: status_1[row],
             status_3: status_3[row],
             clock_offset_s: clock[row].map(|c| (c - read_us) / 1_000_000),
+            late_replies: 0,
+            noise_bytes: 0,
         });
     }
     Ok(out)

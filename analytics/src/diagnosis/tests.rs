@@ -3,7 +3,9 @@ use std::collections::HashMap;
 use super::*;
 use crate::interval_rules::INTERVAL_US;
 
-const T0: i64 = 20_000 * INTERVAL_US;
+/// 2026-10-01 05:00 UTC, 13:00 in Shanghai.
+const T0: i64 = 1_790_830_800_000_000;
+const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 
 /// A healthy household reading at interval `k`: 0.5 kW, 0.13 kWh per interval.
 fn normal(k: i64) -> Observation {
@@ -23,11 +25,13 @@ fn normal(k: i64) -> Observation {
         status_1: Some(0),
         status_3: Some(0x0200),
         clock_offset_s: Some(3),
+        late_replies: 0,
+        noise_bytes: 0,
     }
 }
 
 fn watch() -> Watch {
-    Watch::new(DiagnosisConfig::default(), HashMap::new())
+    Watch::new(DiagnosisConfig::default(), ZONE, HashMap::new())
 }
 
 /// Feeds readings 0..n, `fault` changing those in `faulty`; the signals with their reading index.
@@ -119,6 +123,14 @@ fn silence_stuck_registers_and_bypasses_are_told_apart() {
         r.tariff_e2[1] = Some(10_000 + 13 * 4);
     });
     assert_eq!(raised(&stuck), vec![(7, AlarmRule::StuckRegister)]);
+    // At night a 60 W base load owes 0.015 kWh an interval: the register is stuck after seven.
+    let night = run(&mut watch(), 30, 5..30, |r| {
+        r.power_kw = Some(0.06);
+        r.current_a = Some(0.3);
+        r.forward_e2 = Some(10_000 + 13 * 4);
+        r.tariff_e2[1] = Some(10_000 + 13 * 4);
+    });
+    assert_eq!(raised(&night), vec![(11, AlarmRule::StuckRegister)]);
     // Current flows, the meter shows no power and its register stops.
     let bypass = run(&mut watch(), 20, 5..12, |r| {
         r.power_kw = Some(0.0);
@@ -144,8 +156,13 @@ fn reverse_energy_counts_only_without_pv() {
             ..MeterProfile::default()
         },
     )]);
-    let mut pv = Watch::new(DiagnosisConfig::default(), profiles);
+    // T0 is 13:00 local: PV may export, so nothing is judged by day …
+    let mut pv = Watch::new(DiagnosisConfig::default(), ZONE, profiles.clone());
     assert!(run(&mut pv, 20, 5..12, reverse).is_empty());
+    // … but at night (from 20:00 local, reading 28) reverse energy on a PV meter is theft.
+    let mut night = Watch::new(DiagnosisConfig::default(), ZONE, profiles);
+    let signals = run(&mut night, 40, 30..40, reverse);
+    assert_eq!(raised(&signals), vec![(31, AlarmRule::ReverseEnergy)]);
 }
 
 #[test]
@@ -188,7 +205,7 @@ fn a_register_restart_is_a_replacement_only_when_registered() {
             ..MeterProfile::default()
         },
     )]);
-    let mut registered = Watch::new(DiagnosisConfig::default(), profiles);
+    let mut registered = Watch::new(DiagnosisConfig::default(), ZONE, profiles);
     let replaced = run(&mut registered, 20, 10..20, restart);
     assert_eq!(raised(&replaced), vec![(10, AlarmRule::MeterReplaced)]);
 }
@@ -211,6 +228,21 @@ fn status_words_clock_and_tou_registers() {
     assert_eq!(raised(&drift), vec![(3, AlarmRule::ClockDrift)]);
     let tou = run(&mut watch(), 10, 3..10, |r| r.tariff_e2[0] = Some(50));
     assert_eq!(raised(&tou), vec![(4, AlarmRule::TouSumMismatch)]);
+}
+
+#[test]
+fn late_replies_and_line_noise_come_from_the_link_counters() {
+    let slow = run(&mut watch(), 10, 3..10, |r| {
+        r.answered = false;
+        r.late_replies = 1;
+    });
+    assert_eq!(
+        raised(&slow),
+        vec![(4, AlarmRule::MeterSilent), (4, AlarmRule::SlowReplies)]
+    );
+    let noisy = run(&mut watch(), 10, 3..6, |r| r.noise_bytes = 16);
+    assert_eq!(raised(&noisy), vec![(4, AlarmRule::LineNoise)]);
+    assert_eq!(cleared(&noisy), vec![(7, AlarmRule::LineNoise)]);
 }
 
 #[test]

@@ -78,7 +78,13 @@ struct Condition {
 /// The state of one meter.
 #[derive(Debug, Clone, Default)]
 struct MeterWatch {
+    /// The last answered reading.
     last: Option<Observation>,
+    /// The boundary of the last round judged (answered or not), UTC µs.
+    last_round_us: Option<i64>,
+    /// Energy (kWh) the readings' power says has passed since the register last moved, and over how
+    /// many intervals.
+    owed: (f64, u32),
     conditions: HashMap<AlarmRule, Condition>,
 }
 
@@ -86,6 +92,7 @@ struct MeterWatch {
 #[derive(Debug, Clone)]
 pub struct Watch {
     config: DiagnosisConfig,
+    zone: chrono_tz::Tz,
     profiles: HashMap<String, MeterProfile>,
     meters: HashMap<String, MeterWatch>,
 }
@@ -113,10 +120,16 @@ fn e2_kwh(e2: Option<i64>) -> Option<f64> {
 }
 
 impl Watch {
-    /// A watch over meters with `profiles` (meters without one: a household without PV, never replaced).
-    pub fn new(config: DiagnosisConfig, profiles: HashMap<String, MeterProfile>) -> Self {
+    /// A watch over meters with `profiles` (meters without one: a household without PV, never replaced)
+    /// in local `zone`.
+    pub fn new(
+        config: DiagnosisConfig,
+        zone: chrono_tz::Tz,
+        profiles: HashMap<String, MeterProfile>,
+    ) -> Self {
         Self {
             config,
+            zone,
             profiles,
             meters: HashMap::new(),
         }
@@ -152,12 +165,12 @@ impl Watch {
     /// Judges one reading; readings at or before the meter's last one (redeliveries) are ignored.
     pub fn observe(&mut self, reading: &Observation) -> Vec<Signal> {
         let config = &self.config;
+        let zone = self.zone;
         let profile = self.profiles.get(&reading.meter_id);
         let watch = self.meters.entry(reading.meter_id.clone()).or_default();
         if watch
-            .last
-            .as_ref()
-            .is_some_and(|last| last.boundary_us >= reading.boundary_us)
+            .last_round_us
+            .is_some_and(|last| last >= reading.boundary_us)
         {
             return Vec::new();
         }
@@ -172,13 +185,22 @@ impl Watch {
                 Verdict::Holds(evidence(at, &[]))
             },
         ));
+        judge_link(config, reading, &mut verdicts);
         if reading.answered {
             let delta = watch
                 .last
                 .as_ref()
                 .and_then(|last| interval_delta(last, reading, profile));
             judge_supply(config, reading, &mut verdicts);
-            judge_energy(config, reading, delta.as_ref(), profile, &mut verdicts);
+            let night = chrono::DateTime::from_timestamp_micros(reading.boundary_us)
+                .map(|t| config.pv_night(chrono::Timelike::hour(&t.with_timezone(&zone))))
+                .unwrap_or(false);
+            let energy = EnergyContext {
+                delta: delta.as_ref(),
+                profile,
+                night,
+            };
+            judge_energy(config, reading, &energy, &mut watch.owed, &mut verdicts);
             judge_status(config, reading, &mut verdicts);
         }
         let mut signals = Vec::new();
@@ -222,12 +244,9 @@ impl Watch {
                 Verdict::Undecided => {}
             }
         }
+        watch.last_round_us = Some(reading.boundary_us);
         if reading.answered {
             watch.last = Some(reading.clone());
-        } else if let Some(last) = watch.last.as_mut() {
-            // Keep the last answered registers but remember the round, so a redelivery is ignored.
-            last.boundary_us = last.boundary_us.max(reading.boundary_us);
-            last.answered = false;
         }
         signals
     }
@@ -243,7 +262,7 @@ fn interval_delta(
     let replaced = replaced_within(installs, last.boundary_us, now.boundary_us);
     let backwards = matches!((last.forward_e2, now.forward_e2), (Some(b), Some(a)) if a < b)
         && register_delta(last.forward_e2, now.forward_e2, false).is_none();
-    if !last.answered || Span::between(last.boundary_us, now.boundary_us).is_gap() {
+    if Span::between(last.boundary_us, now.boundary_us).is_gap() {
         // A gap: only a register that went backwards is decided.
         return backwards.then_some(IntervalDelta {
             forward_e2: None,
@@ -331,14 +350,23 @@ fn judge_supply(
     ));
 }
 
-/// Register movement against power, current and the relay.
+/// What the energy rules know beside the reading.
+struct EnergyContext<'a> {
+    delta: Option<&'a IntervalDelta>,
+    profile: Option<&'a MeterProfile>,
+    /// Whether PV cannot export at the reading's local hour.
+    night: bool,
+}
+
+/// Register movement against power, current and the relay; `owed` is the stuck-register account.
 fn judge_energy(
     config: &DiagnosisConfig,
     r: &Observation,
-    delta: Option<&IntervalDelta>,
-    profile: Option<&MeterProfile>,
+    context: &EnergyContext<'_>,
+    owed: &mut (f64, u32),
     out: &mut Vec<(AlarmRule, u32, Verdict)>,
 ) {
+    let (delta, profile, night) = (context.delta, context.profile, context.night);
     let at = r.boundary_us;
     let forward = delta.and_then(|d| d.forward_e2);
     let reverse = delta.and_then(|d| d.reverse_e2);
@@ -352,13 +380,25 @@ fn judge_energy(
         evidence(at, &values)
     };
     let stuck = match (forward, r.power_kw) {
-        (Some(0), Some(p)) if p >= config.stuck_min_power_kw && reverse.unwrap_or(0) == 0 => {
-            Verdict::Holds(point(&[]))
+        (Some(0), Some(p)) if reverse.unwrap_or(0) == 0 => {
+            if p >= config.stuck_min_power_kw {
+                owed.0 += p * INTERVAL_HOURS;
+            }
+            owed.1 = owed.1.saturating_add(1);
+            if owed.0 >= config.stuck_owed_kwh && owed.1 >= config.stuck_readings {
+                Verdict::Holds(point(&[("owed_kwh", Some(owed.0))]))
+            } else {
+                Verdict::Undecided
+            }
         }
-        (Some(e), _) if e > 0 => Verdict::Absent,
+        (Some(e), _) if e > 0 => {
+            *owed = (0.0, 0);
+            Verdict::Absent
+        }
         _ => Verdict::Undecided,
     };
-    out.push((AlarmRule::StuckRegister, config.stuck_readings, stuck));
+    // The owed energy already spans the intervals: one reading that completes it raises the alarm.
+    out.push((AlarmRule::StuckRegister, 1, stuck));
     let bypass = match (r.current_a, r.power_kw) {
         (Some(i), Some(p)) => {
             if i.abs() >= config.bypass_min_current_a && p.abs() <= config.bypass_max_power_kw {
@@ -373,7 +413,8 @@ fn judge_energy(
     let has_pv = profile.is_some_and(|p| p.has_pv);
     let reverse_flag = r.status_1.is_some_and(|w| w & STATUS1_REVERSE != 0);
     let reverse_min_e2 = (config.reverse_min_kwh * 100.0).round() as i64;
-    let reversed = if has_pv {
+    // PV exports legitimately by day: a PV meter's reverse energy is judged only at night.
+    let reversed = if has_pv && !night {
         Verdict::Undecided
     } else if reverse.is_some_and(|e| e >= reverse_min_e2.max(1))
         || r.power_kw.is_some_and(|p| p <= -config.reverse_min_kwh)
@@ -440,6 +481,8 @@ fn judge_energy(
     out.push((AlarmRule::TouSumMismatch, TOU_SUM_READINGS, tou));
 }
 
+/// Hours of one interval.
+const INTERVAL_HOURS: f64 = crate::interval_rules::INTERVAL_MINUTES as f64 / 60.0;
 /// Consecutive readings of a TOU-sum mismatch before an alarm (a read that straddles a register update
 /// can disagree once).
 const TOU_SUM_READINGS: u32 = 2;
@@ -453,6 +496,29 @@ const STATUS1_CLOCK_FAULT: i32 = 1 << 15;
 const STATUS1_HARDWARE: i32 = (1 << 8) | (1 << 9) | (1 << 12) | (1 << 13);
 /// Status word 3, b4: relay open.
 const STATUS3_RELAY_OPEN: i32 = 1 << 4;
+
+/// The collector's link counters: late replies and line noise.
+fn judge_link(config: &DiagnosisConfig, r: &Observation, out: &mut Vec<(AlarmRule, u32, Verdict)>) {
+    let at = r.boundary_us;
+    let slow = if r.late_replies >= config.slow_min_late_replies {
+        Verdict::Holds(evidence(
+            at,
+            &[("late_replies", Some(f64::from(r.late_replies)))],
+        ))
+    } else {
+        Verdict::Absent
+    };
+    out.push((AlarmRule::SlowReplies, config.slow_readings, slow));
+    let noise = if r.noise_bytes >= config.noise_min_bytes {
+        Verdict::Holds(evidence(
+            at,
+            &[("noise_bytes", Some(f64::from(r.noise_bytes)))],
+        ))
+    } else {
+        Verdict::Absent
+    };
+    out.push((AlarmRule::LineNoise, config.noise_readings, noise));
+}
 
 /// Status-word faults and the meter's clock.
 fn judge_status(

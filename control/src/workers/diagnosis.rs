@@ -8,13 +8,14 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use analytics::diagnosis::{observations, DiagnosisConfig, MeterProfile, Watch};
-use ingest::kafka::message::decode_message;
+use ingest::kafka::message::{decode_message, link_counters};
 use ingest::kafka::KafkaSettings;
 use ingest::supervise::LoopHandle;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::Message;
 use tokio::sync::watch;
 
+use crate::app::alarms::SignalOutcome;
 use crate::app::Control;
 use crate::domain::alarm::AlarmKind;
 use crate::service::SessionOpener;
@@ -38,19 +39,74 @@ async fn load_profiles(
         .map_err(ControlError::from)
 }
 
-/// A watch that knows which conditions already have open alarms.
-pub async fn resumed_watch(
-    control: &Control,
-    config: DiagnosisConfig,
-    profiles: HashMap<String, MeterProfile>,
-) -> Result<Watch, ControlError> {
-    let mut watch = Watch::new(config, profiles);
-    for (meter, kind) in control.open_alarm_conditions().await? {
-        if let AlarmKind::Reading(rule) = kind {
-            watch.mark_open(&meter, rule);
+/// Judges readings messages: the rules' watch over every meter, resumed from the open alarms, and the
+/// use cases that keep the alarms.
+pub struct Judge {
+    control: Control,
+    watch: Watch,
+}
+
+impl Judge {
+    /// A judge whose watch knows which conditions already have open alarms.
+    pub async fn resume(
+        control: Control,
+        config: DiagnosisConfig,
+        profiles: HashMap<String, MeterProfile>,
+    ) -> Result<Self, ControlError> {
+        let mut watch = Watch::new(config, control.rules().zone, profiles);
+        for (meter, kind) in control.open_alarm_conditions().await? {
+            if let AlarmKind::Reading(rule) = kind {
+                watch.mark_open(&meter, rule);
+            }
         }
+        Ok(Self { control, watch })
     }
-    Ok(watch)
+
+    /// Replaces the registry profiles.
+    pub fn set_profiles(&mut self, profiles: HashMap<String, MeterProfile>) {
+        self.watch.set_profiles(profiles);
+    }
+
+    /// Judges every reading of one readings message (with its link counters) and applies the alarms
+    /// it raises and clears. An undecodable message is logged and skipped (the sink dead-letters it).
+    pub async fn message<M: Message>(
+        &mut self,
+        message: &M,
+    ) -> Result<SignalOutcome, ControlError> {
+        let batches = match decode_message(message) {
+            Ok(batches) => batches,
+            Err(err) => {
+                tracing::error!(
+                    %err, partition = message.partition(), offset = message.offset(),
+                    "undecodable readings message skipped by diagnosis"
+                );
+                return Ok(SignalOutcome::default());
+            }
+        };
+        let link = link_counters(message).unwrap_or_else(|err| {
+            tracing::warn!(%err, "unreadable link counters header ignored");
+            Default::default()
+        });
+        let mut signals = Vec::new();
+        let mut rows = 0u64;
+        for batch in &batches {
+            rows += batch.num_rows() as u64;
+            for mut reading in observations(batch)? {
+                if let Some(counters) = link.get(&reading.meter_id) {
+                    reading.late_replies = counters.late_replies;
+                    reading.noise_bytes = counters.noise_bytes;
+                }
+                signals.extend(self.watch.observe(&reading));
+            }
+        }
+        let outcome = self
+            .control
+            .apply_signals(&signals, self.watch.profiles())
+            .await?;
+        metrics::counter!("meterlake_diagnosis_readings_total").increment(rows);
+        metrics::gauge!("meterlake_diagnosis_meters_watched").set(self.watch.meters() as f64);
+        Ok(outcome)
+    }
 }
 
 /// Runs until `shutdown`; returns an error (for the supervisor to restart it) when Kafka or the
@@ -64,7 +120,7 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ControlError> {
     let profiles = load_profiles(lake.as_ref()).await?;
-    let mut watch = resumed_watch(&control, config.clone(), profiles.clone()).await?;
+    let mut judge = Judge::resume(control.clone(), config, profiles).await?;
     let mut profiles_read = Instant::now();
     let consumer = ingest::kafka::consumer(&settings, GROUP)?;
     consumer.subscribe(&[&control.rules().topics.readings])?;
@@ -72,7 +128,7 @@ pub async fn run(
     loop {
         if profiles_read.elapsed() >= PROFILE_REFRESH {
             match load_profiles(lake.as_ref()).await {
-                Ok(fresh) => watch.set_profiles(fresh),
+                Ok(fresh) => judge.set_profiles(fresh),
                 Err(err) => {
                     tracing::warn!(%err, "meter registry not re-read; keeping the last one")
                 }
@@ -88,27 +144,7 @@ pub async fn run(
             continue;
         };
         let message = message?;
-        let batches = match decode_message(&message) {
-            Ok(batches) => batches,
-            Err(err) => {
-                tracing::error!(
-                    %err, partition = message.partition(), offset = message.offset(),
-                    "undecodable readings message skipped by diagnosis (the sink dead-letters it)"
-                );
-                consumer.commit_message(&message, CommitMode::Async)?;
-                continue;
-            }
-        };
-        let mut signals = Vec::new();
-        for batch in &batches {
-            for reading in observations(batch)? {
-                signals.extend(watch.observe(&reading));
-            }
-        }
-        let outcome = control.apply_signals(&signals, watch.profiles()).await?;
-        metrics::counter!("meterlake_diagnosis_readings_total")
-            .increment(batches.iter().map(|b| b.num_rows() as u64).sum());
-        metrics::gauge!("meterlake_diagnosis_meters_watched").set(watch.meters() as f64);
+        let outcome = judge.message(&message).await?;
         if outcome.raised + outcome.cleared > 0 {
             tracing::debug!(
                 raised = outcome.raised,

@@ -113,6 +113,22 @@ impl BusMetrics {
     }
 }
 
+/// What the line showed about one meter's link since it was last taken.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LinkCounters {
+    /// Replies that arrived after their request had timed out.
+    pub late_replies: u32,
+    /// Bytes of line noise (not frames, not FE preambles) around the meter's replies.
+    pub noise_bytes: u32,
+}
+
+impl LinkCounters {
+    /// Whether anything was seen.
+    pub fn is_empty(&self) -> bool {
+        self.late_replies == 0 && self.noise_bytes == 0
+    }
+}
+
 /// A connection to one bus.
 pub struct BusClient {
     endpoint: BusEndpoint,
@@ -121,6 +137,7 @@ pub struct BusClient {
     timeout: Duration,
     retries: u32,
     metrics: BusMetrics,
+    link: std::collections::BTreeMap<crate::dlt645::Address, LinkCounters>,
 }
 
 impl BusClient {
@@ -133,7 +150,16 @@ impl BusClient {
             timeout,
             retries,
             metrics: BusMetrics::new("", ""),
+            link: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Each meter's link counters since the last call (meters with nothing to report left out).
+    pub fn take_link_counters(&mut self) -> Vec<(crate::dlt645::Address, LinkCounters)> {
+        std::mem::take(&mut self.link)
+            .into_iter()
+            .filter(|(_, c)| !c.is_empty())
+            .collect()
     }
 
     /// Labels this client's metrics with its bus and transformer area.
@@ -234,6 +260,7 @@ impl BusClient {
 
     async fn attempt(&mut self, bytes: &[u8], request: &Frame) -> Result<Option<Frame>, BusError> {
         let timeout = self.timeout;
+        self.drain_stale()?;
         let Some(line) = self.line.as_mut() else {
             return Ok(None);
         };
@@ -243,25 +270,99 @@ impl BusClient {
         })?;
         let deadline = tokio::time::Instant::now() + timeout;
         let mut buf = [0u8; 512];
+        // Noise is charged to the meter whose frame it precedes (a late reply's noise to the late
+        // meter); noise that precedes no frame to the meter asked, and noise after the reply to it.
+        let mut mark = self.decoder.noise();
         loop {
             while let Some(result) = self.decoder.next_frame() {
-                match result {
-                    Ok(frame) if answers(request, &frame) => return Ok(Some(frame)),
-                    Ok(_) => {}
-                    Err(err) => tracing::debug!(%err, "garbled bytes on the bus"),
+                let Ok(frame) = result else {
+                    tracing::debug!("garbled bytes on the bus");
+                    continue;
+                };
+                self.count_noise(frame.address, mark);
+                mark = self.decoder.noise();
+                if answers(request, &frame) {
+                    // Bytes that came with the reply belong to its exchange.
+                    while let Some(result) = self.decoder.next_frame() {
+                        if let Ok(late) = result {
+                            self.count_noise(late.address, mark);
+                            mark = self.decoder.noise();
+                            self.count_late(&late);
+                        }
+                    }
+                    self.count_noise(frame.address, mark);
+                    return Ok(Some(frame));
                 }
+                self.count_late(&frame);
             }
             let Some(line) = self.line.as_mut() else {
+                self.count_noise(request.address, mark);
                 return Ok(None);
             };
-            match tokio::time::timeout_at(deadline, line.read(&mut buf)).await {
-                Err(_) => return Ok(None),
-                Ok(Ok(0)) => {
+            let read = tokio::time::timeout_at(deadline, line.read(&mut buf)).await;
+            match read {
+                Ok(Ok(n)) if n > 0 => self.decoder.push(&buf[..n]),
+                Err(_) => {
+                    self.count_noise(request.address, mark);
+                    return Ok(None);
+                }
+                Ok(Ok(_)) => {
                     return Err(self.io_error(std::io::ErrorKind::UnexpectedEof.into()));
                 }
-                Ok(Ok(n)) => self.decoder.push(&buf[..n]),
                 Ok(Err(e)) => return Err(self.io_error(e)),
             }
+        }
+    }
+}
+
+impl BusClient {
+    /// Empties the line before a request, as an RS-485 master clears its receive buffer: a reply that
+    /// arrived after its request timed out must not be taken for the answer to a new request of the
+    /// same item (DL/T 645 has no sequence numbers). What it held is counted as late replies and noise.
+    fn drain_stale(&mut self) -> Result<(), BusError> {
+        use futures::FutureExt;
+        let mut buf = [0u8; 512];
+        while let Some(line) = self.line.as_mut() {
+            match line.read(&mut buf).now_or_never() {
+                Some(Ok(n)) if n > 0 => self.decoder.push(&buf[..n]),
+                Some(Ok(_)) => {
+                    self.line = None;
+                    return Err(self.io_error(std::io::ErrorKind::UnexpectedEof.into()));
+                }
+                Some(Err(e)) => {
+                    self.line = None;
+                    return Err(self.io_error(e));
+                }
+                None => break,
+            }
+        }
+        let mut mark = self.decoder.noise();
+        while let Some(result) = self.decoder.next_frame() {
+            if let Ok(frame) = result {
+                self.count_noise(frame.address, mark);
+                mark = self.decoder.noise();
+                self.count_late(&frame);
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a reply that answers no pending request (a late one) against its meter.
+    fn count_late(&mut self, frame: &Frame) {
+        if frame.control.reply && !frame.address.is_wildcard() {
+            let counters = self.link.entry(frame.address).or_default();
+            counters.late_replies = counters.late_replies.saturating_add(1);
+        }
+    }
+
+    /// Counts the decoder's noise since `before` against `meter`.
+    fn count_noise(&mut self, meter: crate::dlt645::Address, before: u64) {
+        let noise = self.decoder.noise().saturating_sub(before);
+        if noise > 0 && !meter.is_wildcard() {
+            let counters = self.link.entry(meter).or_default();
+            counters.noise_bytes = counters
+                .noise_bytes
+                .saturating_add(u32::try_from(noise).unwrap_or(u32::MAX));
         }
     }
 }

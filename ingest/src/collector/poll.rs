@@ -8,16 +8,21 @@ use crate::dlt645::data_id::Value;
 use crate::dlt645::{Address, DataId, Frame};
 use crate::reading::{Quality, Reading};
 
-/// The data identifiers read at every boundary.
-pub const POLLED_IDS: [DataId; 9] = [
+/// The data identifiers read at every boundary: the registers billing and validation need, and the
+/// instantaneous values and status words the alarm rules judge (`docs/diagnosis.md`).
+pub const POLLED_IDS: [DataId; 13] = [
     DataId::FORWARD_ACTIVE_TOTAL,
     DataId::FORWARD_ACTIVE_T1,
     DataId::FORWARD_ACTIVE_T2,
     DataId::FORWARD_ACTIVE_T3,
     DataId::FORWARD_ACTIVE_T4,
+    DataId::REVERSE_ACTIVE_TOTAL,
     DataId::VOLTAGE_A,
     DataId::CURRENT_A,
     DataId::ACTIVE_POWER,
+    DataId::POWER_FACTOR,
+    DataId::FREQUENCY,
+    DataId::STATUS_WORD_1,
     DataId::STATUS_WORD_3,
 ];
 

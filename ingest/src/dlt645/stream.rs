@@ -14,6 +14,7 @@ pub struct FrameDecoder {
     /// Bytes of `buffer` already consumed.
     start: usize,
     discarded: u64,
+    noise: u64,
 }
 
 /// Upper bound on unconsumed bytes: beyond it the oldest are dropped (a peer that never stops sending
@@ -42,6 +43,11 @@ impl FrameDecoder {
     /// Bytes skipped so far as garbage or preamble (not part of any frame).
     pub fn discarded(&self) -> u64 {
         self.discarded
+    }
+
+    /// Discarded bytes other than FE preambles: line noise.
+    pub fn noise(&self) -> u64 {
+        self.noise
     }
 
     /// Bytes received but not yet consumed.
@@ -100,6 +106,12 @@ impl FrameDecoder {
     }
 
     fn discard(&mut self, n: usize) {
+        let end = (self.start + n).min(self.buffer.len());
+        let noise = self.buffer[self.start.min(end)..end]
+            .iter()
+            .filter(|b| **b != PREAMBLE)
+            .count();
+        self.noise += noise as u64;
         self.start += n;
         self.discarded += n as u64;
     }
@@ -135,7 +147,9 @@ mod tests {
             }
         }
         assert_eq!(frames, vec![a, b]);
-        assert!(decoder.discarded() >= 6);
+        // Six bytes of noise and four FE preambles were skipped; only the noise counts as noise.
+        assert_eq!(decoder.discarded(), 10);
+        assert_eq!(decoder.noise(), 6);
     }
 
     #[test]

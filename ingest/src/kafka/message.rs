@@ -11,6 +11,9 @@ use crate::reading::{readings_to_batch, Reading};
 pub const CONTENT_TYPE: &str = "content-type";
 /// Header naming the reading schema version.
 pub const SCHEMA_VERSION_HEADER: &str = "schema-version";
+/// Header with the link counters of the round's meters that showed late replies or line noise: JSON
+/// `{"<meter_id>": {"late_replies": n, "noise_bytes": n}}` (`docs/contracts.md` §4). Optional.
+pub const LINK_HEADER: &str = "meterlake-link";
 /// Content type of Arrow IPC stream values.
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 /// Content type of JSON values.
@@ -102,6 +105,26 @@ pub fn decode_message<M: rdkafka::Message>(message: &M) -> Result<Vec<RecordBatc
         header(CONTENT_TYPE),
         header(SCHEMA_VERSION_HEADER),
     )
+}
+
+/// The link counters a readings message carries ([`LINK_HEADER`]); none when the header is absent,
+/// an error when it is present but unreadable.
+pub fn link_counters<M: rdkafka::Message>(
+    message: &M,
+) -> Result<
+    std::collections::BTreeMap<String, crate::collector::bus_client::LinkCounters>,
+    MessageError,
+> {
+    use rdkafka::message::Headers;
+    let value = message.headers().and_then(|h| {
+        h.iter()
+            .find(|x| x.key == LINK_HEADER)
+            .and_then(|x| x.value)
+    });
+    match value {
+        None => Ok(Default::default()),
+        Some(bytes) => Ok(serde_json::from_slice(bytes)?),
+    }
 }
 
 #[cfg(test)]

@@ -177,6 +177,9 @@ pub struct RandomFaults {
     pub start: DateTime<Utc>,
     /// Window end.
     pub end: DateTime<Utc>,
+    /// Kind-specific size of every drawn fault ([`FaultKind::default_magnitude`] from
+    /// [`FaultConfig::random_share`]).
+    pub magnitude: f64,
 }
 
 impl RandomFaults {
@@ -192,7 +195,10 @@ impl RandomFaults {
         } else {
             start + half
         };
-        Fault::new(self.kind, start, end)
+        Fault {
+            magnitude: self.magnitude,
+            ..Fault::new(self.kind, start, end)
+        }
     }
 }
 
@@ -217,6 +223,7 @@ impl FaultConfig {
                     share,
                     start,
                     end,
+                    magnitude: kind.default_magnitude(),
                 })
                 .collect(),
         }

@@ -70,14 +70,20 @@ impl SimBus {
 }
 
 /// Serves the bus on a byte stream (a TCP connection or a serial line) until it closes or fails.
-pub async fn serve_line<L>(mut line: L, bus: SimBus, clock: SimClock)
+///
+/// A late reply (a communication-timeout fault) leaves after its delay without holding up the line: the
+/// DTU goes on forwarding the next requests, as a real one does, so only the slow meter misses its
+/// timeouts and its reply reaches the collector while another exchange is under way.
+pub async fn serve_line<L>(line: L, bus: SimBus, clock: SimClock)
 where
-    L: AsyncRead + AsyncWrite + Unpin,
+    L: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let (mut reader, writer) = tokio::io::split(line);
+    let writer = std::sync::Arc::new(tokio::sync::Mutex::new(writer));
     let mut decoder = FrameDecoder::new();
     let mut buf = [0u8; 1024];
     loop {
-        let n = match line.read(&mut buf).await {
+        let n = match reader.read(&mut buf).await {
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
@@ -89,11 +95,19 @@ where
             let Some(tx) = bus.respond(&request, clock.now()) else {
                 continue;
             };
-            if !tx.delay.is_zero() {
-                tokio::time::sleep(tx.delay).await;
-            }
-            if line.write_all(&tx.bytes).await.is_err() || line.flush().await.is_err() {
-                return;
+            if tx.delay.is_zero() {
+                let mut line = writer.lock().await;
+                if line.write_all(&tx.bytes).await.is_err() || line.flush().await.is_err() {
+                    return;
+                }
+            } else {
+                let writer = writer.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(tx.delay).await;
+                    let mut line = writer.lock().await;
+                    let _ = line.write_all(&tx.bytes).await;
+                    let _ = line.flush().await;
+                });
             }
         }
     }
