@@ -165,6 +165,7 @@ async fn payment_to_meter(meters: usize) -> anyhow::Result<Vec<f64>> {
         // Past the overdraft limit at opening: every meter is tripped before the payments start.
         opening_balance: |_| Decimal::new(-2000, 2),
         seed: 7,
+        faults: Default::default(),
     })
     .await?;
     let addresses: Vec<Address> = p

@@ -2,8 +2,8 @@
 //! TCP, the collector, Kafka and the streaming diagnosis; per fault kind the recall, the precision and
 //! the delay from onset to alarm ([`fault_fleet`]).
 //!
-//! `cargo bench --bench diagnosis_faults -- [METERS] [DAYS] [SHARE_PERCENT]` (default 10,000 meters ×
-//! 7 days × 1 % of meters per kind). Without `--bench` (as under `cargo test --all-targets`) it runs
+//! `cargo bench --bench diagnosis_faults -- [METERS] [DAYS] [SHARE_PERCENT] [ROUNDS_PER_DAY]` (default
+//! 10,000 meters × 7 days × 1 % of meters per kind × 96). Without `--bench` (as under `cargo test --all-targets`) it runs
 //! 40 meters for 1 day as a smoke test.
 
 mod args;
@@ -25,9 +25,9 @@ fn main() -> anyhow::Result<()> {
         meters,
         meters_per_bus: 8,
         start: "2026-10-01T00:00:00Z".parse()?,
-        rounds: u32::try_from(days * 96)?,
-        timeout: std::time::Duration::from_millis(if bench { 1000 } else { 150 }),
-        late_reply_ms: if bench { 3000 } else { 500 },
+        rounds: u32::try_from(days * arg(4, 96))?,
+        timeout: std::time::Duration::from_millis(if bench { 500 } else { 150 }),
+        late_reply_ms: if bench { 1500 } else { 500 },
         share: percent as f64 / 100.0,
         seed: 7,
     };
@@ -35,10 +35,15 @@ fn main() -> anyhow::Result<()> {
         "diagnosis_faults: {meters} meters × {days} days, {percent} % of meters per fault kind"
     );
     let scores = runtime.block_on(fault_fleet::run(run, |rounds, s| {
+        let last = s.round_times.last().copied().unwrap_or_default();
         println!(
-            "  {rounds} rounds: {} readings judged, {:.0} s",
+            "  {rounds} rounds: {} readings judged, {:.0} s (last round: collected {:.2} s, forwarded \
+             {:.2} s, judged {:.2} s)",
             s.readings,
-            s.elapsed.as_secs_f64()
+            s.elapsed.as_secs_f64(),
+            last[0].as_secs_f64(),
+            last[1].as_secs_f64(),
+            last[2].as_secs_f64()
         );
     }))?;
     println!(
@@ -47,6 +52,17 @@ fn main() -> anyhow::Result<()> {
         scores.elapsed.as_secs_f64(),
         scores.healthy_trips
     );
+    let mut times = scores.round_times.clone();
+    for (i, phase) in ["collect", "forward", "judge"].iter().enumerate() {
+        times.sort_by_key(|t| t[i]);
+        if let (Some(median), Some(max)) = (times.get(times.len() / 2), times.last()) {
+            println!(
+                "round wall time until {phase} done: median {:.2} s, max {:.2} s",
+                median[i].as_secs_f64(),
+                max[i].as_secs_f64()
+            );
+        }
+    }
     println!("{}", fault_fleet::table(&scores));
     Ok(())
 }

@@ -131,6 +131,7 @@ async fn serve(config: Config, brokers: Option<String>) -> anyhow::Result<()> {
                 .tls
                 .server_config("the control service", &control::tls::HTTP_ALPN)?,
             diagnosis: config.diagnosis.clone(),
+            registry: Some(std::path::PathBuf::from(&config.lake.registry)),
         },
         shutdown_rx,
     )

@@ -91,6 +91,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         start: args.start,
         opening_balance,
         seed: 2026,
+        faults: demo_faults(args.start),
     })
     .await
     .context("starting the pipeline")?;
@@ -315,6 +316,60 @@ async fn drive(p: &mut Pipeline, args: &DemoArgs, started: Instant) -> anyhow::R
     .await
 }
 
+/// Faults the demo injects (meters 1003, 1007 and 1011 of the fleet), so that the streaming diagnosis
+/// has something to find: a voltage sag that ends (its alarm clears by itself), a DTU silent for two
+/// hours, and a bypass that lasts.
+fn demo_faults(start: DateTime<Utc>) -> ingest::sim::FaultConfig {
+    use ingest::sim::{Fault, FaultKind, ScheduledFault};
+    let hours = |h: i64| start + chrono::TimeDelta::hours(h);
+    let fault = |meter_number, kind, from, to| ScheduledFault {
+        meter_number,
+        fault: Fault::new(kind, hours(from), hours(to)),
+    };
+    ingest::sim::FaultConfig {
+        scheduled: vec![
+            fault(1003, FaultKind::VoltageSag, 2, 5),
+            fault(1007, FaultKind::CommDropout, 6, 8),
+            fault(1011, FaultKind::Bypass, 10, 24 * 365),
+        ],
+        random: Vec::new(),
+    }
+}
+
+/// The alarms the streaming diagnosis raised, with their lifecycle.
+async fn alarms_seen(p: &Pipeline) -> anyhow::Result<()> {
+    let alarms = p
+        .control
+        .alarms(&control::store::alarms::AlarmFilter {
+            all: true,
+            limit: Some(1000),
+            ..Default::default()
+        })
+        .await?;
+    println!(
+        "
+alarms from the streaming diagnosis ({} raised; injected: a voltage sag on 000000001003, \
+         a silent DTU for 000000001007, a bypass on 000000001011):",
+        alarms.len()
+    );
+    for alarm in alarms.iter().rev().take(12) {
+        let cleared = match (&alarm.cleared_at, &alarm.cleared_by) {
+            (Some(at), Some(by)) => format!("cleared {} by {by}", local(p, *at)),
+            _ => "open".to_string(),
+        };
+        println!(
+            "  {} {:<24} {:<8} raised {}  {cleared}\n      {}",
+            alarm.meter_id,
+            alarm.kind.name(),
+            alarm.severity.name(),
+            local(p, alarm.raised_at),
+            alarm.detail
+        );
+    }
+    println!("  (meterlake alarms list --all; GET /api/alarms; docs/diagnosis.md)");
+    Ok(())
+}
+
 /// Prints a line above the progress bar, or plainly when the bar is hidden (output not a terminal).
 fn say(bar: &ProgressBar, line: impl AsRef<str>) {
     if bar.is_hidden() {
@@ -411,6 +466,7 @@ async fn summary(
     }
     on_demand_read(p).await?;
     customer_data(p).await?;
+    alarms_seen(p).await?;
     let mismatches = p.control.check_ledger().await?;
     println!(
         "\nledger check: {}",

@@ -1,5 +1,6 @@
 //! `meterlake`: one binary wiring collection, the lake, analytics and control.
 
+mod alarms_cli;
 mod bill_cli;
 mod cert_cli;
 mod collect_cli;
@@ -76,6 +77,8 @@ enum Command {
     Customers(customers_cli::CustomersArgs),
     /// Make a self-signed TLS certificate and key for the `[tls]` section.
     Cert(cert_cli::CertArgs),
+    /// Alarms: list, acknowledge, clear by hand, or re-run the rules over a date range of the lake.
+    Alarms(alarms_cli::AlarmsArgs),
 }
 
 fn init_logging() {
@@ -142,5 +145,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(args) => user_cli::keys(&config, args).await,
         Command::Customers(args) => customers_cli::customers(&config, args).await,
         Command::Cert(args) => cert_cli::run(args),
+        Command::Alarms(args) => alarms_cli::alarms(&config, args).await,
     }
 }

@@ -46,6 +46,8 @@ pub struct PipelineOptions {
     pub opening_balance: fn(usize) -> Decimal,
     /// Fleet seed.
     pub seed: u64,
+    /// Faults injected into the simulated meters (labels in the registry's `faults.csv`).
+    pub faults: ingest::sim::FaultConfig,
 }
 
 /// A staff user the pipeline makes for the demo and tests. `Debug` leaves the secrets out.
@@ -220,6 +222,7 @@ impl Pipeline {
                     supply_meters: false,
                     ..GridConfig::default()
                 },
+                faults: options.faults.clone(),
                 ..FleetConfig::default()
             },
             options.start,
@@ -293,6 +296,7 @@ impl Pipeline {
                 // The demo and the tests listen on loopback only, in plaintext.
                 tls: None,
                 diagnosis: config.diagnosis.clone(),
+                registry: Some(registry.clone()),
             },
             shutdown_rx.clone(),
         )

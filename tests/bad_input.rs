@@ -20,6 +20,7 @@ async fn unreachable_broker_is_a_clear_error() {
         start,
         opening_balance: |_| Decimal::ONE,
         seed: 1,
+        faults: Default::default(),
     })
     .await;
     let err = format!("{:#}", result.err().expect("start must fail"));

@@ -46,6 +46,7 @@ async fn a_payment_made_while_kafka_is_down_reaches_the_meter_when_kafka_returns
         start: start(),
         opening_balance: |i| if i == 0 { dec!(1.00) } else { dec!(100) },
         seed: 1,
+        faults: Default::default(),
     })
     .await
     .unwrap();

@@ -102,6 +102,7 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
         start: start(),
         opening_balance,
         seed: 1,
+        faults: Default::default(),
     })
     .await
     .unwrap();

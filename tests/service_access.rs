@@ -67,6 +67,7 @@ async fn collector_and_sink_routes_are_authorised_like_the_control_api() {
         start,
         opening_balance: |_| dec!(100),
         seed: 1,
+        faults: Default::default(),
     })
     .await
     .unwrap();

@@ -2,6 +2,8 @@
 //! stream from Kafka or are re-read from the lake for a date range (`docs/diagnosis.md`).
 //!
 //! The rules are pure: [`Watch::observe`] takes one reading and returns the alarms it raises or clears.
+//! [`profiles`] and [`day_readings`] read what the rules need from the lake (the registry, and history
+//! for a re-run over a date range).
 //! Keeping alarms (their lifecycle, acknowledgement, notification) is the control service's job.
 
 pub mod config;
@@ -13,7 +15,7 @@ pub mod watch;
 pub use config::{DiagnosisConfig, InvalidDiagnosisConfig};
 pub use kinds::{AlarmRule, Severity};
 pub use observation::{observations, Observation};
-pub use profiles::profiles;
+pub use profiles::{day_readings, profiles, registry_profiles};
 pub use watch::{Evidence, MeterProfile, Signal, Watch};
 
 #[cfg(test)]

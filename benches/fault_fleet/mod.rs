@@ -131,6 +131,8 @@ pub struct FaultScores {
     pub elapsed: Duration,
     /// Each missed fault and each alarm no fault explains, with the meter's faults and alarms.
     pub notes: Vec<String>,
+    /// Per round, wall time after collecting, after forwarding to Kafka, and after judging.
+    pub round_times: Vec<[Duration; 3]>,
 }
 
 /// A fault of one meter, as the scoring sees it.
@@ -219,8 +221,8 @@ fn explained(alarm: &MeterAlarm, labels: Option<&Vec<Label>>) -> bool {
     })
 }
 
-/// Runs the fleet for `run.rounds` and scores it; `progress` is called after every simulated day
-/// with the rounds done.
+/// Runs the fleet for `run.rounds` and scores it; `progress` is called every 16 rounds (4 simulated
+/// hours) with the rounds done.
 pub async fn run(
     run: FaultRun,
     progress: impl Fn(u32, &FaultScores),
@@ -264,6 +266,8 @@ pub async fn run(
         brokers: kafka.bootstrap_servers(),
         properties: Default::default(),
     };
+    // Each DTU holds a socket on both sides.
+    ingest::collector::limits::raise_open_files_limit((fleet.buses.len() as u64) * 3 + 1024)?;
     let buses = ingest::sim::server::serve_fleet(&fleet, &clock, [127, 0, 0, 1].into())
         .await?
         .buses;
@@ -376,7 +380,9 @@ pub async fn run(
             next_trip += 1;
         }
         let stats = collector.collect(boundary).await?;
+        let collected = round_began.elapsed();
         collector.wait_forwarded(Duration::from_secs(60)).await?;
+        let forwarded = round_began.elapsed();
         for _ in 0..stats.messages {
             let message = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
                 .await
@@ -386,8 +392,10 @@ pub async fn run(
             judge.message(&message).await?;
         }
         scores.readings += stats.rows;
+        let judged = round_began.elapsed();
+        scores.round_times.push([collected, forwarded, judged]);
         tokio::time::sleep(least_round.saturating_sub(round_began.elapsed())).await;
-        if (round > 0 && round % 96 == 0) || round == rounds {
+        if (round > 0 && round % 16 == 0) || round == rounds {
             scores.elapsed = began.elapsed();
             progress(u32::try_from(round).unwrap_or(u32::MAX), &scores);
         }

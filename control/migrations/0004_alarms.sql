@@ -1,6 +1,6 @@
 -- Alarms with a lifecycle (raised → acknowledged → cleared), for reading rules (`analytics::diagnosis`)
 -- and failed commands alike. A reading rule's alarm carries `condition_key` (`<meter>/<rule>`): at most
--- one alarm per condition is open at a time. `evidence` is JSON: the readings that triggered it.
+-- one alarm per condition is open at a time, and one per condition and first reading. `evidence` is JSON: the readings that triggered it.
 -- `since_at` is the first reading of the condition, `raised_at` the reading that completed it,
 -- `detected_at` when the service raised it (wall clock).
 
@@ -35,5 +35,7 @@ FROM alarms;
 DROP TABLE alarms;
 
 CREATE UNIQUE INDEX meter_alarms_open_condition ON meter_alarms (condition_key) WHERE state <> 'cleared';
+-- A condition that began at the same reading is the same alarm: a re-run over history adds nothing twice.
+CREATE UNIQUE INDEX meter_alarms_condition_since ON meter_alarms (condition_key, since_at);
 CREATE INDEX meter_alarms_by_time ON meter_alarms (raised_at);
 CREATE INDEX meter_alarms_by_meter ON meter_alarms (meter_id, raised_at);

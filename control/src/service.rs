@@ -43,8 +43,10 @@ pub struct Runtime {
     pub metrics: Option<MetricsRender>,
     /// TLS for the HTTP API (`None`: plaintext; session cookies then lack `Secure`).
     pub tls: Option<Arc<rustls::ServerConfig>>,
-    /// The alarm rules on streaming readings (`[diagnosis]`); the meter registry comes from `lake`.
+    /// The alarm rules on streaming readings (`[diagnosis]`).
     pub diagnosis: analytics::diagnosis::DiagnosisConfig,
+    /// The meter registry directory (`meters.csv`: PV, replacements, area and bus of each meter).
+    pub registry: Option<std::path::PathBuf>,
 }
 
 /// Every shipped tariff plan, by name.
@@ -180,11 +182,11 @@ pub async fn start(
             .validate()
             .map_err(|e| ControlError::Invalid(e.to_string()))?;
         let (c, k, rx) = (control.clone(), runtime.kafka.clone(), shutdown.clone());
-        let (lake, rules) = (runtime.lake.clone(), runtime.diagnosis.clone());
+        let (registry, rules) = (runtime.registry.clone(), runtime.diagnosis.clone());
         tasks.push(
             supervisor.spawn("diagnosis", shutdown.clone(), move |handle| {
-                let (lake, rules) = (lake.clone(), rules.clone());
-                workers::diagnosis::run(c.clone(), k.clone(), lake, rules, handle, rx.clone())
+                let (registry, rules) = (registry.clone(), rules.clone());
+                workers::diagnosis::run(c.clone(), k.clone(), registry, rules, handle, rx.clone())
             }),
         );
     }

@@ -9,16 +9,31 @@ use super::watch::MeterProfile;
 use crate::columns::strings;
 use crate::{AnalyticsError, LakeSession};
 
-/// Every registered meter's profile: PV, installations (ascending), area and bus of its newest row.
+/// The query that gives the profiles' rows, in the order [`from_rows`] needs.
+const PROFILE_ROWS: &str = "SELECT meter_id, has_pv, installed_on, area_id, bus_id FROM meters \
+                            ORDER BY meter_id, installed_on";
+
+/// Every registered meter's profile, from the session's `meters` table: PV, installations
+/// (ascending), area and bus of its newest row.
 pub async fn profiles(
     session: &LakeSession,
 ) -> Result<HashMap<String, MeterProfile>, AnalyticsError> {
-    let batches = session
-        .query(
-            "SELECT meter_id, has_pv, installed_on, area_id, bus_id FROM meters \
-             ORDER BY meter_id, installed_on",
-        )
-        .await?;
+    from_rows(session.query(PROFILE_ROWS).await?)
+}
+
+/// Every registered meter's profile, straight from the registry directory's `meters.csv` (no lake
+/// needed; an absent file gives no profiles).
+pub async fn registry_profiles(
+    dir: &std::path::Path,
+) -> Result<HashMap<String, MeterProfile>, AnalyticsError> {
+    let ctx = datafusion::prelude::SessionContext::new();
+    crate::registry::register(&ctx, Some(dir)).await?;
+    from_rows(ctx.sql(PROFILE_ROWS).await?.collect().await?)
+}
+
+fn from_rows(
+    batches: Vec<arrow::array::RecordBatch>,
+) -> Result<HashMap<String, MeterProfile>, AnalyticsError> {
     let mut out: HashMap<String, MeterProfile> = HashMap::new();
     for batch in batches {
         let meters = strings(&batch, 0)?;
@@ -42,4 +57,18 @@ pub async fn profiles(
         }
     }
     Ok(out)
+}
+
+/// One local date's readings in the order the rules need (by meter, then boundary), for a re-run of
+/// the rules over history. The date partition prunes the scan to that day.
+pub async fn day_readings(
+    session: &LakeSession,
+    date: chrono::NaiveDate,
+) -> Result<Vec<arrow::array::RecordBatch>, AnalyticsError> {
+    session
+        .query(&format!(
+            "SELECT * FROM readings WHERE date = DATE '{}' ORDER BY meter_id, boundary_ts",
+            date.format("%Y-%m-%d")
+        ))
+        .await
 }

@@ -20,8 +20,9 @@ pub struct SignalOutcome {
     pub raised: usize,
     /// Alarms cleared because their condition ended.
     pub cleared: usize,
-    /// Raises of a condition that already had an open alarm (a replay), left alone.
-    pub already_open: usize,
+    /// Raises of a condition that already has an open alarm, or an alarm that began at the same
+    /// reading (a replay or a re-run over history), left alone.
+    pub already_known: usize,
 }
 
 fn instant(us: i64) -> DateTime<Utc> {
@@ -100,7 +101,7 @@ impl Control {
                             .increment(1);
                         tracing::info!(meter = %meter_id, kind = kind.name(), detail = %alarm.detail, "alarm raised");
                     } else {
-                        outcome.already_open += 1;
+                        outcome.already_known += 1;
                     }
                 }
                 Signal::Cleared {
@@ -109,9 +110,12 @@ impl Control {
                     at_us,
                 } => {
                     let kind = AlarmKind::Reading(*rule);
-                    if let Some(open) = alarms::open_for(&mut tx, meter_id, kind).await? {
-                        if alarms::clear(&mut tx, &open.id, "system", None, instant(*at_us)).await?
-                        {
+                    let at = instant(*at_us);
+                    let open = alarms::open_for(&mut tx, meter_id, kind).await?;
+                    // Only an alarm that began before the end being reported (a re-run over history
+                    // reports ends of earlier episodes).
+                    if let Some(open) = open.filter(|open| open.since_at <= at) {
+                        if alarms::clear(&mut tx, &open.id, "system", None, at).await? {
                             outcome.cleared += 1;
                             metrics::counter!("meterlake_alarms_cleared_total", "kind" => kind.name())
                                 .increment(1);

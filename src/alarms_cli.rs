@@ -1,0 +1,194 @@
+//! `meterlake alarms …`: the alarm queue at the command line (list, acknowledge, clear by hand) and a
+//! re-run of the alarm rules over a date range of the lake.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use control::app::audit::Actor;
+use control::domain::alarm::AlarmState;
+use control::store::alarms::AlarmFilter;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::control_cli::use_cases;
+use meterlake::Config;
+
+/// `meterlake alarms …`
+#[derive(Debug, clap::Args)]
+pub struct AlarmsArgs {
+    #[command(subcommand)]
+    command: AlarmsCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AlarmsCommand {
+    /// Alarms, newest first (open ones unless --state or --all).
+    List {
+        /// Only this state: raised, acknowledged or cleared.
+        #[arg(long)]
+        state: Option<String>,
+        /// Every state.
+        #[arg(long)]
+        all: bool,
+        /// Only this kind (voltage_low, meter_silent, command_failed, …).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only this meter.
+        #[arg(long)]
+        meter: Option<String>,
+        /// Only this transformer area.
+        #[arg(long)]
+        area: Option<String>,
+        /// Only this severity: info, warning or critical.
+        #[arg(long)]
+        severity: Option<String>,
+        /// Raised at or after (RFC 3339).
+        #[arg(long)]
+        since: Option<DateTime<Utc>>,
+        /// At most this many (1..=1000).
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Print JSON (one object per line) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge an alarm (recorded in the audit trail).
+    Ack {
+        /// Alarm id.
+        id: String,
+    },
+    /// Clear an alarm by hand with a note (recorded in the audit trail).
+    Clear {
+        /// Alarm id.
+        id: String,
+        /// Why it is closed.
+        #[arg(long)]
+        note: String,
+    },
+    /// Run the alarm rules ([diagnosis]) over the lake's readings of local dates FROM..=TO (after a
+    /// rule or a parameter changed); raises and clears alarms as streaming would have.
+    Rescan {
+        /// First local date.
+        #[arg(long)]
+        from: NaiveDate,
+        /// Last local date.
+        #[arg(long)]
+        to: NaiveDate,
+    },
+}
+
+pub async fn alarms(config: &Config, args: AlarmsArgs) -> anyhow::Result<()> {
+    let control = use_cases(config).await?;
+    match args.command {
+        AlarmsCommand::List {
+            state,
+            all,
+            kind,
+            meter,
+            area,
+            severity,
+            since,
+            limit,
+            json,
+        } => {
+            let state = state
+                .map(|s| s.parse::<AlarmState>().map_err(anyhow::Error::msg))
+                .transpose()?;
+            let filter = AlarmFilter {
+                state,
+                all,
+                kind,
+                meter,
+                area,
+                severity,
+                since,
+                until: None,
+                limit: Some(limit),
+            };
+            let alarms = control.alarms(&filter).await?;
+            if json {
+                for alarm in &alarms {
+                    println!("{}", serde_json::to_string(alarm)?);
+                }
+            } else {
+                println!(
+                    "{:<36}  {:<12}  {:<24}  {:<8}  {:<12}  {:<20}  detail",
+                    "id", "meter", "kind", "severity", "state", "raised"
+                );
+                for a in &alarms {
+                    println!(
+                        "{:<36}  {:<12}  {:<24}  {:<8}  {:<12}  {:<20}  {}",
+                        a.id,
+                        a.meter_id,
+                        a.kind.name(),
+                        a.severity.name(),
+                        a.state.name(),
+                        a.raised_at.format("%Y-%m-%d %H:%M:%S"),
+                        a.detail
+                    );
+                }
+                eprintln!("{} alarm(s)", alarms.len());
+            }
+        }
+        AlarmsCommand::Ack { id } => {
+            let alarm = control.acknowledge_alarm(&id, &Actor::cli()).await?;
+            println!(
+                "{} acknowledged by {}",
+                alarm.id,
+                alarm.acknowledged_by.unwrap_or_default()
+            );
+        }
+        AlarmsCommand::Clear { id, note } => {
+            let alarm = control.clear_alarm(&id, &note, &Actor::cli()).await?;
+            println!(
+                "{} cleared by {}",
+                alarm.id,
+                alarm.cleared_by.unwrap_or_default()
+            );
+        }
+        AlarmsCommand::Rescan { from, to } => {
+            config
+                .diagnosis
+                .validate()
+                .context("the [diagnosis] section")?;
+            let zone = store::partition::parse_zone(&config.lake.zone)?;
+            let lake = store::LakeLocation::parse(&config.lake.location)?;
+            let registry = std::path::PathBuf::from(&config.lake.registry);
+            let session =
+                analytics::LakeSession::open_with_registry(&lake, zone, None, Some(&registry))
+                    .await
+                    .context("opening the lake")?;
+            let days = u64::try_from((to - from).num_days() + 1).unwrap_or(0);
+            let bar = Arc::new(ProgressBar::new(days));
+            bar.set_style(ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} days  {msg}",
+            )?);
+            let shown = bar.clone();
+            let report = control::workers::diagnosis::rescan(
+                &control,
+                &session,
+                config.diagnosis.clone(),
+                from,
+                to,
+                &move |day, report| {
+                    shown.inc(1);
+                    shown.set_message(format!(
+                        "{day}: {} readings, {} raised, {} cleared",
+                        report.readings, report.outcome.raised, report.outcome.cleared
+                    ));
+                },
+            )
+            .await?;
+            bar.finish_and_clear();
+            println!(
+                "{} day(s), {} readings judged: {} alarm(s) raised, {} cleared, {} already known",
+                report.days,
+                report.readings,
+                report.outcome.raised,
+                report.outcome.cleared,
+                report.outcome.already_known
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! `meterlake alarms rescan|list|ack|clear` against a lake and the control database: the rules re-run
+//! over history raise and clear alarms exactly once, and staff take and close them, audited.
+
+mod billing_support;
+mod http_support;
+
+use billing_support::{lake_with, october, reading};
+use http_support::cli;
+use rust_decimal::Decimal;
+
+/// Two days of two meters: 000000000001 sags to 175 V for quarters 20..40; 000000000002 rises to
+/// 246 V from quarter 180 to the end.
+fn readings() -> Vec<ingest::reading::Reading> {
+    let mut rows = Vec::new();
+    for meter in ["000000000001", "000000000002"] {
+        for i in 0..192 {
+            let mut r = reading(meter, october(i), Decimal::new(100_000 + 13 * i, 2));
+            r.energy_fwd_tariff_kwh = [
+                Some(Decimal::ZERO),
+                Some(Decimal::new(100_000 + 13 * i, 2)),
+                Some(Decimal::ZERO),
+                Some(Decimal::ZERO),
+            ];
+            r.energy_rev_total_kwh = Some(Decimal::ZERO);
+            r.voltage_v = Some(match (meter.ends_with('1'), i) {
+                (true, 20..40) => 175.0,
+                (false, 180..) => 246.0,
+                _ => 221.0,
+            });
+            r.current_a = Some(2.4);
+            r.active_power_kw = Some(0.5);
+            r.power_factor = Some(0.95);
+            r.frequency_hz = Some(50.0);
+            r.status_words[0] = Some(0);
+            r.status_words[2] = Some(0x0200);
+            rows.push(r);
+        }
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rescan_raises_and_clears_once_and_staff_close_alarms() {
+    let (dir, _location, _lake) = lake_with(&readings()).await;
+    let config = dir.path().join("meterlake.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[lake]\nlocation = {:?}\nregistry = {:?}\n[control]\ndatabase = \"sqlite://{}/control.db\"\n\
+             audit_keys_dir = {:?}\ncommand_keys_dir = {:?}\n",
+            dir.path().join("lake").display().to_string(),
+            dir.path().join("registry").display().to_string(),
+            dir.path().display(),
+            dir.path().join("keys/audit").display().to_string(),
+            dir.path().join("keys/commands").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let out = cli(
+        &config,
+        &[
+            "alarms",
+            "rescan",
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-02",
+        ],
+        "",
+    );
+    assert!(
+        out.contains("2 day(s), 384 readings judged: 2 alarm(s) raised, 1 cleared"),
+        "{out}"
+    );
+    // The same range again adds nothing.
+    let again = cli(
+        &config,
+        &[
+            "alarms",
+            "rescan",
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-02",
+        ],
+        "",
+    );
+    assert!(
+        again.contains("0 alarm(s) raised, 0 cleared, 2 already known"),
+        "{again}"
+    );
+    let listed = cli(&config, &["alarms", "list", "--all", "--json"], "");
+    let alarms: Vec<serde_json::Value> = listed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(alarms.len(), 2, "{listed}");
+    let alarm = alarms.iter().find(|a| a["kind"] == "voltage_low").unwrap();
+    assert_eq!(alarm["meter_id"], "000000000001");
+    assert_eq!(alarm["kind"], "voltage_low");
+    assert_eq!(alarm["state"], "cleared");
+    assert_eq!(alarm["cleared_by"], "system");
+    assert_eq!(
+        alarm["since_at"],
+        october(20).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    );
+    assert_eq!(alarm["evidence"][1]["values"]["voltage_v"], 175.0);
+    // The high voltage is still open: someone takes it and closes it with a note.
+    let open = cli(&config, &["alarms", "list", "--json"], "");
+    let high: serde_json::Value = serde_json::from_str(open.trim()).unwrap();
+    assert_eq!(
+        (high["kind"].as_str(), high["state"].as_str()),
+        (Some("voltage_high"), Some("raised"))
+    );
+    let high_id = high["id"].as_str().unwrap();
+    cli(&config, &["alarms", "ack", high_id], "");
+    cli(
+        &config,
+        &[
+            "alarms",
+            "clear",
+            high_id,
+            "--note",
+            "tap changer reset at the transformer",
+        ],
+        "",
+    );
+    let closed: serde_json::Value = serde_json::from_str(
+        cli(
+            &config,
+            &[
+                "alarms",
+                "list",
+                "--all",
+                "--kind",
+                "voltage_high",
+                "--json",
+            ],
+            "",
+        )
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(closed["state"], "cleared");
+    assert_eq!(closed["clear_note"], "tap changer reset at the transformer");
+    assert!(closed["acknowledged_by"]
+        .as_str()
+        .unwrap()
+        .starts_with("cli:"));
+    let audit = cli(
+        &config,
+        &[
+            "audit",
+            "export",
+            "--from",
+            "2000-01-01T00:00:00Z",
+            "--to",
+            "2100-01-01T00:00:00Z",
+        ],
+        "",
+    );
+    assert!(
+        audit.contains("alarm_acknowledged") && audit.contains("alarm_cleared"),
+        "{audit}"
+    );
+    // A cleared alarm can be neither acknowledged nor cleared again.
+    assert!(cli(&config, &["alarms", "list", "--json"], "")
+        .trim()
+        .is_empty());
+    let id = alarm["id"].as_str().unwrap();
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_meterlake"))
+        .args(["--config", config.to_str().unwrap(), "alarms", "ack", id])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("already cleared"));
+}
