@@ -3,8 +3,8 @@
 //! the delay from onset to alarm ([`fault_fleet`]).
 //!
 //! `cargo bench --bench diagnosis_faults -- [METERS] [DAYS] [SHARE_PERCENT] [ROUNDS_PER_DAY]` (default
-//! 10,000 meters × 7 days × 1 % of meters per kind × 96). Without `--bench` (as under `cargo test --all-targets`) it runs
-//! 40 meters for 1 day as a smoke test.
+//! 10,000 meters × 7 days × 1 % of meters per kind × 96 rounds). Without `--bench` (as under
+//! `cargo test --all-targets`) it runs 40 meters for 16 rounds as a smoke test.
 
 mod args;
 mod fault_fleet;
@@ -13,10 +13,10 @@ use args::positional as arg;
 
 fn main() -> anyhow::Result<()> {
     let bench = args::full_run();
-    let (meters, days, percent) = if bench {
-        (arg(1, 10_000), arg(2, 7), arg(3, 1))
+    let (meters, days, percent, rounds_per_day) = if bench {
+        (arg(1, 10_000), arg(2, 7), arg(3, 1), arg(4, 96))
     } else {
-        (40, 1, 10)
+        (40, 1, 10, 16)
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -25,7 +25,7 @@ fn main() -> anyhow::Result<()> {
         meters,
         meters_per_bus: 8,
         start: "2026-10-01T00:00:00Z".parse()?,
-        rounds: u32::try_from(days * arg(4, 96))?,
+        rounds: u32::try_from(days * rounds_per_day)?,
         timeout: std::time::Duration::from_millis(if bench { 500 } else { 150 }),
         late_reply_ms: if bench { 1500 } else { 500 },
         share: percent as f64 / 100.0,

@@ -17,8 +17,9 @@ async fn every_fault_kind_is_detected_on_a_small_fleet() {
             // 18:00 in Shanghai: the faults fall in the night, when a PV meter's reverse energy counts.
             start: "2026-10-01T10:00:00Z".parse().unwrap(),
             rounds: 48,
-            timeout: Duration::from_millis(150),
-            late_reply_ms: 500,
+            // Generous for a loaded CI machine; the late replies still miss both attempts.
+            timeout: Duration::from_millis(300),
+            late_reply_ms: 800,
             share: 0.08,
             seed: 11,
         },
