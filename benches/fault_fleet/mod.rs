@@ -187,11 +187,19 @@ fn hides(hider: FaultKind, hidden: FaultKind) -> bool {
     }
 }
 
-/// Whether other faults of the same meter hide all but less than [`LEAST_VISIBLE`] of `label` (an
-/// instant fault — a replacement — is seen when the meter answers again).
+/// Whether other faults of the same meter hide all but less than [`LEAST_VISIBLE`] of `label`, or
+/// hide the instant of an instant fault (a replacement).
 fn masked(label: &Label, meter_labels: &[Label]) -> bool {
-    if is_comm(label.kind) || label.end <= label.start {
+    if is_comm(label.kind) {
         return false;
+    }
+    if label.end <= label.start {
+        // A replacement while the meter is silent shows only if the new register is still below the
+        // old one when the meter answers again; the simulator starts registers at zero, so after a
+        // long silence it may not be.
+        return meter_labels
+            .iter()
+            .any(|c| hides(c.kind, label.kind) && c.start <= label.start && label.start < c.end);
     }
     let step = TimeDelta::minutes(15);
     let mut visible = TimeDelta::zero();
@@ -362,9 +370,10 @@ pub async fn run(
         ..FaultScores::default()
     };
     let mut next_trip = 0;
-    // Rounds are 15 minutes apart in the field, so a late reply lands long before the next round; in
-    // compressed time a round lasts at least as long as the lateness.
-    let least_round = Duration::from_millis(run.late_reply_ms + 100);
+    // Rounds are 15 minutes apart in the field, so a late reply lands long before the next round asks
+    // the meter again; in compressed time the next round waits until the last request of this one has
+    // had its lateness (else a late reply could be taken for the next round's answer).
+    let settle = Duration::from_millis(run.late_reply_ms + 100);
     for round in 0..=rounds {
         let round_began = Instant::now();
         let boundary = start + TimeDelta::minutes(15 * round);
@@ -394,7 +403,7 @@ pub async fn run(
         scores.readings += stats.rows;
         let judged = round_began.elapsed();
         scores.round_times.push([collected, forwarded, judged]);
-        tokio::time::sleep(least_round.saturating_sub(round_began.elapsed())).await;
+        tokio::time::sleep(settle.saturating_sub(round_began.elapsed() - collected)).await;
         if (round > 0 && round % 16 == 0) || round == rounds {
             scores.elapsed = began.elapsed();
             progress(u32::try_from(round).unwrap_or(u32::MAX), &scores);
