@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::audit::Actor;
 use super::Control;
-use crate::domain::alarm::{AlarmKind, AlarmState};
+use crate::domain::alarm::AlarmKind;
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::store::alarms::{self, AlarmFilter, MeterAlarm};
 use crate::ControlError;
@@ -76,24 +76,15 @@ impl Control {
                     let place = profiles.get(meter_id);
                     let since = instant(*since_us);
                     let alarm = MeterAlarm {
-                        id: uuid::Uuid::new_v4().to_string(),
-                        meter_id: meter_id.clone(),
                         area_id: place.and_then(|p| p.area_id.clone()),
                         bus_id: place.and_then(|p| p.bus_id.clone()),
-                        kind,
-                        severity: kind.severity(),
-                        state: AlarmState::Raised,
-                        detail: describe(kind, since, evidence),
                         evidence: Some(json!(evidence)),
-                        command_id: None,
-                        since_at: since,
-                        raised_at: instant(*at_us),
-                        detected_at: now,
-                        acknowledged_by: None,
-                        acknowledged_at: None,
-                        cleared_at: None,
-                        cleared_by: None,
-                        clear_note: None,
+                        ..MeterAlarm::raised(
+                            meter_id,
+                            kind,
+                            describe(kind, since, evidence),
+                            (since, instant(*at_us), now),
+                        )
                     };
                     if alarms::insert(&mut tx, &alarm).await? {
                         outcome.raised += 1;

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::audit::Actor;
 use super::Control;
-use crate::domain::alarm::{AlarmKind, AlarmState};
+use crate::domain::alarm::AlarmKind;
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::command::{CommandEvent, CommandState};
 use crate::store::accounts::Account;
@@ -223,24 +223,8 @@ impl Control {
         alarms::insert(
             conn,
             &MeterAlarm {
-                id: uuid::Uuid::new_v4().to_string(),
-                meter_id: meter_id.to_string(),
-                area_id: None,
-                bus_id: None,
-                kind,
-                severity: kind.severity(),
-                state: AlarmState::Raised,
-                detail,
-                evidence: None,
                 command_id: command_id.map(str::to_string),
-                since_at: now,
-                raised_at: now,
-                detected_at: now,
-                acknowledged_by: None,
-                acknowledged_at: None,
-                cleared_at: None,
-                cleared_by: None,
-                clear_note: None,
+                ..MeterAlarm::raised(meter_id, kind, detail, (now, now, now))
             },
         )
         .await?;

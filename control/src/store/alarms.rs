@@ -51,6 +51,39 @@ pub struct MeterAlarm {
     pub clear_note: Option<String>,
 }
 
+impl MeterAlarm {
+    /// A new alarm of `kind` on `meter_id`, just raised: `since` is the first reading of its condition,
+    /// `raised` the one that completed it, `detected` when the service saw it. Area, bus, evidence and
+    /// command are left empty for the caller to fill.
+    pub fn raised(
+        meter_id: &str,
+        kind: AlarmKind,
+        detail: String,
+        (since, raised, detected): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            meter_id: meter_id.to_string(),
+            area_id: None,
+            bus_id: None,
+            kind,
+            severity: kind.severity(),
+            state: AlarmState::Raised,
+            detail,
+            evidence: None,
+            command_id: None,
+            since_at: since,
+            raised_at: raised,
+            detected_at: detected,
+            acknowledged_by: None,
+            acknowledged_at: None,
+            cleared_at: None,
+            cleared_by: None,
+            clear_note: None,
+        }
+    }
+}
+
 fn kind_name<S: serde::Serializer>(kind: &AlarmKind, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(kind.name())
 }
