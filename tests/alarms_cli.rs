@@ -56,35 +56,27 @@ async fn a_rescan_raises_and_clears_once_and_staff_close_alarms() {
         ),
     )
     .unwrap();
-    let out = cli(
-        &config,
-        &[
-            "alarms",
-            "rescan",
-            "--from",
-            "2026-10-01",
-            "--to",
-            "2026-10-02",
-        ],
-        "",
-    );
+    let rescan = || {
+        cli(
+            &config,
+            &[
+                "alarms",
+                "rescan",
+                "--from",
+                "2026-10-01",
+                "--to",
+                "2026-10-02",
+            ],
+            "",
+        )
+    };
+    let out = rescan();
     assert!(
         out.contains("2 day(s), 384 readings judged: 2 alarm(s) raised, 1 cleared"),
         "{out}"
     );
     // The same range again adds nothing.
-    let again = cli(
-        &config,
-        &[
-            "alarms",
-            "rescan",
-            "--from",
-            "2026-10-01",
-            "--to",
-            "2026-10-02",
-        ],
-        "",
-    );
+    let again = rescan();
     assert!(
         again.contains("0 alarm(s) raised, 0 cleared, 2 already known"),
         "{again}"

@@ -1,8 +1,6 @@
 //! Consumes the acknowledgements topic and applies each acknowledgement; offsets are committed after
 //! the acknowledgement is applied (a redelivery is a duplicate, which changes nothing).
 
-use std::time::Duration;
-
 use ingest::command::AckMessage;
 use ingest::kafka::KafkaSettings;
 use ingest::supervise::LoopHandle;
@@ -28,15 +26,9 @@ pub async fn run(
     consumer.subscribe(&[&control.rules().topics.acks])?;
     handle.success();
     loop {
-        let message = tokio::select! {
-            _ = shutdown.changed() => return Ok(()),
-            m = tokio::time::timeout(Duration::from_secs(1), consumer.recv()) => m,
+        let Some(message) = super::next_message(&consumer, &mut shutdown, &handle).await? else {
+            return Ok(());
         };
-        let Ok(message) = message else {
-            handle.success();
-            continue;
-        };
-        let message = message?;
         match serde_json::from_slice::<AckMessage>(message.payload().unwrap_or_default()) {
             Ok(ack) => {
                 control.apply_ack(&ack).await?;

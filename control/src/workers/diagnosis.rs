@@ -131,15 +131,9 @@ pub async fn run(
             }
             profiles_read = Instant::now();
         }
-        let message = tokio::select! {
-            _ = shutdown.changed() => return Ok(()),
-            m = tokio::time::timeout(Duration::from_secs(1), consumer.recv()) => m,
+        let Some(message) = super::next_message(&consumer, &mut shutdown, &handle).await? else {
+            return Ok(());
         };
-        let Ok(message) = message else {
-            handle.success();
-            continue;
-        };
-        let message = message?;
         let outcome = judge.message(&message).await?;
         if outcome.raised + outcome.cleared > 0 {
             tracing::debug!(
