@@ -73,6 +73,7 @@ fn main() -> anyhow::Result<()> {
                 zone: chrono_tz::Asia::Shanghai,
                 max_concurrent_buses: dtus,
                 clock_check_every: 0,
+                event_check_every: 0,
                 clock_threshold: Duration::from_secs(60),
                 command_keys: None,
             },

@@ -65,6 +65,29 @@ enum AlarmsCommand {
         #[arg(long)]
         note: String,
     },
+    /// Write the alarms raised and the meter events of local dates FROM..=TO to the lake's `alarms`
+    /// and `meter_events` tables (each day replaced; the service does this for today and yesterday).
+    Export {
+        /// First local date.
+        #[arg(long)]
+        from: NaiveDate,
+        /// Last local date.
+        #[arg(long)]
+        to: NaiveDate,
+    },
+    /// Meters' event records read by the collectors (cover open, power-down, programming, clock
+    /// setting) in local dates FROM..=TO, oldest first.
+    Events {
+        /// Only this meter.
+        #[arg(long)]
+        meter: Option<String>,
+        /// First local date.
+        #[arg(long)]
+        from: NaiveDate,
+        /// Last local date.
+        #[arg(long)]
+        to: NaiveDate,
+    },
     /// Run the alarm rules ([diagnosis]) over the lake's readings of local dates FROM..=TO (after a
     /// rule or a parameter changed); raises and clears alarms as streaming would have.
     Rescan {
@@ -75,6 +98,16 @@ enum AlarmsCommand {
         #[arg(long)]
         to: NaiveDate,
     },
+}
+
+/// A session over the configured lake and registry.
+async fn lake_session(config: &Config) -> anyhow::Result<analytics::LakeSession> {
+    let zone = store::partition::parse_zone(&config.lake.zone)?;
+    let lake = store::LakeLocation::parse(&config.lake.location)?;
+    let registry = std::path::PathBuf::from(&config.lake.registry);
+    analytics::LakeSession::open_with_registry(&lake, zone, None, Some(&registry))
+        .await
+        .context("opening the lake")
 }
 
 pub async fn alarms(config: &Config, args: AlarmsArgs) -> anyhow::Result<()> {
@@ -146,18 +179,48 @@ pub async fn alarms(config: &Config, args: AlarmsArgs) -> anyhow::Result<()> {
                 alarm.cleared_by.unwrap_or_default()
             );
         }
+        AlarmsCommand::Export { from, to } => {
+            let session = lake_session(config).await?;
+            let mut day = from;
+            while day <= to {
+                let export = control.export_day(&session, day).await?;
+                println!(
+                    "{day}: {} alarm(s), {} event(s) written to the lake",
+                    export.alarms, export.events
+                );
+                day = day.succ_opt().context("the day after")?;
+            }
+        }
+        AlarmsCommand::Events { meter, from, to } => {
+            let zone = store::partition::parse_zone(&config.lake.zone)?;
+            let (start, end) = analytics::local_days::span(zone, from, to)?;
+            let events = control
+                .meter_events(meter.as_deref(), start, end, 100_000)
+                .await?;
+            println!(
+                "{:<12}  {:<20}  {:>8}  {:<25}  {:<25}  operator",
+                "meter", "event", "sequence", "at", "until"
+            );
+            for e in &events {
+                let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+                println!(
+                    "{:<12}  {:<20}  {:>8}  {:<25}  {:<25}  {}",
+                    e.meter_id,
+                    e.event.name(),
+                    e.sequence,
+                    time(e.at),
+                    time(e.end),
+                    e.operator.as_deref().unwrap_or("")
+                );
+            }
+            eprintln!("{} event(s)", events.len());
+        }
         AlarmsCommand::Rescan { from, to } => {
             config
                 .diagnosis
                 .validate()
                 .context("the [diagnosis] section")?;
-            let zone = store::partition::parse_zone(&config.lake.zone)?;
-            let lake = store::LakeLocation::parse(&config.lake.location)?;
-            let registry = std::path::PathBuf::from(&config.lake.registry);
-            let session =
-                analytics::LakeSession::open_with_registry(&lake, zone, None, Some(&registry))
-                    .await
-                    .context("opening the lake")?;
+            let session = lake_session(config).await?;
             let days = u64::try_from((to - from).num_days() + 1).unwrap_or(0);
             let bar = Arc::new(ProgressBar::new(days));
             bar.set_style(ProgressStyle::with_template(

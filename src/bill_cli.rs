@@ -1,4 +1,5 @@
-//! `meterlake bill --period 2026-10 [--meter M] [--as-of V] [--daily]`: a month's bills from the lake,
+//! `meterlake bill --period 2026-10 [--meter M] [--as-of V] [--daily] [--validated]`: a month's bills
+//! from the lake (raw intervals, or the VEE's validated ones),
 //! stored in the lake's `bills` table and printed as a table, CSV or JSON; with `--daily`, the month's
 //! daily charges per (meter, day) and their true-ups, stored in the `daily_charges` table.
 
@@ -47,6 +48,10 @@ pub struct BillArgs {
     /// Daily charges (one per meter and local day, and a true-up per meter) instead of bills.
     #[arg(long)]
     daily: bool,
+    /// Bill the VEE's validated energy (`meterlake vee run` over the whole month first) instead of
+    /// the raw intervals with gaps spread evenly.
+    #[arg(long)]
+    validated: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: BillFormat,
@@ -67,9 +72,12 @@ pub async fn run(config: &Config, args: BillArgs) -> anyhow::Result<()> {
     );
     bar.enable_steady_tick(Duration::from_millis(120));
     bar.set_message("opening the lake");
-    let session =
+    let mut session =
         analytics::LakeSession::open_with_registry(&location, zone, args.as_of, Some(registry))
             .await?;
+    if args.validated {
+        use_validated_energy(&mut session, &location, period).await?;
+    }
     let default_plan = args.plan.as_deref().unwrap_or(&config.control.plan);
     if args.daily {
         return run_daily(&session, &location, period, default_plan, &args, bar).await;
@@ -109,6 +117,34 @@ pub async fn run(config: &Config, args: BillArgs) -> anyhow::Result<()> {
             .map(|v| format!("; bills table version {v}"))
             .unwrap_or_default()
     );
+    Ok(())
+}
+
+/// Makes `session` bill validated energy, refusing a month VEE has not validated completely.
+async fn use_validated_energy(
+    session: &mut analytics::LakeSession,
+    location: &store::LakeLocation,
+    period: MonthPeriod,
+) -> anyhow::Result<()> {
+    if !session.bill_validated_energy(location).await? {
+        anyhow::bail!(
+            "the lake has no validated intervals: run `meterlake vee run --from … --to …` first"
+        );
+    }
+    let last = period
+        .first_day
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .context("the period's last day")?;
+    let missing = analytics::vee::table::unvalidated_days(session, period.first_day, last).await?;
+    if let (Some(first), Some(last)) = (missing.first(), missing.last()) {
+        anyhow::bail!(
+            "{} day(s) of {} are not validated ({first} … {last}): run `meterlake vee run --from \
+             {first} --to {last}` first",
+            missing.len(),
+            period.name()
+        );
+    }
     Ok(())
 }
 
@@ -203,18 +239,19 @@ fn daily_table(charges: &[MeterDailyCharges]) -> String {
 
 fn table(bills: &[analytics::Bill]) -> String {
     let mut out = format!(
-        "{:<14} {:<24} {:>10} {:>12} {:>9} {:>12}\n",
-        "meter", "plan", "intervals", "billed kWh", "estimated", "total yuan"
+        "{:<14} {:<24} {:>10} {:>12} {:>9} {:>12}  {}\n",
+        "meter", "plan", "intervals", "billed kWh", "estimated", "total yuan", "estimated by"
     );
     for bill in bills {
         out.push_str(&format!(
-            "{:<14} {:<24} {:>10} {:>12} {:>9} {:>12}\n",
+            "{:<14} {:<24} {:>10} {:>12} {:>9} {:>12}  {}\n",
             bill.meter_id,
             bill.priced.plan,
             bill.priced.intervals,
             bill.priced.billed_kwh.round_dp(2),
             bill.estimated_intervals,
-            bill.priced.total
+            bill.priced.total,
+            bill.estimation.describe()
         ));
     }
     out

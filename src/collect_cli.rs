@@ -68,6 +68,7 @@ pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
             zone: store::partition::parse_zone(&config.lake.zone)?,
             max_concurrent_buses: config.collector.max_concurrent_buses,
             clock_check_every: config.collector.clock_check_every_rounds,
+            event_check_every: config.collector.event_check_every_rounds,
             clock_threshold: Duration::from_secs(config.collector.clock_threshold_s),
             command_keys: command_keys(&config.collector.command_keys_dir)?,
         },

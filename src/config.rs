@@ -25,6 +25,8 @@ pub struct Config {
     pub tls: TlsConfig,
     /// Alarm rules on readings (`[diagnosis]`, `docs/diagnosis.md`).
     pub diagnosis: analytics::diagnosis::DiagnosisConfig,
+    /// Validation, estimation and editing of interval data (`[vee]`, `docs/vee.md`).
+    pub vee: analytics::vee::VeeConfig,
 }
 
 /// `[lake]`
@@ -78,6 +80,9 @@ pub struct CollectorConfig {
     pub buses_file: String,
     /// Read meter clocks every this many rounds (0: never; 96 rounds of 15 min = daily).
     pub clock_check_every_rounds: u64,
+    /// Read the meters' event records (cover open, power-down, programming, clock setting) every this
+    /// many rounds (0: never; 96 = daily; the first round after a start reads them too).
+    pub event_check_every_rounds: u64,
     /// Broadcast a time sync on a bus when a meter is off by this many seconds (60–300 s window).
     pub clock_threshold_s: u64,
     /// Directory of the keys relay commands must be signed under (a copy of the control service's
@@ -218,6 +223,7 @@ impl Default for Config {
                 listen: "127.0.0.1:9645".into(),
                 buses_file: "buses.toml".into(),
                 clock_check_every_rounds: 96,
+                event_check_every_rounds: 96,
                 clock_threshold_s: 60,
                 command_keys_dir: "meterlake-data/keys/commands".into(),
             },
@@ -237,6 +243,7 @@ impl Default for Config {
             },
             tls: TlsConfig::default(),
             diagnosis: Default::default(),
+            vee: Default::default(),
         }
     }
 }

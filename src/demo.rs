@@ -60,6 +60,7 @@ fn demo_control_terms(control: &mut control::Config) {
     control.trip_on_weekends = true;
     control.warning_lead_s = 1800;
     control.billing_every_s = 0;
+    control.lake_export_every_s = 0;
     control.sweep_every_ms = 200;
 }
 
@@ -82,6 +83,8 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     config.control.command_keys_dir = format!("{run_dir}/keys/commands");
     config.control.listen = "127.0.0.1:0".into();
     demo_control_terms(&mut config.control);
+    // The compressed day reads the meters' event records every four simulated hours, not daily.
+    config.collector.event_check_every_rounds = 16;
     let started = Instant::now();
     let mut p = Pipeline::start(PipelineOptions {
         config,
@@ -311,7 +314,7 @@ async fn drive(p: &mut Pipeline, args: &DemoArgs, started: Instant) -> anyhow::R
         &ever_tripped,
         (trips, reconnects),
         report.lake_version,
-        started,
+        (args.start, started),
     )
     .await
 }
@@ -336,8 +339,19 @@ fn demo_faults(start: DateTime<Utc>) -> ingest::sim::FaultConfig {
     }
 }
 
-/// The alarms the streaming diagnosis raised, with their lifecycle.
-async fn alarms_seen(p: &Pipeline) -> anyhow::Result<()> {
+/// The alarms the streaming diagnosis raised, with their lifecycle; then the day's area rules, the
+/// meters' event records and the export of both to the lake.
+async fn alarms_seen(p: &Pipeline, start: DateTime<Utc>) -> anyhow::Result<()> {
+    let day = start.with_timezone(&p.zone).date_naive();
+    let session = p.session().await?;
+    let areas = p
+        .control
+        .judge_areas(
+            &session,
+            day,
+            &analytics::diagnosis::DiagnosisConfig::default(),
+        )
+        .await?;
     let alarms = p
         .control
         .alarms(&control::store::alarms::AlarmFilter {
@@ -366,7 +380,29 @@ alarms from the streaming diagnosis ({} raised; injected: a voltage sag on 00000
             alarm.detail
         );
     }
-    println!("  (meterlake alarms list --all; GET /api/alarms; docs/diagnosis.md)");
+    let (from, to) = analytics::local_days::span(p.zone, day, day)?;
+    let events = p.control.meter_events(None, from, to, 1000).await?;
+    println!(
+        "  area rules of {day} (line loss, collection success): {} raised, {} cleared",
+        areas.raised, areas.cleared
+    );
+    for e in events.iter().take(6) {
+        println!(
+            "  event record {} {:<20} #{} at {}",
+            e.meter_id,
+            e.event.name(),
+            e.sequence,
+            e.at.map(|t| local(p, t)).unwrap_or_default()
+        );
+    }
+    let exported = p.control.export_day(&session, day).await?;
+    println!(
+        "  exported to the lake: {} alarm(s) to `alarms`, {} event(s) to `meter_events`",
+        exported.alarms, exported.events
+    );
+    println!(
+        "  (meterlake alarms list --all | events | export; GET /api/alarms; docs/diagnosis.md)"
+    );
     Ok(())
 }
 
@@ -403,7 +439,7 @@ async fn summary(
     tripped: &BTreeSet<String>,
     (trips, reconnects): (u32, u32),
     version: Option<i64>,
-    started: Instant,
+    (start, started): (DateTime<Utc>, Instant),
 ) -> anyhow::Result<()> {
     let stats = p.sink_stats();
     let session = p.session().await?;
@@ -466,7 +502,8 @@ async fn summary(
     }
     on_demand_read(p).await?;
     customer_data(p).await?;
-    alarms_seen(p).await?;
+    alarms_seen(p, start).await?;
+    crate::demo_vee::validated(p, start).await?;
     let mismatches = p.control.check_ledger().await?;
     println!(
         "\nledger check: {}",

@@ -7,6 +7,7 @@ mod collect_cli;
 mod control_cli;
 mod customers_cli;
 mod demo;
+mod demo_vee;
 mod frame_cli;
 mod lake_cli;
 mod meter_cli;
@@ -18,6 +19,7 @@ mod sql_cli;
 mod sql_server_cli;
 mod tariff_cli;
 mod user_cli;
+mod vee_cli;
 
 use std::path::PathBuf;
 
@@ -77,8 +79,11 @@ enum Command {
     Customers(customers_cli::CustomersArgs),
     /// Make a self-signed TLS certificate and key for the `[tls]` section.
     Cert(cert_cli::CertArgs),
-    /// Alarms: list, acknowledge, clear by hand, or re-run the rules over a date range of the lake.
+    /// Alarms: list, acknowledge, clear by hand, export to the lake, meter event records, or re-run
+    /// the rules over a date range of the lake.
     Alarms(alarms_cli::AlarmsArgs),
+    /// Validation, estimation and editing of interval data: run over dates, show, edit, list edits.
+    Vee(vee_cli::VeeArgs),
 }
 
 fn init_logging() {
@@ -134,6 +139,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sql(args) => sql_cli::run(&config, args).await,
         Command::SqlServer(args) => sql_server_cli::run(&config, args).await,
         Command::Bill(args) => bill_cli::run(&config, args).await,
+        Command::Vee(args) => vee_cli::run(&config, args).await,
         Command::Report(args) => report_cli::run(&config, args).await,
         Command::Frame(args) => frame_cli::run(args),
         Command::Meter(args) => meter_cli::run(args).await,

@@ -249,6 +249,7 @@ impl Pipeline {
                 zone,
                 max_concurrent_buses: config.collector.max_concurrent_buses,
                 clock_check_every: config.collector.clock_check_every_rounds,
+                event_check_every: config.collector.event_check_every_rounds,
                 clock_threshold: Duration::from_secs(config.collector.clock_threshold_s),
                 command_keys: Some(
                     KeyRing::load_or_generate(

@@ -176,23 +176,21 @@ async fn open_session(
     let zone = store::partition::parse_zone(&config.lake.zone)?;
     let location = store::LakeLocation::parse(&config.lake.location)?;
     let registry = Some(std::path::Path::new(&config.lake.registry));
-    Ok(
-        match as_of.map(|text| parse_as_of(text, zone)).transpose()? {
-            None => {
-                analytics::LakeSession::open_with_registry(&location, zone, None, registry).await?
-            }
-            Some(AsOf::Version(version)) => {
-                analytics::LakeSession::open_with_registry(&location, zone, Some(version), registry)
-                    .await?
-            }
-            Some(AsOf::Time(at)) => {
-                let lake = store::Lake::open_at_time(&location, zone, at)
-                    .await
-                    .with_context(|| format!("no lake version at or before {at}"))?;
-                analytics::LakeSession::from_lake_with_registry(&lake, zone, registry).await?
-            }
-        },
-    )
+    let session = match as_of.map(|text| parse_as_of(text, zone)).transpose()? {
+        None => analytics::LakeSession::open_with_registry(&location, zone, None, registry).await?,
+        Some(AsOf::Version(version)) => {
+            analytics::LakeSession::open_with_registry(&location, zone, Some(version), registry)
+                .await?
+        }
+        Some(AsOf::Time(at)) => {
+            let lake = store::Lake::open_at_time(&location, zone, at)
+                .await
+                .with_context(|| format!("no lake version at or before {at}"))?;
+            analytics::LakeSession::from_lake_with_registry(&lake, zone, registry).await?
+        }
+    };
+    session.register_derived().await?;
+    Ok(session)
 }
 
 /// What `--as-of` names.

@@ -167,3 +167,50 @@ async fn a_rescan_raises_and_clears_once_and_staff_close_alarms() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("already cleared"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarms_go_to_the_lake_and_sql_reads_them() {
+    let (dir, _location, _lake) = lake_with(&readings()).await;
+    let config = dir.path().join("meterlake.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[lake]\nlocation = {:?}\n[control]\ndatabase = \"sqlite://{}/control.db\"\n\
+             audit_keys_dir = {:?}\ncommand_keys_dir = {:?}\n",
+            dir.path().join("lake").display().to_string(),
+            dir.path().display(),
+            dir.path().join("keys/audit").display().to_string(),
+            dir.path().join("keys/commands").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let range = ["--from", "2026-10-01", "--to", "2026-10-02"];
+    cli(&config, &[&["alarms", "rescan"][..], &range].concat(), "");
+    let exported = cli(&config, &[&["alarms", "export"][..], &range].concat(), "");
+    assert!(
+        exported.contains("2026-10-01: 1 alarm(s), 0 event(s)")
+            && exported.contains("2026-10-02: 1 alarm(s), 0 event(s)"),
+        "{exported}"
+    );
+    // Exporting again replaces the days: still one row per alarm.
+    cli(&config, &[&["alarms", "export"][..], &range].concat(), "");
+    let sql = cli(
+        &config,
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT kind, state, date FROM alarms ORDER BY kind",
+        ],
+        "",
+    );
+    assert_eq!(
+        sql.lines().collect::<Vec<_>>(),
+        [
+            "kind,state,date",
+            "voltage_high,raised,2026-10-02",
+            "voltage_low,cleared,2026-10-01"
+        ],
+        "{sql}"
+    );
+}

@@ -7,7 +7,10 @@ use arrow::array::{Array, StringArray};
 use chrono::{DateTime, TimeDelta, Utc};
 use ingest::collector::{Collector, CollectorConfig};
 use ingest::command::{AckOutcome, CommandMessage};
-use ingest::dlt645::{Address, DataId, RelayAction};
+use std::collections::BTreeMap;
+
+use ingest::dlt645::{Address, DataId, MeterEvent, RelayAction};
+use ingest::kafka::message::{EventReading, EVENTS_HEADER};
 use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
 use ingest::keyring::KeyRing;
 use ingest::sim::grid::GridConfig;
@@ -31,6 +34,16 @@ struct Rig {
 }
 
 async fn rig(fleet_config: FleetConfig, timeout: Duration, clock_check_every: u64) -> Rig {
+    rig_with(fleet_config, timeout, clock_check_every, 0).await
+}
+
+/// [`rig`] with event records read every `event_check_every` rounds.
+async fn rig_with(
+    fleet_config: FleetConfig,
+    timeout: Duration,
+    clock_check_every: u64,
+    event_check_every: u64,
+) -> Rig {
     let fleet = Fleet::new(&fleet_config, noon()).unwrap();
     let clock = SimClock::new(noon());
     let buses = ingest::sim::server::serve_fleet(&fleet, &clock, [127, 0, 0, 1].into())
@@ -56,6 +69,7 @@ async fn rig(fleet_config: FleetConfig, timeout: Duration, clock_check_every: u6
             zone: chrono_tz::Asia::Shanghai,
             max_concurrent_buses: 8,
             clock_check_every,
+            event_check_every,
             clock_threshold: Duration::from_secs(60),
             command_keys: Some(command_keys()),
         },
@@ -111,6 +125,99 @@ fn spooled_quality(spool: &Mutex<Spool>) -> Vec<(String, String)> {
     }
     out.sort();
     out
+}
+
+/// The event records of every spooled record's `meterlake-events` header, by meter.
+fn spooled_events(spool: &Mutex<Spool>) -> BTreeMap<String, Vec<EventReading>> {
+    let spool = spool.lock().unwrap();
+    let mut out = BTreeMap::new();
+    for peeked in spool.peek(usize::MAX).unwrap() {
+        for (name, value) in &peeked.record.headers {
+            if name == EVENTS_HEADER {
+                let by_meter: BTreeMap<String, Vec<EventReading>> =
+                    serde_json::from_slice(value).unwrap();
+                out.extend(by_meter);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn event_records_are_read_daily_and_again_only_when_a_count_moves() {
+    let mut config = one_bus(3);
+    config.constant_watts = Some(500.0);
+    let (opened, lost) = (noon() - TimeDelta::days(1), noon() - TimeDelta::hours(3));
+    config.faults = FaultConfig {
+        scheduled: vec![
+            ScheduledFault {
+                meter_number: 7001,
+                fault: Fault::new(FaultKind::Bypass, opened, noon() + TimeDelta::days(1)),
+            },
+            ScheduledFault {
+                meter_number: 7002,
+                fault: Fault::new(FaultKind::VoltageLoss, lost, lost + TimeDelta::hours(1)),
+            },
+        ],
+        random: Vec::new(),
+    };
+    let r = rig_with(config, Duration::from_millis(300), 0, 2).await;
+    let first = r.collector.collect(noon()).await.unwrap();
+    assert_eq!(
+        first.event_records, 2,
+        "one record per meter whose log is not empty"
+    );
+    let events = spooled_events(&r.spool);
+    assert_eq!(events.len(), 2, "{events:?}");
+    let near = |t: Option<DateTime<Utc>>, want: DateTime<Utc>| {
+        t.is_some_and(|t| (t - want).num_minutes().abs() <= 10)
+    };
+    let cover = &events["000000007001"];
+    assert_eq!(
+        (cover[0].event, cover[0].count, cover[0].record),
+        (MeterEvent::TerminalCoverOpen, 1, 1)
+    );
+    assert!(near(cover[0].at, opened), "{cover:?}");
+    assert!(
+        near(cover[0].end, opened + TimeDelta::minutes(6)),
+        "{cover:?}"
+    );
+    let power = &events["000000007002"];
+    assert_eq!(power[0].event, MeterEvent::PowerDown);
+    assert!(near(power[0].at, lost) && near(power[0].end, lost + TimeDelta::hours(1)));
+    // Not an event round; then an event round whose counts have not moved: nothing is read twice.
+    for minutes in [15, 30] {
+        let round = r
+            .collector
+            .collect(noon() + TimeDelta::minutes(minutes))
+            .await
+            .unwrap();
+        assert_eq!(round.event_records, 0, "round at +{minutes} min");
+    }
+    // On demand, the count and any record can be read by identifier.
+    let items = r
+        .collector
+        .read_now(
+            Address::from_number(7001).unwrap(),
+            &[
+                DataId(0x0330_0E00),
+                DataId(0x0330_0E01),
+                DataId(0x0330_0E02),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(items[0].name, Some("terminal cover open count"));
+    assert_eq!(items[0].value.as_deref(), Some("1"));
+    assert!(
+        items[1]
+            .value
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("at 2026-09-30"),
+        "{items:?}"
+    );
+    assert_eq!(items[2].value.as_deref(), Some("(empty)"));
 }
 
 #[tokio::test]

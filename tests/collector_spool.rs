@@ -116,6 +116,7 @@ async fn a_kafka_outage_spools_rounds_and_they_drain_in_full_when_it_returns() {
             zone: chrono_tz::Asia::Shanghai,
             max_concurrent_buses: 16,
             clock_check_every: 0,
+            event_check_every: 0,
             clock_threshold: Duration::from_secs(60),
             command_keys: None,
         },

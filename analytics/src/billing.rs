@@ -36,6 +36,47 @@ pub struct Bill {
     pub estimated_intervals: u64,
     /// Energy of the estimated intervals, kWh (included in the bill).
     pub estimated_kwh: Decimal,
+    /// How the estimated intervals were estimated.
+    #[serde(default)]
+    pub estimation: Estimation,
+}
+
+/// How many of a bill's intervals each estimation method (or a person's edit) supplied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Estimation {
+    /// A register gap spread evenly, or interpolated between neighbours.
+    pub linear: u64,
+    /// The meter's profile of recent days.
+    pub profile: u64,
+    /// Set by a person (validated energy only).
+    pub edited: u64,
+}
+
+impl Estimation {
+    /// Counts one interval obtained by `method` (measured intervals are not counted).
+    pub fn count(&mut self, method: crate::vee::Method) {
+        use crate::vee::Method;
+        match method {
+            Method::Linear => self.linear += 1,
+            Method::Profile => self.profile += 1,
+            Method::Edit => self.edited += 1,
+            Method::Measured | Method::None => {}
+        }
+    }
+
+    /// The counts as a bill shows them (`linear 3, profile 12`; empty when nothing was estimated).
+    pub fn describe(&self) -> String {
+        [
+            ("linear", self.linear),
+            ("profile", self.profile),
+            ("edited", self.edited),
+        ]
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
 }
 
 impl Bill {
@@ -93,5 +134,6 @@ fn price(
         lake_version: session.lake_version(),
         estimated_intervals: meter.estimated,
         estimated_kwh: Decimal::new(meter.estimated_e6, 6),
+        estimation: meter.estimation,
     })
 }

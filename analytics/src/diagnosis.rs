@@ -6,8 +6,10 @@
 //! for a re-run over a date range).
 //! Keeping alarms (their lifecycle, acknowledgement, notification) is the control service's job.
 
+pub mod area;
 pub mod config;
 pub mod kinds;
+pub mod lake_tables;
 pub mod observation;
 pub mod profiles;
 pub mod watch;

@@ -32,4 +32,7 @@ pub enum AnalyticsError {
     /// A query result had an unexpected shape.
     #[error("unexpected result: {0}")]
     Shape(String),
+    /// A VEE parameter is out of range.
+    #[error(transparent)]
+    Vee(#[from] crate::vee::InvalidVeeConfig),
 }

@@ -7,12 +7,14 @@ pub mod error;
 pub mod interval_rules;
 pub mod interval_table;
 pub mod lake_files;
+pub mod local_days;
 pub mod pg_server;
 pub mod registry;
 pub mod relay_state;
 pub mod report;
 pub mod session;
 pub mod tariff;
+pub mod vee;
 pub mod views;
 
 pub use billing::Bill;

@@ -130,6 +130,7 @@ async fn open_guarded(
         Some(runtime.clone()),
     )
     .await?;
+    session.register_derived().await?;
     let ctx = Arc::new(session.context().clone());
     setup_pg_catalog(&ctx, "datafusion", EmptyContextProvider)
         .map_err(|e| AnalyticsError::Shape(format!("pg_catalog: {e}")))?;

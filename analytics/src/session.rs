@@ -19,6 +19,8 @@ pub struct LakeSession {
     zone: Tz,
     files: Vec<String>,
     files_local: bool,
+    validated_billing: bool,
+    lake_root: String,
 }
 
 impl LakeSession {
@@ -97,6 +99,12 @@ impl LakeSession {
             zone,
             files,
             files_local,
+            validated_billing: false,
+            lake_root: lake
+                .url()
+                .join("../")
+                .map(|root| root.to_string())
+                .unwrap_or_default(),
         })
     }
 
@@ -115,6 +123,11 @@ impl LakeSession {
         self.files_local
     }
 
+    /// Where the lake lives (its root, above the `readings` table), for writing derived tables.
+    pub fn location(&self) -> Result<LakeLocation, AnalyticsError> {
+        Ok(LakeLocation::parse(&self.lake_root)?)
+    }
+
     /// The utility's local zone.
     pub fn zone(&self) -> Tz {
         self.zone
@@ -123,6 +136,68 @@ impl LakeSession {
     /// The DataFusion context, for front ends.
     pub fn context(&self) -> &SessionContext {
         &self.ctx
+    }
+
+    /// Registers the VEE's `validated_intervals` table ([`crate::vee`]) at its latest version; false
+    /// (nothing registered) when VEE has not written it yet.
+    pub async fn register_validated(
+        &self,
+        location: &LakeLocation,
+    ) -> Result<bool, AnalyticsError> {
+        use crate::vee::table::{DATE_COLUMN, VALIDATED_TABLE};
+        let table = store::DerivedTable::open(location, VALIDATED_TABLE, DATE_COLUMN).await?;
+        let Some(provider) = table.table_provider(&self.ctx.state()).await? else {
+            return Ok(false);
+        };
+        self.ctx.deregister_table(VALIDATED_TABLE)?;
+        self.ctx.register_table(VALIDATED_TABLE, provider)?;
+        Ok(true)
+    }
+
+    /// Registers every derived table the lake has — `bills`, `daily_charges`, `validated_intervals`,
+    /// `alarms`, `meter_events` — at its latest version, for SQL front ends (analysts query them beside
+    /// the readings); returns the names registered. A table not written yet is left out.
+    pub async fn register_derived(&self) -> Result<Vec<&'static str>, AnalyticsError> {
+        use crate::diagnosis::lake_tables::{ALARMS_TABLE, EVENTS_TABLE};
+        let location = self.location()?;
+        let mut registered = Vec::new();
+        for name in [
+            crate::billing::bill_records::BILLS_TABLE,
+            crate::billing::daily_run::DAILY_CHARGES_TABLE,
+            crate::vee::table::VALIDATED_TABLE,
+            ALARMS_TABLE,
+            EVENTS_TABLE,
+        ] {
+            let table = store::DerivedTable::open(&location, name, "").await?;
+            if let Some(provider) = table.table_provider(&self.ctx.state()).await? {
+                self.ctx.deregister_table(name)?;
+                self.ctx.register_table(name, provider)?;
+                registered.push(name);
+            }
+        }
+        Ok(registered)
+    }
+
+    /// Makes billing read the VEE's validated energy: registers `validated_intervals`
+    /// ([`LakeSession::register_validated`]) and redefines `billing_energy` as
+    /// [`crate::views::VALIDATED_BILLING_ENERGY`]. Returns false (and changes nothing) when VEE has not
+    /// written the table yet.
+    pub async fn bill_validated_energy(
+        &mut self,
+        location: &LakeLocation,
+    ) -> Result<bool, AnalyticsError> {
+        if !self.register_validated(location).await? {
+            return Ok(false);
+        }
+        self.ctx.deregister_table("billing_energy")?;
+        self.query(crate::views::VALIDATED_BILLING_ENERGY).await?;
+        self.validated_billing = true;
+        Ok(true)
+    }
+
+    /// Whether billing reads validated energy ([`LakeSession::bill_validated_energy`]).
+    pub fn bills_validated_energy(&self) -> bool {
+        self.validated_billing
     }
 
     /// Runs one SQL statement and collects the result.

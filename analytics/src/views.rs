@@ -139,11 +139,24 @@ SELECT meter_id, date, slot, interval_start, interval_end,
        CASE WHEN quality = 'missing' AND gap_energy_kwh IS NOT NULL THEN {share}
             ELSE CAST(energy_kwh AS DECIMAL(20, 8)) END AS energy_kwh,
        quality = 'missing' AND gap_energy_kwh IS NOT NULL AS estimated,
-       quality
+       quality,
+       CASE WHEN quality = 'missing' AND gap_energy_kwh IS NOT NULL THEN 'linear'
+            ELSE 'measured' END AS method
 FROM interval_energy",
         share = sql::gap_share("gap_energy_kwh"),
     )
 }
+
+/// `billing_energy` over the VEE's `validated_intervals` table ([`crate::vee`]), as
+/// [`crate::LakeSession::bill_validated_energy`] defines it: the validated value of every interval, with
+/// `estimated` for estimates and edits and `method` saying how each value was obtained.
+pub const VALIDATED_BILLING_ENERGY: &str = "CREATE VIEW billing_energy AS
+SELECT meter_id, CAST(date AS DATE) AS date, slot, interval_start, interval_end,
+       CAST(kwh AS DECIMAL(20, 8)) AS energy_kwh,
+       status IN ('estimated', 'edited') AS estimated,
+       CASE status WHEN 'valid' THEN 'measured' ELSE status END AS quality,
+       method
+FROM validated_intervals";
 
 /// Every view for a lake in `zone`, in creation order (`interval_energy` first: a session over local
 /// files replaces it by [`crate::interval_table`] before the others are created).

@@ -66,10 +66,13 @@ pub fn detecting_rule(kind: FaultKind) -> AlarmRule {
 }
 
 /// Rules whose alarm is a true consequence of a fault of `kind` (a meter whose replies all come too
-/// late is also silent).
+/// late is also silent; tampering opens a cover, which the meter's event records show).
 fn consequences(kind: FaultKind) -> Vec<AlarmRule> {
     match kind {
         FaultKind::CommTimeout => vec![AlarmRule::SlowReplies, AlarmRule::MeterSilent],
+        FaultKind::StuckRegister | FaultKind::Bypass | FaultKind::ReverseTheft => {
+            vec![detecting_rule(kind), AlarmRule::CoverOpened]
+        }
         other => vec![detecting_rule(other)],
     }
 }
@@ -220,10 +223,16 @@ fn explained(alarm: &MeterAlarm, labels: Option<&Vec<Label>>) -> bool {
     let AlarmKind::Reading(rule) = alarm.kind else {
         return false;
     };
+    // An event record carries the meter's own clock, which may be some minutes off.
+    let slack = if rule == AlarmRule::CoverOpened {
+        TimeDelta::hours(1)
+    } else {
+        TimeDelta::zero()
+    };
     labels.is_some_and(|labels| {
         labels.iter().any(|l| {
             consequences(l.kind).contains(&rule)
-                && alarm.since_at >= l.start
+                && alarm.since_at + slack >= l.start
                 && alarm.since_at <= counts_until(l, labels)
         })
     })
@@ -290,6 +299,7 @@ pub async fn run(
             zone: chrono_tz::Asia::Shanghai,
             max_concurrent_buses: bus_count,
             clock_check_every: 0,
+            event_check_every: 96,
             clock_threshold: Duration::from_secs(60),
             command_keys: None,
         },

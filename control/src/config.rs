@@ -39,6 +39,9 @@ pub struct Config {
     pub retry_backoff_s: u64,
     /// Billing pass period, seconds (0: only on request, e.g. the demo drives them).
     pub billing_every_s: u64,
+    /// Export period of alarms and meter events to the lake (today and yesterday), seconds (0: never;
+    /// `meterlake alarms export` does it by hand).
+    pub lake_export_every_s: u64,
     /// Sweep period (deadlines, scheduled commands), milliseconds.
     pub sweep_every_ms: u64,
     /// The most a cashier may refund in one request, yuan (above it: refused, audited, alarmed).
@@ -71,6 +74,7 @@ impl std::fmt::Debug for Config {
             .field("max_attempts", &self.max_attempts)
             .field("retry_backoff_s", &self.retry_backoff_s)
             .field("billing_every_s", &self.billing_every_s)
+            .field("lake_export_every_s", &self.lake_export_every_s)
             .field("sweep_every_ms", &self.sweep_every_ms)
             .field("cashier_refund_limit", &self.cashier_refund_limit)
             .field("audit_keys_dir", &self.audit_keys_dir)
@@ -97,6 +101,7 @@ impl Default for Config {
             max_attempts: 3,
             retry_backoff_s: 60,
             billing_every_s: 900,
+            lake_export_every_s: 900,
             sweep_every_ms: 1000,
             cashier_refund_limit: rust_decimal::Decimal::new(50_000, 2),
             audit_keys_dir: "meterlake-data/keys/audit".into(),
@@ -155,6 +160,11 @@ impl Config {
             ("warning_lead_s", self.warning_lead_s, 7 * 24 * 3600),
             ("retry_backoff_s", self.retry_backoff_s, 24 * 3600),
             ("billing_every_s", self.billing_every_s, 7 * 24 * 3600),
+            (
+                "lake_export_every_s",
+                self.lake_export_every_s,
+                7 * 24 * 3600,
+            ),
             ("sweep_every_ms", self.sweep_every_ms, 3_600_000),
         ] {
             if value > max {

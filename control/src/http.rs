@@ -6,6 +6,7 @@ pub mod auth;
 mod customers;
 mod error;
 mod handlers;
+mod interval_edits;
 mod security;
 pub mod serve;
 
@@ -82,6 +83,17 @@ pub const ROUTES: auth::RouteTable = &[
     ("get", "/api/alarms", Right::ReadAlarms),
     ("post", "/api/alarms/{id}/ack", Right::HandleAlarms),
     ("post", "/api/alarms/{id}/clear", Right::HandleAlarms),
+    ("get", "/api/meters/{meter}/events", Right::ReadAlarms),
+    (
+        "get",
+        "/api/meters/{meter}/interval-edits",
+        Right::ReadAccount,
+    ),
+    (
+        "post",
+        "/api/meters/{meter}/interval-edits",
+        Right::EditIntervals,
+    ),
     ("get", "/api/users", Right::ManageUsers),
     ("post", "/api/users", Right::ManageUsers),
     ("put", "/api/users/{name}", Right::ManageUsers),
@@ -152,6 +164,11 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/alarms", get(alarms::alarms))
         .route("/api/alarms/{id}/ack", post(alarms::acknowledge))
         .route("/api/alarms/{id}/clear", post(alarms::clear))
+        .route("/api/meters/{meter}/events", get(alarms::meter_events))
+        .route(
+            "/api/meters/{meter}/interval-edits",
+            get(interval_edits::list).post(interval_edits::edit),
+        )
         .route("/api/users", get(s::users).post(s::add_user))
         .route("/api/users/{name}", put(s::change_user))
         .route("/api/users/{name}/password", post(s::reset_password))

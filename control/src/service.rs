@@ -176,6 +176,17 @@ pub async fn start(
             }),
         );
     }
+    if let (Some(open), true) = (runtime.lake.clone(), config.lake_export_every_s > 0) {
+        let every = Duration::from_secs(config.lake_export_every_s);
+        let (c, rx) = (control.clone(), shutdown.clone());
+        let areas = runtime.diagnosis.enabled.then(|| runtime.diagnosis.clone());
+        tasks.push(
+            supervisor.spawn("lake_export", shutdown.clone(), move |handle| {
+                let areas = areas.clone();
+                workers::lake_export::run(c.clone(), open.clone(), every, areas, handle, rx.clone())
+            }),
+        );
+    }
     if runtime.diagnosis.enabled {
         runtime
             .diagnosis

@@ -5,6 +5,7 @@
 pub mod acks;
 pub mod billing;
 pub mod diagnosis;
+pub mod lake_export;
 pub mod relay;
 pub mod sweeper;
 

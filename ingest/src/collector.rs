@@ -4,6 +4,7 @@
 pub mod bus_client;
 pub mod buses_file;
 pub mod commands;
+pub mod events;
 mod executed;
 pub mod forward;
 pub mod health;
@@ -14,6 +15,7 @@ pub mod relay_security;
 pub mod schedule;
 pub mod time_sync;
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,8 +34,10 @@ pub use relay_security::{PlaintextLab, RelayAuth, RelaySecurity};
 
 use crate::clock::Clock;
 use crate::dlt645::Address;
+use crate::dlt645::MeterEvent;
 use crate::kafka::message::{
-    encode_arrow, ARROW_STREAM, CONTENT_TYPE, LINK_HEADER, SCHEMA_VERSION_HEADER,
+    encode_arrow, EventReading, ARROW_STREAM, CONTENT_TYPE, EVENTS_HEADER, LINK_HEADER,
+    SCHEMA_VERSION_HEADER,
 };
 use crate::kafka::Topics;
 use crate::keyring::KeyRing;
@@ -73,6 +77,9 @@ pub struct CollectorConfig {
     pub max_concurrent_buses: usize,
     /// Check meter clocks every this many rounds (0: never); 96 rounds of 15 min is daily.
     pub clock_check_every: u64,
+    /// Read the meters' event records every this many rounds (0: never; 96 is daily, and the first
+    /// round after a start reads them too).
+    pub event_check_every: u64,
     /// Broadcast a time sync when a meter is off by this much (at least 60 s, see [`time_sync`]).
     pub clock_threshold: Duration,
     /// Keys relay commands must be signed under (`None`: every command is rejected).
@@ -108,11 +115,15 @@ pub struct RoundStats {
     pub time_syncs: u64,
     /// Meters whose clock is beyond what a broadcast may correct.
     pub clocks_beyond_window: u64,
+    /// Event records read (on the rounds that read events).
+    pub event_records: u64,
 }
 
 struct Bus {
     config: BusConfig,
     client: Mutex<BusClient>,
+    /// The event counts last seen per meter (see [`events::read_events`]).
+    event_counts: Mutex<HashMap<Address, HashMap<MeterEvent, u32>>>,
     meter_outcomes: [metrics::Counter; 3],
     time_syncs: metrics::Counter,
 }
@@ -162,6 +173,7 @@ impl Collector {
                     "bus" => b.bus_id.clone(),
                     "area" => b.area.clone()
                 ),
+                event_counts: Mutex::new(HashMap::new()),
                 config: b.clone(),
             })
             .collect();
@@ -230,6 +242,8 @@ impl Collector {
         let round = self.rounds.fetch_add(1, Ordering::SeqCst);
         let check_clocks = self.config.clock_check_every > 0
             && round.is_multiple_of(self.config.clock_check_every);
+        let check_events = self.config.event_check_every > 0
+            && round.is_multiple_of(self.config.event_check_every);
         let permits = tokio::sync::Semaphore::new(self.config.max_concurrent_buses.max(1));
         let mut pending: FuturesUnordered<_> = self
             .buses
@@ -238,7 +252,8 @@ impl Collector {
                 let permits = &permits;
                 async move {
                     let _permit = permits.acquire().await;
-                    self.collect_bus(bus, boundary, check_clocks).await
+                    self.collect_bus(bus, boundary, (check_clocks, check_events))
+                        .await
                 }
             })
             .collect();
@@ -260,6 +275,7 @@ impl Collector {
                         total.messages += 1;
                         total.time_syncs += stats.time_syncs;
                         total.clocks_beyond_window += stats.clocks_beyond_window;
+                        total.event_records += stats.event_records;
                         records.push(record);
                     }
                     None => total.skipped_buses += 1,
@@ -277,13 +293,14 @@ impl Collector {
         &self,
         bus: &Bus,
         boundary: DateTime<Utc>,
-        check_clocks: bool,
+        (check_clocks, check_events): (bool, bool),
     ) -> Result<Option<(SpooledRecord, RoundStats)>, CollectorError> {
         if self.stopping.load(Ordering::SeqCst) {
             return Ok(None);
         }
         let mut rows = Vec::with_capacity(bus.config.meters.len());
         let mut clocks = time_sync::ClockCheck::default();
+        let mut events: BTreeMap<String, Vec<EventReading>> = BTreeMap::new();
         let link;
         {
             let mut client = bus.client.lock().await;
@@ -299,6 +316,20 @@ impl Collector {
                     )
                     .await,
                 );
+            }
+            if check_events {
+                let mut counts = bus.event_counts.lock().await;
+                for row in rows.iter().filter(|r| r.quality != Quality::NoResponse) {
+                    let Ok(address) = row.meter_id.parse::<Address>() else {
+                        continue;
+                    };
+                    let known = counts.entry(address).or_default();
+                    let read =
+                        events::read_events(&mut client, address, self.config.zone, known).await;
+                    if !read.is_empty() {
+                        events.insert(row.meter_id.clone(), read);
+                    }
+                }
             }
             link = client.take_link_counters();
             if check_clocks {
@@ -341,6 +372,12 @@ impl Collector {
                 serde_json::to_vec(&by_meter).map_err(|e| CollectorError::Batch(e.to_string()))?;
             headers.push((LINK_HEADER.to_string(), json));
         }
+        let event_records = events.values().map(|v| v.len() as u64).sum();
+        if !events.is_empty() {
+            let json =
+                serde_json::to_vec(&events).map_err(|e| CollectorError::Batch(e.to_string()))?;
+            headers.push((EVENTS_HEADER.to_string(), json));
+        }
         let record = SpooledRecord {
             key: bus.config.bus_id.clone(),
             headers,
@@ -355,6 +392,7 @@ impl Collector {
                 skipped_buses: 0,
                 time_syncs: u64::from(clocks.broadcast),
                 clocks_beyond_window: clocks.beyond_window,
+                event_records,
             },
         )))
     }

@@ -23,6 +23,8 @@ pub mod data_id;
 pub mod error;
 #[path = "dlt645/error_word.rs"]
 pub mod error_word;
+#[path = "dlt645/event.rs"]
+pub mod event;
 #[path = "dlt645/explain.rs"]
 pub mod explain;
 #[path = "dlt645/frame.rs"]
@@ -49,6 +51,7 @@ pub use control::{ControlCode, Function};
 pub use data_id::DataId;
 pub use error::FrameError;
 pub use error_word::ErrorWord;
+pub use event::{EventLayout, EventRecord, MeterEvent};
 pub use explain::{explain, Explanation};
 pub use frame::Frame;
 pub use read::ReadReply;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use datafusion::catalog::TableProvider;
 use datafusion::prelude::{col, lit};
+use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 use deltalake::DeltaTable;
 
@@ -72,7 +73,8 @@ impl DerivedTable {
             .clone()
             .write(vec![batch])
             .with_writer_properties(writer_properties()?)
-            .with_partition_columns([self.partition_column.as_str()]);
+            .with_partition_columns([self.partition_column.as_str()])
+            .with_schema_mode(SchemaMode::Merge);
         self.table = if self.table.version().is_none() {
             write.with_save_mode(SaveMode::Append).await?
         } else {
@@ -95,5 +97,71 @@ impl DerivedTable {
     /// Paths of the Parquet files of the loaded version.
     pub fn file_uris(&self) -> Result<Vec<String>, StoreError> {
         file_uris_of(&self.table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    fn batch(day: &str, with_note: bool) -> RecordBatch {
+        let mut fields = vec![
+            Field::new("day", DataType::Utf8, false),
+            Field::new("n", DataType::Int64, false),
+        ];
+        let mut columns: Vec<arrow::array::ArrayRef> = vec![
+            Arc::new(StringArray::from(vec![day, day])),
+            Arc::new(Int64Array::from(vec![1, 2])),
+        ];
+        if with_note {
+            fields.push(Field::new("note", DataType::Utf8, true));
+            columns.push(Arc::new(StringArray::from(vec![Some("new"), None])));
+        }
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("batch")
+    }
+
+    #[tokio::test]
+    async fn partitions_are_replaced_and_new_nullable_columns_merge() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let location = LakeLocation::parse(&dir.path().display().to_string()).expect("location");
+        let mut table = DerivedTable::open(&location, "t", "day")
+            .await
+            .expect("open");
+        assert_eq!(table.version(), None);
+        table
+            .replace_partition(batch("a", false), "a")
+            .await
+            .expect("first write");
+        table
+            .replace_partition(batch("a", false), "a")
+            .await
+            .expect("replace");
+        table
+            .replace_partition(batch("b", true), "b")
+            .await
+            .expect("a newer batch with one more column");
+        let ctx = datafusion::prelude::SessionContext::new();
+        let provider = table
+            .table_provider(&ctx.state())
+            .await
+            .expect("provider")
+            .expect("table exists");
+        ctx.register_table("t", provider).expect("register");
+        let rows = ctx
+            .sql("SELECT day, count(*) AS rows, count(note) AS notes FROM t GROUP BY day ORDER BY day")
+            .await
+            .expect("sql")
+            .collect()
+            .await
+            .expect("rows");
+        let text = arrow::util::pretty::pretty_format_batches(&rows)
+            .expect("format")
+            .to_string();
+        assert!(text.contains("| a   | 2    | 0     |"), "{text}");
+        assert!(text.contains("| b   | 2    | 1     |"), "{text}");
+        let wrong = table.replace_partition(batch("c", false), "d").await;
+        assert!(wrong.is_err(), "rows must carry the partition written");
     }
 }

@@ -59,6 +59,7 @@ pub fn bills_schema() -> SchemaRef {
         Field::new("total", DataType::Decimal128(18, 2), false),
         Field::new("lines", DataType::Utf8, false),
         Field::new("unverified", DataType::Utf8, true),
+        Field::new("estimation", DataType::Utf8, true),
     ]))
 }
 
@@ -162,6 +163,10 @@ pub fn bills_batch(bills: &[Bill], period: &str) -> Result<RecordBatch, Analytic
         Arc::new(StringArray::from_iter(bills.iter().map(|b| {
             (!b.priced.unverified.is_empty()).then(|| b.priced.unverified.join("; "))
         }))),
+        Arc::new(StringArray::from_iter(bills.iter().map(|b| {
+            let text = b.estimation.describe();
+            (!text.is_empty()).then_some(text)
+        }))),
     ];
     Ok(RecordBatch::try_new(bills_schema(), columns)?)
 }
@@ -170,7 +175,7 @@ pub fn bills_batch(bills: &[Bill], period: &str) -> Result<RecordBatch, Analytic
 pub fn bills_csv(bills: &[Bill], period: &str) -> Result<String, AnalyticsError> {
     let mut out = String::from(
         "meter_id,period,plan,plan_versions,lake_version,intervals,estimated_intervals,estimated_kwh,\
-         billed_kwh,export_kwh,ladder_start_kwh,unrounded_total,total,lines\n",
+         billed_kwh,export_kwh,ladder_start_kwh,unrounded_total,total,lines,estimation\n",
     );
     for bill in bills {
         let lines = serde_json::to_string(&bill.priced.lines)
@@ -190,6 +195,7 @@ pub fn bills_csv(bills: &[Bill], period: &str) -> Result<String, AnalyticsError>
             bill.priced.unrounded_total.to_string(),
             bill.priced.total.to_string(),
             lines,
+            bill.estimation.describe(),
         ];
         let row: Vec<String> = cells.iter().map(|c| field(c)).collect();
         out.push_str(&row.join(","));

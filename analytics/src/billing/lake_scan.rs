@@ -63,6 +63,7 @@ fn meter_intervals(readings: &[Reading<1>], from_us: i64, to_us: i64, out: &mut 
     out.energy.clear();
     out.estimated = 0;
     out.estimated_e6 = 0;
+    out.estimation = Default::default();
     for pair in readings.windows(2) {
         let ((start, [before]), (end, [after])) = (pair[0], pair[1]);
         let gap = Span::between(start, end).intervals;
@@ -88,6 +89,7 @@ fn meter_intervals(readings: &[Reading<1>], from_us: i64, to_us: i64, out: &mut 
             if gap > 1 {
                 out.estimated += 1;
                 out.estimated_e6 += energy;
+                out.estimation.linear += 1;
             }
         }
     }

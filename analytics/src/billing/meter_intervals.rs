@@ -85,6 +85,8 @@ pub struct MeterIntervals {
     pub estimated: u64,
     /// Their energy, [`KwhE6`] units.
     pub estimated_e6: KwhE6,
+    /// How they were estimated.
+    pub estimation: super::Estimation,
 }
 
 /// Each selected meter's intervals of [`from`, `to`] in time order, mapped by `f`: (meter, result) for
@@ -92,7 +94,8 @@ pub struct MeterIntervals {
 ///
 /// A local lake is read by the direct file scan ([`super::lake_scan`]) on every core, meters in
 /// ascending order, followed by the meters the scan leaves to the views, in ascending order; one meter,
-/// or a lake the scan cannot read, goes through the views ([`for_each_meter_sql`]).
+/// a lake the scan cannot read, or a session billing validated energy goes through the views
+/// ([`for_each_meter_sql`]).
 pub async fn map_meters<T: Send>(
     session: &LakeSession,
     from: DateTime<Utc>,
@@ -103,7 +106,7 @@ pub async fn map_meters<T: Send>(
     let mut mapped = Vec::new();
     let mut rest = selection;
     let fallback;
-    if !matches!(selection, MeterSelection::One(_)) {
+    if !matches!(selection, MeterSelection::One(_)) && !session.bills_validated_energy() {
         let limits = super::lake_scan::ChunkLimits::default();
         if let Some(scan) =
             super::lake_scan::scan_meters(session, from, to, selection, limits, f).await?
@@ -151,7 +154,7 @@ pub async fn for_each_meter_sql(
     visit: &mut dyn FnMut(String, MeterIntervals) -> Result<(), AnalyticsError>,
 ) -> Result<(), AnalyticsError> {
     let sql = format!(
-        "SELECT meter_id, interval_start, energy_kwh, estimated FROM billing_energy \
+        "SELECT meter_id, interval_start, energy_kwh, estimated, method FROM billing_energy \
          WHERE energy_kwh IS NOT NULL AND interval_start >= to_timestamp_micros({}) \
          AND interval_end <= to_timestamp_micros({}){} ORDER BY meter_id, interval_start",
         from.timestamp_micros(),
@@ -167,6 +170,7 @@ pub async fn for_each_meter_sql(
         let interval_starts = typed::<TimestampMicrosecondArray>(&batch, 1)?;
         let kwh = typed::<Decimal128Array>(&batch, 2)?;
         let estimated = typed::<BooleanArray>(&batch, 3)?;
+        let methods = strings(&batch, 4)?;
         let scale = u32::try_from(kwh.scale())
             .map_err(|_| AnalyticsError::Shape("negative scale".into()))?;
         for row in 0..batch.num_rows() {
@@ -186,6 +190,13 @@ pub async fn for_each_meter_sql(
             if estimated.is_valid(row) && estimated.value(row) {
                 meter.estimated += 1;
                 meter.estimated_e6 += e6;
+                if let Some(method) = methods
+                    .is_valid(row)
+                    .then(|| crate::vee::Method::parse(methods.value(row)))
+                    .flatten()
+                {
+                    meter.estimation.count(method);
+                }
             }
         }
     }

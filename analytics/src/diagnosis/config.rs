@@ -73,6 +73,16 @@ pub struct DiagnosisConfig {
     pub noise_min_bytes: u32,
     /// Consecutive rounds with line noise before an alarm.
     pub noise_readings: u32,
+    /// A transformer area's daily line loss above this, percent of its supply, raises `line_loss_high`.
+    pub line_loss_max_pct: f64,
+    /// A daily line loss below this, percent (negative: the customers recorded more than the supply),
+    /// raises `line_loss_negative`.
+    pub line_loss_min_pct: f64,
+    /// Line loss is judged only on days the supply meter recorded at least this, kWh.
+    pub line_loss_min_supply_kwh: f64,
+    /// A day on which less than this share of an area's scheduled customer readings answered, percent,
+    /// raises `collection_low`.
+    pub collection_min_pct: f64,
 }
 
 impl Default for DiagnosisConfig {
@@ -110,6 +120,10 @@ impl Default for DiagnosisConfig {
             slow_readings: 2,
             noise_min_bytes: 1,
             noise_readings: 2,
+            line_loss_max_pct: 10.0,
+            line_loss_min_pct: -1.0,
+            line_loss_min_supply_kwh: 10.0,
+            collection_min_pct: 95.0,
         }
     }
 }
@@ -163,6 +177,28 @@ impl DiagnosisConfig {
             return Err(invalid(
                 "voltage_loss_pct",
                 "must lie below the low-voltage limit".into(),
+            ));
+        }
+        if !(self.line_loss_min_pct.is_finite()
+            && self.line_loss_max_pct.is_finite()
+            && (-100.0..100.0).contains(&self.line_loss_min_pct)
+            && self.line_loss_min_pct < self.line_loss_max_pct
+            && self.line_loss_max_pct < 100.0)
+        {
+            return Err(invalid(
+                "line_loss_min_pct/line_loss_max_pct",
+                "must satisfy -100 ≤ min < max < 100".into(),
+            ));
+        }
+        if !(self.collection_min_pct.is_finite()
+            && (0.0..=100.0).contains(&self.collection_min_pct))
+        {
+            return Err(invalid("collection_min_pct", "must be in 0..=100".into()));
+        }
+        if !(self.line_loss_min_supply_kwh.is_finite() && self.line_loss_min_supply_kwh >= 0.0) {
+            return Err(invalid(
+                "line_loss_min_supply_kwh",
+                "must not be negative".into(),
             ));
         }
         if !(self.power_factor_min.is_finite() && (0.0..=1.0).contains(&self.power_factor_min)) {

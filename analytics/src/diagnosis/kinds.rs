@@ -86,11 +86,18 @@ pub enum AlarmRule {
     LineNoise,
     /// The meter's cover or terminal cover was opened (event record).
     CoverOpened,
+    /// A transformer area lost more of its supply than allowed over a day (高损台区), on its supply
+    /// meter.
+    LineLossHigh,
+    /// A transformer area's customers recorded more than its supply meter over a day (负损台区).
+    LineLossNegative,
+    /// Too few of an area's scheduled readings answered over a day, on its supply meter.
+    CollectionLow,
 }
 
 impl AlarmRule {
     /// Every rule, in documentation order.
-    pub const ALL: [AlarmRule; 20] = [
+    pub const ALL: [AlarmRule; 23] = [
         Self::VoltageLow,
         Self::VoltageHigh,
         Self::VoltageLoss,
@@ -111,6 +118,9 @@ impl AlarmRule {
         Self::SlowReplies,
         Self::LineNoise,
         Self::CoverOpened,
+        Self::LineLossHigh,
+        Self::LineLossNegative,
+        Self::CollectionLow,
     ];
 
     /// The stored name.
@@ -136,6 +146,9 @@ impl AlarmRule {
             Self::SlowReplies => "slow_replies",
             Self::LineNoise => "line_noise",
             Self::CoverOpened => "cover_opened",
+            Self::LineLossHigh => "line_loss_high",
+            Self::LineLossNegative => "line_loss_negative",
+            Self::CollectionLow => "collection_low",
         }
     }
 

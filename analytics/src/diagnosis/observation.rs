@@ -48,6 +48,16 @@ pub struct Observation {
     pub noise_bytes: u32,
 }
 
+/// Status word 3, b4: relay open.
+const STATUS3_RELAY_OPEN: i32 = 1 << 4;
+
+impl Observation {
+    /// Whether status word 3 says the relay is open (`None` without the word).
+    pub fn relay_open(&self) -> Option<bool> {
+        self.status_3.map(|w| w & STATUS3_RELAY_OPEN != 0)
+    }
+}
+
 /// A column of the batch by name.
 fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a dyn Array, AnalyticsError> {
     let schema = batch.schema();

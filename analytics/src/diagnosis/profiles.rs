@@ -10,11 +10,12 @@ use crate::columns::strings;
 use crate::{AnalyticsError, LakeSession};
 
 /// The query that gives the profiles' rows, in the order [`from_rows`] needs.
-const PROFILE_ROWS: &str = "SELECT meter_id, has_pv, installed_on, area_id, bus_id FROM meters \
+const PROFILE_ROWS: &str =
+    "SELECT meter_id, has_pv, installed_on, area_id, bus_id, kind FROM meters \
                             ORDER BY meter_id, installed_on";
 
 /// Every registered meter's profile, from the session's `meters` table: PV, installations
-/// (ascending), area and bus of its newest row.
+/// (ascending), area, bus and kind of its newest row.
 pub async fn profiles(
     session: &LakeSession,
 ) -> Result<HashMap<String, MeterProfile>, AnalyticsError> {
@@ -46,6 +47,7 @@ fn from_rows(
         let installed = installed.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
         let areas = strings(&batch, 3)?;
         let buses = strings(&batch, 4)?;
+        let kinds = strings(&batch, 5)?;
         for row in 0..batch.num_rows() {
             let profile = out.entry(meters.value(row).to_string()).or_default();
             profile.has_pv |= pv.is_valid(row) && pv.value(row);
@@ -54,6 +56,7 @@ fn from_rows(
             }
             profile.area_id = areas.is_valid(row).then(|| areas.value(row).to_string());
             profile.bus_id = buses.is_valid(row).then(|| buses.value(row).to_string());
+            profile.supply = kinds.is_valid(row) && kinds.value(row) == "supply";
         }
     }
     Ok(out)

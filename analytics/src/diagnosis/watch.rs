@@ -21,6 +21,8 @@ pub struct MeterProfile {
     pub area_id: Option<String>,
     /// Bus or DTU.
     pub bus_id: Option<String>,
+    /// An area's supply (total) meter rather than a customer's.
+    pub supply: bool,
 }
 
 /// One reading's values behind an alarm.
@@ -427,7 +429,7 @@ fn judge_energy(
         Verdict::Undecided
     };
     out.push((AlarmRule::ReverseEnergy, config.reverse_readings, reversed));
-    let relay_open = r.status_3.map(|w| w & STATUS3_RELAY_OPEN != 0);
+    let relay_open = r.relay_open();
     let through_open = match relay_open {
         Some(true) => {
             let flowing = forward.is_some_and(|e| e > 0)
@@ -494,8 +496,6 @@ const STATUS1_BATTERY: i32 = (1 << 2) | (1 << 3);
 const STATUS1_CLOCK_FAULT: i32 = 1 << 15;
 /// Status word 1, b8 control loop, b9 ESAM, b12 internal program, b13 memory.
 const STATUS1_HARDWARE: i32 = (1 << 8) | (1 << 9) | (1 << 12) | (1 << 13);
-/// Status word 3, b4: relay open.
-const STATUS3_RELAY_OPEN: i32 = 1 << 4;
 
 /// The collector's link counters: late replies and line noise.
 fn judge_link(config: &DiagnosisConfig, r: &Observation, out: &mut Vec<(AlarmRule, u32, Verdict)>) {

@@ -119,6 +119,26 @@ impl Control {
         Ok(outcome)
     }
 
+    /// Judges the transformer-area rules (line loss, collection success) on local date `date` of the
+    /// lake `session` reads, raising and clearing their alarms on the areas' supply meters. Judging a
+    /// day again changes nothing.
+    pub async fn judge_areas(
+        &self,
+        session: &analytics::LakeSession,
+        date: chrono::NaiveDate,
+        config: &analytics::diagnosis::DiagnosisConfig,
+    ) -> Result<SignalOutcome, ControlError> {
+        let (start, end) = analytics::local_days::span(self.rules().zone, date, date)?;
+        let span = (start.timestamp_micros(), end.timestamp_micros());
+        let signals: Vec<Signal> = analytics::diagnosis::area::area_days(session, date)
+            .await?
+            .iter()
+            .flat_map(|day| analytics::diagnosis::area::judge(day, config, span))
+            .collect();
+        let profiles = analytics::diagnosis::profiles(session).await?;
+        self.apply_signals(&signals, &profiles).await
+    }
+
     /// Alarms matching `filter`, newest first.
     pub async fn alarms(&self, filter: &AlarmFilter) -> Result<Vec<MeterAlarm>, ControlError> {
         alarms::list(&mut *self.db.conn().await?, filter).await

@@ -71,6 +71,8 @@ pub enum Right {
     ReadAlarms,
     /// Acknowledging and clearing alarms.
     HandleAlarms,
+    /// Correcting interval values (VEE edits).
+    EditIntervals,
     /// Reading and exporting the audit trail.
     ReadAudit,
     /// Managing users, roles and tokens.
@@ -113,6 +115,7 @@ impl Role {
                     | R::KeepPower
                     | R::ReadAlarms
                     | R::HandleAlarms
+                    | R::EditIntervals
                     | R::ReadMeters
             ),
             Self::Cashier => matches!(
@@ -133,6 +136,7 @@ impl Role {
                     | R::ReadCommands
                     | R::ReadAlarms
                     | R::HandleAlarms
+                    | R::EditIntervals
                     | R::ReadMeters
             ),
             Self::Auditor => matches!(right, R::Docs | R::Summary | R::ReadAudit),

@@ -81,10 +81,12 @@ pub enum AuditAction {
     AlarmAcknowledged,
     /// An alarm cleared by hand, with a note.
     AlarmCleared,
+    /// An interval's value set by a person (VEE edit), with a reason.
+    IntervalEdited,
 }
 
 /// Every audited action.
-pub const AUDIT_ACTIONS: [AuditAction; 23] = [
+pub const AUDIT_ACTIONS: [AuditAction; 24] = [
     AuditAction::Login,
     AuditAction::Logout,
     AuditAction::OpenAccount,
@@ -108,6 +110,7 @@ pub const AUDIT_ACTIONS: [AuditAction; 23] = [
     AuditAction::CustomersExported,
     AuditAction::AlarmAcknowledged,
     AuditAction::AlarmCleared,
+    AuditAction::IntervalEdited,
 ];
 
 impl AuditAction {
@@ -137,6 +140,7 @@ impl AuditAction {
             Self::CustomersExported => "customers_exported",
             Self::AlarmAcknowledged => "alarm_acknowledged",
             Self::AlarmCleared => "alarm_cleared",
+            Self::IntervalEdited => "interval_edited",
         }
     }
 

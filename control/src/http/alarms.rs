@@ -52,3 +52,34 @@ pub async fn clear(
             .await?,
     )
 }
+
+/// The window of `GET /api/meters/{meter}/events` (default: the last 31 days).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventWindow {
+    /// Events at or after (RFC 3339).
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Events before (RFC 3339).
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// At most this many (1..=100000, default 1000).
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/meters/{meter}/events?from=&to=&limit=`: the meter's event records (cover open,
+/// power-down, programming, clock setting), oldest first.
+pub async fn meter_events(
+    State(s): State<HttpState>,
+    Path(meter): Path<String>,
+    q: Result<Query<EventWindow>, QueryRejection>,
+) -> Answer {
+    let window = q
+        .map(|Query(w)| w)
+        .map_err(|e| ApiError(ControlError::Invalid(e.body_text())))?;
+    let to = window.to.unwrap_or_else(|| s.control.now());
+    let from = window.from.unwrap_or(to - chrono::Duration::days(31));
+    to_json(
+        s.control
+            .meter_events(Some(&meter), from, to, window.limit.unwrap_or(1000))
+            .await?,
+    )
+}

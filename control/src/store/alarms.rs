@@ -298,6 +298,24 @@ pub async fn list(conn: &mut Conn, filter: &AlarmFilter) -> Result<Vec<MeterAlar
     .await
 }
 
+/// Every alarm raised in [`from`, `to`), oldest first (for the lake export: no limit).
+pub async fn raised_between(
+    conn: &mut Conn,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<MeterAlarm>, ControlError> {
+    sql::rows(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM meter_alarms WHERE raised_at >= $1 AND raised_at < $2 \
+             ORDER BY raised_at, id"
+        ),
+        &[micros(from).into(), micros(to).into()],
+        read,
+    )
+    .await
+}
+
 /// Every open reading-rule condition: (meter, kind).
 pub async fn open_conditions(conn: &mut Conn) -> Result<Vec<(String, AlarmKind)>, ControlError> {
     sql::rows(

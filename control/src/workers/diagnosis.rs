@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use analytics::diagnosis::{observations, DiagnosisConfig, MeterProfile, Watch};
-use ingest::kafka::message::{decode_message, link_counters};
+use ingest::kafka::message::{decode_message, event_readings, link_counters};
 use ingest::kafka::KafkaSettings;
 use ingest::supervise::LoopHandle;
 use rdkafka::consumer::{CommitMode, Consumer};
@@ -64,7 +64,8 @@ impl Judge {
     }
 
     /// Judges every reading of one readings message (with its link counters) and applies the alarms
-    /// it raises and clears. An undecodable message is logged and skipped (the sink dead-letters it).
+    /// it raises and clears; keeps the event records it carries (a cover opening raises an alarm). An
+    /// undecodable message is logged and skipped (the sink dead-letters it).
     pub async fn message<M: Message>(
         &mut self,
         message: &M,
@@ -95,10 +96,19 @@ impl Judge {
                 signals.extend(self.watch.observe(&reading));
             }
         }
-        let outcome = self
+        let mut outcome = self
             .control
             .apply_signals(&signals, self.watch.profiles())
             .await?;
+        let events = event_readings(message).unwrap_or_else(|err| {
+            tracing::warn!(%err, "unreadable event records header ignored");
+            Default::default()
+        });
+        let recorded = self
+            .control
+            .record_events(&events, self.watch.profiles())
+            .await?;
+        outcome.raised += recorded.alarms;
         metrics::counter!("meterlake_diagnosis_readings_total").increment(rows);
         metrics::gauge!("meterlake_diagnosis_meters_watched").set(self.watch.meters() as f64);
         Ok(outcome)
@@ -159,7 +169,7 @@ pub struct RescanReport {
 }
 
 /// Re-judges the lake's readings of local dates `from..=to` with `config` (new or changed rules): a
-/// fresh watch fed day by day in time order. Link counters are not in
+/// fresh watch fed day by day in time order, and each day's transformer-area rules. Link counters are not in
 /// the lake, so `slow_replies` and `line_noise` are judged only while streaming.
 pub async fn rescan(
     control: &Control,
@@ -189,10 +199,13 @@ pub async fn rescan(
                 signals.extend(watch.observe(&reading));
             }
         }
-        let outcome = control.apply_signals(&signals, watch.profiles()).await?;
-        report.outcome.raised += outcome.raised;
-        report.outcome.cleared += outcome.cleared;
-        report.outcome.already_known += outcome.already_known;
+        let readings = control.apply_signals(&signals, watch.profiles()).await?;
+        let areas = control.judge_areas(session, day, watch.config()).await?;
+        for outcome in [readings, areas] {
+            report.outcome.raised += outcome.raised;
+            report.outcome.cleared += outcome.cleared;
+            report.outcome.already_known += outcome.already_known;
+        }
         report.days += 1;
         progress(day, &report);
         let Some(next) = day.succ_opt() else { break };

@@ -112,7 +112,11 @@ pub fn decode_items(di: DataId, bytes: &[u8]) -> Result<Vec<(DataId, Value)>, Fr
         }
         let (_, format) = item.describe().ok_or(FrameError::UnknownDataId(item.0))?;
         out.push((item, format.decode(rest)?));
-        rest = &rest[format.len()..];
+        rest = match format {
+            // An event record's event-specific data follows the fields meterlake decodes.
+            super::ValueFormat::Event(_) => &[],
+            _ => &rest[format.len()..],
+        };
     }
     if !rest.is_empty() {
         return Err(FrameError::TrailingData {

@@ -189,7 +189,15 @@ impl DataId {
             0x0400_1001..=0x0400_1005 => (MONEY_LIMITS[usize::from(di0 - 1)], MONEY),
             0x0333_0201 => ("purchase count", number(2, 0, false, "")),
             0x0333_0601 => ("cumulative purchase money", MONEY),
-            _ => return None,
+            _ => {
+                let (event, n) = super::event::MeterEvent::of(self)?;
+                let (count, record) = event.titles();
+                if n == 0 {
+                    (count, number(3, 0, false, ""))
+                } else {
+                    (record, ValueFormat::Event(event.layout()))
+                }
+            }
         })
     }
 
@@ -227,6 +235,9 @@ impl DataId {
             ])
             .chain(limits)
             .chain([Self::PURCHASE_COUNT, Self::PURCHASE_MONEY_TOTAL])
+            .chain(super::event::MeterEvent::ALL.into_iter().flat_map(|e| {
+                std::iter::once(e.count_id()).chain((1..=10).filter_map(move |n| e.record_id(n)))
+            }))
             .collect()
     }
 }
@@ -276,7 +287,7 @@ mod tests {
     #[test]
     fn the_doc_table_is_covered() {
         let known = DataId::known();
-        assert_eq!(known.len(), 43);
+        assert_eq!(known.len(), 43 + 6 * 11);
         for di in &known {
             assert!(di.describe().is_some(), "{di}");
         }

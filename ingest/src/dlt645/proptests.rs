@@ -40,7 +40,38 @@ fn value_for(format: ValueFormat) -> BoxedStrategy<Value> {
         ValueFormat::Digits12 => (0u64..=999_999_999_999)
             .prop_map(|n| Value::Digits(format!("{n:012}")))
             .boxed(),
+        ValueFormat::Event(layout) => (event_time(), proptest::option::of(event_time()), 1u32..)
+            .prop_map(move |(at, end, operator)| {
+                use super::event::{EventLayout, EventRecord};
+                Value::Event(match layout {
+                    EventLayout::Span => EventRecord {
+                        at: Some(at),
+                        end,
+                        operator: None,
+                    },
+                    EventLayout::Operated => EventRecord {
+                        at: Some(at),
+                        end: None,
+                        operator: Some(operator),
+                    },
+                    EventLayout::ClockSet => EventRecord {
+                        at: Some(at),
+                        end: Some(end.unwrap_or(at)),
+                        operator: Some(operator),
+                    },
+                })
+            })
+            .boxed(),
     }
+}
+
+/// A time an event record can hold (2000..=2099, whole seconds, never all-zero fields).
+fn event_time() -> impl Strategy<Value = NaiveDateTime> {
+    (0u32..36_524, 0u32..86_400).prop_map(|(days, seconds)| {
+        let base = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default();
+        (base + chrono::Days::new(u64::from(days)))
+            .and_time(NaiveTime::from_num_seconds_from_midnight_opt(seconds, 0).unwrap_or_default())
+    })
 }
 
 /// Any known single DI with a value of its format.

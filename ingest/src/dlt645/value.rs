@@ -5,6 +5,7 @@ use std::fmt;
 use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
 use rust_decimal::Decimal;
 
+use super::event::{EventLayout, EventRecord};
 use super::{bcd, FrameError};
 
 /// How an item's value is laid out in the data field.
@@ -29,6 +30,8 @@ pub enum ValueFormat {
     Time,
     /// 12 BCD digits (addresses, meter numbers).
     Digits12,
+    /// An event record's leading fields ([`super::event`]).
+    Event(EventLayout),
 }
 
 /// A decoded value.
@@ -44,6 +47,8 @@ pub enum Value {
     Time(NaiveTime),
     /// 12 digits.
     Digits(String),
+    /// An event record.
+    Event(EventRecord),
 }
 
 impl Value {
@@ -63,6 +68,7 @@ impl Value {
             Value::Date(d, w) => format!("{d} {w}"),
             Value::Time(t) => t.to_string(),
             Value::Digits(s) => s.clone(),
+            Value::Event(r) => r.to_string(),
         }
     }
 }
@@ -76,6 +82,7 @@ impl fmt::Display for Value {
             Value::Date(d, w) => write!(f, "{d} (weekday {w})"),
             Value::Time(t) => write!(f, "{t}"),
             Value::Digits(s) => f.write_str(s),
+            Value::Event(r) => write!(f, "{r}"),
         }
     }
 }
@@ -98,6 +105,7 @@ impl ValueFormat {
             Self::Date => 4,
             Self::Time => 3,
             Self::Digits12 => 6,
+            Self::Event(layout) => layout.len(),
         }
     }
 
@@ -132,6 +140,7 @@ impl ValueFormat {
             Self::Date => "YYMMDDWW".into(),
             Self::Time => "hhmmss".into(),
             Self::Digits12 => "NNNNNNNNNNNN".into(),
+            Self::Event(layout) => layout.pattern().into(),
         }
     }
 
@@ -175,6 +184,7 @@ impl ValueFormat {
                 digits.copy_from_slice(bytes);
                 Ok(Value::Digits(super::Address(digits).to_string()))
             }
+            Self::Event(layout) => Ok(Value::Event(layout.decode(bytes)?)),
         }
     }
 
@@ -231,6 +241,7 @@ impl ValueFormat {
                 bcd_digits::<6>(&address.0).map_err(|_| mismatch())?;
                 Ok(address.0.to_vec())
             }
+            (Self::Event(layout), Value::Event(record)) => Ok(layout.encode(record)),
             _ => Err(mismatch()),
         }
     }
@@ -267,6 +278,7 @@ impl ValueFormat {
                 Value::Time(NaiveTime::parse_from_str(text, "%H:%M:%S").map_err(|_| bad())?)
             }
             Self::Digits12 => Value::Digits(text.to_string()),
+            Self::Event(_) => return Err(bad()),
         };
         // Check that it fits now, so callers get the error at parse time.
         self.encode(&value)?;

@@ -14,6 +14,10 @@ pub const SCHEMA_VERSION_HEADER: &str = "schema-version";
 /// Header with the link counters of the round's meters that showed late replies or line noise: JSON
 /// `{"<meter_id>": {"late_replies": n, "noise_bytes": n}}` (`docs/contracts.md` §4). Optional.
 pub const LINK_HEADER: &str = "meterlake-link";
+/// Header with the event records (`03xx`) the round read, by meter: JSON
+/// `{"<meter_id>": [{"event": "cover_open", "count": 3, "record": 1, "at": "…Z", "end": null, "operator": null}]}`
+/// (`docs/contracts.md` §4). Present only on the rounds that read events (daily).
+pub const EVENTS_HEADER: &str = "meterlake-events";
 /// Content type of Arrow IPC stream values.
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 /// Content type of JSON values.
@@ -107,6 +111,46 @@ pub fn decode_message<M: rdkafka::Message>(message: &M) -> Result<Vec<RecordBatc
     )
 }
 
+/// One event record a collector read from a meter (the [`EVENTS_HEADER`] entries). Times are the
+/// meter's local times in UTC (converted in the collector's zone).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EventReading {
+    /// The event.
+    pub event: crate::dlt645::MeterEvent,
+    /// The meter's count of this event when read.
+    pub count: u32,
+    /// Which record (1: the newest); the event's sequence number is `count − record + 1`.
+    pub record: u8,
+    /// When it happened.
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it ended (`None` while it lasts, or for events without an end).
+    pub end: Option<chrono::DateTime<chrono::Utc>>,
+    /// The operator code, for programming and clearing.
+    pub operator: Option<u32>,
+}
+
+impl EventReading {
+    /// The event's sequence number on its meter (1 for the first ever).
+    pub fn sequence(&self) -> u32 {
+        (self.count + 1).saturating_sub(u32::from(self.record))
+    }
+}
+
+/// A JSON header of a readings message by name: `None` when absent, an error when unreadable.
+fn json_header<M: rdkafka::Message, T: serde::de::DeserializeOwned + Default>(
+    message: &M,
+    name: &str,
+) -> Result<T, MessageError> {
+    use rdkafka::message::Headers;
+    let value = message
+        .headers()
+        .and_then(|h| h.iter().find(|x| x.key == name).and_then(|x| x.value));
+    match value {
+        None => Ok(T::default()),
+        Some(bytes) => Ok(serde_json::from_slice(bytes)?),
+    }
+}
+
 /// The link counters a readings message carries ([`LINK_HEADER`]); none when the header is absent,
 /// an error when it is present but unreadable.
 pub fn link_counters<M: rdkafka::Message>(
@@ -115,16 +159,15 @@ pub fn link_counters<M: rdkafka::Message>(
     std::collections::BTreeMap<String, crate::collector::bus_client::LinkCounters>,
     MessageError,
 > {
-    use rdkafka::message::Headers;
-    let value = message.headers().and_then(|h| {
-        h.iter()
-            .find(|x| x.key == LINK_HEADER)
-            .and_then(|x| x.value)
-    });
-    match value {
-        None => Ok(Default::default()),
-        Some(bytes) => Ok(serde_json::from_slice(bytes)?),
-    }
+    json_header(message, LINK_HEADER)
+}
+
+/// The event records a readings message carries ([`EVENTS_HEADER`]), by meter; none when the header
+/// is absent, an error when it is present but unreadable.
+pub fn event_readings<M: rdkafka::Message>(
+    message: &M,
+) -> Result<std::collections::BTreeMap<String, Vec<EventReading>>, MessageError> {
+    json_header(message, EVENTS_HEADER)
 }
 
 #[cfg(test)]
@@ -149,6 +192,63 @@ mod tests {
         let json = serde_json::to_vec(&[row()]).unwrap();
         assert!(String::from_utf8_lossy(&json).contains("\"123.45\""));
         assert_eq!(decode(&json, Some(JSON), None).unwrap(), vec![batch]);
+    }
+
+    fn message_with(headers: &[(&str, &[u8])]) -> rdkafka::message::OwnedMessage {
+        let mut owned = rdkafka::message::OwnedHeaders::new();
+        for (key, value) in headers {
+            owned = owned.insert(rdkafka::message::Header {
+                key,
+                value: Some(*value),
+            });
+        }
+        rdkafka::message::OwnedMessage::new(
+            Some(b"x".to_vec()),
+            None,
+            "meterlake.readings.v1".into(),
+            rdkafka::Timestamp::NotAvailable,
+            0,
+            0,
+            Some(owned),
+        )
+    }
+
+    #[test]
+    fn link_and_event_headers_decode_or_fail_clearly() {
+        let events = br#"{"000000001001": [{"event": "cover_open", "count": 4, "record": 2,
+            "at": "2026-10-01T02:00:00Z", "end": null, "operator": null}]}"#;
+        let good = message_with(&[
+            (
+                LINK_HEADER,
+                br#"{"000000001001": {"late_replies": 2, "noise_bytes": 0}}"#,
+            ),
+            (EVENTS_HEADER, events),
+        ]);
+        assert_eq!(
+            link_counters(&good).unwrap()["000000001001"].late_replies,
+            2
+        );
+        let read = &event_readings(&good).unwrap()["000000001001"][0];
+        assert_eq!(read.event, crate::dlt645::MeterEvent::CoverOpen);
+        assert_eq!(read.sequence(), 3, "the second-newest of four");
+        let none = message_with(&[]);
+        assert!(link_counters(&none).unwrap().is_empty());
+        assert!(event_readings(&none).unwrap().is_empty());
+        for bad in [
+            &b"not json"[..],
+            br#"{"000000001001": 7}"#,
+            br#"{"m": [{"event": "x"}]}"#,
+        ] {
+            let message = message_with(&[(LINK_HEADER, bad), (EVENTS_HEADER, bad)]);
+            assert!(matches!(
+                link_counters(&message),
+                Err(MessageError::Json(_))
+            ));
+            assert!(matches!(
+                event_readings(&message),
+                Err(MessageError::Json(_))
+            ));
+        }
     }
 
     #[test]

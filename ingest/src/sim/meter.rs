@@ -3,6 +3,7 @@
 //! (measuring an [`AreaFeed`]).
 
 mod answer;
+mod events;
 mod registers;
 mod relay;
 

@@ -98,6 +98,9 @@ impl SimMeter {
 
     /// The value of `di` at `now`, encoded, or `None` if the meter does not hold it.
     pub(super) fn read_value(&self, di: DataId, now: DateTime<Utc>) -> Option<Vec<u8>> {
+        if let Some(event) = self.read_event(di, now) {
+            return Some(event);
+        }
         let (_, format) = di.describe()?;
         let clock = self.meter_time(now);
         match di {

@@ -393,3 +393,65 @@ fn voltage_faults_are_observable_over_dlt645() {
         Decimal::new(120, 2)
     );
 }
+
+#[test]
+fn injected_faults_leave_the_event_records_that_explain_them() {
+    use crate::dlt645::{EventRecord, MeterEvent};
+    let start = t("2026-10-01T00:00:00Z");
+    let bypass = Fault::new(
+        FaultKind::Bypass,
+        start + Duration::hours(2),
+        start + Duration::hours(30),
+    );
+    let loss = Fault::new(
+        FaultKind::VoltageLoss,
+        start + Duration::hours(4),
+        start + Duration::hours(5),
+    );
+    let mut m = custom(
+        LoadProfile::Constant { watts: 500.0 },
+        None,
+        vec![bypass, loss],
+        MeterClock::ideal(start),
+        start,
+    );
+    let local = |t: DateTime<Utc>| Some(t.with_timezone(&ZONE).naive_local());
+    let cover = MeterEvent::TerminalCoverOpen;
+    let before = start + Duration::hours(1);
+    assert_eq!(number(&mut m, cover.count_id(), before), Decimal::ZERO);
+    let later = start + Duration::hours(4) + Duration::minutes(30);
+    assert_eq!(number(&mut m, cover.count_id(), later), Decimal::ONE);
+    assert_eq!(
+        read(&mut m, cover.record_id(1).unwrap(), later),
+        Value::Event(EventRecord {
+            at: local(bypass.start),
+            end: local(bypass.start + Duration::minutes(6)),
+            operator: None,
+        })
+    );
+    assert_eq!(
+        read(&mut m, cover.record_id(2).unwrap(), later),
+        Value::Event(EventRecord::default()),
+        "an empty record slot"
+    );
+    // The power-down is still going on: it has no end yet; an hour later it has.
+    let power = MeterEvent::PowerDown.record_id(1).unwrap();
+    let ongoing = read(&mut m, power, later);
+    assert_eq!(
+        ongoing,
+        Value::Event(EventRecord {
+            at: local(loss.start),
+            end: None,
+            operator: None,
+        })
+    );
+    let after = start + Duration::hours(6);
+    let Value::Event(ended) = read(&mut m, power, after) else {
+        panic!("not an event record")
+    };
+    assert_eq!(ended.end, local(loss.end));
+    assert_eq!(
+        number(&mut m, MeterEvent::CoverOpen.count_id(), after),
+        Decimal::ZERO
+    );
+}

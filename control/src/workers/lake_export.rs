@@ -1,0 +1,42 @@
+//! On a fixed period: judges yesterday's transformer-area rules (line loss, collection success: a
+//! complete day), then exports today's and yesterday's alarms and meter events to the lake (a day is
+//! replaced whole, so alarms taken or cleared since the last export show their new state).
+
+use std::time::Duration;
+
+use ingest::supervise::LoopHandle;
+use tokio::sync::watch;
+
+use crate::app::Control;
+use crate::{ControlError, SessionOpener};
+
+/// Runs until `shutdown`.
+pub async fn run(
+    control: Control,
+    open_session: SessionOpener,
+    every: Duration,
+    areas: Option<analytics::diagnosis::DiagnosisConfig>,
+    handle: LoopHandle,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ControlError> {
+    loop {
+        let session = open_session().await?;
+        let today = control
+            .now()
+            .with_timezone(&control.rules().zone)
+            .date_naive();
+        if let (Some(config), Some(yesterday)) = (&areas, today.pred_opt()) {
+            let outcome = control.judge_areas(&session, yesterday, config).await?;
+            tracing::debug!(%yesterday, raised = outcome.raised, cleared = outcome.cleared, "area rules");
+        }
+        for day in [today.pred_opt(), Some(today)].into_iter().flatten() {
+            let export = control.export_day(&session, day).await?;
+            tracing::debug!(%day, alarms = export.alarms, events = export.events, "exported to the lake");
+        }
+        handle.success();
+        tokio::select! {
+            _ = shutdown.changed() => return Ok(()),
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
