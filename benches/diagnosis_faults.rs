@@ -64,5 +64,8 @@ fn main() -> anyhow::Result<()> {
         }
     }
     println!("{}", fault_fleet::table(&scores));
+    for note in &scores.notes {
+        println!("note: {note}");
+    }
     Ok(())
 }

@@ -1,16 +1,14 @@
 //! `meterlake alarms …`: the alarm queue at the command line (list, acknowledge, clear by hand) and a
 //! re-run of the alarm rules over a date range of the lake.
 
-use std::sync::Arc;
-
 use anyhow::Context;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use control::app::audit::Actor;
 use control::domain::alarm::AlarmState;
 use control::store::alarms::AlarmFilter;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::control_cli::use_cases;
+use meterlake::day_range::{lake_session, DayRange};
 use meterlake::Config;
 
 /// `meterlake alarms …`
@@ -68,12 +66,8 @@ enum AlarmsCommand {
     /// Write the alarms raised and the meter events of local dates FROM..=TO to the lake's `alarms`
     /// and `meter_events` tables (each day replaced; the service does this for today and yesterday).
     Export {
-        /// First local date.
-        #[arg(long)]
-        from: NaiveDate,
-        /// Last local date.
-        #[arg(long)]
-        to: NaiveDate,
+        #[command(flatten)]
+        days: DayRange,
     },
     /// Meters' event records read by the collectors (cover open, power-down, programming, clock
     /// setting) in local dates FROM..=TO, oldest first.
@@ -81,33 +75,15 @@ enum AlarmsCommand {
         /// Only this meter.
         #[arg(long)]
         meter: Option<String>,
-        /// First local date.
-        #[arg(long)]
-        from: NaiveDate,
-        /// Last local date.
-        #[arg(long)]
-        to: NaiveDate,
+        #[command(flatten)]
+        days: DayRange,
     },
     /// Run the alarm rules ([diagnosis]) over the lake's readings of local dates FROM..=TO (after a
     /// rule or a parameter changed); raises and clears alarms as streaming would have.
     Rescan {
-        /// First local date.
-        #[arg(long)]
-        from: NaiveDate,
-        /// Last local date.
-        #[arg(long)]
-        to: NaiveDate,
+        #[command(flatten)]
+        days: DayRange,
     },
-}
-
-/// A session over the configured lake and registry.
-async fn lake_session(config: &Config) -> anyhow::Result<analytics::LakeSession> {
-    let zone = store::partition::parse_zone(&config.lake.zone)?;
-    let lake = store::LakeLocation::parse(&config.lake.location)?;
-    let registry = std::path::PathBuf::from(&config.lake.registry);
-    analytics::LakeSession::open_with_registry(&lake, zone, None, Some(&registry))
-        .await
-        .context("opening the lake")
 }
 
 pub async fn alarms(config: &Config, args: AlarmsArgs) -> anyhow::Result<()> {
@@ -179,10 +155,10 @@ pub async fn alarms(config: &Config, args: AlarmsArgs) -> anyhow::Result<()> {
                 alarm.cleared_by.unwrap_or_default()
             );
         }
-        AlarmsCommand::Export { from, to } => {
+        AlarmsCommand::Export { days } => {
             let session = lake_session(config).await?;
-            let mut day = from;
-            while day <= to {
+            let mut day = days.from;
+            while day <= days.to {
                 let export = control.export_day(&session, day).await?;
                 println!(
                     "{day}: {} alarm(s), {} event(s) written to the lake",
@@ -191,9 +167,8 @@ pub async fn alarms(config: &Config, args: AlarmsArgs) -> anyhow::Result<()> {
                 day = day.succ_opt().context("the day after")?;
             }
         }
-        AlarmsCommand::Events { meter, from, to } => {
-            let zone = store::partition::parse_zone(&config.lake.zone)?;
-            let (start, end) = analytics::local_days::span(zone, from, to)?;
+        AlarmsCommand::Events { meter, days } => {
+            let (start, end) = days.bounds(config)?;
             let events = control
                 .meter_events(meter.as_deref(), start, end, 100_000)
                 .await?;
@@ -215,24 +190,20 @@ pub async fn alarms(config: &Config, args: AlarmsArgs) -> anyhow::Result<()> {
             }
             eprintln!("{} event(s)", events.len());
         }
-        AlarmsCommand::Rescan { from, to } => {
+        AlarmsCommand::Rescan { days } => {
             config
                 .diagnosis
                 .validate()
                 .context("the [diagnosis] section")?;
             let session = lake_session(config).await?;
-            let days = u64::try_from((to - from).num_days() + 1).unwrap_or(0);
-            let bar = Arc::new(ProgressBar::new(days));
-            bar.set_style(ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} days  {msg}",
-            )?);
+            let bar = days.progress()?;
             let shown = bar.clone();
             let report = control::workers::diagnosis::rescan(
                 &control,
                 &session,
                 config.diagnosis.clone(),
-                from,
-                to,
+                days.from,
+                days.to,
                 &move |day, report| {
                     shown.inc(1);
                     shown.set_message(format!(

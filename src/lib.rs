@@ -3,6 +3,7 @@
 pub mod allocator;
 pub mod collector_loops;
 pub mod config;
+pub mod day_range;
 pub mod pipeline;
 pub mod service_http;
 pub mod sql_text;

@@ -2,17 +2,15 @@
 //! rules over a date range into the lake's `validated_intervals` table, show a meter-day, and record
 //! or list people's edits.
 
-use std::sync::Arc;
-
 use analytics::vee::table::VALIDATED_TABLE;
 use analytics::vee::{DaySummary, Flag, Method, Status};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use control::app::audit::Actor;
-use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 
 use crate::control_cli::use_cases;
+use meterlake::day_range::{lake_session, DayRange};
 use meterlake::Config;
 
 /// `meterlake vee …`
@@ -27,12 +25,8 @@ enum VeeCommand {
     /// Validate local dates FROM..=TO: every meter-day through the rules ([vee]), with people's edits,
     /// into the lake's `validated_intervals` table (a day run again is replaced).
     Run {
-        /// First local date.
-        #[arg(long)]
-        from: NaiveDate,
-        /// Last local date.
-        #[arg(long)]
-        to: NaiveDate,
+        #[command(flatten)]
+        days: DayRange,
     },
     /// One meter-day's validated intervals (those estimated, edited or flagged; --all for every one).
     Show {
@@ -66,29 +60,16 @@ enum VeeCommand {
         /// Only this meter.
         #[arg(long)]
         meter: Option<String>,
-        /// First local date.
-        #[arg(long)]
-        from: NaiveDate,
-        /// Last local date.
-        #[arg(long)]
-        to: NaiveDate,
+        #[command(flatten)]
+        days: DayRange,
     },
-}
-
-/// The UTC instants bounding local dates `from..=to`.
-fn bounds(
-    zone: chrono_tz::Tz,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> anyhow::Result<(DateTime<Utc>, DateTime<Utc>)> {
-    Ok(analytics::local_days::span(zone, from, to)?)
 }
 
 /// Runs `meterlake vee`.
 pub async fn run(config: &Config, args: VeeArgs) -> anyhow::Result<()> {
     let zone = store::partition::parse_zone(&config.lake.zone)?;
     match args.command {
-        VeeCommand::Run { from, to } => validate(config, zone, from, to).await,
+        VeeCommand::Run { days } => validate(config, days).await,
         VeeCommand::Show { meter, date, all } => show(config, zone, &meter, date, all).await,
         VeeCommand::Edit {
             meter,
@@ -110,8 +91,8 @@ pub async fn run(config: &Config, args: VeeArgs) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        VeeCommand::Edits { meter, from, to } => {
-            let (start, end) = bounds(zone, from, to)?;
+        VeeCommand::Edits { meter, days } => {
+            let (start, end) = days.bounds(config)?;
             let control = use_cases(config).await?;
             let edits = control.interval_edits(meter.as_deref(), start, end).await?;
             println!(
@@ -136,14 +117,9 @@ pub async fn run(config: &Config, args: VeeArgs) -> anyhow::Result<()> {
 }
 
 /// `meterlake vee run`.
-async fn validate(
-    config: &Config,
-    zone: chrono_tz::Tz,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> anyhow::Result<()> {
+async fn validate(config: &Config, days: DayRange) -> anyhow::Result<()> {
     config.vee.validate().context("the [vee] section")?;
-    let (start, end) = bounds(zone, from, to)?;
+    let (start, end) = days.bounds(config)?;
     let control = use_cases(config).await?;
     let edits: Vec<_> = control
         .interval_edits(None, start, end)
@@ -151,23 +127,15 @@ async fn validate(
         .iter()
         .map(|e| e.to_vee())
         .collect();
-    let location = store::LakeLocation::parse(&config.lake.location)?;
-    let registry = std::path::PathBuf::from(&config.lake.registry);
-    let session =
-        analytics::LakeSession::open_with_registry(&location, zone, None, Some(&registry))
-            .await
-            .context("opening the lake")?;
-    let days = u64::try_from((to - from).num_days() + 1).unwrap_or(0);
-    let bar = Arc::new(ProgressBar::new(days));
-    bar.set_style(ProgressStyle::with_template(
-        "{bar:30} {pos}/{len} days  {msg}",
-    )?);
+    let session = lake_session(config).await?;
+    let location = session.location()?;
+    let bar = days.progress()?;
     let shown = bar.clone();
     let summaries = analytics::vee::run(
         &session,
         &location,
         &config.vee,
-        (from, to),
+        (days.from, days.to),
         &edits,
         &mut move |day: &DaySummary| {
             shown.inc(1);

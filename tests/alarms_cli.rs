@@ -139,18 +139,7 @@ async fn a_rescan_raises_and_clears_once_and_staff_close_alarms() {
         .as_str()
         .unwrap()
         .starts_with("cli:"));
-    let audit = cli(
-        &config,
-        &[
-            "audit",
-            "export",
-            "--from",
-            "2000-01-01T00:00:00Z",
-            "--to",
-            "2100-01-01T00:00:00Z",
-        ],
-        "",
-    );
+    let audit = cli(&config, &http_support::AUDIT_EXPORT_ALL, "");
     assert!(
         audit.contains("alarm_acknowledged") && audit.contains("alarm_cleared"),
         "{audit}"

@@ -332,18 +332,7 @@ async fn the_service_runs_alone_and_survives_sigkill_between_payment_and_send() 
     // the kills.
     let verified = Service::cli(&service.env, &["audit", "verify"], "");
     assert!(verified.contains("intact"), "{verified}");
-    let exported = Service::cli(
-        &service.env,
-        &[
-            "audit",
-            "export",
-            "--from",
-            "2000-01-01T00:00:00Z",
-            "--to",
-            "2100-01-01T00:00:00Z",
-        ],
-        "",
-    );
+    let exported = Service::cli(&service.env, &http_support::AUDIT_EXPORT_ALL, "");
     let payments = exported
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())

@@ -154,56 +154,23 @@ async fn validation_estimates_edits_and_bills_say_how() {
 
     // Someone knows better: the spike interval really was 0.5 kWh.
     let spike_start = october(192 + 30).to_rfc3339();
-    let edited = cli(
-        &config,
-        &[
-            "vee",
-            "edit",
-            "--meter",
-            METER,
-            "--at",
-            &spike_start,
-            "--kwh",
-            "0.5",
-            "--reason",
-            "field check of the register photo",
-        ],
-        "",
-    );
+    let edit = |at: &str, kwh: &str, reason: &str| {
+        [
+            "vee", "edit", "--meter", METER, "--at", at, "--kwh", kwh, "--reason", reason,
+        ]
+        .map(String::from)
+    };
+    let args = edit(&spike_start, "0.5", "field check of the register photo");
+    let edited = cli(&config, &args.each_ref().map(String::as_str), "");
     assert!(edited.contains("set to 0.5 kWh"), "{edited}");
-    let bad = fails(
-        &config,
-        &[
-            "vee",
-            "edit",
-            "--meter",
-            METER,
-            "--at",
-            &spike_start,
-            "--kwh",
-            "-1",
-            "--reason",
-            "x",
-        ],
-    );
-    assert!(bad.contains("negative"), "{bad}");
-    let off_grid = october(10) + chrono::Duration::minutes(5);
-    let bad = fails(
-        &config,
-        &[
-            "vee",
-            "edit",
-            "--meter",
-            METER,
-            "--at",
-            &off_grid.to_rfc3339(),
-            "--kwh",
-            "1",
-            "--reason",
-            "x",
-        ],
-    );
-    assert!(bad.contains("15-minute"), "{bad}");
+    let off_grid = (october(10) + chrono::Duration::minutes(5)).to_rfc3339();
+    for (args, problem) in [
+        (edit(&spike_start, "-1", "x"), "negative"),
+        (edit(&off_grid, "1", "x"), "15-minute"),
+    ] {
+        let bad = fails(&config, &args.each_ref().map(String::as_str));
+        assert!(bad.contains(problem), "{bad}");
+    }
     cli(
         &config,
         &["vee", "run", "--from", "2026-10-03", "--to", "2026-10-03"],
@@ -243,17 +210,6 @@ async fn validation_estimates_edits_and_bills_say_how() {
         edits.contains("field check of the register photo") && edits.contains("cli:"),
         "{edits}"
     );
-    let audit = cli(
-        &config,
-        &[
-            "audit",
-            "export",
-            "--from",
-            "2000-01-01T00:00:00Z",
-            "--to",
-            "2100-01-01T00:00:00Z",
-        ],
-        "",
-    );
+    let audit = cli(&config, &http_support::AUDIT_EXPORT_ALL, "");
     assert!(audit.contains("interval_edited"), "{audit}");
 }

@@ -75,6 +75,16 @@ pub fn run(env: &[(String, String)], args: &[&str], stdin: &str) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
+/// The arguments of `meterlake audit export` over all time.
+pub const AUDIT_EXPORT_ALL: [&str; 6] = [
+    "audit",
+    "export",
+    "--from",
+    "2000-01-01T00:00:00Z",
+    "--to",
+    "2100-01-01T00:00:00Z",
+];
+
 /// Runs `meterlake --config <config> <args>` with `stdin`; returns standard output.
 pub fn cli(config: &std::path::Path, args: &[&str], stdin: &str) -> String {
     let config = config.to_str().unwrap();

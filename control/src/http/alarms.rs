@@ -5,10 +5,9 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 
 use super::auth::Caller;
-use super::handlers::{body, to_json, Answer};
-use super::{ApiError, HttpState};
+use super::handlers::{body, query, to_json, Answer, Window};
+use super::HttpState;
 use crate::store::alarms::AlarmFilter;
-use crate::ControlError;
 
 /// The body of a clear by hand.
 #[derive(Debug, serde::Deserialize)]
@@ -23,10 +22,7 @@ pub async fn alarms(
     State(s): State<HttpState>,
     q: Result<Query<AlarmFilter>, QueryRejection>,
 ) -> Answer {
-    let filter = q
-        .map(|Query(f)| f)
-        .map_err(|e| ApiError(ControlError::Invalid(e.body_text())))?;
-    to_json(s.control.alarms(&filter).await?)
+    to_json(s.control.alarms(&query(q)?).await?)
 }
 
 /// `POST /api/alarms/{id}/ack`.
@@ -53,30 +49,15 @@ pub async fn clear(
     )
 }
 
-/// The window of `GET /api/meters/{meter}/events` (default: the last 31 days).
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventWindow {
-    /// Events at or after (RFC 3339).
-    pub from: Option<chrono::DateTime<chrono::Utc>>,
-    /// Events before (RFC 3339).
-    pub to: Option<chrono::DateTime<chrono::Utc>>,
-    /// At most this many (1..=100000, default 1000).
-    pub limit: Option<i64>,
-}
-
 /// `GET /api/meters/{meter}/events?from=&to=&limit=`: the meter's event records (cover open,
-/// power-down, programming, clock setting), oldest first.
+/// power-down, programming, clock setting), oldest first (default: the last 31 days, 1000 records).
 pub async fn meter_events(
     State(s): State<HttpState>,
     Path(meter): Path<String>,
-    q: Result<Query<EventWindow>, QueryRejection>,
+    q: Result<Query<Window>, QueryRejection>,
 ) -> Answer {
-    let window = q
-        .map(|Query(w)| w)
-        .map_err(|e| ApiError(ControlError::Invalid(e.body_text())))?;
-    let to = window.to.unwrap_or_else(|| s.control.now());
-    let from = window.from.unwrap_or(to - chrono::Duration::days(31));
+    let window = query(q)?;
+    let (from, to) = window.bounds(&s.control);
     to_json(
         s.control
             .meter_events(Some(&meter), from, to, window.limit.unwrap_or(1000))

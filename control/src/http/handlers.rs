@@ -41,9 +41,37 @@ pub struct Page {
 }
 
 pub(super) fn page(query: Result<Query<Page>, QueryRejection>) -> Result<Page, ApiError> {
+    self::query(query)
+}
+
+/// A query string, or a 422 that says what is wrong with it.
+pub(super) fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     query
-        .map(|Query(p)| p)
+        .map(|Query(q)| q)
         .map_err(|e| ApiError(ControlError::Invalid(e.body_text())))
+}
+
+/// `?from=&to=` of the per-meter history routes (RFC 3339; default: the last 31 days).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// At or after.
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Before (default: now).
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// At most this many rows, where the route limits them.
+    pub limit: Option<i64>,
+}
+
+impl Window {
+    /// The window's bounds, defaults filled in from the service's clock.
+    pub(super) fn bounds(
+        &self,
+        control: &crate::Control,
+    ) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+        let to = self.to.unwrap_or_else(|| control.now());
+        (self.from.unwrap_or(to - chrono::Duration::days(31)), to)
+    }
 }
 
 pub async fn healthz(State(s): State<HttpState>) -> impl IntoResponse {

@@ -8,9 +8,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::auth::Caller;
-use super::handlers::{body, to_json, Answer};
-use super::{ApiError, HttpState};
-use crate::ControlError;
+use super::handlers::{body, query, to_json, Answer, Window};
+use super::HttpState;
 
 /// The body of an edit.
 #[derive(Debug, serde::Deserialize)]
@@ -24,27 +23,13 @@ pub struct EditRequest {
     pub reason: String,
 }
 
-/// The window of `GET …/interval-edits` (default: the last 31 days).
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EditWindow {
-    /// Intervals starting at or after (RFC 3339).
-    pub from: Option<DateTime<Utc>>,
-    /// Intervals starting before (RFC 3339).
-    pub to: Option<DateTime<Utc>>,
-}
-
-/// `GET /api/meters/{meter}/interval-edits?from=&to=`.
+/// `GET /api/meters/{meter}/interval-edits?from=&to=` (default: the last 31 days).
 pub async fn list(
     State(s): State<HttpState>,
     Path(meter): Path<String>,
-    q: Result<Query<EditWindow>, QueryRejection>,
+    q: Result<Query<Window>, QueryRejection>,
 ) -> Answer {
-    let window = q
-        .map(|Query(w)| w)
-        .map_err(|e| ApiError(ControlError::Invalid(e.body_text())))?;
-    let to = window.to.unwrap_or_else(|| s.control.now());
-    let from = window.from.unwrap_or(to - chrono::Duration::days(31));
+    let (from, to) = query(q)?.bounds(&s.control);
     to_json(s.control.interval_edits(Some(&meter), from, to).await?)
 }
 
