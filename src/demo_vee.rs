@@ -74,11 +74,14 @@ pub async fn validated(p: &Pipeline, start: DateTime<Utc>) -> anyhow::Result<()>
     for (name, bills) in [("raw intervals", &raw), ("validated energy", &validated)] {
         for bill in bills {
             println!(
-                "  bill of {BYPASSED} for {day} from {name:<16}: {} kWh, {} yuan; estimated {} ({})",
+                "  bill of {BYPASSED} for {day} from {name:<16}: {} kWh, {} yuan; {} intervals estimated{}",
                 bill.priced.billed_kwh.round_dp(2),
                 bill.total(),
                 bill.estimated_intervals,
-                bill.estimation.describe()
+                match bill.estimation.describe() {
+                    how if how.is_empty() => how,
+                    how => format!(" ({how})"),
+                }
             );
         }
     }

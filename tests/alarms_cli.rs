@@ -4,7 +4,7 @@
 mod billing_support;
 mod http_support;
 
-use billing_support::{lake_with, october, reading};
+use billing_support::{config_in, lake_with, october, reading};
 use http_support::cli;
 use rust_decimal::Decimal;
 
@@ -42,20 +42,7 @@ fn readings() -> Vec<ingest::reading::Reading> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rescan_raises_and_clears_once_and_staff_close_alarms() {
     let (dir, _location, _lake) = lake_with(&readings()).await;
-    let config = dir.path().join("meterlake.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[lake]\nlocation = {:?}\nregistry = {:?}\n[control]\ndatabase = \"sqlite://{}/control.db\"\n\
-             audit_keys_dir = {:?}\ncommand_keys_dir = {:?}\n",
-            dir.path().join("lake").display().to_string(),
-            dir.path().join("registry").display().to_string(),
-            dir.path().display(),
-            dir.path().join("keys/audit").display().to_string(),
-            dir.path().join("keys/commands").display().to_string(),
-        ),
-    )
-    .unwrap();
+    let config = config_in(dir.path());
     let rescan = || {
         cli(
             &config,
@@ -160,19 +147,7 @@ async fn a_rescan_raises_and_clears_once_and_staff_close_alarms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alarms_go_to_the_lake_and_sql_reads_them() {
     let (dir, _location, _lake) = lake_with(&readings()).await;
-    let config = dir.path().join("meterlake.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[lake]\nlocation = {:?}\n[control]\ndatabase = \"sqlite://{}/control.db\"\n\
-             audit_keys_dir = {:?}\ncommand_keys_dir = {:?}\n",
-            dir.path().join("lake").display().to_string(),
-            dir.path().display(),
-            dir.path().join("keys/audit").display().to_string(),
-            dir.path().join("keys/commands").display().to_string(),
-        ),
-    )
-    .unwrap();
+    let config = config_in(dir.path());
     let range = ["--from", "2026-10-01", "--to", "2026-10-02"];
     cli(&config, &[&["alarms", "rescan"][..], &range].concat(), "");
     let exported = cli(&config, &[&["alarms", "export"][..], &range].concat(), "");
@@ -201,5 +176,84 @@ async fn alarms_go_to_the_lake_and_sql_reads_them() {
             "voltage_low,cleared,2026-10-01"
         ],
         "{sql}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_area_losing_energy_and_readings_raises_on_its_supply_meter() {
+    // Area A1: a supply meter measuring 1 kWh per quarter, two customers recording 0.4 kWh each
+    // (20 % line loss); the second customer is silent for 20 rounds (≈ 90 % collection success).
+    let supply = "000000009001";
+    let mut rows = Vec::new();
+    for i in 0..=96 {
+        rows.push(reading(
+            supply,
+            october(i),
+            Decimal::new(10_000 + 100 * i, 2),
+        ));
+        for meter in ["000000000001", "000000000002"] {
+            let mut r = reading(meter, october(i), Decimal::new(5_000 + 40 * i, 2));
+            if meter.ends_with('2') && (30..50).contains(&i) {
+                r.quality = ingest::reading::Quality::NoResponse;
+                r.energy_fwd_total_kwh = None;
+            }
+            rows.push(r);
+        }
+    }
+    let (dir, _location, _lake) = lake_with(&rows).await;
+    let registry = dir.path().join("registry");
+    std::fs::create_dir_all(&registry).unwrap();
+    let mut meters = String::from(
+        "meter_id,customer_id,kind,area_id,feeder_id,bus_id,tariff_plan,household_size,has_pv,\
+         installed_on,removed_on,meter_number\n",
+    );
+    for (meter, kind) in [
+        (supply, "supply"),
+        ("000000000001", "customer"),
+        ("000000000002", "customer"),
+    ] {
+        meters.push_str(&format!(
+            "{meter},,{kind},A1,F1,bus-0,,,false,2026-09-01T00:00:00Z,,{meter}\n"
+        ));
+    }
+    std::fs::write(registry.join("meters.csv"), meters).unwrap();
+    let config = config_in(dir.path());
+    cli(
+        &config,
+        &[
+            "alarms",
+            "rescan",
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-01",
+        ],
+        "",
+    );
+    let listed = cli(&config, &["alarms", "list", "--all", "--json"], "");
+    let alarms: Vec<serde_json::Value> = listed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let on_supply = |kind: &str| {
+        alarms
+            .iter()
+            .find(|a| a["kind"] == kind && a["meter_id"] == supply)
+            .unwrap_or_else(|| panic!("no {kind} on the supply meter: {listed}"))
+    };
+    let loss = on_supply("line_loss_high");
+    assert_eq!(loss["area_id"], "A1");
+    let loss_pct = loss["evidence"][0]["values"]["line_loss_pct"]
+        .as_f64()
+        .unwrap();
+    assert!((loss_pct - 20.0).abs() < 1e-9, "{loss}");
+    let collection = on_supply("collection_low");
+    let pct = collection["evidence"][0]["values"]["collection_pct"]
+        .as_f64()
+        .unwrap();
+    assert!((pct - 100.0 * 172.0 / 192.0).abs() < 1e-9, "{collection}");
+    assert!(
+        alarms.iter().all(|a| a["kind"] != "line_loss_negative"),
+        "{listed}"
     );
 }

@@ -8,7 +8,7 @@ mod http_support;
 
 use std::str::FromStr;
 
-use billing_support::{lake_with, october, reading};
+use billing_support::{config_in, lake_with, october, reading};
 use http_support::cli;
 use rust_decimal::Decimal;
 
@@ -79,20 +79,7 @@ async fn validation_estimates_edits_and_bills_say_how() {
         ),
     )
     .unwrap();
-    let config = dir.path().join("meterlake.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[lake]\nlocation = {:?}\nregistry = {:?}\n[control]\ndatabase = \"sqlite://{}/control.db\"\n\
-             audit_keys_dir = {:?}\ncommand_keys_dir = {:?}\n",
-            dir.path().join("lake").display().to_string(),
-            registry.display().to_string(),
-            dir.path().display(),
-            dir.path().join("keys/audit").display().to_string(),
-            dir.path().join("keys/commands").display().to_string(),
-        ),
-    )
-    .unwrap();
+    let config = config_in(dir.path());
     let refused = fails(&config, &["bill", "--period", "2026-10", "--validated"]);
     assert!(refused.contains("no validated intervals"), "{refused}");
 

@@ -1,5 +1,7 @@
-//! Lake fixtures shared by the billing tests: readings, October 2026 quarters, a lake in a temporary
-//! directory.
+//! Lake fixtures shared by the billing and command-line tests: readings, October 2026 quarters, a lake
+//! in a temporary directory, a configuration file for it.
+
+#![allow(dead_code)] // each test uses a part
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ingest::reading::{readings_to_batch, Quality, Reading};
@@ -35,4 +37,25 @@ pub async fn lake_with(rows: &[Reading]) -> (tempfile::TempDir, LakeLocation, La
         .await
         .unwrap();
     (dir, location, lake)
+}
+
+/// Writes `meterlake.toml` in `dir` for the lake of [`lake_with`] (`dir/lake`), the registry in
+/// `dir/registry`, a SQLite control database and key directories below `dir`; returns its path.
+pub fn config_in(dir: &std::path::Path) -> std::path::PathBuf {
+    let config = dir.join("meterlake.toml");
+    let path = |p: &str| dir.join(p).display().to_string();
+    std::fs::write(
+        &config,
+        format!(
+            "[lake]\nlocation = {:?}\nregistry = {:?}\n[control]\ndatabase = \"sqlite://{}/control.db\"\n\
+             audit_keys_dir = {:?}\ncommand_keys_dir = {:?}\n",
+            path("lake"),
+            path("registry"),
+            dir.display(),
+            path("keys/audit"),
+            path("keys/commands"),
+        ),
+    )
+    .unwrap();
+    config
 }

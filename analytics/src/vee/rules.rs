@@ -2,7 +2,7 @@
 //!
 //! 1. **Remove what is invalid**: each reading pair's interval is measured from the registers by
 //!    [`crate::interval_rules`]; a register that went backwards, a value above the kind's maximum, the
-//!    register standing still while current flows at both ends, and spikes (the day's highest intervals
+//!    registers standing still while current flows at both ends, and spikes (the day's highest intervals
 //!    against its third highest) lose their value. Reverse energy without PV, a TOU sum that disagrees,
 //!    energy while the relay is open, clock drift, replacement and unaligned readings are flagged only.
 //! 2. **Check gaps**: intervals no reading pair covers alone are gaps; when registers bracket them, their
@@ -188,7 +188,9 @@ fn measure(
             r.current_a
                 .is_some_and(|i| i.abs() >= limits.zero_with_current_a)
         });
-        if raw_e6 == Some(0) && current_at_both {
+        // Current with neither register moving (a PV meter exporting moves its reverse register).
+        let reverse_moved = reverse.is_some_and(|r| r > 0);
+        if raw_e6 == Some(0) && !reverse_moved && current_at_both {
             flags.insert(Flag::ZeroWithCurrent);
         }
         for k in 0..span.intervals {

@@ -135,6 +135,16 @@ fn removed_values_are_estimated_and_flagged() {
         );
     }
     assert!(!out.intervals[20].flags.contains(Flag::ZeroWithCurrent));
+    // A PV meter exporting: current flows, the forward register stands, the reverse one moves.
+    let mut export = readings(|_| 0);
+    for (k, o) in export.iter_mut().enumerate() {
+        o.current_a = Some(-6.0);
+        o.reverse_e2 = Some(k as i64 * 30);
+    }
+    let mut pv = day(&export, None);
+    pv.has_pv = true;
+    let exported = validate_day(&pv, &VeeConfig::default());
+    assert!(exported.intervals.iter().all(|i| i.status == Status::Valid));
     assert!(out.intervals[39].flags.contains(Flag::RegisterBackwards));
     assert_eq!(out.intervals[39].status, Status::Estimated);
 }
