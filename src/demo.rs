@@ -382,9 +382,22 @@ alarms from the streaming diagnosis ({} raised; injected: a voltage sag on 00000
     }
     let (from, to) = analytics::local_days::span(p.zone, day, day)?;
     let events = p.control.meter_events(None, from, to, 1000).await?;
+    let area_days = analytics::diagnosis::area::area_days(&session, day).await?;
+    let judged = area_days
+        .iter()
+        .filter(|a| a.supply_meter_id.is_some())
+        .count();
     println!(
-        "  area rules of {day} (line loss, collection success): {} raised, {} cleared",
-        areas.raised, areas.cleared
+        "  area rules of {day} (line loss, collection success): {judged} of {} areas have a supply \
+         meter to judge on{}; {} raised, {} cleared",
+        area_days.len(),
+        if judged == 0 {
+            " (the demo fleet has no supply meters)"
+        } else {
+            ""
+        },
+        areas.raised,
+        areas.cleared
     );
     for e in events.iter().take(6) {
         println!(

@@ -131,6 +131,32 @@ fn silence_stuck_registers_and_bypasses_are_told_apart() {
         r.tariff_e2[1] = Some(10_000 + 13 * 4);
     });
     assert_eq!(raised(&night), vec![(11, AlarmRule::StuckRegister)]);
+    // A tripped meter whose relay closes at reading 10: the load shows at that reading, but the
+    // register had no time to move; nothing is owed for the interval before it.
+    let mut w = watch();
+    let mut reconnect = Vec::new();
+    for k in 0..16 {
+        let mut r = normal(k);
+        let held = 10_000 + 13 * 4;
+        match k {
+            5..=9 => {
+                (r.power_kw, r.current_a, r.status_3) = (Some(0.0), Some(0.0), Some(0x0210));
+                (r.forward_e2, r.tariff_e2[1]) = (Some(held), Some(held));
+            }
+            10.. => {
+                let moved = held + 13 * (k - 10);
+                (r.forward_e2, r.tariff_e2[1]) = (Some(moved), Some(moved));
+            }
+            _ => {}
+        }
+        reconnect.extend(w.observe(&r).into_iter().map(|s| (k, s)));
+    }
+    assert!(
+        raised(&reconnect)
+            .iter()
+            .all(|(_, rule)| *rule != AlarmRule::StuckRegister),
+        "{reconnect:?}"
+    );
     // Current flows, the meter shows no power and its register stops.
     let bypass = run(&mut watch(), 20, 5..12, |r| {
         r.power_kw = Some(0.0);

@@ -201,6 +201,7 @@ impl Watch {
                 delta: delta.as_ref(),
                 profile,
                 night,
+                previous_power_kw: watch.last.as_ref().and_then(|l| l.power_kw),
             };
             judge_energy(config, reading, &energy, &mut watch.owed, &mut verdicts);
             judge_status(config, reading, &mut verdicts);
@@ -358,6 +359,8 @@ struct EnergyContext<'a> {
     profile: Option<&'a MeterProfile>,
     /// Whether PV cannot export at the reading's local hour.
     night: bool,
+    /// Active power at the previous answered reading, kW (the interval's start).
+    previous_power_kw: Option<f64>,
 }
 
 /// Register movement against power, current and the relay; `owed` is the stuck-register account.
@@ -383,8 +386,11 @@ fn judge_energy(
     };
     let stuck = match (forward, r.power_kw) {
         (Some(0), Some(p)) if reverse.unwrap_or(0) == 0 => {
-            if p >= config.stuck_min_power_kw {
-                owed.0 += p * INTERVAL_HOURS;
+            // The load ran through the interval only if it shows at both of its readings (a relay
+            // that just closed, or a kettle just switched on, owes nothing for the interval before).
+            let through = context.previous_power_kw.map_or(p, |before| before.min(p));
+            if through >= config.stuck_min_power_kw {
+                owed.0 += through * INTERVAL_HOURS;
             }
             owed.1 = owed.1.saturating_add(1);
             if owed.0 >= config.stuck_owed_kwh && owed.1 >= config.stuck_readings {
