@@ -131,12 +131,9 @@ async fn use_validated_energy(
             "the lake has no validated intervals: run `meterlake vee run --from … --to …` first"
         );
     }
-    let last = period
-        .first_day
-        .checked_add_months(chrono::Months::new(1))
-        .and_then(|d| d.pred_opt())
-        .context("the period's last day")?;
-    let missing = analytics::vee::table::unvalidated_days(session, period.first_day, last).await?;
+    let missing =
+        analytics::vee::table::unvalidated_days(session, period.first_day, period.last_day()?)
+            .await?;
     if let (Some(first), Some(last)) = (missing.first(), missing.last()) {
         anyhow::bail!(
             "{} day(s) of {} are not validated ({first} … {last}): run `meterlake vee run --from \

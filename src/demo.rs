@@ -344,12 +344,14 @@ fn demo_faults(start: DateTime<Utc>) -> ingest::sim::FaultConfig {
 async fn alarms_seen(p: &Pipeline, start: DateTime<Utc>) -> anyhow::Result<()> {
     let day = start.with_timezone(&p.zone).date_naive();
     let session = p.session().await?;
+    let profiles = analytics::diagnosis::profiles(&session).await?;
     let areas = p
         .control
         .judge_areas(
             &session,
             day,
             &analytics::diagnosis::DiagnosisConfig::default(),
+            &profiles,
         )
         .await?;
     let alarms = p

@@ -54,12 +54,7 @@ pub async fn validated(p: &Pipeline, start: DateTime<Utc>) -> anyhow::Result<()>
         print_day(d);
     }
     session.register_validated(&p.lake).await?;
-    let silent = session
-        .query(&format!(
-            "SELECT count(*) AS intervals, min(method) AS method, sum(kwh) AS kwh FROM validated_intervals \
-             WHERE meter_id = '{SILENT}' AND flags LIKE '%gap%'"
-        ))
-        .await?;
+    let silent = analytics::vee::table::flagged(&session, SILENT, Flag::Gap).await?;
     println!(
         "  {SILENT} (silent DTU 06:00–08:00): its gap estimated, the registers' energy kept:\n{}",
         arrow::util::pretty::pretty_format_batches(&silent)?

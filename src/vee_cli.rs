@@ -197,27 +197,8 @@ async fn show(
     if !session.register_validated(&location).await? {
         anyhow::bail!("the lake has no validated intervals yet: run `meterlake vee run` first");
     }
-    let touched = if all {
-        ""
-    } else {
-        " AND (status <> 'valid' OR flags <> '')"
-    };
-    let batches = session
-        .query(&format!(
-            "SELECT slot, interval_start, raw_kwh, kwh, status, method, flags, edited_by, edit_reason \
-             FROM {VALIDATED_TABLE} WHERE meter_id = '{meter}' AND date = '{date}'{touched} \
-             ORDER BY slot",
-            date = date.format("%Y-%m-%d")
-        ))
-        .await?;
+    let (batches, totals) = analytics::vee::table::meter_day(&session, meter, date, all).await?;
     println!("{}", arrow::util::pretty::pretty_format_batches(&batches)?);
-    let totals = session
-        .query(&format!(
-            "SELECT count(*) AS intervals, sum(raw_kwh) AS raw_kwh, sum(kwh) AS validated_kwh \
-             FROM {VALIDATED_TABLE} WHERE meter_id = '{meter}' AND date = '{date}'",
-            date = date.format("%Y-%m-%d")
-        ))
-        .await?;
     println!("{}", arrow::util::pretty::pretty_format_batches(&totals)?);
     Ok(())
 }

@@ -478,7 +478,7 @@ async fn bad_requests_get_clear_errors_and_edits_are_kept(backend: Backend) {
         (body("2026-09-30T01:00:00Z", "-1", "x"), "negative"),
         (
             body("2026-09-30T01:00:00Z", "0.0000001", "x"),
-            "six decimals",
+            "6 decimal places",
         ),
         (body("2026-09-30T01:00:00Z", "1", " "), "reason"),
         (body("2026-10-30T01:00:00Z", "1", "x"), "not ended"),

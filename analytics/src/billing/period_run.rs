@@ -35,21 +35,17 @@ impl MonthPeriod {
         self.first_day.format("%Y-%m").to_string()
     }
 
+    /// Its last local day.
+    pub fn last_day(&self) -> Result<NaiveDate, AnalyticsError> {
+        self.first_day
+            .checked_add_months(Months::new(1))
+            .and_then(|next| next.pred_opt())
+            .ok_or_else(|| AnalyticsError::Shape("period out of range".into()))
+    }
+
     /// Its start and end (exclusive) in UTC, for local midnights in `zone`.
     pub fn bounds(&self, zone: Tz) -> Result<(DateTime<Utc>, DateTime<Utc>), AnalyticsError> {
-        let midnight = |day: NaiveDate| {
-            day.and_hms_opt(0, 0, 0)
-                .and_then(|t| t.and_local_timezone(zone).earliest())
-                .map(|t| t.with_timezone(&Utc))
-                .ok_or_else(|| {
-                    AnalyticsError::Shape(format!("no local midnight on {day} in {zone}"))
-                })
-        };
-        let next = self
-            .first_day
-            .checked_add_months(Months::new(1))
-            .ok_or_else(|| AnalyticsError::Shape("period out of range".into()))?;
-        Ok((midnight(self.first_day)?, midnight(next)?))
+        crate::local_days::span(zone, self.first_day, self.last_day()?)
     }
 }
 

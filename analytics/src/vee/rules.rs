@@ -367,14 +367,9 @@ fn apply_edits(day: &MeterDay<'_>, intervals: &mut [ValidatedInterval]) {
 
 /// An edit's value in micro-kWh (`None` if it is negative, too fine or out of range).
 pub fn edit_e6(edit: &IntervalEdit) -> Option<i64> {
-    use rust_decimal::prelude::ToPrimitive;
-    let scaled = edit
-        .kwh
-        .checked_mul(rust_decimal::Decimal::from(1_000_000))?;
-    if scaled.fract() != rust_decimal::Decimal::ZERO || scaled.is_sign_negative() {
-        return None;
-    }
-    scaled.to_i64()
+    crate::tariff::exact::kwh_to_e6(edit.kwh)
+        .ok()
+        .filter(|e6| *e6 >= 0)
 }
 
 /// Step 5: usage against the meter's average and prolonged estimation; returns the day's count

@@ -126,3 +126,50 @@ pub async fn unvalidated_days(
         .filter(|d| !present.contains(d))
         .collect())
 }
+
+/// One meter-day of `validated_intervals` (registered in `session`): its intervals in slot order —
+/// only those the rules touched (not valid, or flagged) unless `all` — and its totals (intervals, raw
+/// kWh, validated kWh).
+pub async fn meter_day(
+    session: &crate::LakeSession,
+    meter: &str,
+    date: chrono::NaiveDate,
+    all: bool,
+) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>), AnalyticsError> {
+    let meter = crate::billing::MeterSelection::One(meter).condition()?;
+    let day = format!("{DATE_COLUMN} = '{}'{meter}", date.format("%Y-%m-%d"));
+    let touched = if all {
+        ""
+    } else {
+        " AND (status <> 'valid' OR flags <> '')"
+    };
+    let intervals = session
+        .query(&format!(
+            "SELECT slot, interval_start, raw_kwh, kwh, status, method, flags, edited_by, edit_reason \
+             FROM {VALIDATED_TABLE} WHERE {day}{touched} ORDER BY slot"
+        ))
+        .await?;
+    let totals = session
+        .query(&format!(
+            "SELECT count(*) AS intervals, sum(raw_kwh) AS raw_kwh, sum(kwh) AS validated_kwh \
+             FROM {VALIDATED_TABLE} WHERE {day}"
+        ))
+        .await?;
+    Ok((intervals, totals))
+}
+
+/// A meter's validated intervals carrying `flag`, by estimation method: intervals and validated kWh.
+pub async fn flagged(
+    session: &crate::LakeSession,
+    meter: &str,
+    flag: super::Flag,
+) -> Result<Vec<RecordBatch>, AnalyticsError> {
+    let meter = crate::billing::MeterSelection::One(meter).condition()?;
+    session
+        .query(&format!(
+            "SELECT count(*) AS intervals, method, sum(kwh) AS kwh FROM {VALIDATED_TABLE} \
+             WHERE flags LIKE '%{flag}%'{meter} GROUP BY method ORDER BY method",
+            flag = flag.name()
+        ))
+        .await
+}

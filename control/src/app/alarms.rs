@@ -120,13 +120,14 @@ impl Control {
     }
 
     /// Judges the transformer-area rules (line loss, collection success) on local date `date` of the
-    /// lake `session` reads, raising and clearing their alarms on the areas' supply meters. Judging a
-    /// day again changes nothing.
+    /// lake `session` reads, raising and clearing their alarms on the areas' supply meters (placed by
+    /// `profiles`). Judging a day again changes nothing.
     pub async fn judge_areas(
         &self,
         session: &analytics::LakeSession,
         date: chrono::NaiveDate,
         config: &analytics::diagnosis::DiagnosisConfig,
+        profiles: &HashMap<String, MeterProfile>,
     ) -> Result<SignalOutcome, ControlError> {
         let (start, end) = analytics::local_days::span(self.rules().zone, date, date)?;
         let span = (start.timestamp_micros(), end.timestamp_micros());
@@ -135,8 +136,7 @@ impl Control {
             .iter()
             .flat_map(|day| analytics::diagnosis::area::judge(day, config, span))
             .collect();
-        let profiles = analytics::diagnosis::profiles(session).await?;
-        self.apply_signals(&signals, &profiles).await
+        self.apply_signals(&signals, profiles).await
     }
 
     /// Alarms matching `filter`, newest first.

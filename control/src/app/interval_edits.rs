@@ -2,7 +2,6 @@
 //! the same transaction; the next VEE run applies the newest edit of each interval.
 
 use chrono::{DateTime, Utc};
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde_json::json;
 
@@ -28,15 +27,7 @@ fn energy_e6(kwh: Decimal) -> Result<i64, ControlError> {
             "{kwh} kWh is above {MAX_EDIT_KWH} kWh for one interval"
         )));
     }
-    let scaled = kwh * Decimal::from(1_000_000);
-    if !scaled.fract().is_zero() {
-        return Err(ControlError::Invalid(format!(
-            "{kwh} kWh has more than six decimals"
-        )));
-    }
-    scaled
-        .to_i64()
-        .ok_or_else(|| ControlError::Invalid(format!("{kwh} kWh is out of range")))
+    analytics::tariff::exact::kwh_to_e6(kwh).map_err(|e| ControlError::Invalid(e.to_string()))
 }
 
 impl Control {

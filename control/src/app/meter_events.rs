@@ -121,6 +121,9 @@ impl Control {
         if let Some(meter) = meter_id {
             super::accounts::check_meter_id(meter)?;
         }
+        if to <= from {
+            return Err(ControlError::Invalid(format!("{to} is not after {from}")));
+        }
         meter_events::list(&mut *self.db.conn().await?, meter_id, (from, to), limit).await
     }
 }

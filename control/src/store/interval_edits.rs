@@ -49,7 +49,7 @@ fn read(row: &AnyRow) -> Result<StoredEdit, ControlError> {
         id: row.try_get("id")?,
         meter_id: row.try_get("meter_id")?,
         interval_start: instant(row.try_get("interval_start")?)?,
-        kwh: Decimal::new(row.try_get("energy_e6")?, 6),
+        kwh: Decimal::new(row.try_get("energy_e6")?, 6).normalize(),
         reason: row.try_get("reason")?,
         edited_by: row.try_get("edited_by")?,
         edited_at: instant(row.try_get("edited_at")?)?,

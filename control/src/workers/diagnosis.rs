@@ -200,7 +200,9 @@ pub async fn rescan(
             }
         }
         let readings = control.apply_signals(&signals, watch.profiles()).await?;
-        let areas = control.judge_areas(session, day, watch.config()).await?;
+        let areas = control
+            .judge_areas(session, day, watch.config(), watch.profiles())
+            .await?;
         for outcome in [readings, areas] {
             report.outcome.raised += outcome.raised;
             report.outcome.cleared += outcome.cleared;

@@ -1,5 +1,5 @@
-//! On a fixed period: judges yesterday's transformer-area rules (line loss, collection success: a
-//! complete day), then exports today's and yesterday's alarms and meter events to the lake (a day is
+//! On a fixed period: judges yesterday's transformer-area rules once (line loss, collection success:
+//! a complete day), then exports today's and yesterday's alarms and meter events to the lake (a day is
 //! replaced whole, so alarms taken or cleared since the last export show their new state).
 
 use std::time::Duration;
@@ -19,14 +19,22 @@ pub async fn run(
     handle: LoopHandle,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ControlError> {
+    let mut areas_judged: Option<chrono::NaiveDate> = None;
     loop {
         let session = open_session().await?;
         let today = control
             .now()
             .with_timezone(&control.rules().zone)
             .date_naive();
-        if let (Some(config), Some(yesterday)) = (&areas, today.pred_opt()) {
-            let outcome = control.judge_areas(&session, yesterday, config).await?;
+        let yesterday = today.pred_opt();
+        if let (Some(config), Some(yesterday)) =
+            (&areas, yesterday.filter(|y| areas_judged != Some(*y)))
+        {
+            let profiles = analytics::diagnosis::profiles(&session).await?;
+            let outcome = control
+                .judge_areas(&session, yesterday, config, &profiles)
+                .await?;
+            areas_judged = Some(yesterday);
             tracing::debug!(%yesterday, raised = outcome.raised, cleared = outcome.cleared, "area rules");
         }
         for day in [today.pred_opt(), Some(today)].into_iter().flatten() {
