@@ -4,6 +4,7 @@ pub mod allocator;
 pub mod collector_loops;
 pub mod config;
 pub mod day_range;
+pub mod model_report;
 pub mod pipeline;
 pub mod service_http;
 pub mod sql_text;

@@ -9,8 +9,10 @@ mod customers_cli;
 mod demo;
 mod demo_vee;
 mod frame_cli;
+mod history_cli;
 mod lake_cli;
 mod meter_cli;
+mod model_cli;
 mod report_cli;
 mod service;
 mod sim_cli;
@@ -84,6 +86,11 @@ enum Command {
     Alarms(alarms_cli::AlarmsArgs),
     /// Validation, estimation and editing of interval data: run over dates, show, edit, list edits.
     Vee(vee_cli::VeeArgs),
+    /// Simulate a fleet's history (readings, event records, theft and fault answers) into the lake.
+    History(history_cli::HistoryArgs),
+    /// Prediction models: train, score (into the lake's tables) and evaluate theft, anomaly, usage
+    /// clusters and failing meters.
+    Model(model_cli::ModelArgs),
 }
 
 fn init_logging() {
@@ -152,5 +159,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Customers(args) => customers_cli::customers(&config, args).await,
         Command::Cert(args) => cert_cli::run(args),
         Command::Alarms(args) => alarms_cli::alarms(&config, args).await,
+        Command::History(args) => history_cli::run(&config, args).await,
+        Command::Model(args) => model_cli::run(&config, args).await,
     }
 }

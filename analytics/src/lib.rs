@@ -9,6 +9,7 @@ pub mod interval_table;
 pub mod lake_files;
 pub mod local_days;
 pub mod pg_server;
+pub mod prediction;
 pub mod registry;
 pub mod relay_state;
 pub mod report;

@@ -155,7 +155,8 @@ impl LakeSession {
     }
 
     /// Registers every derived table the lake has — `bills`, `daily_charges`, `validated_intervals`,
-    /// `alarms`, `meter_events` — at its latest version, for SQL front ends (analysts query them beside
+    /// `alarms`, `meter_events`, and the prediction tables (`theft_scores`, `anomaly_scores`, `failure_risk`,
+    /// `meter_clusters`) — at its latest version, for SQL front ends (analysts query them beside
     /// the readings); returns the names registered. A table not written yet is left out.
     pub async fn register_derived(&self) -> Result<Vec<&'static str>, AnalyticsError> {
         use crate::diagnosis::lake_tables::{ALARMS_TABLE, EVENTS_TABLE};
@@ -167,6 +168,10 @@ impl LakeSession {
             crate::vee::table::VALIDATED_TABLE,
             ALARMS_TABLE,
             EVENTS_TABLE,
+            crate::prediction::tables::THEFT_SCORES,
+            crate::prediction::tables::ANOMALY_SCORES,
+            crate::prediction::tables::FAILURE_RISK,
+            crate::prediction::tables::METER_CLUSTERS,
         ] {
             let table = store::DerivedTable::open(&location, name, "").await?;
             if let Some(provider) = table.table_provider(&self.ctx.state()).await? {

@@ -127,55 +127,142 @@ fn write_csv(
 impl Fleet {
     /// Writes `meters.csv`, `areas.csv` and `faults.csv` into `dir` (created if missing).
     pub fn write_registry(&self, dir: &Path) -> Result<(), RegistryError> {
-        std::fs::create_dir_all(dir).map_err(|source| RegistryError {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let opt = |o: &Option<String>| o.clone().unwrap_or_default();
-        write_csv(
-            dir.join("meters.csv"),
-            METERS_HEADER,
-            self.meters.iter().map(|m| {
-                vec![
-                    m.meter_id.clone(),
-                    opt(&m.customer_id),
-                    m.kind.to_string(),
-                    m.area_id.clone(),
-                    m.feeder_id.clone(),
-                    m.bus_id.clone(),
-                    opt(&m.tariff_plan),
-                    m.household_size.map(|h| h.to_string()).unwrap_or_default(),
-                    m.has_pv.to_string(),
-                    ts(m.installed_on),
-                    m.removed_on.map(ts).unwrap_or_default(),
-                    m.meter_number.clone(),
-                ]
-            }),
-        )?;
-        write_csv(
-            dir.join("areas.csv"),
-            AREAS_HEADER,
-            self.areas.iter().map(|a| {
-                vec![
-                    a.area_id.clone(),
-                    a.feeder_id.clone(),
-                    opt(&a.supply_meter_id),
-                    a.customers.to_string(),
-                ]
-            }),
-        )?;
-        write_csv(
-            dir.join("faults.csv"),
-            FAULTS_HEADER,
-            self.faults.iter().map(|f| {
-                vec![
-                    f.meter_id.clone(),
-                    f.fault.kind.to_string(),
-                    ts(f.fault.start),
-                    ts(f.fault.end),
-                    f.detail.clone(),
-                ]
-            }),
-        )
+        write_registry_files(dir, &self.meters, &self.areas, &self.faults)
     }
+}
+
+/// Writes `meters.csv`, `areas.csv` and `faults.csv` of these rows into `dir` (created if missing).
+pub fn write_registry_files(
+    dir: &Path,
+    meters: &[MeterRecord],
+    areas: &[AreaRecord],
+    faults: &[FaultLabel],
+) -> Result<(), RegistryError> {
+    std::fs::create_dir_all(dir).map_err(|source| RegistryError {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+    write_csv(
+        dir.join("meters.csv"),
+        METERS_HEADER,
+        meters.iter().map(|m| {
+            vec![
+                m.meter_id.clone(),
+                opt(&m.customer_id),
+                m.kind.to_string(),
+                m.area_id.clone(),
+                m.feeder_id.clone(),
+                m.bus_id.clone(),
+                opt(&m.tariff_plan),
+                m.household_size.map(|h| h.to_string()).unwrap_or_default(),
+                m.has_pv.to_string(),
+                ts(m.installed_on),
+                m.removed_on.map(ts).unwrap_or_default(),
+                m.meter_number.clone(),
+            ]
+        }),
+    )?;
+    write_csv(
+        dir.join("areas.csv"),
+        AREAS_HEADER,
+        areas.iter().map(|a| {
+            vec![
+                a.area_id.clone(),
+                a.feeder_id.clone(),
+                opt(&a.supply_meter_id),
+                a.customers.to_string(),
+            ]
+        }),
+    )?;
+    write_csv(
+        dir.join("faults.csv"),
+        FAULTS_HEADER,
+        faults.iter().map(|f| {
+            vec![
+                f.meter_id.clone(),
+                f.fault.kind.to_string(),
+                ts(f.fault.start),
+                ts(f.fault.end),
+                f.detail.clone(),
+            ]
+        }),
+    )
+}
+
+/// A malformed label file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file} line {line}: {reason}")]
+pub struct LabelFileError {
+    /// The file's name.
+    pub file: &'static str,
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// The data lines of a label file whose first line must be `header`, split into fields.
+fn label_rows<'a>(
+    file: &'static str,
+    header: &str,
+    text: &'a str,
+) -> Result<Vec<(usize, Vec<&'a str>)>, LabelFileError> {
+    let mut lines = text.lines().enumerate();
+    if lines.next().map(|(_, h)| h.trim()) != Some(header) {
+        return Err(LabelFileError {
+            file,
+            line: 1,
+            reason: format!("the header must be {header:?}"),
+        });
+    }
+    Ok(lines
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l.split(',').map(str::trim).collect()))
+        .collect())
+}
+
+/// The meter, fault kind and start of every row of `faults.csv`.
+pub fn parse_fault_starts(
+    text: &str,
+) -> Result<Vec<(String, String, DateTime<Utc>)>, LabelFileError> {
+    label_rows("faults.csv", FAULTS_HEADER, text)?
+        .into_iter()
+        .map(|(line, fields)| {
+            let bad = |reason: String| LabelFileError {
+                file: "faults.csv",
+                line,
+                reason,
+            };
+            let [meter, kind, start, ..] = fields[..] else {
+                return Err(bad("expected at least 3 fields".into()));
+            };
+            let start = DateTime::parse_from_rfc3339(start)
+                .map_err(|e| bad(format!("start {start:?}: {e}")))?;
+            Ok((
+                meter.to_string(),
+                kind.to_string(),
+                start.with_timezone(&Utc),
+            ))
+        })
+        .collect()
+}
+
+/// Header of `households.csv`.
+pub const HOUSEHOLDS_HEADER: &str =
+    "meter_id,usage_class,persons,pv_watts,vacant_from,vacant_until,moved_in,moved_out,travels";
+
+/// Each meter's usage class from `households.csv`.
+pub fn parse_household_classes(text: &str) -> Result<Vec<(String, String)>, LabelFileError> {
+    label_rows("households.csv", HOUSEHOLDS_HEADER, text)?
+        .into_iter()
+        .map(|(line, fields)| match fields[..] {
+            [meter, class, ..] => Ok((meter.to_string(), class.to_string())),
+            _ => Err(LabelFileError {
+                file: "households.csv",
+                line,
+                reason: "expected a meter and a class".into(),
+            }),
+        })
+        .collect()
 }

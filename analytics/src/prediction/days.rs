@@ -1,0 +1,304 @@
+//! Each meter's days over a window, read from the lake with DataFusion: energy and its shape from
+//! `interval_energy`, electrical and clock statistics from `readings`, event records from
+//! `meter_events`, and the registry's kind, area and PV. The models' features are computed from these.
+
+use std::collections::{BTreeMap, HashMap};
+
+use arrow::array::{Array, Date32Array, Float64Array, Int64Array, RecordBatch};
+use chrono::NaiveDate;
+
+use super::PredictionError;
+use crate::columns::{strings, typed};
+use crate::LakeSession;
+
+/// Event kinds counted per day, in [`DayStats::events`] order.
+pub const EVENTS: [&str; 6] = [
+    "power_down",
+    "programming",
+    "meter_clear",
+    "time_setting",
+    "cover_open",
+    "terminal_cover_open",
+];
+
+/// One meter's local day. Energies in kWh; a day without readings has `intervals == 0`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DayStats {
+    /// Forward energy.
+    pub kwh: f64,
+    /// Energy of the sharp and peak TOU registers (T1 + T2).
+    pub peak_kwh: f64,
+    /// Reverse energy.
+    pub rev_kwh: f64,
+    /// Energy 00:00–06:00.
+    pub night_kwh: f64,
+    /// Energy 17:00–23:00.
+    pub evening_kwh: f64,
+    /// Intervals derived.
+    pub intervals: u32,
+    /// Intervals with no energy.
+    pub zero_intervals: u32,
+    /// Standard deviation of the intervals' energy.
+    pub interval_sd: f64,
+    /// Largest interval.
+    pub interval_max: f64,
+    /// Readings received.
+    pub readings: u32,
+    /// Mean voltage, V.
+    pub voltage: f64,
+    /// Standard deviation of the voltage readings, V.
+    pub voltage_sd: f64,
+    /// Mean current, A.
+    pub current: f64,
+    /// Active power over voltage × current × power factor, while current flows (1 for an honest meter).
+    pub power_ratio: Option<f64>,
+    /// Mean clock offset (meter clock − read time), s.
+    pub clock_offset: Option<f64>,
+    /// Share of readings with the battery warning.
+    pub battery_share: f64,
+    /// Readings with current flowing while the status word shows the relay open.
+    pub relay_open_current: u32,
+    /// Event records per kind ([`EVENTS`]).
+    pub events: [u32; 6],
+}
+
+/// A meter's days over the window, index 0 = the window's first day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeterDays {
+    /// Meter address.
+    pub meter_id: String,
+    /// Transformer area (empty when the registry does not know the meter).
+    pub area_id: String,
+    /// Whether the premises have PV.
+    pub has_pv: bool,
+    /// One entry per day of the window.
+    pub days: Vec<DayStats>,
+}
+
+impl MeterDays {
+    /// Days that have readings.
+    pub fn days_with_data(&self) -> usize {
+        self.days.iter().filter(|d| d.intervals > 0).count()
+    }
+}
+
+/// The window's customer and supply meters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetDays {
+    /// First local day.
+    pub from: NaiveDate,
+    /// Last local day.
+    pub to: NaiveDate,
+    /// Customer meters, by address.
+    pub customers: Vec<MeterDays>,
+    /// Each area's supply meter's daily energy, kWh (NaN for a day without data).
+    pub supply: HashMap<String, Vec<f64>>,
+    /// The lake version read.
+    pub lake_version: Option<i64>,
+}
+
+impl FleetDays {
+    /// Days in the window.
+    pub fn len(&self) -> usize {
+        usize::try_from((self.to - self.from).num_days() + 1).unwrap_or(0)
+    }
+
+    /// Whether the window is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn f64s(batch: &RecordBatch, i: usize) -> Result<&Float64Array, PredictionError> {
+    Ok(typed::<Float64Array>(batch, i)?)
+}
+
+fn i64s(batch: &RecordBatch, i: usize) -> Result<&Int64Array, PredictionError> {
+    Ok(typed::<Int64Array>(batch, i)?)
+}
+
+fn value(a: &Float64Array, row: usize) -> Option<f64> {
+    (!a.is_null(row))
+        .then(|| a.value(row))
+        .filter(|v| v.is_finite())
+}
+
+/// Each meter's days, filled as query results arrive.
+struct Grid {
+    meters: BTreeMap<String, Vec<DayStats>>,
+    /// Days since 1970-01-01 of the window's first day.
+    first: i64,
+    len: usize,
+}
+
+impl Grid {
+    /// The entry of `meter` on day `date` (days since 1970-01-01), `None` outside the window.
+    fn day(&mut self, meter: &str, date: i64) -> Option<&mut DayStats> {
+        let index = usize::try_from(date - self.first)
+            .ok()
+            .filter(|i| *i < self.len)?;
+        let len = self.len;
+        self.meters
+            .entry(meter.to_string())
+            .or_insert_with(|| vec![DayStats::default(); len])
+            .get_mut(index)
+    }
+}
+
+/// The days of every meter in `from..=to`.
+pub async fn load(
+    session: &LakeSession,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<FleetDays, PredictionError> {
+    if to < from {
+        return Err(PredictionError::Window(format!(
+            "the window ends ({to}) before it starts ({from})"
+        )));
+    }
+    let len = usize::try_from((to - from).num_days() + 1).unwrap_or(0);
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let first = (from - epoch).num_days();
+    let mut grid = Grid {
+        meters: BTreeMap::new(),
+        first,
+        len,
+    };
+    let range = format!("date BETWEEN DATE '{from}' AND DATE '{to}'");
+    let energy = session
+        .query(&format!(
+            "SELECT meter_id, date,
+                CAST(sum(energy_kwh) AS DOUBLE), CAST(sum(energy_t1_kwh + energy_t2_kwh) AS DOUBLE),
+                CAST(sum(energy_rev_kwh) AS DOUBLE),
+                CAST(sum(CASE WHEN slot < 24 THEN energy_kwh ELSE 0 END) AS DOUBLE),
+                CAST(sum(CASE WHEN slot >= 68 AND slot < 92 THEN energy_kwh ELSE 0 END) AS DOUBLE),
+                CAST(count(*) AS BIGINT), CAST(sum(CASE WHEN energy_kwh <= 0 THEN 1 ELSE 0 END) AS BIGINT),
+                CAST(stddev_pop(CAST(energy_kwh AS DOUBLE)) AS DOUBLE), CAST(max(energy_kwh) AS DOUBLE)
+             FROM interval_energy WHERE {range} GROUP BY meter_id, date"
+        ))
+        .await?;
+    for batch in &energy {
+        let ids = strings(batch, 0)?;
+        let dates = typed::<Date32Array>(batch, 1)?;
+        let cols: Vec<&Float64Array> = [2, 3, 4, 5, 6, 9, 10]
+            .into_iter()
+            .map(|i| f64s(batch, i))
+            .collect::<Result<_, _>>()?;
+        let (count, zero) = (i64s(batch, 7)?, i64s(batch, 8)?);
+        for row in 0..batch.num_rows() {
+            let Some(d) = grid.day(ids.value(row), i64::from(dates.value(row))) else {
+                continue;
+            };
+            let v = |c: usize| value(cols[c], row).unwrap_or(0.0);
+            d.kwh = v(0);
+            d.peak_kwh = v(1);
+            d.rev_kwh = v(2);
+            d.night_kwh = v(3);
+            d.evening_kwh = v(4);
+            d.interval_sd = v(5);
+            d.interval_max = v(6);
+            d.intervals = u32::try_from(count.value(row)).unwrap_or(0);
+            d.zero_intervals = u32::try_from(zero.value(row)).unwrap_or(0);
+        }
+    }
+    let electrical = session
+        .query(&format!(
+            "SELECT meter_id, CAST(date AS DATE), CAST(count(*) AS BIGINT),
+                CAST(avg(voltage_v) AS DOUBLE), CAST(stddev_pop(voltage_v) AS DOUBLE), CAST(avg(current_a) AS DOUBLE),
+                CAST(avg(CASE WHEN current_a > 0.2 AND voltage_v > 0 AND power_factor > 0
+                         THEN abs(active_power_kw) * 1000.0 / (voltage_v * current_a * power_factor) END) AS DOUBLE),
+                CAST(avg(date_part('epoch', meter_clock) - date_part('epoch', read_ts)) AS DOUBLE),
+                CAST(avg(CASE WHEN (status_word_1 & 12) <> 0 THEN 1.0 ELSE 0.0 END) AS DOUBLE),
+                CAST(sum(CASE WHEN (status_word_3 & 16) <> 0 AND current_a > 0.1 THEN 1 ELSE 0 END) AS BIGINT)
+             FROM readings WHERE {range} GROUP BY meter_id, date"
+        ))
+        .await?;
+    for batch in &electrical {
+        let ids = strings(batch, 0)?;
+        let dates = typed::<Date32Array>(batch, 1)?;
+        let cols: Vec<&Float64Array> = [3, 4, 5, 6, 7, 8]
+            .into_iter()
+            .map(|i| f64s(batch, i))
+            .collect::<Result<_, _>>()?;
+        let (count, relay) = (i64s(batch, 2)?, i64s(batch, 9)?);
+        for row in 0..batch.num_rows() {
+            let Some(d) = grid.day(ids.value(row), i64::from(dates.value(row))) else {
+                continue;
+            };
+            d.readings = u32::try_from(count.value(row)).unwrap_or(0);
+            d.voltage = value(cols[0], row).unwrap_or(0.0);
+            d.voltage_sd = value(cols[1], row).unwrap_or(0.0);
+            d.current = value(cols[2], row).unwrap_or(0.0);
+            d.power_ratio = value(cols[3], row);
+            d.clock_offset = value(cols[4], row);
+            d.battery_share = value(cols[5], row).unwrap_or(0.0);
+            d.relay_open_current = u32::try_from(relay.value(row)).unwrap_or(0);
+        }
+    }
+    let registered = session.register_derived().await?;
+    if registered.contains(&crate::diagnosis::lake_tables::EVENTS_TABLE) {
+        let events = session
+            .query(&format!(
+                "SELECT meter_id, CAST(CAST(date AS DATE) AS DATE), event, CAST(count(*) AS BIGINT)
+                 FROM meter_events WHERE date >= '{from}' AND date <= '{to}' GROUP BY meter_id, date, event"
+            ))
+            .await?;
+        for batch in &events {
+            let ids = strings(batch, 0)?;
+            let dates = typed::<Date32Array>(batch, 1)?;
+            let names = strings(batch, 2)?;
+            let counts = i64s(batch, 3)?;
+            for row in 0..batch.num_rows() {
+                let Some(kind) = EVENTS.iter().position(|e| *e == names.value(row)) else {
+                    continue;
+                };
+                if let Some(d) = grid.day(ids.value(row), i64::from(dates.value(row))) {
+                    d.events[kind] += u32::try_from(counts.value(row)).unwrap_or(0);
+                }
+            }
+        }
+    }
+    let registry = session
+        .query("SELECT meter_id, kind, area_id, has_pv FROM meters")
+        .await?;
+    let mut known: HashMap<String, (bool, String, bool)> = HashMap::new();
+    for batch in &registry {
+        let (ids, kinds, areas) = (strings(batch, 0)?, strings(batch, 1)?, strings(batch, 2)?);
+        let pv = typed::<arrow::array::BooleanArray>(batch, 3)?;
+        for row in 0..batch.num_rows() {
+            known.insert(
+                ids.value(row).to_string(),
+                (
+                    kinds.value(row) == "supply",
+                    areas.value(row).to_string(),
+                    pv.value(row),
+                ),
+            );
+        }
+    }
+    let mut fleet = FleetDays {
+        from,
+        to,
+        customers: Vec::new(),
+        supply: HashMap::new(),
+        lake_version: session.lake_version(),
+    };
+    for (meter_id, days) in grid.meters {
+        let (supply, area_id, has_pv) = known.remove(&meter_id).unwrap_or_default();
+        if supply {
+            let energy = days
+                .iter()
+                .map(|d| if d.intervals > 0 { d.kwh } else { f64::NAN })
+                .collect();
+            fleet.supply.insert(area_id, energy);
+        } else {
+            fleet.customers.push(MeterDays {
+                meter_id,
+                area_id,
+                has_pv,
+                days,
+            });
+        }
+    }
+    Ok(fleet)
+}

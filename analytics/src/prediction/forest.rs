@@ -1,0 +1,214 @@
+//! A random forest for a yes/no question (theft, a fault within N days), trained with `linfa-ensemble`
+//! and kept as flat trees whose leaves hold the share of positive training rows that reach them, so
+//! that a score is a probability-like number (the trees' mean) rather than a vote count, and a model
+//! file stays small and reloads exactly.
+
+use linfa::traits::Fit;
+use linfa::Dataset;
+use linfa_ensemble::RandomForestParams;
+use linfa_trees::{DecisionTree, TreeNode};
+use ndarray::{Array1, Array2};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::PredictionError;
+
+/// Hyperparameters of a forest.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ForestParams {
+    /// Trees.
+    pub trees: usize,
+    /// Deepest split.
+    pub max_depth: usize,
+    /// Fewest (weighted) rows a node needs to be split.
+    pub min_split: f32,
+    /// Share of the features each tree sees.
+    pub feature_share: f64,
+}
+
+impl Default for ForestParams {
+    fn default() -> Self {
+        Self {
+            trees: 60,
+            max_depth: 9,
+            min_split: 8.0,
+            feature_share: 0.6,
+        }
+    }
+}
+
+/// One node: `[feature, threshold, left, right, value]`; a leaf has feature −1 and holds its value.
+type Node = (i32, f64, u32, u32, f64);
+
+/// A trained forest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forest {
+    /// Each tree's nodes, the root first.
+    pub trees: Vec<Vec<Node>>,
+    /// Each feature's share of the impurity decrease, summing to 1.
+    pub importance: Vec<f64>,
+}
+
+fn flatten(
+    node: &TreeNode<f64, usize>,
+    features: &[usize],
+    out: &mut Vec<Node>,
+) -> Result<u32, PredictionError> {
+    let index =
+        u32::try_from(out.len()).map_err(|_| PredictionError::Model("tree too large".into()))?;
+    if node.is_leaf() {
+        out.push((-1, 0.0, 0, 0, 0.0));
+        return Ok(index);
+    }
+    let (sub, threshold, _) = node.split();
+    let feature = features
+        .get(sub)
+        .and_then(|f| i32::try_from(*f).ok())
+        .ok_or_else(|| PredictionError::Model(format!("split on unknown feature {sub}")))?;
+    out.push((feature, threshold, 0, 0, 0.0));
+    let children = node.children();
+    let child = |i: usize| -> Result<&TreeNode<f64, usize>, PredictionError> {
+        children[i]
+            .as_deref()
+            .ok_or_else(|| PredictionError::Model("an inner node lacks a child".into()))
+    };
+    let left = flatten(child(0)?, features, out)?;
+    let right = flatten(child(1)?, features, out)?;
+    out[index as usize].2 = left;
+    out[index as usize].3 = right;
+    Ok(index)
+}
+
+fn leaf_of(tree: &[Node], row: &[f64]) -> usize {
+    let mut i = 0;
+    loop {
+        let (feature, threshold, left, right, _) = tree[i];
+        if feature < 0 {
+            return i;
+        }
+        let v = row.get(feature as usize).copied().unwrap_or(0.0);
+        i = if v < threshold { left } else { right } as usize;
+    }
+}
+
+impl Forest {
+    /// Trains on rows `x` with answers `y` (the same length, at least one of each answer), reproducibly
+    /// from `seed`.
+    pub fn train(
+        x: &[Vec<f64>],
+        y: &[bool],
+        params: ForestParams,
+        seed: u64,
+    ) -> Result<Self, PredictionError> {
+        let features = x.first().map_or(0, Vec::len);
+        let positives = y.iter().filter(|v| **v).count();
+        if x.len() != y.len() || features == 0 || positives == 0 || positives == y.len() {
+            return Err(PredictionError::Training(format!(
+                "{} rows with {positives} positive: a forest needs both answers",
+                y.len()
+            )));
+        }
+        let records = Array2::from_shape_fn((x.len(), features), |(r, c)| x[r][c]);
+        let targets = Array1::from_iter(y.iter().map(|v| usize::from(*v)));
+        let dataset = Dataset::new(records, targets);
+        let tree = DecisionTree::<f64, usize>::params()
+            .max_depth(Some(params.max_depth))
+            .min_weight_split(params.min_split);
+        let fitted = RandomForestParams::new_fixed_rng(tree, ChaCha8Rng::seed_from_u64(seed))
+            .ensemble_size(params.trees)
+            .bootstrap_proportion(1.0)
+            .feature_proportion(params.feature_share)
+            .fit(&dataset)
+            .map_err(|e| PredictionError::Model(e.to_string()))?;
+        let mut importance = vec![0.0; features];
+        let mut trees = Vec::with_capacity(fitted.models.len());
+        for (model, chosen) in fitted.models.iter().zip(&fitted.model_features) {
+            for (sub, value) in model.feature_importance().into_iter().enumerate() {
+                if let Some(f) = chosen.get(sub) {
+                    importance[*f] += if value.is_finite() { value } else { 0.0 };
+                }
+            }
+            let mut nodes = Vec::new();
+            flatten(model.root_node(), chosen, &mut nodes)?;
+            trees.push(nodes);
+        }
+        let total: f64 = importance.iter().sum();
+        if total > 0.0 {
+            importance.iter_mut().for_each(|v| *v /= total);
+        }
+        // Leaf values: the share of positive training rows reaching the leaf, shrunk towards the prior.
+        let prior = positives as f64 / y.len() as f64;
+        for tree in &mut trees {
+            let mut counts = vec![(0u32, 0u32); tree.len()];
+            for (row, answer) in x.iter().zip(y) {
+                let leaf = leaf_of(tree, row);
+                counts[leaf].0 += 1;
+                counts[leaf].1 += u32::from(*answer);
+            }
+            for (node, (n, pos)) in tree.iter_mut().zip(counts) {
+                if node.0 < 0 {
+                    node.4 = (f64::from(pos) + 2.0 * prior) / (f64::from(n) + 2.0);
+                }
+            }
+        }
+        Ok(Self { trees, importance })
+    }
+
+    /// The mean of the trees' leaf values for `row`: 0 (surely no) to 1 (surely yes).
+    pub fn score(&self, row: &[f64]) -> f64 {
+        if self.trees.is_empty() {
+            return 0.0;
+        }
+        let sum: f64 = self.trees.iter().map(|t| t[leaf_of(t, row)].4).sum();
+        sum / self.trees.len() as f64
+    }
+
+    /// Checks that every node points inside its tree and forward (no cycles), for a loaded file.
+    pub fn validate(&self, features: usize) -> Result<(), PredictionError> {
+        for (t, tree) in self.trees.iter().enumerate() {
+            for (i, (f, _, l, r, _)) in tree.iter().enumerate() {
+                let bad = *f >= 0
+                    && (*f as usize >= features
+                        || *l as usize <= i
+                        || *r as usize <= i
+                        || *l as usize >= tree.len()
+                        || *r as usize >= tree.len());
+                if bad || tree.is_empty() {
+                    return Err(PredictionError::Model(format!(
+                        "tree {t} node {i} is malformed"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn separable_rows_are_ranked_and_reload_exactly() {
+        let x: Vec<Vec<f64>> = (0..200)
+            .map(|i| vec![f64::from(i % 10), f64::from(i) / 10.0, f64::from(i % 3)])
+            .collect();
+        let y: Vec<bool> = (0..200).map(|i| i % 10 >= 8).collect();
+        let params = ForestParams {
+            trees: 10,
+            ..ForestParams::default()
+        };
+        let forest = Forest::train(&x, &y, params, 3).unwrap();
+        forest.validate(3).unwrap();
+        assert!(forest.score(&[9.0, 5.0, 0.0]) > 0.8);
+        assert!(forest.score(&[1.0, 5.0, 0.0]) < 0.2);
+        assert!(forest.importance[0] > 0.5, "{:?}", forest.importance);
+        let again = Forest::train(&x, &y, params, 3).unwrap();
+        assert_eq!(forest, again);
+        let text = serde_json::to_string(&forest).unwrap();
+        let back: Forest = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, forest);
+        assert!(Forest::train(&x, &vec![false; 200], params, 3).is_err());
+    }
+}
