@@ -519,6 +519,13 @@ async fn summary(
     customer_data(p).await?;
     alarms_seen(p, start).await?;
     crate::demo_vee::validated(p, start).await?;
+    let history_dir = match p.lake.local_dir() {
+        Some(dir) => dir.with_file_name("prediction"),
+        None => {
+            std::env::temp_dir().join(format!("meterlake-demo-prediction-{}", std::process::id()))
+        }
+    };
+    crate::demo_prediction::predicted(&history_dir, p.zone).await?;
     let mismatches = p.control.check_ledger().await?;
     println!(
         "\nledger check: {}",

@@ -6,10 +6,12 @@
 //! go back to the lake as tables ([`tables`]).
 
 pub mod clusters;
+pub mod day_scan;
 pub mod days;
 pub mod evaluate;
 pub mod failure_features;
 pub mod forest;
+pub mod inspection;
 pub mod isolation;
 pub mod metrics;
 pub mod model_file;

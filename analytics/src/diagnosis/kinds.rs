@@ -93,11 +93,13 @@ pub enum AlarmRule {
     LineLossNegative,
     /// Too few of an area's scheduled readings answered over a day, on its supply meter.
     CollectionLow,
+    /// The meter is at the top of the daily theft inspection list (`docs/prediction.md`).
+    TheftSuspected,
 }
 
 impl AlarmRule {
     /// Every rule, in documentation order.
-    pub const ALL: [AlarmRule; 23] = [
+    pub const ALL: [AlarmRule; 24] = [
         Self::VoltageLow,
         Self::VoltageHigh,
         Self::VoltageLoss,
@@ -121,6 +123,7 @@ impl AlarmRule {
         Self::LineLossHigh,
         Self::LineLossNegative,
         Self::CollectionLow,
+        Self::TheftSuspected,
     ];
 
     /// The stored name.
@@ -149,6 +152,7 @@ impl AlarmRule {
             Self::LineLossHigh => "line_loss_high",
             Self::LineLossNegative => "line_loss_negative",
             Self::CollectionLow => "collection_low",
+            Self::TheftSuspected => "theft_suspected",
         }
     }
 

@@ -4,9 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use arrow::array::{Array, Date32Array, Float64Array, Int64Array, RecordBatch};
+use arrow::array::{Date32Array, Int64Array};
 use chrono::NaiveDate;
 
+use super::day_scan::{scan, DaySums, Pass};
 use super::PredictionError;
 use crate::columns::{strings, typed};
 use crate::LakeSession;
@@ -109,20 +110,6 @@ impl FleetDays {
     }
 }
 
-fn f64s(batch: &RecordBatch, i: usize) -> Result<&Float64Array, PredictionError> {
-    Ok(typed::<Float64Array>(batch, i)?)
-}
-
-fn i64s(batch: &RecordBatch, i: usize) -> Result<&Int64Array, PredictionError> {
-    Ok(typed::<Int64Array>(batch, i)?)
-}
-
-fn value(a: &Float64Array, row: usize) -> Option<f64> {
-    (!a.is_null(row))
-        .then(|| a.value(row))
-        .filter(|v| v.is_finite())
-}
-
 /// Each meter's days, filled as query results arrive.
 struct Grid {
     meters: BTreeMap<String, Vec<DayStats>>,
@@ -159,82 +146,33 @@ pub async fn load(
     let len = usize::try_from((to - from).num_days() + 1).unwrap_or(0);
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     let first = (from - epoch).num_days();
+    let started = std::time::Instant::now();
+    let mut energy = scan(session, Pass::Energy, (from, to), first, len).await?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "prediction: energy per meter-day"
+    );
+    let electrical = scan(session, Pass::Electrical, (from, to), first, len).await?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "prediction: readings per meter-day"
+    );
+    for (meter, days) in electrical {
+        match energy.get_mut(&meter) {
+            Some(sums) => sums.iter_mut().zip(&days).for_each(|(a, b)| a.merge(b)),
+            None => {
+                energy.insert(meter, days);
+            }
+        }
+    }
     let mut grid = Grid {
-        meters: BTreeMap::new(),
+        meters: energy
+            .into_iter()
+            .map(|(meter, days)| (meter, days.iter().map(DaySums::finish).collect()))
+            .collect(),
         first,
         len,
     };
-    let range = format!("date BETWEEN DATE '{from}' AND DATE '{to}'");
-    let energy = session
-        .query(&format!(
-            "SELECT meter_id, date,
-                CAST(sum(energy_kwh) AS DOUBLE), CAST(sum(energy_t1_kwh + energy_t2_kwh) AS DOUBLE),
-                CAST(sum(energy_rev_kwh) AS DOUBLE),
-                CAST(sum(CASE WHEN slot < 24 THEN energy_kwh ELSE 0 END) AS DOUBLE),
-                CAST(sum(CASE WHEN slot >= 68 AND slot < 92 THEN energy_kwh ELSE 0 END) AS DOUBLE),
-                CAST(count(*) AS BIGINT), CAST(sum(CASE WHEN energy_kwh <= 0 THEN 1 ELSE 0 END) AS BIGINT),
-                CAST(stddev_pop(CAST(energy_kwh AS DOUBLE)) AS DOUBLE), CAST(max(energy_kwh) AS DOUBLE)
-             FROM interval_energy WHERE {range} GROUP BY meter_id, date"
-        ))
-        .await?;
-    for batch in &energy {
-        let ids = strings(batch, 0)?;
-        let dates = typed::<Date32Array>(batch, 1)?;
-        let cols: Vec<&Float64Array> = [2, 3, 4, 5, 6, 9, 10]
-            .into_iter()
-            .map(|i| f64s(batch, i))
-            .collect::<Result<_, _>>()?;
-        let (count, zero) = (i64s(batch, 7)?, i64s(batch, 8)?);
-        for row in 0..batch.num_rows() {
-            let Some(d) = grid.day(ids.value(row), i64::from(dates.value(row))) else {
-                continue;
-            };
-            let v = |c: usize| value(cols[c], row).unwrap_or(0.0);
-            d.kwh = v(0);
-            d.peak_kwh = v(1);
-            d.rev_kwh = v(2);
-            d.night_kwh = v(3);
-            d.evening_kwh = v(4);
-            d.interval_sd = v(5);
-            d.interval_max = v(6);
-            d.intervals = u32::try_from(count.value(row)).unwrap_or(0);
-            d.zero_intervals = u32::try_from(zero.value(row)).unwrap_or(0);
-        }
-    }
-    let electrical = session
-        .query(&format!(
-            "SELECT meter_id, CAST(date AS DATE), CAST(count(*) AS BIGINT),
-                CAST(avg(voltage_v) AS DOUBLE), CAST(stddev_pop(voltage_v) AS DOUBLE), CAST(avg(current_a) AS DOUBLE),
-                CAST(avg(CASE WHEN current_a > 0.2 AND voltage_v > 0 AND power_factor > 0
-                         THEN abs(active_power_kw) * 1000.0 / (voltage_v * current_a * power_factor) END) AS DOUBLE),
-                CAST(avg(date_part('epoch', meter_clock) - date_part('epoch', read_ts)) AS DOUBLE),
-                CAST(avg(CASE WHEN (status_word_1 & 12) <> 0 THEN 1.0 ELSE 0.0 END) AS DOUBLE),
-                CAST(sum(CASE WHEN (status_word_3 & 16) <> 0 AND current_a > 0.1 THEN 1 ELSE 0 END) AS BIGINT)
-             FROM readings WHERE {range} GROUP BY meter_id, date"
-        ))
-        .await?;
-    for batch in &electrical {
-        let ids = strings(batch, 0)?;
-        let dates = typed::<Date32Array>(batch, 1)?;
-        let cols: Vec<&Float64Array> = [3, 4, 5, 6, 7, 8]
-            .into_iter()
-            .map(|i| f64s(batch, i))
-            .collect::<Result<_, _>>()?;
-        let (count, relay) = (i64s(batch, 2)?, i64s(batch, 9)?);
-        for row in 0..batch.num_rows() {
-            let Some(d) = grid.day(ids.value(row), i64::from(dates.value(row))) else {
-                continue;
-            };
-            d.readings = u32::try_from(count.value(row)).unwrap_or(0);
-            d.voltage = value(cols[0], row).unwrap_or(0.0);
-            d.voltage_sd = value(cols[1], row).unwrap_or(0.0);
-            d.current = value(cols[2], row).unwrap_or(0.0);
-            d.power_ratio = value(cols[3], row);
-            d.clock_offset = value(cols[4], row);
-            d.battery_share = value(cols[5], row).unwrap_or(0.0);
-            d.relay_open_current = u32::try_from(relay.value(row)).unwrap_or(0);
-        }
-    }
     let registered = session.register_derived().await?;
     if registered.contains(&crate::diagnosis::lake_tables::EVENTS_TABLE) {
         let events = session
@@ -247,7 +185,7 @@ pub async fn load(
             let ids = strings(batch, 0)?;
             let dates = typed::<Date32Array>(batch, 1)?;
             let names = strings(batch, 2)?;
-            let counts = i64s(batch, 3)?;
+            let counts = typed::<Int64Array>(batch, 3)?;
             for row in 0..batch.num_rows() {
                 let Some(kind) = EVENTS.iter().position(|e| *e == names.value(row)) else {
                     continue;
@@ -258,6 +196,10 @@ pub async fn load(
             }
         }
     }
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "prediction: events per meter-day"
+    );
     let registry = session
         .query("SELECT meter_id, kind, area_id, has_pv FROM meters")
         .await?;

@@ -139,6 +139,39 @@ impl Control {
         self.apply_signals(&signals, profiles).await
     }
 
+    /// Scores theft over the model's window ending `date` and raises `theft_suspected` on the meters of
+    /// the inspection list `list` (clearing it on scored meters that left the list). A lake with too
+    /// little history raises nothing.
+    pub async fn judge_theft(
+        &self,
+        session: &analytics::LakeSession,
+        date: chrono::NaiveDate,
+        model: &analytics::prediction::ModelFile,
+        list: analytics::prediction::inspection::InspectionList,
+        profiles: &HashMap<String, MeterProfile>,
+    ) -> Result<SignalOutcome, ControlError> {
+        use analytics::prediction::PredictionError;
+        let days = i64::from(model.window_days.clamp(14, 60));
+        let from = date - chrono::TimeDelta::days(days - 1);
+        let scored = async {
+            let fleet = analytics::prediction::days::load(session, from, date).await?;
+            analytics::prediction::score::score(&fleet, model)
+        };
+        let rows = match scored.await {
+            Ok(rows) => rows,
+            Err(PredictionError::TooLittleHistory(why)) => {
+                tracing::debug!(%why, "no theft inspection list yet");
+                return Ok(SignalOutcome::default());
+            }
+            Err(PredictionError::Analytics(e)) => return Err(e.into()),
+            Err(e) => return Err(ControlError::Corrupt(e.to_string())),
+        };
+        let (start, end) = analytics::local_days::span(self.rules().zone, from, date)?;
+        let span = (start.timestamp_micros(), end.timestamp_micros());
+        let signals = analytics::prediction::inspection::signals(&rows, list, span);
+        self.apply_signals(&signals, profiles).await
+    }
+
     /// Alarms matching `filter`, newest first.
     pub async fn alarms(&self, filter: &AlarmFilter) -> Result<Vec<MeterAlarm>, ControlError> {
         alarms::list(&mut *self.db.conn().await?, filter).await

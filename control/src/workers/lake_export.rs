@@ -1,5 +1,5 @@
 //! On a fixed period: judges yesterday's transformer-area rules once (line loss, collection success:
-//! a complete day), then exports today's and yesterday's alarms and meter events to the lake (a day is
+//! a complete day) and raises the theft inspection list (the shipped model over the last 30 days), then exports today's and yesterday's alarms and meter events to the lake (a day is
 //! replaced whole, so alarms taken or cleared since the last export show their new state).
 
 use std::time::Duration;
@@ -34,8 +34,15 @@ pub async fn run(
             let outcome = control
                 .judge_areas(&session, yesterday, config, &profiles)
                 .await?;
-            areas_judged = Some(yesterday);
             tracing::debug!(%yesterday, raised = outcome.raised, cleared = outcome.cleared, "area rules");
+            let model = analytics::prediction::ModelFile::default_theft()
+                .map_err(|e| ControlError::Corrupt(e.to_string()))?;
+            let list = analytics::prediction::inspection::InspectionList::default();
+            let outcome = control
+                .judge_theft(&session, yesterday, &model, list, &profiles)
+                .await?;
+            areas_judged = Some(yesterday);
+            tracing::debug!(%yesterday, raised = outcome.raised, cleared = outcome.cleared, "theft inspection list");
         }
         for day in [today.pred_opt(), Some(today)].into_iter().flatten() {
             let export = control.export_day(&session, day).await?;

@@ -1,0 +1,315 @@
+//! The per-meter-day sums behind [`super::days`], accumulated while DataFusion streams the rows: each
+//! output partition is summed by its own task (rows arrive grouped by meter, so a meter's entry is
+//! looked up once per run of rows, not per row), and the partitions' sums are merged. A hash
+//! aggregation over hundreds of millions of intervals into millions of groups is several times slower.
+
+use std::collections::HashMap;
+
+use arrow::array::{Array, AsArray, Date32Array, Float64Array, Int32Array, RecordBatch};
+use datafusion::physical_plan::SendableRecordBatchStream;
+use futures::StreamExt;
+
+use super::days::DayStats;
+use super::PredictionError;
+use crate::columns::{strings, typed};
+use crate::{AnalyticsError, LakeSession};
+
+/// Running sums of one meter-day.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DaySums {
+    kwh: f64,
+    peak: f64,
+    rev: f64,
+    night: f64,
+    evening: f64,
+    squares: f64,
+    max: f64,
+    intervals: u32,
+    zero: u32,
+    readings: u32,
+    voltage: f64,
+    voltage_squares: f64,
+    current: f64,
+    ratio: f64,
+    ratios: u32,
+    clock: f64,
+    clocks: u32,
+    battery: u32,
+    relay: u32,
+}
+
+impl DaySums {
+    /// Adds another partition's sums of the same meter-day.
+    pub fn merge(&mut self, o: &DaySums) {
+        self.kwh += o.kwh;
+        self.peak += o.peak;
+        self.rev += o.rev;
+        self.night += o.night;
+        self.evening += o.evening;
+        self.squares += o.squares;
+        self.max = self.max.max(o.max);
+        self.intervals += o.intervals;
+        self.zero += o.zero;
+        self.readings += o.readings;
+        self.voltage += o.voltage;
+        self.voltage_squares += o.voltage_squares;
+        self.current += o.current;
+        self.ratio += o.ratio;
+        self.ratios += o.ratios;
+        self.clock += o.clock;
+        self.clocks += o.clocks;
+        self.battery += o.battery;
+        self.relay += o.relay;
+    }
+
+    /// The day's statistics (events are added separately).
+    pub fn finish(&self) -> DayStats {
+        let sd = |sum: f64, squares: f64, n: u32| {
+            if n == 0 {
+                0.0
+            } else {
+                let mean = sum / f64::from(n);
+                (squares / f64::from(n) - mean * mean).max(0.0).sqrt()
+            }
+        };
+        let per = |sum: f64, n: u32| if n == 0 { 0.0 } else { sum / f64::from(n) };
+        DayStats {
+            kwh: self.kwh,
+            peak_kwh: self.peak,
+            rev_kwh: self.rev,
+            night_kwh: self.night,
+            evening_kwh: self.evening,
+            intervals: self.intervals,
+            zero_intervals: self.zero,
+            interval_sd: sd(self.kwh, self.squares, self.intervals),
+            interval_max: self.max,
+            readings: self.readings,
+            voltage: per(self.voltage, self.readings),
+            voltage_sd: sd(self.voltage, self.voltage_squares, self.readings),
+            current: per(self.current, self.readings),
+            power_ratio: (self.ratios > 0).then(|| self.ratio / f64::from(self.ratios)),
+            clock_offset: (self.clocks > 0).then(|| self.clock / f64::from(self.clocks)),
+            battery_share: per(f64::from(self.battery), self.readings),
+            relay_open_current: self.relay,
+            events: [0; 6],
+        }
+    }
+}
+
+/// Which rows a scan reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// `meter_id, date, slot, energy, peak energy, reverse energy` from `interval_energy`.
+    Energy,
+    /// `meter_id, date, voltage, current, power, power factor, clock offset, status 1, status 3` from
+    /// `readings`.
+    Electrical,
+}
+
+impl Pass {
+    fn sql(self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> String {
+        let range = format!("date BETWEEN DATE '{from}' AND DATE '{to}'");
+        match self {
+            Self::Energy => format!(
+                "SELECT meter_id, date, slot, CAST(energy_kwh AS DOUBLE),
+                    CAST(energy_t1_kwh + energy_t2_kwh AS DOUBLE), CAST(energy_rev_kwh AS DOUBLE)
+                 FROM interval_energy WHERE {range}"
+            ),
+            Self::Electrical => format!(
+                "SELECT meter_id, date, voltage_v, current_a, active_power_kw, power_factor,
+                    date_part('epoch', meter_clock) - date_part('epoch', read_ts),
+                    status_word_1, status_word_3
+                 FROM readings WHERE {range}"
+            ),
+        }
+    }
+}
+
+/// Each meter's day sums, index 0 = the window's first day.
+pub type MeterSums = HashMap<String, Vec<DaySums>>;
+
+/// One partition's sums, with the last meter's position cached.
+struct Partial {
+    meters: Vec<(String, Vec<DaySums>)>,
+    index: HashMap<String, usize>,
+    first: i64,
+    len: usize,
+}
+
+impl Partial {
+    fn meter(&mut self, id: &str, last: &mut Option<usize>) -> usize {
+        if let Some(i) = *last {
+            if self.meters[i].0 == id {
+                return i;
+            }
+        }
+        let i = match self.index.get(id) {
+            Some(i) => *i,
+            None => {
+                self.meters
+                    .push((id.to_string(), vec![DaySums::default(); self.len]));
+                self.index.insert(id.to_string(), self.meters.len() - 1);
+                self.meters.len() - 1
+            }
+        };
+        *last = Some(i);
+        i
+    }
+
+    fn add(&mut self, pass: Pass, batch: &RecordBatch) -> Result<(), AnalyticsError> {
+        let ids = strings(batch, 0)?;
+        let dates = typed::<Date32Array>(batch, 1)?;
+        let mut last = None;
+        let f = |i: usize| typed::<Float64Array>(batch, i);
+        match pass {
+            Pass::Energy => {
+                let slots = typed::<Int32Array>(batch, 2)?;
+                let (kwh, peak, rev) = (f(3)?, f(4)?, f(5)?);
+                for row in 0..batch.num_rows() {
+                    let Some(day) = self.slot(&ids, dates, row, &mut last) else {
+                        continue;
+                    };
+                    let e = if kwh.is_null(row) {
+                        0.0
+                    } else {
+                        kwh.value(row)
+                    };
+                    let slot = slots.value(row);
+                    let d = &mut self.meters[day.0].1[day.1];
+                    d.kwh += e;
+                    d.squares += e * e;
+                    d.max = d.max.max(e);
+                    d.intervals += 1;
+                    d.zero += u32::from(e <= 0.0);
+                    d.peak += if peak.is_null(row) {
+                        0.0
+                    } else {
+                        peak.value(row)
+                    };
+                    d.rev += if rev.is_null(row) {
+                        0.0
+                    } else {
+                        rev.value(row)
+                    };
+                    if slot < 24 {
+                        d.night += e;
+                    } else if (68..92).contains(&slot) {
+                        d.evening += e;
+                    }
+                }
+            }
+            Pass::Electrical => {
+                let (v, i, p, pf, clock) = (f(2)?, f(3)?, f(4)?, f(5)?, f(6)?);
+                let status1 = batch
+                    .column(7)
+                    .as_primitive::<arrow::datatypes::Int32Type>();
+                let status3 = batch
+                    .column(8)
+                    .as_primitive::<arrow::datatypes::Int32Type>();
+                let value = |a: &Float64Array, row: usize| (!a.is_null(row)).then(|| a.value(row));
+                for row in 0..batch.num_rows() {
+                    let Some(day) = self.slot(&ids, dates, row, &mut last) else {
+                        continue;
+                    };
+                    let d = &mut self.meters[day.0].1[day.1];
+                    d.readings += 1;
+                    let volts = value(v, row).unwrap_or(0.0);
+                    let amps = value(i, row).unwrap_or(0.0);
+                    d.voltage += volts;
+                    d.voltage_squares += volts * volts;
+                    d.current += amps;
+                    if let (Some(kw), Some(factor)) = (value(p, row), value(pf, row)) {
+                        if amps > 0.2 && volts > 0.0 && factor > 0.0 {
+                            d.ratio += kw.abs() * 1000.0 / (volts * amps * factor);
+                            d.ratios += 1;
+                        }
+                    }
+                    if let Some(offset) = value(clock, row).filter(|o| o.is_finite()) {
+                        d.clock += offset;
+                        d.clocks += 1;
+                    }
+                    let word = |a: &arrow::array::PrimitiveArray<arrow::datatypes::Int32Type>| {
+                        if a.is_null(row) {
+                            0
+                        } else {
+                            a.value(row)
+                        }
+                    };
+                    d.battery += u32::from(word(status1) & 12 != 0);
+                    d.relay += u32::from(word(status3) & 16 != 0 && amps > 0.1);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The (meter, day) position of `row`, `None` outside the window.
+    fn slot(
+        &mut self,
+        ids: &arrow::array::StringArray,
+        dates: &Date32Array,
+        row: usize,
+        last: &mut Option<usize>,
+    ) -> Option<(usize, usize)> {
+        let day = usize::try_from(i64::from(dates.value(row)) - self.first)
+            .ok()
+            .filter(|d| *d < self.len)?;
+        Some((self.meter(ids.value(row), last), day))
+    }
+}
+
+async fn sum_stream(
+    mut stream: SendableRecordBatchStream,
+    pass: Pass,
+    first: i64,
+    len: usize,
+) -> Result<Partial, AnalyticsError> {
+    let mut partial = Partial {
+        meters: Vec::new(),
+        index: HashMap::new(),
+        first,
+        len,
+    };
+    while let Some(batch) = stream.next().await {
+        partial.add(pass, &batch?)?;
+    }
+    Ok(partial)
+}
+
+/// Sums `pass` over local dates `from..=to` (`first` = days since 1970-01-01 of `from`, `len` days).
+pub async fn scan(
+    session: &LakeSession,
+    pass: Pass,
+    (from, to): (chrono::NaiveDate, chrono::NaiveDate),
+    first: i64,
+    len: usize,
+) -> Result<MeterSums, PredictionError> {
+    let frame = session
+        .context()
+        .sql(&pass.sql(from, to))
+        .await
+        .map_err(AnalyticsError::from)?;
+    let streams = frame
+        .execute_stream_partitioned()
+        .await
+        .map_err(AnalyticsError::from)?;
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .map(|s| tokio::spawn(sum_stream(s, pass, first, len)))
+        .collect();
+    let mut sums: MeterSums = HashMap::new();
+    for task in tasks {
+        let partial = task
+            .await
+            .map_err(|e| PredictionError::Model(format!("a scan task failed: {e}")))??;
+        for (meter, days) in partial.meters {
+            match sums.get_mut(&meter) {
+                Some(existing) => existing.iter_mut().zip(&days).for_each(|(a, b)| a.merge(b)),
+                None => {
+                    sums.insert(meter, days);
+                }
+            }
+        }
+    }
+    Ok(sums)
+}
