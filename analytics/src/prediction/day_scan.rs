@@ -14,25 +14,39 @@ use super::PredictionError;
 use crate::columns::{strings, typed};
 use crate::{AnalyticsError, LakeSession};
 
+/// Sums are kept in millionths (squares in millionths squared) as integers, so that adding the
+/// partitions' rows in whatever order they arrive gives exactly the same total, and a model trained
+/// twice on the same lake is the same model.
+const SCALE: f64 = 1e6;
+
+/// `v` in millionths.
+fn fixed(v: f64) -> i128 {
+    if v.is_finite() {
+        (v * SCALE).round() as i128
+    } else {
+        0
+    }
+}
+
 /// Running sums of one meter-day.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DaySums {
-    kwh: f64,
-    peak: f64,
-    rev: f64,
-    night: f64,
-    evening: f64,
-    squares: f64,
+    kwh: i128,
+    peak: i128,
+    rev: i128,
+    night: i128,
+    evening: i128,
+    squares: i128,
     max: f64,
     intervals: u32,
     zero: u32,
     readings: u32,
-    voltage: f64,
-    voltage_squares: f64,
-    current: f64,
-    ratio: f64,
+    voltage: i128,
+    voltage_squares: i128,
+    current: i128,
+    ratio: i128,
     ratios: u32,
-    clock: f64,
+    clock: i128,
     clocks: u32,
     battery: u32,
     relay: u32,
@@ -64,31 +78,34 @@ impl DaySums {
 
     /// The day's statistics (events are added separately).
     pub fn finish(&self) -> DayStats {
-        let sd = |sum: f64, squares: f64, n: u32| {
+        let value = |sum: i128| sum as f64 / SCALE;
+        let sd = |sum: i128, squares: i128, n: u32| {
             if n == 0 {
                 0.0
             } else {
-                let mean = sum / f64::from(n);
-                (squares / f64::from(n) - mean * mean).max(0.0).sqrt()
+                let mean = value(sum) / f64::from(n);
+                (squares as f64 / (SCALE * SCALE) / f64::from(n) - mean * mean)
+                    .max(0.0)
+                    .sqrt()
             }
         };
         let per = |sum: f64, n: u32| if n == 0 { 0.0 } else { sum / f64::from(n) };
         DayStats {
-            kwh: self.kwh,
-            peak_kwh: self.peak,
-            rev_kwh: self.rev,
-            night_kwh: self.night,
-            evening_kwh: self.evening,
+            kwh: value(self.kwh),
+            peak_kwh: value(self.peak),
+            rev_kwh: value(self.rev),
+            night_kwh: value(self.night),
+            evening_kwh: value(self.evening),
             intervals: self.intervals,
             zero_intervals: self.zero,
             interval_sd: sd(self.kwh, self.squares, self.intervals),
             interval_max: self.max,
             readings: self.readings,
-            voltage: per(self.voltage, self.readings),
+            voltage: per(value(self.voltage), self.readings),
             voltage_sd: sd(self.voltage, self.voltage_squares, self.readings),
-            current: per(self.current, self.readings),
-            power_ratio: (self.ratios > 0).then(|| self.ratio / f64::from(self.ratios)),
-            clock_offset: (self.clocks > 0).then(|| self.clock / f64::from(self.clocks)),
+            current: per(value(self.current), self.readings),
+            power_ratio: (self.ratios > 0).then(|| value(self.ratio) / f64::from(self.ratios)),
+            clock_offset: (self.clocks > 0).then(|| value(self.clock) / f64::from(self.clocks)),
             battery_share: per(f64::from(self.battery), self.readings),
             relay_open_current: self.relay,
             events: [0; 6],
@@ -176,25 +193,26 @@ impl Partial {
                     };
                     let slot = slots.value(row);
                     let d = &mut self.meters[day.0].1[day.1];
-                    d.kwh += e;
-                    d.squares += e * e;
+                    let x = fixed(e);
+                    d.kwh += x;
+                    d.squares += x * x;
                     d.max = d.max.max(e);
                     d.intervals += 1;
                     d.zero += u32::from(e <= 0.0);
                     d.peak += if peak.is_null(row) {
-                        0.0
+                        0
                     } else {
-                        peak.value(row)
+                        fixed(peak.value(row))
                     };
                     d.rev += if rev.is_null(row) {
-                        0.0
+                        0
                     } else {
-                        rev.value(row)
+                        fixed(rev.value(row))
                     };
                     if slot < 24 {
-                        d.night += e;
+                        d.night += x;
                     } else if (68..92).contains(&slot) {
-                        d.evening += e;
+                        d.evening += x;
                     }
                 }
             }
@@ -215,17 +233,18 @@ impl Partial {
                     d.readings += 1;
                     let volts = value(v, row).unwrap_or(0.0);
                     let amps = value(i, row).unwrap_or(0.0);
-                    d.voltage += volts;
-                    d.voltage_squares += volts * volts;
-                    d.current += amps;
+                    let v_fixed = fixed(volts);
+                    d.voltage += v_fixed;
+                    d.voltage_squares += v_fixed * v_fixed;
+                    d.current += fixed(amps);
                     if let (Some(kw), Some(factor)) = (value(p, row), value(pf, row)) {
                         if amps > 0.2 && volts > 0.0 && factor > 0.0 {
-                            d.ratio += kw.abs() * 1000.0 / (volts * amps * factor);
+                            d.ratio += fixed(kw.abs() * 1000.0 / (volts * amps * factor));
                             d.ratios += 1;
                         }
                     }
                     if let Some(offset) = value(clock, row).filter(|o| o.is_finite()) {
-                        d.clock += offset;
+                        d.clock += fixed(offset);
                         d.clocks += 1;
                     }
                     let word = |a: &arrow::array::PrimitiveArray<arrow::datatypes::Int32Type>| {
