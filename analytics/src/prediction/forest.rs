@@ -255,6 +255,6 @@ mod tests {
         let text = serde_json::to_string(&forest).unwrap();
         let back: Forest = serde_json::from_str(&text).unwrap();
         assert_eq!(back, forest);
-        assert!(Forest::train(&x, &vec![false; 200], params, 3).is_err());
+        assert!(Forest::train(&x, &[false; 200], params, 3).is_err());
     }
 }

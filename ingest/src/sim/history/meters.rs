@@ -93,7 +93,7 @@ impl HistoryFleet {
                 });
                 Customer {
                     meter_id: meter_id(&plan, area, j),
-                    pv: (household.pv_watts > 0.0).then(|| PvSystem {
+                    pv: (household.pv_watts > 0.0).then_some(PvSystem {
                         peak_watts: household.pv_watts,
                         weather_seed: plan.seed ^ area as u64,
                     }),
