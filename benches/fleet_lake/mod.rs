@@ -6,13 +6,10 @@
 //! covers a narrow meter range and a meter predicate prunes the others.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, Decimal128Builder, Float64Builder, Int32Builder, RecordBatch, StringBuilder,
-    TimestampMicrosecondBuilder,
-};
+use arrow::array::RecordBatch;
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike};
+use ingest::sim::history::{WireRow, WireRows};
 use ingest::sim::profile::{household_scale, household_size, unit_hash, LoadProfile};
 use store::{Lake, LakeLocation};
 
@@ -91,122 +88,36 @@ fn centi_kwh(wh: f64) -> i128 {
     (wh / 10.0).floor() as i128
 }
 
-/// The columns of one batch of wire-schema rows, filled row by row.
-struct Rows {
-    meter: StringBuilder,
-    boundary: TimestampMicrosecondBuilder,
-    read: TimestampMicrosecondBuilder,
-    bus: StringBuilder,
-    collector: StringBuilder,
-    clock: TimestampMicrosecondBuilder,
-    energy: [Decimal128Builder; 6],
-    floats: [Float64Builder; 5],
-    status: [Int32Builder; 7],
-    money: [Decimal128Builder; 2],
-    quality: StringBuilder,
-    version: Int32Builder,
-}
-
-impl Rows {
-    fn new() -> Self {
-        let money = || Decimal128Builder::new().with_precision_and_scale(12, 2);
-        Self {
-            meter: StringBuilder::new(),
-            boundary: TimestampMicrosecondBuilder::new(),
-            read: TimestampMicrosecondBuilder::new(),
-            bus: StringBuilder::new(),
-            collector: StringBuilder::new(),
-            clock: TimestampMicrosecondBuilder::new(),
-            energy: std::array::from_fn(|_| money().expect("decimal(12,2)")),
-            floats: std::array::from_fn(|_| Float64Builder::new()),
-            status: std::array::from_fn(|_| Int32Builder::new()),
-            money: std::array::from_fn(|_| money().expect("decimal(12,2)")),
-            quality: StringBuilder::new(),
-            version: Int32Builder::new(),
-        }
-    }
-
-    fn push(
-        &mut self,
-        meter: &str,
-        bus: &str,
-        boundary_us: i64,
-        registers: &Registers,
-        watts: f64,
-    ) {
-        self.meter.append_value(meter);
-        self.boundary.append_value(boundary_us);
-        self.read.append_value(boundary_us + 350_000);
-        self.bus.append_value(bus);
-        self.collector.append_value("bench-collector");
-        self.clock.append_value(boundary_us - 2_000_000);
-        let total = centi_kwh(registers.total);
-        let values = [
+/// Adds the reading of `meter` at `boundary_us` with `registers` and a demand of `watts` to `rows`.
+fn push(
+    rows: &mut WireRows,
+    meter: &str,
+    bus: &str,
+    boundary_us: i64,
+    registers: &Registers,
+    watts: f64,
+) {
+    let total = centi_kwh(registers.total);
+    let kw = watts / 1000.0;
+    rows.push(&WireRow {
+        meter,
+        bus,
+        collector: "bench-collector",
+        boundary_us,
+        read_us: boundary_us + 350_000,
+        clock_us: Some(boundary_us - 2_000_000),
+        energy: [
             total,
             0,
             centi_kwh(registers.peak),
             0,
             centi_kwh(registers.valley),
             0,
-        ];
-        for (builder, value) in self.energy.iter_mut().zip(values) {
-            builder.append_value(value);
-        }
-        let kw = watts / 1000.0;
-        for (builder, value) in self.floats.iter_mut().zip([
-            220.0 + (total % 7) as f64 * 0.5,
-            kw / 0.22,
-            kw,
-            0.96,
-            50.0,
-        ]) {
-            builder.append_value(value);
-        }
-        for builder in &mut self.status {
-            builder.append_value(0);
-        }
-        self.money[0].append_value(20_000 - (total % 10_000));
-        self.money[1].append_value(0);
-        self.quality.append_value("ok");
-        self.version.append_value(store::SCHEMA_VERSION);
-    }
-
-    fn finish(mut self) -> anyhow::Result<RecordBatch> {
-        let utc = |b: &mut TimestampMicrosecondBuilder| -> ArrayRef {
-            Arc::new(b.finish().with_timezone("UTC"))
-        };
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(self.meter.finish()),
-            utc(&mut self.boundary),
-            utc(&mut self.read),
-            Arc::new(self.bus.finish()),
-            Arc::new(self.collector.finish()),
-            utc(&mut self.clock),
-        ];
-        columns.extend(
-            self.energy
-                .iter_mut()
-                .map(|b| Arc::new(b.finish()) as ArrayRef),
-        );
-        columns.extend(
-            self.floats
-                .iter_mut()
-                .map(|b| Arc::new(b.finish()) as ArrayRef),
-        );
-        columns.extend(
-            self.status
-                .iter_mut()
-                .map(|b| Arc::new(b.finish()) as ArrayRef),
-        );
-        columns.extend(
-            self.money
-                .iter_mut()
-                .map(|b| Arc::new(b.finish()) as ArrayRef),
-        );
-        columns.push(Arc::new(self.quality.finish()));
-        columns.push(Arc::new(self.version.finish()));
-        Ok(RecordBatch::try_new(store::wire_schema(), columns)?)
-    }
+        ],
+        electrical: [220.0 + (total % 7) as f64 * 0.5, kw / 0.22, kw, 0.96, 50.0],
+        status: [0; 7],
+        money: [20_000 - (total % 10_000), 0],
+    });
 }
 
 /// Per-meter state carried from one day to the next.
@@ -262,7 +173,7 @@ impl FleetState {
             })
             .collect();
         let first_day = day == shape.first_day;
-        let mut rows = Rows::new();
+        let mut rows = WireRows::new();
         for area in areas {
             let bus = format!("bus-{area:05}");
             let mut area_wh = [0.0f64; 96];
@@ -276,7 +187,7 @@ impl FleetState {
                         && unit_hash(index as u64 + 1, *utc as u64) * 10_000.0
                             < f64::from(shape.lost_per_10k);
                     if !lost {
-                        rows.push(&meter, &bus, *utc, registers, watts);
+                        push(&mut rows, &meter, &bus, *utc, registers, watts);
                     }
                     registers.add(watts / 4.0, local.hour());
                     area_wh[slot] += watts / 4.0;
@@ -287,11 +198,11 @@ impl FleetState {
             let registers = &mut self.supply[area];
             for (slot, (local, utc)) in times.iter().enumerate() {
                 let wh = area_wh[slot] * 1.04 + 75.0;
-                rows.push(&meter, &bus, *utc, registers, wh * 4.0);
+                push(&mut rows, &meter, &bus, *utc, registers, wh * 4.0);
                 registers.add(wh, local.hour());
             }
         }
-        rows.finish()
+        Ok(rows.finish()?)
     }
 }
 
