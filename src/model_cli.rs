@@ -119,6 +119,18 @@ pub async fn run(config: &Config, args: ModelArgs) -> anyhow::Result<()> {
             clusters,
             horizon_days,
         } => {
+            anyhow::ensure!(
+                (1..=1000).contains(&trees),
+                "--trees must be in 1..=1000, not {trees}"
+            );
+            anyhow::ensure!(
+                (2..=50).contains(&clusters),
+                "--clusters must be in 2..=50, not {clusters}"
+            );
+            anyhow::ensure!(
+                (1..=365).contains(&horizon_days),
+                "--horizon-days must be in 1..=365, not {horizon_days}"
+            );
             let session = lake_session(config).await?;
             let fleet = load(&session, days.from, days.to).await?;
             let labels_dir = labels.unwrap_or_else(|| PathBuf::from(&config.lake.registry));

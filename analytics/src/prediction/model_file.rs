@@ -161,3 +161,29 @@ impl ModelFile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_model_loads_and_malformed_files_are_refused() {
+        let shipped = ModelFile::default_theft().unwrap();
+        assert_eq!(shipped.kind, ModelKind::Theft);
+        assert!(ModelFile::parse("{}").is_err());
+        assert!(ModelFile::parse("not json").is_err());
+        let mut other = serde_json::to_value(&shipped).unwrap();
+        other["features"][0] = serde_json::json!("renamed");
+        let err = ModelFile::parse(&other.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("train it again"), "{err}");
+        let mut future = serde_json::to_value(&shipped).unwrap();
+        future["format"] = serde_json::json!(2);
+        assert!(ModelFile::parse(&future.to_string()).is_err());
+        let mut cyclic = serde_json::to_value(&shipped).unwrap();
+        cyclic["model"]["trees"][0][0][2] = serde_json::json!(0);
+        assert!(ModelFile::parse(&cyclic.to_string()).is_err());
+        assert!(shipped.expect_kind(ModelKind::Failure).is_err());
+    }
+}

@@ -45,6 +45,21 @@ fn common_fields() -> Vec<Field> {
         .collect()
 }
 
+/// `fields` and `columns` followed by the model version, the window and the partition column.
+fn with_window(
+    mut fields: Vec<Field>,
+    mut columns: Vec<ArrayRef>,
+    model: &ModelFile,
+    (from, to): (NaiveDate, NaiveDate),
+    n: usize,
+) -> Result<RecordBatch, PredictionError> {
+    fields.extend(common_fields());
+    columns.extend(common(model, from, to, n));
+    columns.push(text((0..n).map(|_| Some(to.to_string()))));
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(crate::AnalyticsError::from)?)
+}
+
 /// The reasons as text: `peer_recent_ratio z=-4.1; tamper_events z=6.0`.
 pub fn reasons_text(reasons: &[(String, f64)]) -> String {
     reasons
@@ -61,15 +76,14 @@ pub fn scores_batch(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<RecordBatch, PredictionError> {
-    let mut fields = vec![
+    let fields = vec![
         Field::new("meter_id", DataType::Utf8, false),
         Field::new("area_id", DataType::Utf8, false),
         Field::new("score", DataType::Float64, false),
         Field::new("rank", DataType::Int64, false),
         Field::new("reasons", DataType::Utf8, false),
     ];
-    fields.extend(common_fields());
-    let mut columns: Vec<ArrayRef> = vec![
+    let columns: Vec<ArrayRef> = vec![
         text(rows.iter().map(|r| Some(r.meter_id.clone()))),
         text(rows.iter().map(|r| Some(r.area_id.clone()))),
         Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.score))),
@@ -78,10 +92,7 @@ pub fn scores_batch(
         )),
         text(rows.iter().map(|r| Some(reasons_text(&r.reasons)))),
     ];
-    columns.extend(common(model, from, to, rows.len()));
-    columns.push(text((0..rows.len()).map(|_| Some(to.to_string()))));
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-        .map_err(crate::AnalyticsError::from)?)
+    with_window(fields, columns, model, (from, to), rows.len())
 }
 
 /// A batch of usage classes.
@@ -91,15 +102,14 @@ pub fn classes_batch(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<RecordBatch, PredictionError> {
-    let mut fields = vec![
+    let fields = vec![
         Field::new("meter_id", DataType::Utf8, false),
         Field::new("usage_class", DataType::Utf8, false),
         Field::new("cluster", DataType::Int64, true),
         Field::new("distance", DataType::Float64, true),
         Field::new("daily_kwh", DataType::Float64, false),
     ];
-    fields.extend(common_fields());
-    let mut columns: Vec<ArrayRef> = vec![
+    let columns: Vec<ArrayRef> = vec![
         text(rows.iter().map(|r| Some(r.meter_id.clone()))),
         text(rows.iter().map(|r| Some(r.usage_class.clone()))),
         Arc::new(Int64Array::from_iter(
@@ -110,10 +120,7 @@ pub fn classes_batch(
             rows.iter().map(|r| r.daily_kwh),
         )),
     ];
-    columns.extend(common(model, from, to, rows.len()));
-    columns.push(text((0..rows.len()).map(|_| Some(to.to_string()))));
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-        .map_err(crate::AnalyticsError::from)?)
+    with_window(fields, columns, model, (from, to), rows.len())
 }
 
 /// Replaces the window-end partition `to` of `table` with `batch`; returns the table version.
