@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use analytics::prediction::days::{load_by, DayRoute, FleetDays};
 use billing_support::config_in;
 use http_support::cli;
 
@@ -265,4 +266,83 @@ fn too_little_history_is_a_clear_error_not_a_score() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("too little history"), "{stderr}");
     assert!(output.stdout.is_empty());
+}
+
+/// Opens the lake and registry that `config_in(dir)` names.
+async fn session_in(dir: &Path) -> analytics::LakeSession {
+    let lake = dir.join("lake");
+    let location = store::LakeLocation::parse(lake.to_str().unwrap()).unwrap();
+    let registry = dir.join("registry");
+    analytics::LakeSession::open_with_registry(&location, billing_support::ZONE, None, Some(&registry))
+        .await
+        .unwrap()
+}
+
+/// Both routes' days of `from..=to`; asserts they are equal and returns them.
+async fn both_routes(session: &analytics::LakeSession, from: &str, to: &str) -> FleetDays {
+    let (from, to) = (from.parse().unwrap(), to.parse().unwrap());
+    let files = load_by(session, from, to, DayRoute::Fastest).await.unwrap();
+    let sql = load_by(session, from, to, DayRoute::Sql).await.unwrap();
+    assert_eq!(files.customers, sql.customers, "{from}..={to}");
+    let bits = |f: &FleetDays| {
+        let mut supply: Vec<(String, Vec<u64>)> = f
+            .supply
+            .iter()
+            .map(|(area, days)| (area.clone(), days.iter().map(|d| d.to_bits()).collect()))
+            .collect();
+        supply.sort();
+        supply
+    };
+    assert_eq!(bits(&files), bits(&sql), "{from}..={to}");
+    files
+}
+
+/// The meter-day sums read straight from the lake's files are those read through SQL: over the whole
+/// lake, and over a window inside it (older and newer partitions around it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_the_files_gives_the_days_that_sql_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), "5");
+    let session = session_in(dir.path()).await;
+    let whole = both_routes(&session, FROM, TO).await;
+    assert_eq!(whole.customers.len(), 400);
+    assert_eq!(whole.supply.len(), 8);
+    let day = &whole.customers[0].days[3];
+    assert!(day.intervals == 96 && day.readings >= 90 && day.kwh > 0.0, "{day:?}");
+    let inside = both_routes(&session, "2026-09-10", "2026-10-01").await;
+    assert_eq!(inside.customers.len(), 400);
+}
+
+/// A gap that reaches past the day either side of the window is decided by SQL for that meter, and
+/// the days still agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_across_the_window_edge_is_left_to_sql() {
+    use billing_support::{lake_with, october, reading};
+    use rust_decimal_macros::dec;
+    let mut rows = Vec::new();
+    for day in 0..10 {
+        for q in 0..96 {
+            let i = day * 96 + q;
+            let kwh = rust_decimal::Decimal::from(i) / dec!(100);
+            rows.push(reading("000000000001", october(i), kwh));
+            // Meter 2 is silent from day 2 to day 5: its gap crosses the window's start (day 5).
+            if !(2 * 96..5 * 96 + 8).contains(&i) {
+                rows.push(reading("000000000002", october(i), kwh * dec!(2)));
+            }
+        }
+    }
+    let (_dir, _location, lake) = lake_with(&rows).await;
+    let session = analytics::LakeSession::from_lake(&lake, billing_support::ZONE)
+        .await
+        .unwrap();
+    let (from, to) = ("2026-10-06".parse().unwrap(), "2026-10-08".parse().unwrap());
+    let scanned = analytics::prediction::day_files::scan(&session, (from, to), (20_732, 3))
+        .await
+        .unwrap()
+        .expect("a local lake in date partitions is read directly");
+    assert_eq!(scanned.undecided, vec!["000000000002".to_string()]);
+    let days = both_routes(&session, "2026-10-06", "2026-10-08").await;
+    let gap_day = &days.customers[1].days[0];
+    assert_eq!((gap_day.intervals, gap_day.zero_intervals), (96, 8), "{gap_day:?}");
+    assert_eq!(days.customers[0].days[0].kwh, 0.96);
 }

@@ -5,6 +5,11 @@ use arrow::datatypes::DataType;
 
 use crate::AnalyticsError;
 
+/// `text` as an SQL string literal.
+pub(crate) fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 /// Column `i` as plain strings (Delta scans may return string views, which are cast).
 pub fn strings(batch: &RecordBatch, i: usize) -> Result<StringArray, AnalyticsError> {
     let cast = arrow::compute::cast(batch.column(i), &DataType::Utf8)?;

@@ -34,7 +34,8 @@ use crate::lake_files::decode::{Keep, ScanFile};
 use crate::lake_files::{blocking, chunks, dated_paths, open_files, ChunkLimits, GroupSpan};
 use crate::AnalyticsError;
 use exec::{IntervalEnergyExec, ScanPlan};
-use rows::{Column, Installs, COLUMN_NAMES};
+pub(crate) use rows::Installs;
+use rows::{Column, COLUMN_NAMES};
 
 /// The table's name in every session.
 pub const TABLE: &str = "interval_energy";
@@ -105,6 +106,32 @@ fn meters_of(filter: &Expr) -> Option<HashSet<String>> {
     }
 }
 
+/// Each meter's installations from the registry's `meters` table (registered in `ctx`), ascending:
+/// a register restarts at zero at each.
+pub(crate) async fn installations(ctx: &SessionContext) -> Result<Installs, AnalyticsError> {
+    let mut installs = Installs::new();
+    let batches = ctx
+        .sql(
+            "SELECT meter_id, CAST(installed_on AS BIGINT) FROM meters \
+             WHERE installed_on IS NOT NULL",
+        )
+        .await?
+        .collect()
+        .await?;
+    for batch in &batches {
+        let meters = strings(batch, 0)?;
+        let at = crate::columns::typed::<arrow::array::Int64Array>(batch, 1)?;
+        for row in 0..batch.num_rows() {
+            installs
+                .entry(meters.value(row).to_string())
+                .or_default()
+                .push(at.value(row));
+        }
+    }
+    installs.values_mut().for_each(|v| v.sort_unstable());
+    Ok(installs)
+}
+
 impl IntervalEnergyTable {
     /// Replaces the SQL `interval_energy` view already registered in `ctx` by the native table when
     /// `uris` (the lake's files) can be read directly; returns whether it did. The registry's `meters`
@@ -125,26 +152,7 @@ impl IntervalEnergyTable {
                 "interval_energy has columns {names:?}, the native table makes {COLUMN_NAMES:?}"
             )));
         }
-        let mut installs = Installs::new();
-        let batches = ctx
-            .sql(
-                "SELECT meter_id, CAST(installed_on AS BIGINT) FROM meters \
-                 WHERE installed_on IS NOT NULL",
-            )
-            .await?
-            .collect()
-            .await?;
-        for batch in &batches {
-            let meters = strings(batch, 0)?;
-            let at = crate::columns::typed::<arrow::array::Int64Array>(batch, 1)?;
-            for row in 0..batch.num_rows() {
-                installs
-                    .entry(meters.value(row).to_string())
-                    .or_default()
-                    .push(at.value(row));
-            }
-        }
-        installs.values_mut().for_each(|v| v.sort_unstable());
+        let installs = installations(ctx).await?;
         let table = Self {
             schema,
             paths: dated.into_iter().map(|(_, path)| path).collect(),

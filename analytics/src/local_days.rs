@@ -1,9 +1,62 @@
 //! Local days of the utility's zone as UTC instants: where a date starts and ends.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
+use crate::interval_rules::INTERVAL_US;
 use crate::AnalyticsError;
+
+/// Microseconds of a day.
+const DAY_US: i64 = 86_400_000_000;
+/// Days from 0001-01-01 (day 1) to 1970-01-01.
+const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+/// Local date (days since 1970-01-01) and quarter-hour of a UTC instant in a zone, cached per UTC day
+/// for instants on the 15-minute grid.
+pub(crate) struct LocalSlots {
+    zone: Tz,
+    days: HashMap<i64, Box<[(i32, i32); 96]>>,
+}
+
+impl LocalSlots {
+    /// An empty cache for `zone`.
+    pub fn new(zone: Tz) -> Self {
+        Self {
+            zone,
+            days: HashMap::new(),
+        }
+    }
+
+    fn compute(zone: Tz, at_us: i64) -> (i32, i32) {
+        let Some(utc) = DateTime::from_timestamp_micros(at_us) else {
+            return (0, 0);
+        };
+        let local = utc.with_timezone(&zone).naive_local();
+        let date = local.date().num_days_from_ce() - EPOCH_DAYS_FROM_CE;
+        let slot = i32::try_from(local.hour() * 4 + local.minute() / 15).unwrap_or(0);
+        (date, slot)
+    }
+
+    /// The local (date, quarter-hour) of `at_us`.
+    pub fn of(&mut self, at_us: i64) -> (i32, i32) {
+        if at_us % INTERVAL_US != 0 {
+            return Self::compute(self.zone, at_us);
+        }
+        let day = at_us.div_euclid(DAY_US);
+        let zone = self.zone;
+        let table = self.days.entry(day).or_insert_with(|| {
+            let mut table = Box::new([(0, 0); 96]);
+            for (q, entry) in table.iter_mut().enumerate() {
+                *entry = Self::compute(zone, day * DAY_US + q as i64 * INTERVAL_US);
+            }
+            table
+        });
+        table[(at_us.rem_euclid(DAY_US) / INTERVAL_US) as usize]
+    }
+}
+
 
 /// The first instant of local date `date` in `zone` (the earlier one if midnight repeats).
 pub fn midnight(zone: Tz, date: NaiveDate) -> Result<DateTime<Utc>, AnalyticsError> {

@@ -6,6 +6,7 @@
 //! go back to the lake as tables ([`tables`]).
 
 pub mod clusters;
+pub mod day_files;
 pub mod day_scan;
 pub mod days;
 pub mod evaluate;

@@ -24,14 +24,14 @@ use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::lake_files::decode::{Keep, RangeReadings, Reading};
+use crate::lake_files::decode::{Keep, RangeReadings, Reading, Rows};
 pub use crate::lake_files::ChunkLimits;
 use crate::lake_files::{
     blocking, chunks, cores, dated_paths, on_every_core, open_files, GroupSpan,
 };
 
 use super::meter_intervals::{MeterIntervals, MeterSelection};
-use crate::columns::strings;
+use crate::columns::{quoted, strings};
 use crate::interval_rules::{gap_share, register_delta, Span, E2_TO_E6, INTERVAL_US};
 use crate::{AnalyticsError, LakeSession};
 
@@ -42,10 +42,6 @@ async fn meter_set(session: &LakeSession, sql: &str) -> Result<HashSet<String>, 
         set.extend((0..batch.num_rows()).map(|r| meters.value(r).to_string()));
     }
     Ok(set)
-}
-
-fn quoted(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// What a scan did: the meters it decided, with what the caller's function made of each, and the meters
@@ -195,7 +191,12 @@ pub async fn scan_meters<T: Send>(
                 series,
                 intervals,
             } = worker;
-            readings.read(&files, &ranges[i], &keep, &[Some("energy_fwd_total_kwh")])?;
+            readings.read(
+                &files,
+                &ranges[i],
+                &keep,
+                (&[Some("energy_fwd_total_kwh")], Rows::FirstPresent),
+            )?;
             let mut out = RangeOutcome::default();
             readings.each_meter(series, &mut |meter, series| {
                 if unseen_matter {

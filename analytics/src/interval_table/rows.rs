@@ -11,21 +11,17 @@ use arrow::array::{
 };
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
-use chrono::{DateTime, Datelike, Timelike};
 use chrono_tz::Tz;
 
 use crate::interval_rules::{
     register_delta, replaced_within, IntervalQuality as Quality, Span, INTERVAL_US,
 };
 use crate::lake_files::decode::{Reading, NULL_REGISTER};
+use crate::local_days::LocalSlots;
 use crate::AnalyticsError;
 
 /// The registers an interval carries: forward total, the four TOU registers, reverse total.
 pub(crate) const REGISTERS: usize = 6;
-/// Microseconds of a day.
-const DAY_US: i64 = 86_400_000_000;
-/// Days from 0001-01-01 (day 1) to 1970-01-01.
-const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 /// The view's columns, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,41 +79,6 @@ impl Column {
 
 /// Each meter's installations (`meters.installed_on`), ascending.
 pub(crate) type Installs = HashMap<String, Vec<i64>>;
-
-/// Local date (days since 1970-01-01) and quarter-hour of a UTC instant in a zone, cached per UTC day
-/// for instants on the 15-minute grid.
-struct LocalSlots {
-    zone: Tz,
-    days: HashMap<i64, Box<[(i32, i32); 96]>>,
-}
-
-impl LocalSlots {
-    fn compute(zone: Tz, at_us: i64) -> (i32, i32) {
-        let Some(utc) = DateTime::from_timestamp_micros(at_us) else {
-            return (0, 0);
-        };
-        let local = utc.with_timezone(&zone).naive_local();
-        let date = local.date().num_days_from_ce() - EPOCH_DAYS_FROM_CE;
-        let slot = i32::try_from(local.hour() * 4 + local.minute() / 15).unwrap_or(0);
-        (date, slot)
-    }
-
-    fn of(&mut self, at_us: i64) -> (i32, i32) {
-        if at_us % INTERVAL_US != 0 {
-            return Self::compute(self.zone, at_us);
-        }
-        let day = at_us.div_euclid(DAY_US);
-        let zone = self.zone;
-        let table = self.days.entry(day).or_insert_with(|| {
-            let mut table = Box::new([(0, 0); 96]);
-            for (q, entry) in table.iter_mut().enumerate() {
-                *entry = Self::compute(zone, day * DAY_US + q as i64 * INTERVAL_US);
-            }
-            table
-        });
-        table[(at_us.rem_euclid(DAY_US) / INTERVAL_US) as usize]
-    }
-}
 
 /// A register value as the rules take it.
 fn register(value: i64) -> Option<i64> {
@@ -213,10 +174,7 @@ impl IntervalRows {
             schema,
             columns,
             wanted,
-            slots: LocalSlots {
-                zone,
-                days: HashMap::new(),
-            },
+            slots: LocalSlots::new(zone),
             rows: 0,
             meter: Vec::new(),
             meter_names: String::new(),

@@ -1,5 +1,8 @@
-//! Reading one meter range of a scan: meter, boundary and up to `W` register columns of its row
-//! groups, cut into per-meter runs, and each meter's readings strung together in time order.
+//! Reading one meter range of a scan: meter, boundary and up to `W` value columns of its row groups,
+//! cut into per-meter runs, and each meter's readings strung together in time order.
+//!
+//! Every value is held as an `i64` ([`ColumnValue`]): a register (decimal, scale 2) in 0.01 kWh, a
+//! measurement (float) as its bits, a status word as itself, a timestamp in µs.
 //!
 //! Meter ids are read as a dictionary (the lake writes them dictionary-encoded), so a row costs a key
 //! lookup, not a string. The buffers live as long as the worker, so after the first range a worker
@@ -9,9 +12,12 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, DictionaryArray, StringArray};
+use arrow::array::{
+    Array, ArrayRef, AsArray, Decimal128Array, DictionaryArray, Float64Array, Int32Array,
+    StringArray, TimestampMicrosecondArray,
+};
 use arrow::datatypes::{
-    DataType, Decimal128Type, Field, Int32Type, Schema, TimestampMicrosecondType,
+    DataType, Decimal128Type, Field, Float64Type, Int32Type, Schema, TimestampMicrosecondType,
 };
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
@@ -28,11 +34,80 @@ const BOUNDARY: &str = "boundary_ts";
 const BATCH_ROWS: usize = 65_536;
 /// A dictionary key whose meter the range does not keep.
 const SKIPPED: u32 = u32::MAX;
-/// A register value that is null (or not read).
+/// A value that is null (or not read).
 pub(crate) const NULL_REGISTER: i64 = i64::MIN;
 
-/// One reading: its boundary (UTC µs) and registers in 0.01 kWh ([`NULL_REGISTER`] when null).
+/// One reading: its boundary (UTC µs) and values ([`NULL_REGISTER`] when null; registers in 0.01
+/// kWh).
 pub(crate) type Reading<const W: usize> = (i64, [i64; W]);
+
+/// A measurement held in a reading's `i64` (see [`ColumnValue`]), `None` when null.
+pub(crate) fn measurement(value: i64) -> Option<f64> {
+    (value != NULL_REGISTER).then(|| f64::from_bits(value as u64))
+}
+
+/// `value` when it is not null.
+pub(crate) fn present(value: i64) -> Option<i64> {
+    (value != NULL_REGISTER).then_some(value)
+}
+
+/// One value column of a decoded batch, and how its values become a reading's `i64`.
+#[derive(Clone, Copy)]
+enum ColumnValue<'a> {
+    /// A register, decimal of scale 2: its unscaled value (0.01 kWh).
+    Register(&'a Decimal128Array),
+    /// A measurement: its bits (−0.0 as 0.0, so no value is [`NULL_REGISTER`]).
+    Measurement(&'a Float64Array),
+    /// A status word or count.
+    Word(&'a Int32Array),
+    /// An instant: µs since the epoch.
+    Instant(&'a TimestampMicrosecondArray),
+}
+
+impl<'a> ColumnValue<'a> {
+    fn of(array: &'a ArrayRef, name: &str, path: &Path) -> Result<Self, AnalyticsError> {
+        let kind = match array.data_type() {
+            DataType::Decimal128(_, 2) => array.as_primitive_opt::<Decimal128Type>().map(Self::Register),
+            DataType::Float64 => array.as_primitive_opt::<Float64Type>().map(Self::Measurement),
+            DataType::Int32 => array.as_primitive_opt::<Int32Type>().map(Self::Word),
+            DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, _) => array
+                .as_primitive_opt::<TimestampMicrosecondType>()
+                .map(Self::Instant),
+            _ => None,
+        };
+        kind.ok_or_else(|| {
+            shape(
+                path,
+                &format!("{name} is {}, not a register, measurement, word or instant", array.data_type()),
+            )
+        })
+    }
+
+    fn is_null(self, row: usize) -> bool {
+        match self {
+            Self::Register(a) => a.is_null(row),
+            Self::Measurement(a) => a.is_null(row),
+            Self::Word(a) => a.is_null(row),
+            Self::Instant(a) => a.is_null(row),
+        }
+    }
+
+    /// Row `row`'s value ([`NULL_REGISTER`] when null).
+    fn get(self, row: usize, path: &Path) -> Result<i64, AnalyticsError> {
+        if self.is_null(row) {
+            return Ok(NULL_REGISTER);
+        }
+        Ok(match self {
+            Self::Register(a) => i64::try_from(a.value(row))
+                .ok()
+                .filter(|v| *v != NULL_REGISTER)
+                .ok_or_else(|| shape(path, "register out of range"))?,
+            Self::Measurement(a) => (a.value(row) + 0.0).to_bits() as i64,
+            Self::Word(a) => i64::from(a.value(row)),
+            Self::Instant(a) => a.value(row).max(NULL_REGISTER + 1),
+        })
+    }
+}
 
 /// Which meters a scan keeps.
 pub(crate) enum Keep {
@@ -177,9 +252,18 @@ impl<const W: usize> Default for RangeReadings<W> {
 pub(crate) type MeterVisit<'a, const W: usize> =
     dyn FnMut(&str, &[Reading<W>]) -> Result<(), AnalyticsError> + 'a;
 
-/// The register columns a scan reads: the first must be non-null for a row to count (a reading
-/// without it is not a reading); `None` is not read (always null).
+/// The value columns a scan reads; `None` is not read (always null).
 pub(crate) type RegisterColumns<const W: usize> = [Option<&'static str>; W];
+
+/// Which rows of a range a scan keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rows {
+    /// Only rows whose first value column is not null (for billing, a reading without its forward
+    /// register is not a reading).
+    FirstPresent,
+    /// Every row.
+    All,
+}
 
 /// `array` as plain UTF-8 strings.
 fn utf8(array: &ArrayRef) -> Result<StringArray, AnalyticsError> {
@@ -217,7 +301,7 @@ impl<const W: usize> RangeReadings<W> {
         files: &[ScanFile],
         chunk: &Chunk,
         keep: &Keep,
-        registers: &RegisterColumns<W>,
+        (registers, rows): (&RegisterColumns<W>, Rows),
     ) -> Result<(), AnalyticsError> {
         self.clear();
         for (file, groups) in &chunk.reads {
@@ -240,7 +324,7 @@ impl<const W: usize> RangeReadings<W> {
                 .with_batch_size(BATCH_ROWS)
                 .build()?;
             for batch in reader {
-                self.append(&batch?, &file.path, chunk, keep, registers)?;
+                self.append(&batch?, (&file.path, chunk, keep), registers, rows)?;
             }
         }
         Ok(())
@@ -249,10 +333,9 @@ impl<const W: usize> RangeReadings<W> {
     fn append(
         &mut self,
         batch: &arrow::array::RecordBatch,
-        path: &Path,
-        chunk: &Chunk,
-        keep: &Keep,
+        (path, chunk, keep): (&Path, &Chunk, &Keep),
         registers: &RegisterColumns<W>,
+        rows: Rows,
     ) -> Result<(), AnalyticsError> {
         let column = |name: &str| {
             batch
@@ -273,20 +356,26 @@ impl<const W: usize> RangeReadings<W> {
         let boundary = boundary
             .as_primitive_opt::<TimestampMicrosecondType>()
             .ok_or_else(|| shape(path, "boundary_ts is not µs"))?;
-        let mut values: Vec<Option<&Decimal128Array>> = Vec::with_capacity(W);
+        let mut arrays = Vec::with_capacity(W);
         for name in registers {
-            let Some(name) = name else {
-                values.push(None);
-                continue;
-            };
-            let register = column(name)?
-                .as_primitive_opt::<Decimal128Type>()
-                .filter(|r| r.scale() == 2)
-                .ok_or_else(|| shape(path, &format!("{name} is not decimal(_,2)")))?;
-            values.push(Some(register));
+            arrays.push(match name {
+                Some(name) => Some((*name, column(name)?)),
+                None => None,
+            });
         }
-        let Some(Some(first)) = values.first().copied() else {
-            return Err(shape(path, "a scan reads at least its first register"));
+        let mut values: Vec<Option<ColumnValue>> = Vec::with_capacity(W);
+        for array in &arrays {
+            values.push(match array {
+                Some((name, array)) => Some(ColumnValue::of(array, name, path)?),
+                None => None,
+            });
+        }
+        let required = match (rows, values.first()) {
+            (Rows::All, _) => None,
+            (Rows::FirstPresent, Some(Some(first))) => Some(*first),
+            (Rows::FirstPresent, _) => {
+                return Err(shape(path, "a scan reads at least its first register"))
+            }
         };
         // Each dictionary value once: the range's meter number, or skipped.
         let names = utf8(meters.values())?;
@@ -300,7 +389,9 @@ impl<const W: usize> RangeReadings<W> {
         let (key_of, at) = (meters.keys(), boundary.values());
         let whole = key_of.null_count() == 0 && boundary.null_count() == 0;
         for row in 0..batch.num_rows() {
-            if first.is_null(row) || (!whole && (key_of.is_null(row) || boundary.is_null(row))) {
+            if required.is_some_and(|first| first.is_null(row))
+                || (!whole && (key_of.is_null(row) || boundary.is_null(row)))
+            {
                 continue;
             }
             let meter = usize::try_from(key_of.values()[row])
@@ -312,12 +403,9 @@ impl<const W: usize> RangeReadings<W> {
                 continue;
             }
             let mut reading = [NULL_REGISTER; W];
-            for (slot, register) in reading.iter_mut().zip(&values) {
-                if let Some(register) = register.filter(|r| r.is_valid(row)) {
-                    *slot = i64::try_from(register.value(row))
-                        .ok()
-                        .filter(|v| *v != NULL_REGISTER)
-                        .ok_or_else(|| shape(path, "register out of range"))?;
+            for (slot, value) in reading.iter_mut().zip(&values) {
+                if let Some(value) = value {
+                    *slot = value.get(row, path)?;
                 }
             }
             let index = self.boundary.len();

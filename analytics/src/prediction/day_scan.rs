@@ -1,17 +1,22 @@
-//! The per-meter-day sums behind [`super::days`], accumulated while DataFusion streams the rows: each
+//! The per-meter-day sums behind [`super::days`] through SQL (the route for a lake that is not on
+//! local disk; [`super::day_files`] reads local files directly), accumulated while DataFusion streams
+//! the rows: each
 //! output partition is summed by its own task (rows arrive grouped by meter, so a meter's entry is
 //! looked up once per run of rows, not per row), and the partitions' sums are merged. A hash
 //! aggregation over hundreds of millions of intervals into millions of groups is several times slower.
 
 use std::collections::HashMap;
 
-use arrow::array::{Array, AsArray, Date32Array, Float64Array, Int32Array, RecordBatch};
+use arrow::array::{
+    Array, AsArray, Date32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
+};
+use arrow::datatypes::Int32Type;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::StreamExt;
 
 use super::days::DayStats;
 use super::PredictionError;
-use crate::columns::{strings, typed};
+use crate::columns::{quoted, strings, typed};
 use crate::{AnalyticsError, LakeSession};
 
 /// Sums are kept in millionths (squares in millionths squared) as integers, so that adding the
@@ -26,6 +31,11 @@ fn fixed(v: f64) -> i128 {
     } else {
         0
     }
+}
+
+/// A clock offset in µs as seconds (both scans convert it alike).
+pub fn micros_as_seconds(us: i64) -> f64 {
+    us as f64 / 1e6
 }
 
 /// Running sums of one meter-day.
@@ -52,7 +62,68 @@ pub struct DaySums {
     relay: u32,
 }
 
+/// One reading's electrical values, as the `readings` table has them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadingValues {
+    /// Voltage, V.
+    pub volts: Option<f64>,
+    /// Current, A.
+    pub amps: Option<f64>,
+    /// Active power, kW.
+    pub kw: Option<f64>,
+    /// Power factor.
+    pub factor: Option<f64>,
+    /// The meter's clock minus the collector's, seconds.
+    pub clock_offset: Option<f64>,
+    /// Status word 1 (battery bits).
+    pub status_1: Option<i32>,
+    /// Status word 3 (relay bits).
+    pub status_3: Option<i32>,
+}
+
 impl DaySums {
+    /// Adds one interval of the day: its local quarter-hour `slot` and energies (kWh; `None` when the
+    /// interval's energy is unknown, which counts as zero).
+    pub fn add_interval(&mut self, slot: i32, kwh: Option<f64>, peak: Option<f64>, rev: Option<f64>) {
+        let e = kwh.unwrap_or(0.0);
+        let x = fixed(e);
+        self.kwh += x;
+        self.squares += x * x;
+        self.max = self.max.max(e);
+        self.intervals += 1;
+        self.zero += u32::from(e <= 0.0);
+        self.peak += peak.map_or(0, fixed);
+        self.rev += rev.map_or(0, fixed);
+        if slot < 24 {
+            self.night += x;
+        } else if (68..92).contains(&slot) {
+            self.evening += x;
+        }
+    }
+
+    /// Adds one reading of the day.
+    pub fn add_reading(&mut self, r: &ReadingValues) {
+        self.readings += 1;
+        let volts = r.volts.unwrap_or(0.0);
+        let amps = r.amps.unwrap_or(0.0);
+        let v_fixed = fixed(volts);
+        self.voltage += v_fixed;
+        self.voltage_squares += v_fixed * v_fixed;
+        self.current += fixed(amps);
+        if let (Some(kw), Some(factor)) = (r.kw, r.factor) {
+            if amps > 0.2 && volts > 0.0 && factor > 0.0 {
+                self.ratio += fixed(kw.abs() * 1000.0 / (volts * amps * factor));
+                self.ratios += 1;
+            }
+        }
+        if let Some(offset) = r.clock_offset.filter(|o| o.is_finite()) {
+            self.clock += fixed(offset);
+            self.clocks += 1;
+        }
+        self.battery += u32::from(r.status_1.unwrap_or(0) & 12 != 0);
+        self.relay += u32::from(r.status_3.unwrap_or(0) & 16 != 0 && amps > 0.1);
+    }
+
     /// Adds another partition's sums of the same meter-day.
     pub fn merge(&mut self, o: &DaySums) {
         self.kwh += o.kwh;
@@ -124,8 +195,12 @@ pub enum Pass {
 }
 
 impl Pass {
-    fn sql(self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> String {
-        let range = format!("date BETWEEN DATE '{from}' AND DATE '{to}'");
+    fn sql(self, from: chrono::NaiveDate, to: chrono::NaiveDate, meters: Option<&[String]>) -> String {
+        let mut range = format!("date BETWEEN DATE '{from}' AND DATE '{to}'");
+        if let Some(meters) = meters {
+            let list: Vec<String> = meters.iter().map(|m| quoted(m)).collect();
+            range.push_str(&format!(" AND meter_id IN ({})", list.join(",")));
+        }
         match self {
             Self::Energy => format!(
                 "SELECT meter_id, date, slot, CAST(energy_kwh AS DOUBLE),
@@ -134,7 +209,7 @@ impl Pass {
             ),
             Self::Electrical => format!(
                 "SELECT meter_id, date, voltage_v, current_a, active_power_kw, power_factor,
-                    date_part('epoch', meter_clock) - date_part('epoch', read_ts),
+                    CAST(meter_clock AS BIGINT) - CAST(read_ts AS BIGINT),
                     status_word_1, status_word_3
                  FROM readings WHERE {range}"
             ),
@@ -144,6 +219,16 @@ impl Pass {
 
 /// Each meter's day sums, index 0 = the window's first day.
 pub type MeterSums = HashMap<String, Vec<DaySums>>;
+
+/// Adds `days` (sums of the same window) to `meter`'s in `sums`.
+pub fn merge_into(sums: &mut MeterSums, meter: String, days: Vec<DaySums>) {
+    match sums.get_mut(&meter) {
+        Some(existing) => existing.iter_mut().zip(&days).for_each(|(a, b)| a.merge(b)),
+        None => {
+            sums.insert(meter, days);
+        }
+    }
+}
 
 /// One partition's sums, with the last meter's position cached.
 struct Partial {
@@ -178,6 +263,7 @@ impl Partial {
         let dates = typed::<Date32Array>(batch, 1)?;
         let mut last = None;
         let f = |i: usize| typed::<Float64Array>(batch, i);
+        let value = |a: &Float64Array, row: usize| (!a.is_null(row)).then(|| a.value(row));
         match pass {
             Pass::Energy => {
                 let slots = typed::<Int32Array>(batch, 2)?;
@@ -186,76 +272,35 @@ impl Partial {
                     let Some(day) = self.slot(&ids, dates, row, &mut last) else {
                         continue;
                     };
-                    let e = if kwh.is_null(row) {
-                        0.0
-                    } else {
-                        kwh.value(row)
-                    };
-                    let slot = slots.value(row);
-                    let d = &mut self.meters[day.0].1[day.1];
-                    let x = fixed(e);
-                    d.kwh += x;
-                    d.squares += x * x;
-                    d.max = d.max.max(e);
-                    d.intervals += 1;
-                    d.zero += u32::from(e <= 0.0);
-                    d.peak += if peak.is_null(row) {
-                        0
-                    } else {
-                        fixed(peak.value(row))
-                    };
-                    d.rev += if rev.is_null(row) {
-                        0
-                    } else {
-                        fixed(rev.value(row))
-                    };
-                    if slot < 24 {
-                        d.night += x;
-                    } else if (68..92).contains(&slot) {
-                        d.evening += x;
-                    }
+                    self.meters[day.0].1[day.1].add_interval(
+                        slots.value(row),
+                        value(kwh, row),
+                        value(peak, row),
+                        value(rev, row),
+                    );
                 }
             }
             Pass::Electrical => {
-                let (v, i, p, pf, clock) = (f(2)?, f(3)?, f(4)?, f(5)?, f(6)?);
-                let status1 = batch
-                    .column(7)
-                    .as_primitive::<arrow::datatypes::Int32Type>();
-                let status3 = batch
-                    .column(8)
-                    .as_primitive::<arrow::datatypes::Int32Type>();
-                let value = |a: &Float64Array, row: usize| (!a.is_null(row)).then(|| a.value(row));
+                let (v, i, p, pf) = (f(2)?, f(3)?, f(4)?, f(5)?);
+                let clock = typed::<Int64Array>(batch, 6)?;
+                let word = |column: usize| {
+                    let words = batch.column(column).as_primitive::<Int32Type>();
+                    move |row: usize| (!words.is_null(row)).then(|| words.value(row))
+                };
+                let (status_1, status_3) = (word(7), word(8));
                 for row in 0..batch.num_rows() {
                     let Some(day) = self.slot(&ids, dates, row, &mut last) else {
                         continue;
                     };
-                    let d = &mut self.meters[day.0].1[day.1];
-                    d.readings += 1;
-                    let volts = value(v, row).unwrap_or(0.0);
-                    let amps = value(i, row).unwrap_or(0.0);
-                    let v_fixed = fixed(volts);
-                    d.voltage += v_fixed;
-                    d.voltage_squares += v_fixed * v_fixed;
-                    d.current += fixed(amps);
-                    if let (Some(kw), Some(factor)) = (value(p, row), value(pf, row)) {
-                        if amps > 0.2 && volts > 0.0 && factor > 0.0 {
-                            d.ratio += fixed(kw.abs() * 1000.0 / (volts * amps * factor));
-                            d.ratios += 1;
-                        }
-                    }
-                    if let Some(offset) = value(clock, row).filter(|o| o.is_finite()) {
-                        d.clock += fixed(offset);
-                        d.clocks += 1;
-                    }
-                    let word = |a: &arrow::array::PrimitiveArray<arrow::datatypes::Int32Type>| {
-                        if a.is_null(row) {
-                            0
-                        } else {
-                            a.value(row)
-                        }
-                    };
-                    d.battery += u32::from(word(status1) & 12 != 0);
-                    d.relay += u32::from(word(status3) & 16 != 0 && amps > 0.1);
+                    self.meters[day.0].1[day.1].add_reading(&ReadingValues {
+                        volts: value(v, row),
+                        amps: value(i, row),
+                        kw: value(p, row),
+                        factor: value(pf, row),
+                        clock_offset: (!clock.is_null(row)).then(|| micros_as_seconds(clock.value(row))),
+                        status_1: status_1(row),
+                        status_3: status_3(row),
+                    });
                 }
             }
         }
@@ -295,17 +340,18 @@ async fn sum_stream(
     Ok(partial)
 }
 
-/// Sums `pass` over local dates `from..=to` (`first` = days since 1970-01-01 of `from`, `len` days).
+/// Sums `pass` over local dates `from..=to` (`first` = days since 1970-01-01 of `from`, `len` days),
+/// of every meter or only of `meters`.
 pub async fn scan(
     session: &LakeSession,
     pass: Pass,
     (from, to): (chrono::NaiveDate, chrono::NaiveDate),
-    first: i64,
-    len: usize,
+    (first, len): (i64, usize),
+    meters: Option<&[String]>,
 ) -> Result<MeterSums, PredictionError> {
     let frame = session
         .context()
-        .sql(&pass.sql(from, to))
+        .sql(&pass.sql(from, to, meters))
         .await
         .map_err(AnalyticsError::from)?;
     let streams = frame
@@ -322,12 +368,7 @@ pub async fn scan(
             .await
             .map_err(|e| PredictionError::Model(format!("a scan task failed: {e}")))??;
         for (meter, days) in partial.meters {
-            match sums.get_mut(&meter) {
-                Some(existing) => existing.iter_mut().zip(&days).for_each(|(a, b)| a.merge(b)),
-                None => {
-                    sums.insert(meter, days);
-                }
-            }
+            merge_into(&mut sums, meter, days);
         }
     }
     Ok(sums)

@@ -1,5 +1,6 @@
-//! Each meter's days over a window, read from the lake with DataFusion: energy and its shape from
-//! `interval_energy`, electrical and clock statistics from `readings`, event records from
+//! Each meter's days over a window, read from the lake: energy and its shape by the rules of
+//! `interval_energy`, electrical and clock statistics from `readings` (both in one pass over the
+//! files, [`super::day_files`], or through SQL, [`super::day_scan`]), event records from
 //! `meter_events`, and the registry's kind, area and PV. The models' features are computed from these.
 
 use std::collections::{BTreeMap, HashMap};
@@ -7,7 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use arrow::array::{Date32Array, Int64Array};
 use chrono::NaiveDate;
 
-use super::day_scan::{scan, DaySums, Pass};
+use super::day_scan::{merge_into, scan, DaySums, MeterSums, Pass};
+use super::day_files;
 use super::PredictionError;
 use crate::columns::{strings, typed};
 use crate::LakeSession;
@@ -132,11 +134,72 @@ impl Grid {
     }
 }
 
-/// The days of every meter in `from..=to`.
+/// How the per-meter-day sums are read; both give the same days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayRoute {
+    /// Straight from the lake's files when they are on local disk, SQL otherwise.
+    Fastest,
+    /// Through SQL (`interval_energy`, `readings`), as for a lake on an object store.
+    Sql,
+}
+
+/// The sums of every meter-day of the window, by `route`.
+async fn day_sums(
+    session: &LakeSession,
+    window: (NaiveDate, NaiveDate),
+    days: (i64, usize),
+    route: DayRoute,
+) -> Result<MeterSums, PredictionError> {
+    let started = std::time::Instant::now();
+    if route == DayRoute::Fastest {
+        if let Some(files) = day_files::scan(session, window, days).await? {
+            let mut sums = files.sums;
+            tracing::info!(
+                seconds = started.elapsed().as_secs_f64(),
+                meters = sums.len(),
+                undecided = files.undecided.len(),
+                "prediction: meter-days from the lake's files"
+            );
+            for meters in files.undecided.chunks(1000) {
+                let energy = scan(session, Pass::Energy, window, days, Some(meters)).await?;
+                energy
+                    .into_iter()
+                    .for_each(|(meter, d)| merge_into(&mut sums, meter, d));
+            }
+            return Ok(sums);
+        }
+    }
+    let mut sums = scan(session, Pass::Energy, window, days, None).await?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "prediction: energy per meter-day"
+    );
+    let electrical = scan(session, Pass::Electrical, window, days, None).await?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "prediction: readings per meter-day"
+    );
+    electrical
+        .into_iter()
+        .for_each(|(meter, d)| merge_into(&mut sums, meter, d));
+    Ok(sums)
+}
+
+/// The days of every meter in `from..=to`, read the fastest way the lake allows.
 pub async fn load(
     session: &LakeSession,
     from: NaiveDate,
     to: NaiveDate,
+) -> Result<FleetDays, PredictionError> {
+    load_by(session, from, to, DayRoute::Fastest).await
+}
+
+/// The days of every meter in `from..=to`, read by `route`.
+pub async fn load_by(
+    session: &LakeSession,
+    from: NaiveDate,
+    to: NaiveDate,
+    route: DayRoute,
 ) -> Result<FleetDays, PredictionError> {
     if to < from {
         return Err(PredictionError::Window(format!(
@@ -147,24 +210,7 @@ pub async fn load(
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     let first = (from - epoch).num_days();
     let started = std::time::Instant::now();
-    let mut energy = scan(session, Pass::Energy, (from, to), first, len).await?;
-    tracing::info!(
-        seconds = started.elapsed().as_secs_f64(),
-        "prediction: energy per meter-day"
-    );
-    let electrical = scan(session, Pass::Electrical, (from, to), first, len).await?;
-    tracing::info!(
-        seconds = started.elapsed().as_secs_f64(),
-        "prediction: readings per meter-day"
-    );
-    for (meter, days) in electrical {
-        match energy.get_mut(&meter) {
-            Some(sums) => sums.iter_mut().zip(&days).for_each(|(a, b)| a.merge(b)),
-            None => {
-                energy.insert(meter, days);
-            }
-        }
-    }
+    let energy = day_sums(session, (from, to), (first, len), route).await?;
     let mut grid = Grid {
         meters: energy
             .into_iter()

@@ -1,0 +1,285 @@
+//! The per-meter-day sums of [`super::day_scan`] read straight from the lake's Parquet files, in one
+//! pass on every core: each meter range ([`crate::lake_files`]) gives every meter's readings in time
+//! order, from which the meter's intervals (by the rules of `interval_energy`: register differences,
+//! rollover, replacements, gaps as unknown energy) and its readings' electrical values are summed per
+//! local day together. The SQL route reads the files twice — once through the `interval_energy` table
+//! and once through `readings` — and turns every value into a row of a batch first.
+//!
+//! Only the window's date partitions and one day either side are read. Where that cannot decide a
+//! meter's intervals — its first reading comes after the window starts while older partitions exist,
+//! or its last before the window ends while newer ones do, so a gap reaches past what was read — the
+//! meter's energy is left to the SQL route ([`DayFiles::undecided`]). A lake whose files are not local,
+//! or not in `date=` partitions, is read by the SQL route entirely.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{NaiveDate, TimeDelta};
+use store::schema::col;
+
+use super::day_scan::{micros_as_seconds, DaySums, MeterSums, ReadingValues};
+use crate::interval_rules::{register_delta, replaced_within, Span, INTERVAL_US};
+use crate::interval_table::{installations, Installs};
+use crate::lake_files::decode::{
+    measurement, present, Keep, RangeReadings, Reading, RegisterColumns, Rows,
+};
+use crate::lake_files::{
+    blocking, chunks, cores, dated_paths, on_every_core, open_files, ChunkLimits,
+};
+use crate::local_days::{midnight, LocalSlots};
+use crate::{AnalyticsError, LakeSession};
+
+/// Values of a reading, in [`COLUMNS`] order.
+const WIDTH: usize = 12;
+const FWD: usize = 0;
+const T1: usize = 1;
+const T2: usize = 2;
+const REV: usize = 3;
+const VOLTS: usize = 4;
+const AMPS: usize = 5;
+const KW: usize = 6;
+const FACTOR: usize = 7;
+const CLOCK: usize = 8;
+const READ_AT: usize = 9;
+const STATUS_1: usize = 10;
+const STATUS_3: usize = 11;
+
+/// The columns read.
+const COLUMNS: RegisterColumns<WIDTH> = [
+    Some(col::ENERGY_FWD_TOTAL),
+    Some(col::ENERGY_FWD_TARIFF[0]),
+    Some(col::ENERGY_FWD_TARIFF[1]),
+    Some(col::ENERGY_REV_TOTAL),
+    Some(col::VOLTAGE),
+    Some(col::CURRENT),
+    Some(col::ACTIVE_POWER),
+    Some(col::POWER_FACTOR),
+    Some(col::METER_CLOCK),
+    Some(col::READ_TS),
+    Some(col::STATUS_WORDS[0]),
+    Some(col::STATUS_WORDS[2]),
+];
+
+/// A register difference in 0.01 kWh as kWh (as the SQL route's cast of the decimal gives it).
+fn kwh(e2: i64) -> f64 {
+    e2 as f64 / 100.0
+}
+
+/// The window being summed and what the lake holds around it.
+struct Window {
+    /// Days since 1970-01-01 of the first day.
+    first: i64,
+    /// Days.
+    len: usize,
+    /// The first instant of the window and the first after it (UTC µs).
+    span_us: (i64, i64),
+    /// Whether the lake holds partitions before (after) the days read.
+    older: bool,
+    newer: bool,
+}
+
+impl Window {
+    /// The day index of local date `date` (days since 1970-01-01), `None` outside the window.
+    fn index(&self, date: i32) -> Option<usize> {
+        usize::try_from(i64::from(date) - self.first)
+            .ok()
+            .filter(|d| *d < self.len)
+    }
+}
+
+/// One meter's sums, whether its intervals were decided and whether the window has anything of it.
+struct MeterOutcome {
+    meter: String,
+    days: Vec<DaySums>,
+    decided: bool,
+    touched: bool,
+}
+
+/// Sums `series` (one meter's readings in time order) into `days`; returns whether its intervals
+/// could be decided from the readings read, and whether anything was added.
+fn sum_meter(
+    series: &[Reading<WIDTH>],
+    installs: &[i64],
+    window: &Window,
+    slots: &mut LocalSlots,
+    days: &mut [DaySums],
+) -> (bool, bool) {
+    let mut touched = false;
+    for (at, values) in series {
+        let Some(day) = window.index(slots.of(*at).0) else {
+            continue;
+        };
+        touched = true;
+        let clock_offset = present(values[CLOCK])
+            .zip(present(values[READ_AT]))
+            .map(|(clock, read)| micros_as_seconds(clock.saturating_sub(read)));
+        let word = |i: usize| present(values[i]).and_then(|w| i32::try_from(w).ok());
+        days[day].add_reading(&ReadingValues {
+            volts: measurement(values[VOLTS]),
+            amps: measurement(values[AMPS]),
+            kw: measurement(values[KW]),
+            factor: measurement(values[FACTOR]),
+            clock_offset,
+            status_1: word(STATUS_1),
+            status_3: word(STATUS_3),
+        });
+    }
+    let registered = || series.iter().filter(|(_, v)| present(v[FWD]).is_some());
+    let (lo, hi) = window.span_us;
+    let (first_at, last_at) = (registered().next(), registered().next_back());
+    if (window.older && first_at.is_none_or(|r| r.0 > lo))
+        || (window.newer && last_at.is_none_or(|r| r.0 < hi))
+    {
+        return (false, touched);
+    }
+    let mut registered = registered();
+    let Some(mut previous) = registered.next() else {
+        return (true, touched);
+    };
+    for reading in registered {
+        let ((start, before), (end, after)) = (previous, reading);
+        previous = reading;
+        let gap = Span::between(*start, *end).intervals;
+        // The span's intervals whose start lies in the window.
+        let k_first = if lo > *start {
+            (lo - start + INTERVAL_US - 1) / INTERVAL_US
+        } else {
+            0
+        };
+        let k_last = if hi > *start {
+            ((hi - 1 - start) / INTERVAL_US).min(gap - 1)
+        } else {
+            -1
+        };
+        if k_first > k_last {
+            continue;
+        }
+        let replaced = replaced_within(installs, *start, *end);
+        let delta = |i: usize| register_delta(present(before[i]), present(after[i]), replaced);
+        let (energy, peak, rev) = if gap == 1 {
+            let peak = delta(T1).zip(delta(T2)).map(|(a, b)| kwh(a + b));
+            (delta(FWD).map(kwh), peak, delta(REV).map(kwh))
+        } else {
+            (None, None, None)
+        };
+        for k in k_first..=k_last {
+            let (date, slot) = slots.of(start + k * INTERVAL_US);
+            if let Some(day) = window.index(date) {
+                days[day].add_interval(slot, energy, peak, rev);
+                touched = true;
+            }
+        }
+    }
+    (true, touched)
+}
+
+/// What a direct scan gave.
+pub struct DayFiles {
+    /// Every meter's sums (for meters in [`DayFiles::undecided`], readings only).
+    pub sums: MeterSums,
+    /// Meters whose intervals the files read could not decide: sum their energy by the SQL route.
+    pub undecided: Vec<String>,
+}
+
+/// A worker's buffers, kept from one range to the next.
+struct Worker {
+    readings: RangeReadings<WIDTH>,
+    series: Vec<Reading<WIDTH>>,
+    slots: LocalSlots,
+}
+
+/// Sums local dates `from..=to` (`first` = days since 1970-01-01 of `from`, `len` days) from the
+/// lake's files; `None` when they cannot be read directly.
+pub async fn scan(
+    session: &LakeSession,
+    (from, to): (NaiveDate, NaiveDate),
+    (first, len): (i64, usize),
+) -> Result<Option<DayFiles>, AnalyticsError> {
+    if !session.files_are_local() {
+        return Ok(None);
+    }
+    let Some(dated) = dated_paths(session.file_uris()) else {
+        return Ok(None);
+    };
+    let zone = session.zone();
+    let (first_read, last_read) = (from - TimeDelta::days(1), to + TimeDelta::days(1));
+    let window = Window {
+        first,
+        len,
+        span_us: (
+            midnight(zone, from)?.timestamp_micros(),
+            midnight(zone, to + TimeDelta::days(1))?.timestamp_micros(),
+        ),
+        older: dated.iter().any(|(d, _)| *d < first_read),
+        newer: dated.iter().any(|(d, _)| *d > last_read),
+    };
+    let paths: Vec<_> = dated
+        .into_iter()
+        .filter(|(d, _)| (first_read..=last_read).contains(d))
+        .map(|(_, p)| p)
+        .collect();
+    let installs: Installs = installations(session.context()).await?;
+    let outcomes = blocking(|| -> Result<Vec<Vec<MeterOutcome>>, AnalyticsError> {
+        let (files, groups) = open_files(&paths)?;
+        let rows = groups.iter().map(|g| g.rows).sum();
+        let limits = ChunkLimits {
+            rows: 2 << 20,
+            cap_rows: 16 << 20,
+        };
+        let ranges = chunks::plan(&groups, limits.balanced(rows, cores()));
+        let worker = || Worker {
+            readings: RangeReadings::default(),
+            series: Vec::new(),
+            slots: LocalSlots::new(zone),
+        };
+        on_every_core(ranges.len(), worker, |worker, i| {
+            let Worker {
+                readings,
+                series,
+                slots,
+            } = worker;
+            readings.read(&files, &ranges[i], &Keep::All, (&COLUMNS, Rows::All))?;
+            let mut out = Vec::new();
+            readings.each_meter(series, &mut |meter, series| {
+                let mut days = vec![DaySums::default(); window.len];
+                let own = installs.get(meter).map_or(&[][..], Vec::as_slice);
+                let (decided, touched) = sum_meter(series, own, &window, slots, &mut days);
+                out.push(MeterOutcome {
+                    meter: meter.to_string(),
+                    days,
+                    decided,
+                    touched,
+                });
+                Ok(())
+            })?;
+            Ok(out)
+        })
+    })?;
+    let mut seen = HashSet::new();
+    let mut scanned = DayFiles {
+        sums: HashMap::new(),
+        undecided: Vec::new(),
+    };
+    for outcome in outcomes.into_iter().flatten() {
+        seen.insert(outcome.meter.clone());
+        if !outcome.decided {
+            scanned.undecided.push(outcome.meter.clone());
+        }
+        if outcome.touched {
+            scanned.sums.insert(outcome.meter, outcome.days);
+        }
+    }
+    // A meter with no reading in the days read may still have intervals in the window (a gap across it).
+    if window.older && window.newer {
+        for batch in session.query("SELECT meter_id FROM meters").await? {
+            let meters = crate::columns::strings(&batch, 0)?;
+            scanned.undecided.extend(
+                (0..batch.num_rows())
+                    .map(|r| meters.value(r))
+                    .filter(|m| !seen.contains(*m))
+                    .map(str::to_string),
+            );
+        }
+    }
+    scanned.undecided.sort_unstable();
+    Ok(Some(scanned))
+}
