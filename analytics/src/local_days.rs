@@ -15,6 +15,7 @@ const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 /// Local date (days since 1970-01-01) and quarter-hour of a UTC instant in a zone, cached per UTC day
 /// for instants on the 15-minute grid.
+#[derive(Clone)]
 pub(crate) struct LocalSlots {
     zone: Tz,
     days: HashMap<i64, Box<[(i32, i32); 96]>>,

@@ -92,20 +92,41 @@ impl<'a> ColumnValue<'a> {
         }
     }
 
-    /// Row `row`'s value ([`NULL_REGISTER`] when null).
-    fn get(self, row: usize, path: &Path) -> Result<i64, AnalyticsError> {
-        if self.is_null(row) {
-            return Ok(NULL_REGISTER);
+    /// Writes rows `rows`' values into slot `c` of `out` (one reading per row); nulls are left as
+    /// they are.
+    fn fill<const W: usize>(
+        self,
+        rows: &[usize],
+        c: usize,
+        out: &mut [[i64; W]],
+        path: &Path,
+    ) -> Result<(), AnalyticsError> {
+        fn each<const W: usize>(
+            (rows, c, out): (&[usize], usize, &mut [[i64; W]]),
+            nulls: Option<&arrow::buffer::NullBuffer>,
+            value: impl Fn(usize) -> Result<i64, AnalyticsError>,
+        ) -> Result<(), AnalyticsError> {
+            for (reading, &row) in out.iter_mut().zip(rows) {
+                if nulls.is_none_or(|n| n.is_valid(row)) {
+                    reading[c] = value(row)?;
+                }
+            }
+            Ok(())
         }
-        Ok(match self {
-            Self::Register(a) => i64::try_from(a.value(row))
-                .ok()
-                .filter(|v| *v != NULL_REGISTER)
-                .ok_or_else(|| shape(path, "register out of range"))?,
-            Self::Measurement(a) => (a.value(row) + 0.0).to_bits() as i64,
-            Self::Word(a) => i64::from(a.value(row)),
-            Self::Instant(a) => a.value(row).max(NULL_REGISTER + 1),
-        })
+        let at = (rows, c, out);
+        match self {
+            Self::Register(a) => each(at, a.nulls(), |row| {
+                i64::try_from(a.value(row))
+                    .ok()
+                    .filter(|v| *v != NULL_REGISTER)
+                    .ok_or_else(|| shape(path, "register out of range"))
+            }),
+            Self::Measurement(a) => each(at, a.nulls(), |row| {
+                Ok((a.value(row) + 0.0).to_bits() as i64)
+            }),
+            Self::Word(a) => each(at, a.nulls(), |row| Ok(i64::from(a.value(row)))),
+            Self::Instant(a) => each(at, a.nulls(), |row| Ok(a.value(row).max(NULL_REGISTER + 1))),
+        }
     }
 }
 
@@ -233,6 +254,8 @@ pub(crate) struct RangeReadings<const W: usize> {
     boundary: Vec<i64>,
     registers: Vec<[i64; W]>,
     keys: Vec<u32>,
+    /// The rows of the batch being appended that are kept.
+    picked: Vec<usize>,
 }
 
 impl<const W: usize> Default for RangeReadings<W> {
@@ -244,6 +267,7 @@ impl<const W: usize> Default for RangeReadings<W> {
             boundary: Vec::new(),
             registers: Vec::new(),
             keys: Vec::new(),
+            picked: Vec::new(),
         }
     }
 }
@@ -381,6 +405,8 @@ impl<const W: usize> RangeReadings<W> {
         let names = utf8(meters.values())?;
         let mut keys = std::mem::take(&mut self.keys);
         keys.clear();
+        let mut picked = std::mem::take(&mut self.picked);
+        picked.clear();
         for i in 0..names.len() {
             let meter = names.value(i);
             let kept = names.is_valid(i) && chunk.range.contains(meter) && keep.keeps(meter);
@@ -402,12 +428,7 @@ impl<const W: usize> RangeReadings<W> {
             if meter == SKIPPED {
                 continue;
             }
-            let mut reading = [NULL_REGISTER; W];
-            for (slot, value) in reading.iter_mut().zip(&values) {
-                if let Some(value) = value {
-                    *slot = value.get(row, path)?;
-                }
-            }
+            picked.push(row);
             let index = self.boundary.len();
             match self.runs.last_mut() {
                 Some(run) if run.meter == meter => {
@@ -422,9 +443,18 @@ impl<const W: usize> RangeReadings<W> {
                 }),
             }
             self.boundary.push(at[row]);
-            self.registers.push(reading);
+        }
+        // Column by column: one type decision per column, not per value.
+        let base = self.registers.len();
+        self.registers
+            .resize(base + picked.len(), [NULL_REGISTER; W]);
+        for (c, value) in values.iter().enumerate() {
+            if let Some(value) = value {
+                value.fill(&picked, c, &mut self.registers[base..], path)?;
+            }
         }
         self.keys = keys;
+        self.picked = picked;
         Ok(())
     }
 

@@ -14,10 +14,11 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, TimeDelta};
+use chrono_tz::Tz;
 use store::schema::col;
 
 use super::day_scan::{micros_as_seconds, DaySums, MeterSums, ReadingValues};
-use crate::interval_rules::{register_delta, replaced_within, Span, INTERVAL_US};
+use crate::interval_rules::{register_delta, replaced_within, Span, E2_TO_E6, INTERVAL_US};
 use crate::interval_table::{installations, Installs};
 use crate::lake_files::decode::{
     measurement, present, Keep, RangeReadings, Reading, RegisterColumns, Rows,
@@ -59,9 +60,60 @@ const COLUMNS: RegisterColumns<WIDTH> = [
     Some(col::STATUS_WORDS[2]),
 ];
 
-/// A register difference in 0.01 kWh as kWh (as the SQL route's cast of the decimal gives it).
-fn kwh(e2: i64) -> f64 {
-    e2 as f64 / 100.0
+/// A register difference in 0.01 kWh in millionths of a kWh (what the SQL route's `fixed` of the
+/// decimal gives).
+fn millionths(e2: i64) -> i64 {
+    e2.saturating_mul(E2_TO_E6)
+}
+
+/// Microseconds of a day.
+const DAY_US: i64 = 86_400_000_000;
+
+/// The local days read, as UTC instants: a reading or interval is placed on its day by a search of
+/// their midnights, and on a day of 24 hours its quarter-hour is its distance from midnight; another
+/// day (a daylight-saving change) asks the zone.
+#[derive(Clone)]
+struct DayClock {
+    /// Midnights of the days read and of the day after them, UTC µs.
+    midnights: Vec<i64>,
+    /// Days since 1970-01-01 of the first day read.
+    first_date: i64,
+    zone: LocalSlots,
+}
+
+impl DayClock {
+    /// The days `first..=last` in `zone`; `None` when one has no local midnight.
+    fn new(zone: Tz, first: NaiveDate, last: NaiveDate) -> Option<Self> {
+        let mut midnights = Vec::new();
+        let mut day = first;
+        while day <= last + TimeDelta::days(1) {
+            midnights.push(midnight(zone, day).ok()?.timestamp_micros());
+            day = day.succ_opt()?;
+        }
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+        Some(Self {
+            midnights,
+            first_date: (first - epoch).num_days(),
+            zone: LocalSlots::new(zone),
+        })
+    }
+
+    /// The local date (days since 1970-01-01) and quarter-hour of `at_us`.
+    fn of(&mut self, at_us: i64) -> (i32, i32) {
+        let i = self.midnights.partition_point(|m| *m <= at_us);
+        if i == 0 || i == self.midnights.len() {
+            return self.zone.of(at_us);
+        }
+        let (start, end) = (self.midnights[i - 1], self.midnights[i]);
+        if end - start != DAY_US {
+            return self.zone.of(at_us);
+        }
+        let date = self.first_date + (i as i64 - 1);
+        (
+            i32::try_from(date).unwrap_or(i32::MAX),
+            i32::try_from((at_us - start) / INTERVAL_US).unwrap_or(0),
+        )
+    }
 }
 
 /// The window being summed and what the lake holds around it.
@@ -100,7 +152,7 @@ fn sum_meter(
     series: &[Reading<WIDTH>],
     installs: &[i64],
     window: &Window,
-    slots: &mut LocalSlots,
+    slots: &mut DayClock,
     days: &mut [DaySums],
 ) -> (bool, bool) {
     let mut touched = false;
@@ -156,8 +208,8 @@ fn sum_meter(
         let replaced = replaced_within(installs, *start, *end);
         let delta = |i: usize| register_delta(present(before[i]), present(after[i]), replaced);
         let (energy, peak, rev) = if gap == 1 {
-            let peak = delta(T1).zip(delta(T2)).map(|(a, b)| kwh(a + b));
-            (delta(FWD).map(kwh), peak, delta(REV).map(kwh))
+            let peak = delta(T1).zip(delta(T2)).map(|(a, b)| millionths(a.saturating_add(b)));
+            (delta(FWD).map(millionths), peak, delta(REV).map(millionths))
         } else {
             (None, None, None)
         };
@@ -184,7 +236,7 @@ pub struct DayFiles {
 struct Worker {
     readings: RangeReadings<WIDTH>,
     series: Vec<Reading<WIDTH>>,
-    slots: LocalSlots,
+    slots: DayClock,
 }
 
 /// Sums local dates `from..=to` (`first` = days since 1970-01-01 of `from`, `len` days) from the
@@ -202,13 +254,16 @@ pub async fn scan(
     };
     let zone = session.zone();
     let (first_read, last_read) = (from - TimeDelta::days(1), to + TimeDelta::days(1));
+    let Some(clock) = DayClock::new(zone, first_read, last_read)
+        .filter(|c| c.midnights.len() == len + 3)
+    else {
+        return Ok(None);
+    };
     let window = Window {
         first,
         len,
-        span_us: (
-            midnight(zone, from)?.timestamp_micros(),
-            midnight(zone, to + TimeDelta::days(1))?.timestamp_micros(),
-        ),
+        // Midnights from the day before `from` to the one after `to + 1`.
+        span_us: (clock.midnights[1], clock.midnights[len + 1]),
         older: dated.iter().any(|(d, _)| *d < first_read),
         newer: dated.iter().any(|(d, _)| *d > last_read),
     };
@@ -229,7 +284,7 @@ pub async fn scan(
         let worker = || Worker {
             readings: RangeReadings::default(),
             series: Vec::new(),
-            slots: LocalSlots::new(zone),
+            slots: clock.clone(),
         };
         on_every_core(ranges.len(), worker, |worker, i| {
             let Worker {

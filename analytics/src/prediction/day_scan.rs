@@ -24,12 +24,22 @@ use crate::{AnalyticsError, LakeSession};
 /// twice on the same lake is the same model.
 const SCALE: f64 = 1e6;
 
-/// `v` in millionths.
-fn fixed(v: f64) -> i128 {
-    if v.is_finite() {
-        (v * SCALE).round() as i128
+/// `v` in millionths, rounded half away from zero (as `f64::round`, without its library call: this
+/// runs for every reading); 0 for a value that is not finite, saturated beyond ±9.2·10¹² units.
+pub fn fixed(v: f64) -> i64 {
+    if !v.is_finite() {
+        return 0;
+    }
+    let y = v * SCALE;
+    let whole = y as i64;
+    // Exact: `y` and its integer part share their exponent range.
+    let fraction = y - whole as f64;
+    if fraction >= 0.5 {
+        whole.saturating_add(1)
+    } else if fraction <= -0.5 {
+        whole.saturating_sub(1)
     } else {
-        0
+        whole
     }
 }
 
@@ -47,7 +57,7 @@ pub struct DaySums {
     night: i128,
     evening: i128,
     squares: i128,
-    max: f64,
+    max: i64,
     intervals: u32,
     zero: u32,
     readings: u32,
@@ -82,18 +92,18 @@ pub struct ReadingValues {
 }
 
 impl DaySums {
-    /// Adds one interval of the day: its local quarter-hour `slot` and energies (kWh; `None` when the
-    /// interval's energy is unknown, which counts as zero).
-    pub fn add_interval(&mut self, slot: i32, kwh: Option<f64>, peak: Option<f64>, rev: Option<f64>) {
-        let e = kwh.unwrap_or(0.0);
-        let x = fixed(e);
+    /// Adds one interval of the day: its local quarter-hour `slot` and energies in millionths of a
+    /// kWh ([`fixed`]; `None` when the interval's energy is unknown, which counts as zero).
+    pub fn add_interval(&mut self, slot: i32, kwh: Option<i64>, peak: Option<i64>, rev: Option<i64>) {
+        let e = kwh.unwrap_or(0);
+        let x = i128::from(e);
         self.kwh += x;
         self.squares += x * x;
         self.max = self.max.max(e);
         self.intervals += 1;
-        self.zero += u32::from(e <= 0.0);
-        self.peak += peak.map_or(0, fixed);
-        self.rev += rev.map_or(0, fixed);
+        self.zero += u32::from(e <= 0);
+        self.peak += i128::from(peak.unwrap_or(0));
+        self.rev += i128::from(rev.unwrap_or(0));
         if slot < 24 {
             self.night += x;
         } else if (68..92).contains(&slot) {
@@ -106,18 +116,18 @@ impl DaySums {
         self.readings += 1;
         let volts = r.volts.unwrap_or(0.0);
         let amps = r.amps.unwrap_or(0.0);
-        let v_fixed = fixed(volts);
+        let v_fixed = i128::from(fixed(volts));
         self.voltage += v_fixed;
         self.voltage_squares += v_fixed * v_fixed;
-        self.current += fixed(amps);
+        self.current += i128::from(fixed(amps));
         if let (Some(kw), Some(factor)) = (r.kw, r.factor) {
             if amps > 0.2 && volts > 0.0 && factor > 0.0 {
-                self.ratio += fixed(kw.abs() * 1000.0 / (volts * amps * factor));
+                self.ratio += i128::from(fixed(kw.abs() * 1000.0 / (volts * amps * factor)));
                 self.ratios += 1;
             }
         }
         if let Some(offset) = r.clock_offset.filter(|o| o.is_finite()) {
-            self.clock += fixed(offset);
+            self.clock += i128::from(fixed(offset));
             self.clocks += 1;
         }
         self.battery += u32::from(r.status_1.unwrap_or(0) & 12 != 0);
@@ -170,7 +180,7 @@ impl DaySums {
             intervals: self.intervals,
             zero_intervals: self.zero,
             interval_sd: sd(self.kwh, self.squares, self.intervals),
-            interval_max: self.max,
+            interval_max: self.max as f64 / SCALE,
             readings: self.readings,
             voltage: per(value(self.voltage), self.readings),
             voltage_sd: sd(self.voltage, self.voltage_squares, self.readings),
@@ -272,11 +282,12 @@ impl Partial {
                     let Some(day) = self.slot(&ids, dates, row, &mut last) else {
                         continue;
                     };
+                    let millionths = |a: &Float64Array| value(a, row).map(fixed);
                     self.meters[day.0].1[day.1].add_interval(
                         slots.value(row),
-                        value(kwh, row),
-                        value(peak, row),
-                        value(rev, row),
+                        millionths(kwh),
+                        millionths(peak),
+                        millionths(rev),
                     );
                 }
             }
