@@ -24,7 +24,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::lake_files::decode::{Keep, RangeReadings, Reading, Rows};
+use crate::lake_files::decode::{Keep, RangeReadings, Reading};
 pub use crate::lake_files::ChunkLimits;
 use crate::lake_files::{
     blocking, chunks, cores, dated_paths, on_every_core, open_files, GroupSpan,
@@ -191,12 +191,7 @@ pub async fn scan_meters<T: Send>(
                 series,
                 intervals,
             } = worker;
-            readings.read(
-                &files,
-                &ranges[i],
-                &keep,
-                (&[Some("energy_fwd_total_kwh")], Rows::FirstPresent),
-            )?;
+            readings.read(&files, &ranges[i], &keep, &[Some("energy_fwd_total_kwh")])?;
             let mut out = RangeOutcome::default();
             readings.each_meter(series, &mut |meter, series| {
                 if unseen_matter {

@@ -22,7 +22,7 @@ use tokio::sync::mpsc::Sender;
 
 use super::rows::{Column, Installs, IntervalRows, REGISTERS};
 use crate::lake_files::chunks::Chunk;
-use crate::lake_files::decode::{Keep, RangeReadings, RegisterColumns, Rows, ScanFile};
+use crate::lake_files::decode::{Keep, RangeReadings, RegisterColumns, ScanFile};
 use crate::AnalyticsError;
 
 /// The register columns of the lake, in the view's order.
@@ -132,12 +132,7 @@ fn run_partition(
     for chunk in plan.chunks.iter().skip(partition).step_by(step.max(1)) {
         reservation.try_resize(chunk.rows.saturating_mul(READING_BYTES))?;
         readings
-            .read(
-                &plan.files,
-                chunk,
-                &plan.keep,
-                (&registers, Rows::FirstPresent),
-            )
+            .read(&plan.files, chunk, &plan.keep, &registers)
             .map_err(external)?;
         readings
             .each_meter(&mut series, &mut |meter, series| {

@@ -1,8 +1,6 @@
-//! Reading one meter range of a scan: meter, boundary and up to `W` value columns of its row groups,
-//! cut into per-meter runs, and each meter's readings strung together in time order.
-//!
-//! Every value is held as an `i64` ([`ColumnValue`]): a register (decimal, scale 2) in 0.01 kWh, a
-//! measurement (float) as its bits, a status word as itself, a timestamp in µs.
+//! Reading one meter range of a scan: meter, boundary and up to `W` register columns of its row
+//! groups, cut into per-meter runs, and each meter's readings strung together in time order. Sums
+//! that need no time order can take each decoded batch's rows as they come ([`BatchVisitor`]).
 //!
 //! Meter ids are read as a dictionary (the lake writes them dictionary-encoded), so a row costs a key
 //! lookup, not a string. The buffers live as long as the worker, so after the first range a worker
@@ -13,11 +11,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Decimal128Array, DictionaryArray, Float64Array, Int32Array,
-    StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, Decimal128Array, DictionaryArray, RecordBatch, StringArray,
 };
 use arrow::datatypes::{
-    DataType, Decimal128Type, Field, Float64Type, Int32Type, Schema, TimestampMicrosecondType,
+    DataType, Decimal128Type, Field, Int32Type, Schema, TimestampMicrosecondType,
 };
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
@@ -34,100 +31,53 @@ const BOUNDARY: &str = "boundary_ts";
 const BATCH_ROWS: usize = 65_536;
 /// A dictionary key whose meter the range does not keep.
 const SKIPPED: u32 = u32::MAX;
-/// A value that is null (or not read).
+/// A register value that is null (or not read).
 pub(crate) const NULL_REGISTER: i64 = i64::MIN;
 
-/// One reading: its boundary (UTC µs) and values ([`NULL_REGISTER`] when null; registers in 0.01
-/// kWh).
+/// One reading: its boundary (UTC µs) and registers in 0.01 kWh ([`NULL_REGISTER`] when null).
 pub(crate) type Reading<const W: usize> = (i64, [i64; W]);
 
-/// A measurement held in a reading's `i64` (see [`ColumnValue`]), `None` when null.
-pub(crate) fn measurement(value: i64) -> Option<f64> {
-    (value != NULL_REGISTER).then(|| f64::from_bits(value as u64))
-}
-
-/// `value` when it is not null.
+/// A register value when it is not null.
 pub(crate) fn present(value: i64) -> Option<i64> {
     (value != NULL_REGISTER).then_some(value)
 }
 
-/// One value column of a decoded batch, and how its values become a reading's `i64`.
-#[derive(Clone, Copy)]
-enum ColumnValue<'a> {
-    /// A register, decimal of scale 2: its unscaled value (0.01 kWh).
-    Register(&'a Decimal128Array),
-    /// A measurement: its bits (−0.0 as 0.0, so no value is [`NULL_REGISTER`]).
-    Measurement(&'a Float64Array),
-    /// A status word or count.
-    Word(&'a Int32Array),
-    /// An instant: µs since the epoch.
-    Instant(&'a TimestampMicrosecondArray),
+/// Takes, beside a scan's readings, every decoded batch's rows of the meters the range keeps (with
+/// or without their first register).
+pub(crate) trait BatchVisitor {
+    /// The columns it reads besides the scan's.
+    fn columns(&self) -> &[&'static str];
+
+    /// Rows `rows` of `batch`, read from `path`; `meters[i]` is row `rows[i]`'s meter's number in the
+    /// range ([`RangeReadings::meters`]).
+    fn visit(
+        &mut self,
+        batch: &RecordBatch,
+        path: &Path,
+        rows: &[usize],
+        meters: &[u32],
+    ) -> Result<(), AnalyticsError>;
 }
 
-impl<'a> ColumnValue<'a> {
-    fn of(array: &'a ArrayRef, name: &str, path: &Path) -> Result<Self, AnalyticsError> {
-        let kind = match array.data_type() {
-            DataType::Decimal128(_, 2) => array.as_primitive_opt::<Decimal128Type>().map(Self::Register),
-            DataType::Float64 => array.as_primitive_opt::<Float64Type>().map(Self::Measurement),
-            DataType::Int32 => array.as_primitive_opt::<Int32Type>().map(Self::Word),
-            DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, _) => array
-                .as_primitive_opt::<TimestampMicrosecondType>()
-                .map(Self::Instant),
-            _ => None,
-        };
-        kind.ok_or_else(|| {
-            shape(
-                path,
-                &format!("{name} is {}, not a register, measurement, word or instant", array.data_type()),
-            )
-        })
-    }
-
-    fn is_null(self, row: usize) -> bool {
-        match self {
-            Self::Register(a) => a.is_null(row),
-            Self::Measurement(a) => a.is_null(row),
-            Self::Word(a) => a.is_null(row),
-            Self::Instant(a) => a.is_null(row),
+/// Writes rows `rows`' values of `register` (decimal, scale 2) into slot `c` of `out` (one reading
+/// per row); nulls are left as they are. Column by column: the value checks run once per column.
+fn fill<const W: usize>(
+    register: &Decimal128Array,
+    rows: &[usize],
+    (c, out): (usize, &mut [[i64; W]]),
+    path: &Path,
+) -> Result<(), AnalyticsError> {
+    let nulls = register.nulls().filter(|n| n.null_count() > 0);
+    let values = register.values();
+    for (reading, &row) in out.iter_mut().zip(rows) {
+        if nulls.is_none_or(|n| n.is_valid(row)) {
+            reading[c] = i64::try_from(values[row])
+                .ok()
+                .filter(|v| *v != NULL_REGISTER)
+                .ok_or_else(|| shape(path, "register out of range"))?;
         }
     }
-
-    /// Writes rows `rows`' values into slot `c` of `out` (one reading per row); nulls are left as
-    /// they are.
-    fn fill<const W: usize>(
-        self,
-        rows: &[usize],
-        c: usize,
-        out: &mut [[i64; W]],
-        path: &Path,
-    ) -> Result<(), AnalyticsError> {
-        fn each<const W: usize>(
-            (rows, c, out): (&[usize], usize, &mut [[i64; W]]),
-            nulls: Option<&arrow::buffer::NullBuffer>,
-            value: impl Fn(usize) -> Result<i64, AnalyticsError>,
-        ) -> Result<(), AnalyticsError> {
-            for (reading, &row) in out.iter_mut().zip(rows) {
-                if nulls.is_none_or(|n| n.is_valid(row)) {
-                    reading[c] = value(row)?;
-                }
-            }
-            Ok(())
-        }
-        let at = (rows, c, out);
-        match self {
-            Self::Register(a) => each(at, a.nulls(), |row| {
-                i64::try_from(a.value(row))
-                    .ok()
-                    .filter(|v| *v != NULL_REGISTER)
-                    .ok_or_else(|| shape(path, "register out of range"))
-            }),
-            Self::Measurement(a) => each(at, a.nulls(), |row| {
-                Ok((a.value(row) + 0.0).to_bits() as i64)
-            }),
-            Self::Word(a) => each(at, a.nulls(), |row| Ok(i64::from(a.value(row)))),
-            Self::Instant(a) => each(at, a.nulls(), |row| Ok(a.value(row).max(NULL_REGISTER + 1))),
-        }
-    }
+    Ok(())
 }
 
 /// Which meters a scan keeps.
@@ -254,8 +204,10 @@ pub(crate) struct RangeReadings<const W: usize> {
     boundary: Vec<i64>,
     registers: Vec<[i64; W]>,
     keys: Vec<u32>,
-    /// The rows of the batch being appended that are kept.
+    /// The rows of the batch being appended that are readings, and all rows of kept meters with
+    /// their numbers (for a [`BatchVisitor`]).
     picked: Vec<usize>,
+    visited: (Vec<usize>, Vec<u32>),
 }
 
 impl<const W: usize> Default for RangeReadings<W> {
@@ -268,6 +220,7 @@ impl<const W: usize> Default for RangeReadings<W> {
             registers: Vec::new(),
             keys: Vec::new(),
             picked: Vec::new(),
+            visited: (Vec::new(), Vec::new()),
         }
     }
 }
@@ -276,18 +229,9 @@ impl<const W: usize> Default for RangeReadings<W> {
 pub(crate) type MeterVisit<'a, const W: usize> =
     dyn FnMut(&str, &[Reading<W>]) -> Result<(), AnalyticsError> + 'a;
 
-/// The value columns a scan reads; `None` is not read (always null).
+/// The register columns a scan reads: the first must be non-null for a row to count (a reading
+/// without it is not a reading); `None` is not read (always null).
 pub(crate) type RegisterColumns<const W: usize> = [Option<&'static str>; W];
-
-/// Which rows of a range a scan keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Rows {
-    /// Only rows whose first value column is not null (for billing, a reading without its forward
-    /// register is not a reading).
-    FirstPresent,
-    /// Every row.
-    All,
-}
 
 /// `array` as plain UTF-8 strings.
 fn utf8(array: &ArrayRef) -> Result<StringArray, AnalyticsError> {
@@ -319,13 +263,29 @@ impl<const W: usize> RangeReadings<W> {
         n
     }
 
+    /// The range's meters by number.
+    pub fn meters(&self) -> &[String] {
+        &self.meters
+    }
+
     /// Replaces the contents with the kept meters of `chunk`'s range from its row groups.
     pub fn read(
         &mut self,
         files: &[ScanFile],
         chunk: &Chunk,
         keep: &Keep,
-        (registers, rows): (&RegisterColumns<W>, Rows),
+        registers: &RegisterColumns<W>,
+    ) -> Result<(), AnalyticsError> {
+        self.read_with(files, (chunk, keep), registers, None)
+    }
+
+    /// [`RangeReadings::read`], handing every batch's rows of kept meters to `beside` as well.
+    pub fn read_with(
+        &mut self,
+        files: &[ScanFile],
+        (chunk, keep): (&Chunk, &Keep),
+        registers: &RegisterColumns<W>,
+        mut beside: Option<&mut dyn BatchVisitor>,
     ) -> Result<(), AnalyticsError> {
         self.clear();
         for (file, groups) in &chunk.reads {
@@ -338,9 +298,11 @@ impl<const W: usize> RangeReadings<W> {
                 std::fs::File::open(&file.path).map_err(|e| shape(&file.path, &e.to_string()))?;
             let builder =
                 ParquetRecordBatchReaderBuilder::new_with_metadata(handle, file.metadata.clone());
+            let extra = beside.as_ref().map_or(&[][..], |b| b.columns());
             let columns = [METER, BOUNDARY]
                 .into_iter()
-                .chain(registers.iter().flatten().copied());
+                .chain(registers.iter().flatten().copied())
+                .chain(extra.iter().copied());
             let mask = ProjectionMask::columns(builder.parquet_schema(), columns);
             let reader = builder
                 .with_projection(mask)
@@ -348,7 +310,12 @@ impl<const W: usize> RangeReadings<W> {
                 .with_batch_size(BATCH_ROWS)
                 .build()?;
             for batch in reader {
-                self.append(&batch?, (&file.path, chunk, keep), registers, rows)?;
+                let batch = batch?;
+                self.append(&batch, (&file.path, chunk, keep), registers, beside.is_some())?;
+                if let Some(visitor) = beside.as_deref_mut() {
+                    let (rows, meters) = &self.visited;
+                    visitor.visit(&batch, &file.path, rows, meters)?;
+                }
             }
         }
         Ok(())
@@ -356,10 +323,10 @@ impl<const W: usize> RangeReadings<W> {
 
     fn append(
         &mut self,
-        batch: &arrow::array::RecordBatch,
+        batch: &RecordBatch,
         (path, chunk, keep): (&Path, &Chunk, &Keep),
         registers: &RegisterColumns<W>,
-        rows: Rows,
+        visiting: bool,
     ) -> Result<(), AnalyticsError> {
         let column = |name: &str| {
             batch
@@ -380,26 +347,20 @@ impl<const W: usize> RangeReadings<W> {
         let boundary = boundary
             .as_primitive_opt::<TimestampMicrosecondType>()
             .ok_or_else(|| shape(path, "boundary_ts is not µs"))?;
-        let mut arrays = Vec::with_capacity(W);
+        let mut values: Vec<Option<&Decimal128Array>> = Vec::with_capacity(W);
         for name in registers {
-            arrays.push(match name {
-                Some(name) => Some((*name, column(name)?)),
-                None => None,
-            });
+            let Some(name) = name else {
+                values.push(None);
+                continue;
+            };
+            let register = column(name)?
+                .as_primitive_opt::<Decimal128Type>()
+                .filter(|r| r.scale() == 2)
+                .ok_or_else(|| shape(path, &format!("{name} is not decimal(_,2)")))?;
+            values.push(Some(register));
         }
-        let mut values: Vec<Option<ColumnValue>> = Vec::with_capacity(W);
-        for array in &arrays {
-            values.push(match array {
-                Some((name, array)) => Some(ColumnValue::of(array, name, path)?),
-                None => None,
-            });
-        }
-        let required = match (rows, values.first()) {
-            (Rows::All, _) => None,
-            (Rows::FirstPresent, Some(Some(first))) => Some(*first),
-            (Rows::FirstPresent, _) => {
-                return Err(shape(path, "a scan reads at least its first register"))
-            }
+        let Some(Some(first)) = values.first().copied() else {
+            return Err(shape(path, "a scan reads at least its first register"));
         };
         // Each dictionary value once: the range's meter number, or skipped.
         let names = utf8(meters.values())?;
@@ -407,6 +368,9 @@ impl<const W: usize> RangeReadings<W> {
         keys.clear();
         let mut picked = std::mem::take(&mut self.picked);
         picked.clear();
+        let mut visited = std::mem::take(&mut self.visited);
+        visited.0.clear();
+        visited.1.clear();
         for i in 0..names.len() {
             let meter = names.value(i);
             let kept = names.is_valid(i) && chunk.range.contains(meter) && keep.keeps(meter);
@@ -415,9 +379,7 @@ impl<const W: usize> RangeReadings<W> {
         let (key_of, at) = (meters.keys(), boundary.values());
         let whole = key_of.null_count() == 0 && boundary.null_count() == 0;
         for row in 0..batch.num_rows() {
-            if required.is_some_and(|first| first.is_null(row))
-                || (!whole && (key_of.is_null(row) || boundary.is_null(row)))
-            {
+            if !whole && (key_of.is_null(row) || boundary.is_null(row)) {
                 continue;
             }
             let meter = usize::try_from(key_of.values()[row])
@@ -426,6 +388,13 @@ impl<const W: usize> RangeReadings<W> {
                 .copied()
                 .unwrap_or(SKIPPED);
             if meter == SKIPPED {
+                continue;
+            }
+            if visiting {
+                visited.0.push(row);
+                visited.1.push(meter);
+            }
+            if first.is_null(row) {
                 continue;
             }
             picked.push(row);
@@ -444,17 +413,17 @@ impl<const W: usize> RangeReadings<W> {
             }
             self.boundary.push(at[row]);
         }
-        // Column by column: one type decision per column, not per value.
         let base = self.registers.len();
         self.registers
             .resize(base + picked.len(), [NULL_REGISTER; W]);
-        for (c, value) in values.iter().enumerate() {
-            if let Some(value) = value {
-                value.fill(&picked, c, &mut self.registers[base..], path)?;
+        for (c, register) in values.iter().enumerate() {
+            if let Some(register) = register {
+                fill(register, &picked, (c, &mut self.registers[base..]), path)?;
             }
         }
         self.keys = keys;
         self.picked = picked;
+        self.visited = visited;
         Ok(())
     }
 

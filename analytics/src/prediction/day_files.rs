@@ -1,9 +1,10 @@
 //! The per-meter-day sums of [`super::day_scan`] read straight from the lake's Parquet files, in one
-//! pass on every core: each meter range ([`crate::lake_files`]) gives every meter's readings in time
-//! order, from which the meter's intervals (by the rules of `interval_energy`: register differences,
-//! rollover, replacements, gaps as unknown energy) and its readings' electrical values are summed per
-//! local day together. The SQL route reads the files twice — once through the `interval_energy` table
-//! and once through `readings` — and turns every value into a row of a batch first.
+//! pass on every core: each meter range ([`crate::lake_files`]) gives every meter's registers in time
+//! order, from which its intervals are summed per local day by the rules of `interval_energy`
+//! (register differences, rollover, replacements, gaps as unknown energy; [`clock`] places them),
+//! while the readings' electrical values are summed as the batches are decoded ([`electrical`]). The
+//! SQL route reads the files twice — through the `interval_energy` table and through `readings` —
+//! and makes a row of every value first.
 //!
 //! Only the window's date partitions and one day either side are read. Where that cannot decide a
 //! meter's intervals — its first reading comes after the window starts while older partitions exist,
@@ -14,106 +15,42 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, TimeDelta};
-use chrono_tz::Tz;
 use store::schema::col;
 
-use super::day_scan::{micros_as_seconds, DaySums, MeterSums, ReadingValues};
+use super::day_scan::{DaySums, MeterSums};
 use crate::interval_rules::{register_delta, replaced_within, Span, E2_TO_E6, INTERVAL_US};
 use crate::interval_table::{installations, Installs};
-use crate::lake_files::decode::{
-    measurement, present, Keep, RangeReadings, Reading, RegisterColumns, Rows,
-};
+use crate::lake_files::chunks::Chunk;
+use crate::lake_files::decode::{present, Keep, RangeReadings, Reading, RegisterColumns, ScanFile};
 use crate::lake_files::{
     blocking, chunks, cores, dated_paths, on_every_core, open_files, ChunkLimits,
 };
-use crate::local_days::{midnight, LocalSlots};
 use crate::{AnalyticsError, LakeSession};
+use clock::DayClock;
+use electrical::Electrical;
 
-/// Values of a reading, in [`COLUMNS`] order.
-const WIDTH: usize = 12;
+mod clock;
+mod electrical;
+
+/// Registers of a reading, in [`REGISTERS`] order.
+const WIDTH: usize = 4;
 const FWD: usize = 0;
 const T1: usize = 1;
 const T2: usize = 2;
 const REV: usize = 3;
-const VOLTS: usize = 4;
-const AMPS: usize = 5;
-const KW: usize = 6;
-const FACTOR: usize = 7;
-const CLOCK: usize = 8;
-const READ_AT: usize = 9;
-const STATUS_1: usize = 10;
-const STATUS_3: usize = 11;
 
-/// The columns read.
-const COLUMNS: RegisterColumns<WIDTH> = [
+/// The registers read into each meter's series.
+const REGISTERS: RegisterColumns<WIDTH> = [
     Some(col::ENERGY_FWD_TOTAL),
     Some(col::ENERGY_FWD_TARIFF[0]),
     Some(col::ENERGY_FWD_TARIFF[1]),
     Some(col::ENERGY_REV_TOTAL),
-    Some(col::VOLTAGE),
-    Some(col::CURRENT),
-    Some(col::ACTIVE_POWER),
-    Some(col::POWER_FACTOR),
-    Some(col::METER_CLOCK),
-    Some(col::READ_TS),
-    Some(col::STATUS_WORDS[0]),
-    Some(col::STATUS_WORDS[2]),
 ];
 
 /// A register difference in 0.01 kWh in millionths of a kWh (what the SQL route's `fixed` of the
 /// decimal gives).
 fn millionths(e2: i64) -> i64 {
     e2.saturating_mul(E2_TO_E6)
-}
-
-/// Microseconds of a day.
-const DAY_US: i64 = 86_400_000_000;
-
-/// The local days read, as UTC instants: a reading or interval is placed on its day by a search of
-/// their midnights, and on a day of 24 hours its quarter-hour is its distance from midnight; another
-/// day (a daylight-saving change) asks the zone.
-#[derive(Clone)]
-struct DayClock {
-    /// Midnights of the days read and of the day after them, UTC µs.
-    midnights: Vec<i64>,
-    /// Days since 1970-01-01 of the first day read.
-    first_date: i64,
-    zone: LocalSlots,
-}
-
-impl DayClock {
-    /// The days `first..=last` in `zone`; `None` when one has no local midnight.
-    fn new(zone: Tz, first: NaiveDate, last: NaiveDate) -> Option<Self> {
-        let mut midnights = Vec::new();
-        let mut day = first;
-        while day <= last + TimeDelta::days(1) {
-            midnights.push(midnight(zone, day).ok()?.timestamp_micros());
-            day = day.succ_opt()?;
-        }
-        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
-        Some(Self {
-            midnights,
-            first_date: (first - epoch).num_days(),
-            zone: LocalSlots::new(zone),
-        })
-    }
-
-    /// The local date (days since 1970-01-01) and quarter-hour of `at_us`.
-    fn of(&mut self, at_us: i64) -> (i32, i32) {
-        let i = self.midnights.partition_point(|m| *m <= at_us);
-        if i == 0 || i == self.midnights.len() {
-            return self.zone.of(at_us);
-        }
-        let (start, end) = (self.midnights[i - 1], self.midnights[i]);
-        if end - start != DAY_US {
-            return self.zone.of(at_us);
-        }
-        let date = self.first_date + (i as i64 - 1);
-        (
-            i32::try_from(date).unwrap_or(i32::MAX),
-            i32::try_from((at_us - start) / INTERVAL_US).unwrap_or(0),
-        )
-    }
 }
 
 /// The window being summed and what the lake holds around it.
@@ -146,9 +83,9 @@ struct MeterOutcome {
     touched: bool,
 }
 
-/// Sums `series` (one meter's readings in time order) into `days`; returns whether its intervals
-/// could be decided from the readings read, and whether anything was added.
-fn sum_meter(
+/// Sums the intervals of `series` (one meter's readings in time order) into `days`; returns whether
+/// they could be decided from the readings read, and whether any was added.
+fn sum_intervals(
     series: &[Reading<WIDTH>],
     installs: &[i64],
     window: &Window,
@@ -156,25 +93,6 @@ fn sum_meter(
     days: &mut [DaySums],
 ) -> (bool, bool) {
     let mut touched = false;
-    for (at, values) in series {
-        let Some(day) = window.index(slots.of(*at).0) else {
-            continue;
-        };
-        touched = true;
-        let clock_offset = present(values[CLOCK])
-            .zip(present(values[READ_AT]))
-            .map(|(clock, read)| micros_as_seconds(clock.saturating_sub(read)));
-        let word = |i: usize| present(values[i]).and_then(|w| i32::try_from(w).ok());
-        days[day].add_reading(&ReadingValues {
-            volts: measurement(values[VOLTS]),
-            amps: measurement(values[AMPS]),
-            kw: measurement(values[KW]),
-            factor: measurement(values[FACTOR]),
-            clock_offset,
-            status_1: word(STATUS_1),
-            status_3: word(STATUS_3),
-        });
-    }
     let registered = || series.iter().filter(|(_, v)| present(v[FWD]).is_some());
     let (lo, hi) = window.span_us;
     let (first_at, last_at) = (registered().next(), registered().next_back());
@@ -237,6 +155,54 @@ struct Worker {
     readings: RangeReadings<WIDTH>,
     series: Vec<Reading<WIDTH>>,
     slots: DayClock,
+    electrical: Electrical,
+}
+
+/// Sums one meter range: its meters' intervals from their series, their readings as decoded.
+fn sum_range(
+    worker: &mut Worker,
+    (files, range): (&[ScanFile], &Chunk),
+    installs: &Installs,
+    window: &Window,
+) -> Result<Vec<MeterOutcome>, AnalyticsError> {
+    let Worker {
+        readings,
+        series,
+        slots,
+        electrical,
+    } = worker;
+    electrical.sums.clear();
+    readings.read_with(files, (range, &Keep::All), &REGISTERS, Some(electrical))?;
+    let names = readings.meters().to_vec();
+    let mut beside: HashMap<String, Vec<DaySums>> = names
+        .into_iter()
+        .zip(electrical.sums.drain(..))
+        .filter(|(_, days)| !days.is_empty())
+        .collect();
+    let mut out = Vec::new();
+    readings.each_meter(series, &mut |meter, series| {
+        let read = beside.remove(meter);
+        let had_readings = read.is_some();
+        let mut days = read.unwrap_or_else(|| vec![DaySums::default(); window.len]);
+        let own = installs.get(meter).map_or(&[][..], Vec::as_slice);
+        let (decided, touched) = sum_intervals(series, own, window, slots, &mut days);
+        out.push(MeterOutcome {
+            meter: meter.to_string(),
+            days,
+            decided,
+            touched: touched || had_readings,
+        });
+        Ok(())
+    })?;
+    // Meters whose rows in the files read have no forward register: readings only, and no interval
+    // to decide unless the lake holds nothing either side.
+    out.extend(beside.into_iter().map(|(meter, days)| MeterOutcome {
+        meter,
+        days,
+        decided: !window.older && !window.newer,
+        touched: true,
+    }));
+    Ok(out)
 }
 
 /// Sums local dates `from..=to` (`first` = days since 1970-01-01 of `from`, `len` days) from the
@@ -281,32 +247,21 @@ pub async fn scan(
             cap_rows: 16 << 20,
         };
         let ranges = chunks::plan(&groups, limits.balanced(rows, cores()));
+        tracing::debug!(
+            files = files.len(),
+            rows,
+            ranges = ranges.len(),
+            largest = ranges.iter().map(|r| r.rows).max().unwrap_or(0),
+            "prediction: meter ranges of the files"
+        );
         let worker = || Worker {
             readings: RangeReadings::default(),
             series: Vec::new(),
             slots: clock.clone(),
+            electrical: Electrical::new(window.first, window.len),
         };
         on_every_core(ranges.len(), worker, |worker, i| {
-            let Worker {
-                readings,
-                series,
-                slots,
-            } = worker;
-            readings.read(&files, &ranges[i], &Keep::All, (&COLUMNS, Rows::All))?;
-            let mut out = Vec::new();
-            readings.each_meter(series, &mut |meter, series| {
-                let mut days = vec![DaySums::default(); window.len];
-                let own = installs.get(meter).map_or(&[][..], Vec::as_slice);
-                let (decided, touched) = sum_meter(series, own, &window, slots, &mut days);
-                out.push(MeterOutcome {
-                    meter: meter.to_string(),
-                    days,
-                    decided,
-                    touched,
-                });
-                Ok(())
-            })?;
-            Ok(out)
+            sum_range(worker, (&files, &ranges[i]), &installs, &window)
         })
     })?;
     let mut seen = HashSet::new();
