@@ -273,9 +273,14 @@ async fn session_in(dir: &Path) -> analytics::LakeSession {
     let lake = dir.join("lake");
     let location = store::LakeLocation::parse(lake.to_str().unwrap()).unwrap();
     let registry = dir.join("registry");
-    analytics::LakeSession::open_with_registry(&location, billing_support::ZONE, None, Some(&registry))
-        .await
-        .unwrap()
+    analytics::LakeSession::open_with_registry(
+        &location,
+        billing_support::ZONE,
+        None,
+        Some(&registry),
+    )
+    .await
+    .unwrap()
 }
 
 /// Both routes' days of `from..=to`; asserts they are equal and returns them.
@@ -308,7 +313,10 @@ async fn reading_the_files_gives_the_days_that_sql_gives() {
     assert_eq!(whole.customers.len(), 400);
     assert_eq!(whole.supply.len(), 8);
     let day = &whole.customers[0].days[3];
-    assert!(day.intervals == 96 && day.readings >= 90 && day.kwh > 0.0, "{day:?}");
+    assert!(
+        day.intervals == 96 && day.readings >= 90 && day.kwh > 0.0,
+        "{day:?}"
+    );
     let inside = both_routes(&session, "2026-09-10", "2026-10-01").await;
     assert_eq!(inside.customers.len(), 400);
 }
@@ -343,6 +351,10 @@ async fn a_gap_across_the_window_edge_is_left_to_sql() {
     assert_eq!(scanned.undecided, vec!["000000000002".to_string()]);
     let days = both_routes(&session, "2026-10-06", "2026-10-08").await;
     let gap_day = &days.customers[1].days[0];
-    assert_eq!((gap_day.intervals, gap_day.zero_intervals), (96, 8), "{gap_day:?}");
+    assert_eq!(
+        (gap_day.intervals, gap_day.zero_intervals),
+        (96, 8),
+        "{gap_day:?}"
+    );
     assert_eq!(days.customers[0].days[0].kwh, 0.96);
 }

@@ -58,7 +58,6 @@ impl LocalSlots {
     }
 }
 
-
 /// The first instant of local date `date` in `zone` (the earlier one if midnight repeats).
 pub fn midnight(zone: Tz, date: NaiveDate) -> Result<DateTime<Utc>, AnalyticsError> {
     date.and_hms_opt(0, 0, 0)

@@ -311,7 +311,12 @@ impl<const W: usize> RangeReadings<W> {
                 .build()?;
             for batch in reader {
                 let batch = batch?;
-                self.append(&batch, (&file.path, chunk, keep), registers, beside.is_some())?;
+                self.append(
+                    &batch,
+                    (&file.path, chunk, keep),
+                    registers,
+                    beside.is_some(),
+                )?;
                 if let Some(visitor) = beside.as_deref_mut() {
                     let (rows, meters) = &self.visited;
                     visitor.visit(&batch, &file.path, rows, meters)?;

@@ -126,7 +126,9 @@ fn sum_intervals(
         let replaced = replaced_within(installs, *start, *end);
         let delta = |i: usize| register_delta(present(before[i]), present(after[i]), replaced);
         let (energy, peak, rev) = if gap == 1 {
-            let peak = delta(T1).zip(delta(T2)).map(|(a, b)| millionths(a.saturating_add(b)));
+            let peak = delta(T1)
+                .zip(delta(T2))
+                .map(|(a, b)| millionths(a.saturating_add(b)));
             (delta(FWD).map(millionths), peak, delta(REV).map(millionths))
         } else {
             (None, None, None)
@@ -220,8 +222,8 @@ pub async fn scan(
     };
     let zone = session.zone();
     let (first_read, last_read) = (from - TimeDelta::days(1), to + TimeDelta::days(1));
-    let Some(clock) = DayClock::new(zone, first_read, last_read)
-        .filter(|c| c.midnights.len() == len + 3)
+    let Some(clock) =
+        DayClock::new(zone, first_read, last_read).filter(|c| c.midnights.len() == len + 3)
     else {
         return Ok(None);
     };

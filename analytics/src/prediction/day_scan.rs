@@ -32,15 +32,11 @@ pub fn fixed(v: f64) -> i64 {
     }
     let y = v * SCALE;
     let whole = y as i64;
-    // Exact: `y` and its integer part share their exponent range.
+    // Exact: `y` and its integer part share their exponent range. Without branches: which way a
+    // fraction rounds is a coin toss the branch predictor loses.
     let fraction = y - whole as f64;
-    if fraction >= 0.5 {
-        whole.saturating_add(1)
-    } else if fraction <= -0.5 {
-        whole.saturating_sub(1)
-    } else {
-        whole
-    }
+    let step = i64::from(fraction >= 0.5) - i64::from(fraction <= -0.5);
+    whole.saturating_add(step)
 }
 
 /// A clock offset in µs as seconds (both scans convert it alike).
@@ -94,7 +90,13 @@ pub struct ReadingValues {
 impl DaySums {
     /// Adds one interval of the day: its local quarter-hour `slot` and energies in millionths of a
     /// kWh ([`fixed`]; `None` when the interval's energy is unknown, which counts as zero).
-    pub fn add_interval(&mut self, slot: i32, kwh: Option<i64>, peak: Option<i64>, rev: Option<i64>) {
+    pub fn add_interval(
+        &mut self,
+        slot: i32,
+        kwh: Option<i64>,
+        peak: Option<i64>,
+        rev: Option<i64>,
+    ) {
         let e = kwh.unwrap_or(0);
         let x = i128::from(e);
         self.kwh += x;
@@ -205,7 +207,12 @@ pub enum Pass {
 }
 
 impl Pass {
-    fn sql(self, from: chrono::NaiveDate, to: chrono::NaiveDate, meters: Option<&[String]>) -> String {
+    fn sql(
+        self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        meters: Option<&[String]>,
+    ) -> String {
         let mut range = format!("date BETWEEN DATE '{from}' AND DATE '{to}'");
         if let Some(meters) = meters {
             let list: Vec<String> = meters.iter().map(|m| quoted(m)).collect();
@@ -308,7 +315,8 @@ impl Partial {
                         amps: value(i, row),
                         kw: value(p, row),
                         factor: value(pf, row),
-                        clock_offset: (!clock.is_null(row)).then(|| micros_as_seconds(clock.value(row))),
+                        clock_offset: (!clock.is_null(row))
+                            .then(|| micros_as_seconds(clock.value(row))),
                         status_1: status_1(row),
                         status_3: status_3(row),
                     });

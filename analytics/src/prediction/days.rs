@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use arrow::array::{Date32Array, Int64Array};
 use chrono::NaiveDate;
 
-use super::day_scan::{merge_into, scan, DaySums, MeterSums, Pass};
 use super::day_files;
+use super::day_scan::{merge_into, scan, DaySums, MeterSums, Pass};
 use super::PredictionError;
 use crate::columns::{strings, typed};
 use crate::LakeSession;

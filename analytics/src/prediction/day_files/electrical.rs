@@ -38,9 +38,16 @@ struct Columns<'a> {
 impl<'a> Columns<'a> {
     fn of(batch: &'a RecordBatch, path: &Path) -> Result<Self, AnalyticsError> {
         let wrong = |name: &str| {
-            AnalyticsError::Shape(format!("{}: column {name} is missing or mistyped", path.display()))
+            AnalyticsError::Shape(format!(
+                "{}: column {name} is missing or mistyped",
+                path.display()
+            ))
         };
-        let column = |i: usize| batch.column_by_name(COLUMNS[i]).ok_or_else(|| wrong(COLUMNS[i]));
+        let column = |i: usize| {
+            batch
+                .column_by_name(COLUMNS[i])
+                .ok_or_else(|| wrong(COLUMNS[i]))
+        };
         let float = |i: usize| -> Result<&'a Float64Array, AnalyticsError> {
             column(i)?
                 .as_primitive_opt::<Float64Type>()
@@ -71,7 +78,13 @@ impl<'a> Columns<'a> {
         ) -> Option<T::Native> {
             a.is_valid(row).then(|| a.value(row))
         }
-        let [volts, amps, kw, factor] = self.floats.map(|a| get(a, row));
+        let [volts, amps, kw, factor] = &self.floats;
+        let (volts, amps, kw, factor) = (
+            get(volts, row),
+            get(amps, row),
+            get(kw, row),
+            get(factor, row),
+        );
         let clock_offset = get(self.clock, row)
             .zip(get(self.read_at, row))
             .map(|(clock, read)| micros_as_seconds(clock.saturating_sub(read)));
@@ -120,10 +133,9 @@ impl BatchVisitor for Electrical {
         meters: &[u32],
     ) -> Result<(), AnalyticsError> {
         let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-        let date = path
-            .to_str()
-            .and_then(partition_date)
-            .ok_or_else(|| AnalyticsError::Shape(format!("{}: no date= partition", path.display())))?;
+        let date = path.to_str().and_then(partition_date).ok_or_else(|| {
+            AnalyticsError::Shape(format!("{}: no date= partition", path.display()))
+        })?;
         // The days either side of the window are read for their intervals only.
         let Some(day) = usize::try_from((date - epoch).num_days() - self.first)
             .ok()
