@@ -110,6 +110,16 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         "  control API   http://{0}/api/accounts  http://{0}/api/summary  http://{0}/healthz  http://{0}/api/openapi.json",
         p.http
     );
+    let operator = p
+        .staff
+        .iter()
+        .find(|u| u.role == control::domain::access::Role::Operator);
+    if let Some(user) = operator {
+        println!(
+            "  web pages     http://{}/  (log in as {} with password {}; 中文 by default, English at the top)",
+            p.http, user.username, user.password
+        );
+    }
     println!(
         "  security      plain HTTP on loopback (demo only); every route needs a login or token. Demo users,\n\
          \x20               random passwords (log in: POST /api/login), API tokens (no expiry; this demo's database only):"

@@ -1,5 +1,6 @@
 //! The HTTP API: accounts, money, commands, keep-power, alarms, health, metrics and the OpenAPI
-//! document (`/api/openapi.json`). Errors map to status codes by their kind, in one place.
+//! document (`/api/openapi.json`), and the staff pages ([`pages`]). Errors map to status codes by
+//! their kind, in one place.
 
 mod alarms;
 pub mod auth;
@@ -7,6 +8,7 @@ mod customers;
 mod error;
 mod handlers;
 mod interval_edits;
+pub mod pages;
 mod security;
 pub mod serve;
 
@@ -184,6 +186,7 @@ pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/api/login", post(s::login))
         .merge(protected)
+        .merge(pages::router(&state))
         .with_state(state)
 }
 

@@ -10,6 +10,10 @@ mod http;
 #[path = "support/postgres.rs"]
 mod postgres;
 
+#[path = "access/pages.rs"]
+mod pages;
+use pages::the_pages_sign_in_show_the_dashboard_and_check_forms;
+
 use std::net::SocketAddr;
 
 use control::app::audit::Actor;
@@ -541,6 +545,10 @@ on_both_backends!(
     bad_requests_get_clear_errors_and_edits_are_kept
 );
 on_both_backends!(every_route, every_route_is_authorised);
+on_both_backends!(
+    staff_pages,
+    the_pages_sign_in_show_the_dashboard_and_check_forms
+);
 on_both_backends!(customer_scope, customers_see_only_their_own_meters);
 on_both_backends!(
     credentials,

@@ -28,17 +28,45 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// A service's routes as (method, path, the right it needs).
 pub type RouteTable = &'static [(&'static str, &'static str, Right)];
 
+/// Who a guard answers: programs (JSON refusals, the CSRF token in a header) or browsers on the
+/// pages (a missing session goes to the login form, a refusal is a page, the CSRF token comes in the
+/// form's `csrf` field or the header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// The JSON API.
+    Api,
+    /// The server-rendered pages.
+    Pages,
+}
+
 /// The authorisation layer of one HTTP service: the user store's use cases and the service's routes.
 #[derive(Clone)]
 pub struct Guard {
     control: Control,
     routes: RouteTable,
+    audience: Audience,
 }
+
+/// The largest form body whose CSRF field a page guard reads.
+const FORM_LIMIT: usize = 256 * 1024;
 
 impl Guard {
     /// A guard checking credentials with `control` against `routes`.
     pub fn new(control: Control, routes: RouteTable) -> Self {
-        Self { control, routes }
+        Self {
+            control,
+            routes,
+            audience: Audience::Api,
+        }
+    }
+
+    /// A guard for pages (see [`Audience::Pages`]).
+    pub fn pages(control: Control, routes: RouteTable) -> Self {
+        Self {
+            control,
+            routes,
+            audience: Audience::Pages,
+        }
     }
 
     /// Puts every route of `router` behind the guard (routes added later are not covered).
@@ -111,12 +139,50 @@ fn is_unsafe(method: &Method) -> bool {
 }
 
 /// Compares two strings in time that depends only on their lengths.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
             .fold(0, |acc, (x, y)| acc | (x ^ y))
             == 0
+}
+
+/// A browser without a valid session goes to the login form, which comes back here.
+fn to_login(request: &Request) -> Response {
+    let here = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let back = if *request.method() == Method::GET {
+        here
+    } else {
+        "/"
+    };
+    let target = format!(
+        "/login?next={}",
+        url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
+    );
+    axum::response::Redirect::to(&target).into_response()
+}
+
+/// The `csrf` field of a form body, and the request rebuilt around the body read.
+async fn form_csrf(request: Request) -> Result<(Option<String>, Request), Response> {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|_| {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid",
+            "the form is too large",
+        )
+    })?;
+    let token = url::form_urlencoded::parse(&bytes)
+        .find(|(name, _)| name == "csrf")
+        .map(|(_, value)| value.into_owned());
+    Ok((
+        token,
+        Request::from_parts(parts, axum::body::Body::from(bytes)),
+    ))
 }
 
 /// The middleware.
@@ -134,7 +200,11 @@ pub async fn authorize(
     else {
         return refuse(StatusCode::FORBIDDEN, "forbidden", "no such right");
     };
+    let pages = guard.audience == Audience::Pages;
     let Some((secret, presented_as)) = presented_secret(request.headers()) else {
+        if pages {
+            return to_login(&request);
+        }
         return refuse(
             StatusCode::UNAUTHORIZED,
             "unauthenticated",
@@ -144,23 +214,38 @@ pub async fn authorize(
     let principal = match guard.control.authenticate(&secret).await {
         Ok(principal) if principal.kind == presented_as => principal,
         Ok(_) | Err(ControlError::Unauthenticated(_)) => {
+            if pages {
+                return to_login(&request);
+            }
             return refuse(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
                 "invalid or expired credentials",
-            )
+            );
         }
         Err(err) => return super::ApiError(err).into_response(),
     };
     let origin = origin_of(&request);
     if principal.kind == CredentialKind::Session && is_unsafe(&method) {
-        let echoed = request
+        let header = request
             .headers()
             .get(CSRF_HEADER)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
+            .map(str::to_string);
+        let echoed = match header {
+            Some(token) => token,
+            None if pages => {
+                let (token, rebuilt) = match form_csrf(request).await {
+                    Ok(found) => found,
+                    Err(refusal) => return refusal,
+                };
+                request = rebuilt;
+                token.unwrap_or_default()
+            }
+            None => String::new(),
+        };
         let expected = principal.csrf.as_deref().unwrap_or_default();
-        if expected.is_empty() || !same(echoed, expected) {
+        if expected.is_empty() || !same(&echoed, expected) {
             return refuse(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -183,6 +268,9 @@ pub async fn authorize(
             .await
         {
             return super::ApiError(err).into_response();
+        }
+        if pages {
+            return super::pages::forbidden(request.headers());
         }
         return refuse(
             StatusCode::FORBIDDEN,

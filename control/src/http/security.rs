@@ -23,6 +23,15 @@ pub struct LoginBody {
     password: Password,
 }
 
+/// The `Set-Cookie` value of a new session (`Secure` when the listener speaks TLS).
+pub(crate) fn session_cookie(secret: &str, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        crate::app::users::SESSION_HOURS * 3600,
+        if secure { "; Secure" } else { "" }
+    )
+}
+
 /// Checks a username and password and opens a session: the secret comes back as an HttpOnly,
 /// SameSite=Strict cookie, and the CSRF token in the body (echo it in `X-CSRF-Token` on every
 /// unsafe request).
@@ -35,12 +44,7 @@ pub async fn login(State(s): State<HttpState>, request: Request) -> Result<Respo
     let b: LoginBody = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError(ControlError::Invalid(format!("login body: {e}"))))?;
     let (principal, issued) = s.control.login(&b.username, &b.password, &origin).await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
-        issued.secret,
-        crate::app::users::SESSION_HOURS * 3600,
-        if secure { "; Secure" } else { "" }
-    );
+    let cookie = session_cookie(&issued.secret, secure);
     let answer = json!({
         "username": principal.username,
         "role": principal.role,

@@ -15,6 +15,14 @@ impl Answer {
         serde_json::from_str(&self.body).unwrap_or_default()
     }
 
+    pub fn headers_named(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -36,7 +44,10 @@ pub async fn request(
     for (name, value) in headers {
         text.push_str(&format!("{name}: {value}\r\n"));
     }
-    if !body.is_empty() {
+    let typed = headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+    if !body.is_empty() && !typed {
         text.push_str("Content-Type: application/json\r\n");
     }
     text.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
