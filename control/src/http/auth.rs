@@ -100,14 +100,19 @@ pub fn presented_secret(headers: &HeaderMap) -> Option<(String, CredentialKind)>
             .or_else(|| text.strip_prefix("bearer "))?;
         return Some((token.trim().to_string(), CredentialKind::Token));
     }
+    cookie(headers, SESSION_COOKIE).map(|value| (value, CredentialKind::Session))
+}
+
+/// The value of cookie `name` in a request's headers.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| (value.to_string(), CredentialKind::Session))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.to_string())
 }
 
 /// The client's address as the audit trail records it.

@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+pub(crate) use super::auth::cookie;
 use super::auth::{self, Caller};
 use super::HttpState;
 use crate::domain::access::Right;
@@ -41,18 +42,6 @@ pub fn router(state: &HttpState) -> Router<HttpState> {
         .route("/login", get(login::form).post(login::submit))
         .route("/lang/{code}", get(login::switch_language))
         .merge(protected)
-}
-
-/// The value of cookie `name` in a request's headers.
-pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_string())
 }
 
 /// A path inside the service to go to after a step, or `/` (never another site: `//host` and
@@ -102,24 +91,36 @@ impl Frame {
     }
 }
 
+/// The frame of a page shown without a session: its language.
+pub(crate) struct PlainFrame {
+    /// The page's language.
+    pub lang: Lang,
+    /// Its texts.
+    pub t: &'static locale::Texts,
+}
+
+impl PlainFrame {
+    /// The frame in the language `headers` ask for.
+    pub fn new(headers: &HeaderMap) -> Self {
+        let lang = Lang::of(headers);
+        Self {
+            lang,
+            t: lang.texts(),
+        }
+    }
+}
+
 /// The page a refused right gets.
 #[derive(Template)]
 #[template(path = "forbidden.html")]
 struct Forbidden {
-    lang: Lang,
-    t: &'static locale::Texts,
+    frame: PlainFrame,
 }
 
 /// A 403 page in the language `headers` ask for.
 pub(crate) fn forbidden(headers: &HeaderMap) -> Response {
-    let lang = Lang::of(headers);
-    render(
-        StatusCode::FORBIDDEN,
-        &Forbidden {
-            lang,
-            t: lang.texts(),
-        },
-    )
+    let frame = PlainFrame::new(headers);
+    render(StatusCode::FORBIDDEN, &Forbidden { frame })
 }
 
 /// A rendered template with `status`; a template that fails to render is a logged 500.

@@ -21,21 +21,21 @@ fn set_cookie(answer: &http::Answer, name: &str) -> Option<String> {
 
 const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 
-/// Signs `user` in through the form; returns the session cookie.
-async fn sign_in(s: &Served, user: &str) -> String {
+/// Fetches the login form and posts `fields` with its one-time token and cookie.
+async fn post_login(s: &Served, fields: &str) -> http::Answer {
     let form = http::request(s.addr, "GET", "/login?next=%2F", &[], "").await;
     assert_eq!(form.status, 200);
     let token = hidden(&form.body, "token");
     let login_cookie = set_cookie(&form, "meterlake_login").unwrap();
-    let body = format!("username={user}&password=a+long+enough+secret&next=%2F&token={token}");
-    let done = http::request(
-        s.addr,
-        "POST",
-        "/login",
-        &[FORM, ("Cookie", &login_cookie)],
-        &body,
-    )
-    .await;
+    let body = format!("{fields}&token={token}");
+    let headers = [FORM, ("Cookie", login_cookie.as_str())];
+    http::request(s.addr, "POST", "/login", &headers, &body).await
+}
+
+/// Signs `user` in through the form; returns the session cookie.
+async fn sign_in(s: &Served, user: &str) -> String {
+    let fields = format!("username={user}&password=a+long+enough+secret&next=%2F");
+    let done = post_login(s, &fields).await;
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(done.header("location"), Some("/"));
     set_cookie(&done, "meterlake_session").expect("a session cookie")
@@ -61,36 +61,15 @@ pub(super) async fn the_pages_sign_in_show_the_dashboard_and_check_forms(backend
     assert_eq!(forged.status, 401);
     assert!(set_cookie(&forged, "meterlake_session").is_none());
     // A wrong password shows the form again with an error, the name kept and escaped.
-    let form = http::request(s.addr, "GET", "/login", &[], "").await;
-    let token = hidden(&form.body, "token");
-    let login_cookie = set_cookie(&form, "meterlake_login").unwrap();
-    let body =
-        format!("username=%3Cscript%3Ex%3C%2Fscript%3E&password=wrong+wrong+wrong&token={token}");
-    let wrong = http::request(
-        s.addr,
-        "POST",
-        "/login",
-        &[FORM, ("Cookie", &login_cookie)],
-        &body,
-    )
-    .await;
+    let escaped = "username=%3Cscript%3Ex%3C%2Fscript%3E&password=wrong+wrong+wrong";
+    let wrong = post_login(&s, escaped).await;
     assert_eq!(wrong.status, 401);
     assert!(wrong.body.contains("用户名或密码不正确"), "{}", wrong.body);
     assert!(wrong.body.contains("&#60;script&#62;") || wrong.body.contains("&lt;script&gt;"));
     assert!(!wrong.body.contains("<script>x"));
     // An open redirect after login is not followed.
-    let form = http::request(s.addr, "GET", "/login", &[], "").await;
-    let token = hidden(&form.body, "token");
-    let login_cookie = set_cookie(&form, "meterlake_login").unwrap();
-    let body = format!("username=user-operator&password=a+long+enough+secret&next=%2F%2Fevil.example&token={token}");
-    let away = http::request(
-        s.addr,
-        "POST",
-        "/login",
-        &[FORM, ("Cookie", &login_cookie)],
-        &body,
-    )
-    .await;
+    let fields = "username=user-operator&password=a+long+enough+secret&next=%2F%2Fevil.example";
+    let away = post_login(&s, fields).await;
     assert_eq!(away.header("location"), Some("/"));
 
     // The operator's dashboard, in Chinese by default and in English on request.

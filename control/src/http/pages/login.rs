@@ -8,8 +8,8 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::locale::{Lang, Texts, LANG_COOKIE};
-use super::{cookie, local_path, render};
+use super::locale::{Lang, LANG_COOKIE};
+use super::{cookie, local_path, render, PlainFrame};
 use crate::http::auth::{origin_of, Caller};
 use crate::http::security::session_cookie;
 use crate::http::{ApiError, HttpState};
@@ -23,8 +23,7 @@ const LOGIN_COOKIE: &str = "meterlake_login";
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
-    lang: Lang,
-    t: &'static Texts,
+    frame: PlainFrame,
     token: String,
     next: String,
     failed: bool,
@@ -38,11 +37,9 @@ pub struct NextQuery {
 }
 
 fn login_page(headers: &HeaderMap, next: &str, failed: Option<&str>) -> Response {
-    let lang = Lang::of(headers);
     let token = crate::secrets::new_csrf();
     let page = LoginPage {
-        lang,
-        t: lang.texts(),
+        frame: PlainFrame::new(headers),
         token: token.clone(),
         next: local_path(Some(next)),
         failed: failed.is_some(),
