@@ -52,6 +52,16 @@ pub(super) async fn the_pages_sign_in_show_the_dashboard_and_check_forms(backend
             "{method} {path}"
         );
     }
+    // Every role lacking a page's right is refused it, with a page.
+    for (method, path, right) in control::http::pages::PAGE_ROUTES {
+        for role in ROLES.into_iter().filter(|r| !r.allows(*right)) {
+            let answer = s
+                .call(&method.to_uppercase(), path, Some(s.token(role)), "")
+                .await;
+            assert_eq!(answer.status, 403, "{role} {method} {path}");
+            assert!(answer.body.contains("<html"), "{role} {method} {path}");
+        }
+    }
     let bounced = http::request(s.addr, "GET", "/", &[], "").await;
     assert_eq!(bounced.header("location"), Some("/login?next=%2F"));
 
