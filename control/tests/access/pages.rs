@@ -70,6 +70,19 @@ pub(super) async fn the_pages_sign_in_show_the_dashboard_and_check_forms(backend
     let forged = http::request(s.addr, "POST", "/login", &[FORM], body).await;
     assert_eq!(forged.status, 401);
     assert!(set_cookie(&forged, "meterlake_session").is_none());
+    // Malformed login forms (fields missing, not a form, oversized) sign nobody in and say so.
+    let oversized = format!("username={}&password=x&token=y", "a".repeat(100_000));
+    for bad in [
+        "garbage",
+        "username=user-operator",
+        "%%%&&&==",
+        oversized.as_str(),
+    ] {
+        let answer = http::request(s.addr, "POST", "/login", &[FORM], bad).await;
+        assert_eq!(answer.status, 401, "{}", &bad[..bad.len().min(40)]);
+        assert!(set_cookie(&answer, "meterlake_session").is_none());
+        assert!(answer.body.contains("<form"));
+    }
     // A wrong password shows the form again with an error, the name kept and escaped.
     let escaped = "username=%3Cscript%3Ex%3C%2Fscript%3E&password=wrong+wrong+wrong";
     let wrong = post_login(&s, escaped).await;
@@ -123,6 +136,19 @@ pub(super) async fn the_pages_sign_in_show_the_dashboard_and_check_forms(backend
     )
     .await;
     assert_eq!(no_token.status, 403);
+    let huge = format!("x={}", "a".repeat(300 * 1024));
+    let too_big = http::request(
+        s.addr,
+        "POST",
+        "/logout",
+        &[FORM, ("Cookie", &session)],
+        &huge,
+    )
+    .await;
+    assert_eq!(
+        too_big.status, 413,
+        "an oversized form is refused before its token is looked for"
+    );
     let body = format!("csrf={csrf}");
     let out = http::request(
         s.addr,
