@@ -163,6 +163,8 @@ async fn a_kafka_outage_spools_rounds_and_they_drain_in_full_when_it_returns() {
 }
 
 fn spawn_collector(config: &std::path::Path) -> Child {
+    // The other test takes its broker down meanwhile: no fork while its listener is replaced.
+    let _sockets = EmbeddedKafka::hold_sockets();
     Command::new(env!("CARGO_BIN_EXE_meterlake"))
         .args(["--config", config.to_str().unwrap(), "collect"])
         .env("METERLAKE_LOG", "warn")
@@ -251,10 +253,13 @@ async fn kill_dash_nine_mid_spool_loses_nothing_and_duplicates_nothing() {
     assert!(health.contains("\"collector_id\":\"c-kill\""), "{health}");
     assert!(health.contains("\"success_rate\":1.0"), "{health}");
     // Graceful shutdown: SIGTERM finishes the round in flight, flushes, and exits cleanly.
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let term = {
+        let _sockets = EmbeddedKafka::hold_sockets();
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+    };
     assert!(term.success());
     let status = child.wait().unwrap();
     assert!(status.success(), "collector exit after SIGTERM: {status}");

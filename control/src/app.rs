@@ -17,7 +17,9 @@ pub mod meter_events;
 pub mod payments;
 pub mod reconcile;
 pub mod remote;
+pub mod search;
 pub mod sweep;
+pub mod usage;
 pub mod users;
 
 use std::collections::BTreeMap;

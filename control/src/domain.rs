@@ -1,5 +1,5 @@
 //! Pure rules of prepaid control: money, account terms and states, relay policy, the command state
-//! machine, trip windows and charge keys. Nothing here does I/O.
+//! machine, trip windows, charge keys and what a search box's text asks for. Nothing here does I/O.
 
 pub mod access;
 pub mod alarm;
@@ -10,4 +10,5 @@ pub mod command;
 pub mod money;
 pub mod prepaid;
 pub mod relay;
+pub mod search;
 pub mod terms;

@@ -37,6 +37,8 @@ pub struct HttpState {
     pub metrics: Option<MetricsRender>,
     /// Session cookies carry `Secure` (the listener speaks TLS).
     pub secure_cookies: bool,
+    /// The lake, for the usage charts of the pages (`None`: the pages show no usage).
+    pub lake: Option<crate::SessionOpener>,
 }
 
 /// The OpenAPI 3 document describing every route.

@@ -38,7 +38,8 @@ impl Field {
         }
     }
 
-    /// The form a value is searched by: a phone's digits, an ID number upper-cased without spaces.
+    /// The form a value is searched by: a phone's digits, an ID number upper-cased without spaces, a
+    /// name lower-cased with its spaces collapsed.
     pub fn normalise(self, value: &str) -> String {
         match self {
             Self::Phone => value.chars().filter(char::is_ascii_digit).collect(),
@@ -47,7 +48,12 @@ impl Field {
                 .filter(|c| !c.is_whitespace())
                 .collect::<String>()
                 .to_uppercase(),
-            Self::Name | Self::Address => value.trim().to_string(),
+            Self::Name => value
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase(),
+            Self::Address => value.trim().to_string(),
         }
     }
 }

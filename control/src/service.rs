@@ -217,6 +217,7 @@ pub async fn start(
         supervisor: supervisor.clone(),
         metrics: runtime.metrics.clone(),
         secure_cookies: runtime.tls.is_some(),
+        lake: runtime.lake.clone(),
     });
     let server =
         crate::http::serve::serve_until_shutdown(listener, app, runtime.tls.clone(), shutdown);

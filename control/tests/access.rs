@@ -88,6 +88,7 @@ async fn serve(backend: Backend) -> Served {
         supervisor: Supervisor::new(),
         metrics: None,
         secure_cookies: false,
+        lake: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

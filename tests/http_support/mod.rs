@@ -52,14 +52,18 @@ pub async fn get_ok(port: u16, token: &str, path: &str) -> String {
 /// unless it succeeds).
 pub fn run(env: &[(String, String)], args: &[&str], stdin: &str) -> String {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_meterlake"))
-        .args(args)
-        .envs(env.iter().cloned())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // An embedded broker of a test running beside this one may be going down (see `hold_sockets`).
+    let spawned = {
+        let _sockets = ingest::kafka::EmbeddedKafka::hold_sockets();
+        Command::new(env!("CARGO_BIN_EXE_meterlake"))
+            .args(args)
+            .envs(env.iter().cloned())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+    };
+    let mut child = spawned.unwrap();
     child
         .stdin
         .take()

@@ -97,6 +97,52 @@ pub struct Clusters {
     pub names: Vec<String>,
 }
 
+/// A usage class, as named in `meter_clusters.usage_class`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UsageClass {
+    /// Almost no use (a vacant home).
+    Idle,
+    /// An always-on load: little difference between day and night.
+    Flat,
+    /// Use during business hours, little at night (a shop or office).
+    BusinessHours,
+    /// Use through the day at home.
+    DaytimeHome,
+    /// Use late in the evening.
+    LateEvening,
+    /// Use in the morning and evening, out at work in between.
+    MorningEvening,
+}
+
+impl UsageClass {
+    /// Every class.
+    pub const ALL: [UsageClass; 6] = [
+        Self::Idle,
+        Self::Flat,
+        Self::BusinessHours,
+        Self::DaytimeHome,
+        Self::LateEvening,
+        Self::MorningEvening,
+    ];
+
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Idle => IDLE,
+            Self::Flat => "flat",
+            Self::BusinessHours => "business_hours",
+            Self::DaytimeHome => "daytime_home",
+            Self::LateEvening => "late_evening",
+            Self::MorningEvening => "morning_evening",
+        }
+    }
+
+    /// The class a stored name names.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
 fn part(shape: &[f64], from_hour: usize, to_hour: usize) -> f64 {
     shape[from_hour * 4..to_hour * 4].iter().sum::<f64>() / SLOTS as f64
 }
@@ -106,19 +152,20 @@ fn part(shape: &[f64], from_hour: usize, to_hour: usize) -> f64 {
 pub fn class_name(shape: &[f64]) -> &'static str {
     let peak = shape.iter().cloned().fold(0.0, f64::max);
     let (night, day, late) = (part(shape, 0, 6), part(shape, 9, 17), part(shape, 21, 24));
-    if peak < 1.0 {
-        IDLE
+    let class = if peak < 1.0 {
+        UsageClass::Idle
     } else if peak < 1.9 {
-        "flat"
+        UsageClass::Flat
     } else if day >= 0.42 && night < 0.12 {
-        "business_hours"
+        UsageClass::BusinessHours
     } else if day >= 0.36 {
-        "daytime_home"
+        UsageClass::DaytimeHome
     } else if late >= 0.2 {
-        "late_evening"
+        UsageClass::LateEvening
     } else {
-        "morning_evening"
-    }
+        UsageClass::MorningEvening
+    };
+    class.name()
 }
 
 fn distance(a: &[f64], b: &[f64]) -> f64 {

@@ -12,7 +12,7 @@ use crate::columns::strings;
 use crate::{AnalyticsError, LakeSession};
 
 /// A string as a SQL literal (quotes doubled).
-fn literal(text: &str) -> String {
+pub(crate) fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
@@ -39,7 +39,7 @@ pub struct Consumer {
 }
 
 /// Column `i` as f64 values (null stays `None`), whatever numeric type the query produced.
-fn floats(batch: &RecordBatch, i: usize) -> Result<Vec<Option<f64>>, AnalyticsError> {
+pub(crate) fn floats(batch: &RecordBatch, i: usize) -> Result<Vec<Option<f64>>, AnalyticsError> {
     let cast = arrow::compute::cast(batch.column(i), &DataType::Float64)?;
     let values = cast.as_primitive::<Float64Type>();
     Ok((0..values.len())
@@ -48,7 +48,7 @@ fn floats(batch: &RecordBatch, i: usize) -> Result<Vec<Option<f64>>, AnalyticsEr
 }
 
 /// Column `i` as i64 values (null as 0).
-fn integers(batch: &RecordBatch, i: usize) -> Result<Vec<i64>, AnalyticsError> {
+pub(crate) fn integers(batch: &RecordBatch, i: usize) -> Result<Vec<i64>, AnalyticsError> {
     let cast = arrow::compute::cast(batch.column(i), &DataType::Int64)?;
     let values = cast.as_primitive::<Int64Type>();
     Ok((0..values.len())
@@ -63,7 +63,7 @@ fn integers(batch: &RecordBatch, i: usize) -> Result<Vec<i64>, AnalyticsError> {
 }
 
 /// Column `i` as dates parsed from their text.
-fn dates(batch: &RecordBatch, i: usize) -> Result<Vec<NaiveDate>, AnalyticsError> {
+pub(crate) fn dates(batch: &RecordBatch, i: usize) -> Result<Vec<NaiveDate>, AnalyticsError> {
     let text = strings(batch, i)?;
     (0..text.len())
         .map(|r| {

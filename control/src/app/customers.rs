@@ -1,5 +1,5 @@
 //! Customers' personal data: recording it sealed (audited with masked values only), reading it back
-//! for those allowed to see the account, exact search by phone or ID number, and re-sealing every
+//! for those allowed to see the account, exact search by name, phone or ID number, and re-sealing every
 //! customer under a new key.
 
 use serde_json::json;
@@ -134,6 +134,7 @@ fn seal(
         id_number: sealed(Field::IdNumber, &details.id_number)?,
         phone_hash: hash(Field::Phone, &details.phone)?,
         id_number_hash: hash(Field::IdNumber, &details.id_number)?,
+        name_hash: hash(Field::Name, &details.name)?,
         key_id: keys.active_id().to_string(),
     })
 }
@@ -204,17 +205,24 @@ impl Control {
         phone: Option<&str>,
         id_number: Option<&str>,
     ) -> Result<Vec<String>, ControlError> {
-        let (by_id, field, value) = match (phone, id_number) {
-            (Some(phone), None) => (false, Field::Phone, phone),
-            (None, Some(id)) => (true, Field::IdNumber, id),
-            _ => {
-                return Err(ControlError::Invalid(
-                    "search by exactly one of phone or id_number".into(),
-                ))
-            }
-        };
+        match (phone, id_number) {
+            (Some(phone), None) => self.find_customers_by(Field::Phone, phone).await,
+            (None, Some(id)) => self.find_customers_by(Field::IdNumber, id).await,
+            _ => Err(ControlError::Invalid(
+                "search by exactly one of phone or id_number".into(),
+            )),
+        }
+    }
+
+    /// Meters whose customer's `field` is `value` once normalised (a name: case and spacing aside;
+    /// a phone: its digits; an ID number: upper-cased), at most 1,000, in meter order.
+    pub async fn find_customers_by(
+        &self,
+        field: Field,
+        value: &str,
+    ) -> Result<Vec<String>, ControlError> {
         let hashes = self.keys.pii.search_hashes(field, value)?;
-        customers::find(&mut *self.db.conn().await?, by_id, &hashes).await
+        customers::find(&mut *self.db.conn().await?, field, &hashes).await
     }
 
     /// Re-seals every customer not sealed with the active key (after a new key was added); returns
@@ -228,7 +236,11 @@ impl Control {
             let page = customers::page(&mut tx, &after, RESEAL_PAGE).await?;
             let Some(last) = page.last() else { break };
             after.clone_from(&last.meter_id);
-            for row in page.iter().filter(|row| row.key_id != active) {
+            // Sealed with an older key, or written before names were searchable.
+            let stale = |row: &&SealedCustomer| {
+                row.key_id != active || (row.name.is_some() && row.name_hash.is_none())
+            };
+            for row in page.iter().filter(stale) {
                 let details = open(&self.keys.pii, row)?;
                 customers::upsert(
                     &mut tx,

@@ -17,10 +17,10 @@ impl From<ControlError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let kind = self.0.kind();
-        let (status, name) = match kind {
+impl ApiError {
+    /// The status code and the kind's name an error answers with.
+    pub fn status(&self) -> (StatusCode, &'static str) {
+        match self.0.kind() {
             ErrorKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
@@ -28,14 +28,26 @@ impl IntoResponse for ApiError {
             ErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-        };
-        let message = match kind {
+        }
+    }
+
+    /// What the caller is told: the error itself, except that internal failures are logged and
+    /// answered with a generic sentence.
+    pub fn public_message(&self) -> String {
+        match self.0.kind() {
             ErrorKind::Unavailable | ErrorKind::Internal => {
                 tracing::error!(error = %self.0, "request failed");
                 "the service could not complete the request; it is logged".to_string()
             }
             _ => self.0.to_string(),
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, name) = self.status();
+        let message = self.public_message();
         (
             status,
             Json(serde_json::json!({ "error": message, "kind": name })),

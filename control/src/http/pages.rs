@@ -3,9 +3,18 @@
 //! missing or expired session is sent to the login page, a refused right gets an HTML page, and an
 //! unsafe request carries the session's CSRF token in the form's `csrf` field.
 
+mod account;
+mod account_forms;
+mod accounts;
+mod alarms;
 mod dashboard;
+mod form;
+mod labels;
 mod locale;
 mod login;
+mod remote;
+mod texts;
+mod usage_view;
 
 use askama::Template;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -15,14 +24,29 @@ use axum::Router;
 
 pub(crate) use super::auth::cookie;
 use super::auth::{self, Caller};
-use super::HttpState;
-use crate::domain::access::Right;
+use super::{ApiError, HttpState};
+use crate::domain::access::{Right, Role};
+use crate::ControlError;
 pub(crate) use locale::Lang;
 
 /// Every page behind a session, as (method, path, the right it needs).
 pub const PAGE_ROUTES: auth::RouteTable = &[
     ("get", "/", Right::Summary),
     ("post", "/logout", Right::Docs),
+    ("get", "/accounts", Right::ListAccounts),
+    ("get", "/accounts/{meter}", Right::ReadAccount),
+    ("post", "/accounts/{meter}/pay", Right::Pay),
+    ("post", "/accounts/{meter}/refund", Right::Refund),
+    ("post", "/accounts/{meter}/command", Right::RemoteControl),
+    ("post", "/accounts/{meter}/keep-power", Right::KeepPower),
+    (
+        "post",
+        "/accounts/{meter}/keep-power/{id}/revoke",
+        Right::KeepPower,
+    ),
+    ("get", "/alarms", Right::ReadAlarms),
+    ("post", "/alarms/{id}/ack", Right::HandleAlarms),
+    ("post", "/alarms/{id}/clear", Right::HandleAlarms),
 ];
 
 /// Pages that answer without a session: the login form and the language switch.
@@ -36,7 +60,20 @@ pub const PUBLIC_PAGES: &[(&str, &str)] = &[
 pub fn router(state: &HttpState) -> Router<HttpState> {
     let protected = Router::new()
         .route("/", get(dashboard::page))
-        .route("/logout", post(login::logout));
+        .route("/logout", post(login::logout))
+        .route("/accounts", get(accounts::page))
+        .route("/accounts/{meter}", get(account::page))
+        .route("/accounts/{meter}/pay", post(account_forms::pay))
+        .route("/accounts/{meter}/refund", post(account_forms::refund))
+        .route("/accounts/{meter}/command", post(remote::command))
+        .route("/accounts/{meter}/keep-power", post(remote::keep_power))
+        .route(
+            "/accounts/{meter}/keep-power/{id}/revoke",
+            post(remote::revoke_keep_power),
+        )
+        .route("/alarms", get(alarms::page))
+        .route("/alarms/{id}/ack", post(alarms::acknowledge))
+        .route("/alarms/{id}/clear", post(alarms::clear));
     let protected = auth::Guard::pages(state.control.clone(), PAGE_ROUTES).protect(protected);
     Router::new()
         .route("/login", get(login::form).post(login::submit))
@@ -65,7 +102,7 @@ pub(crate) struct Frame {
     /// The page's language.
     pub lang: Lang,
     /// Its texts.
-    pub t: &'static locale::Texts,
+    pub t: &'static texts::Texts,
     /// The signed-in user.
     pub username: String,
     /// Their role, as named in the API.
@@ -74,20 +111,61 @@ pub(crate) struct Frame {
     pub csrf: String,
     /// The current path (for the language switch to come back to).
     pub path: String,
+    /// The pages the role may open, for the navigation bar.
+    pub nav: Vec<NavLink>,
+    /// The caller's role (for what a page offers).
+    pub rights: Role,
+    /// The utility's zone, in which instants are shown.
+    pub zone: chrono_tz::Tz,
+}
+
+/// One link of the navigation bar.
+pub(crate) struct NavLink {
+    /// Where.
+    pub href: &'static str,
+    /// Its text.
+    pub text: &'static str,
+}
+
+/// The navigation bar's pages and the rights they need.
+fn nav_for(role: Role, t: &'static texts::Texts) -> Vec<NavLink> {
+    [
+        ("/", t.dashboard, Right::Summary),
+        ("/accounts", t.account.accounts, Right::ListAccounts),
+        ("/alarms", t.alarm.queue, Right::ReadAlarms),
+    ]
+    .into_iter()
+    .filter(|(_, _, right)| role.allows(*right))
+    .map(|(href, text, _)| NavLink { href, text })
+    .collect()
 }
 
 impl Frame {
     /// The frame for `caller` on `path`, in the language `headers` ask for.
-    pub fn new(caller: &Caller, headers: &HeaderMap, path: &str) -> Self {
+    pub fn new(s: &HttpState, caller: &Caller, headers: &HeaderMap, path: &str) -> Self {
         let lang = Lang::of(headers);
+        let role = caller.principal.role;
         Self {
             lang,
             t: lang.texts(),
             username: caller.principal.username.clone(),
-            role: caller.principal.role.to_string(),
+            role: role.to_string(),
             csrf: caller.principal.csrf.clone().unwrap_or_default(),
             path: path.to_string(),
+            nav: nav_for(role, lang.texts()),
+            rights: role,
+            zone: s.control.rules().zone,
         }
+    }
+
+    /// An instant as the page's language writes it, in the utility's zone.
+    pub fn at(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+        self.lang.instant(&at.with_timezone(&self.zone))
+    }
+
+    /// Whether the caller's role grants `right` (a page shows only the forms its caller may send).
+    pub fn may(&self, right: Right) -> bool {
+        self.rights.allows(right)
     }
 }
 
@@ -96,7 +174,7 @@ pub(crate) struct PlainFrame {
     /// The page's language.
     pub lang: Lang,
     /// Its texts.
-    pub t: &'static locale::Texts,
+    pub t: &'static texts::Texts,
 }
 
 impl PlainFrame {
@@ -121,6 +199,27 @@ struct Forbidden {
 pub(crate) fn forbidden(headers: &HeaderMap) -> Response {
     let frame = PlainFrame::new(headers);
     render(StatusCode::FORBIDDEN, &Forbidden { frame })
+}
+
+/// The page of a failed request.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct Failure {
+    frame: PlainFrame,
+    message: String,
+    back: String,
+}
+
+/// An error as a page, in the language `headers` ask for, with a link `back` (a local path).
+pub(crate) fn failed(headers: &HeaderMap, err: ControlError, back: &str) -> Response {
+    let error = ApiError(err);
+    let (status, _) = error.status();
+    let page = Failure {
+        frame: PlainFrame::new(headers),
+        message: error.public_message(),
+        back: local_path(Some(back)),
+    };
+    render(status, &page)
 }
 
 /// A rendered template with `status`; a template that fails to render is a logged 500.

@@ -290,6 +290,67 @@ pub async fn page(conn: &mut Conn, after: &str, limit: i64) -> Result<Vec<Accoun
     sql::rows(conn, &statement, &[after.into(), limit.into()], from_row).await
 }
 
+/// Which accounts a search lists: those whose meter starts with `meter_prefix` or is one of
+/// `meters` (either, when both are given; all, when neither), in `state` if given, after meter `after`.
+#[derive(Debug, Clone, Default)]
+pub struct AccountQuery<'a> {
+    /// The start of the meter number (digits only).
+    pub meter_prefix: Option<&'a str>,
+    /// Meters found another way (a customer's phone or name).
+    pub meters: Option<&'a [String]>,
+    /// Only accounts in this prepaid state.
+    pub state: Option<PrepaidState>,
+    /// Paging: only meters after this one.
+    pub after: &'a str,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// The accounts `query` asks for, in meter order.
+pub async fn search(
+    conn: &mut Conn,
+    query: &AccountQuery<'_>,
+) -> Result<Vec<Account>, ControlError> {
+    let prefix = query
+        .meter_prefix
+        .filter(|p| p.chars().all(|c| c.is_ascii_digit()))
+        .map(|p| format!("{p}%"));
+    let mut params: Vec<Param> = vec![query.after.into()];
+    let mut clauses = vec!["meter_id > $1".to_string()];
+    let mut either = Vec::new();
+    if let Some(prefix) = &prefix {
+        params.push(prefix.into());
+        either.push(format!("meter_id LIKE ${}", params.len()));
+    }
+    if let Some(meters) = query.meters.filter(|m| !m.is_empty()) {
+        either.push(format!(
+            "meter_id IN ({})",
+            sql::placeholders(params.len() + 1, meters.len())
+        ));
+        params.extend(meters.iter().map(Param::from));
+    }
+    match (
+        either.is_empty(),
+        query.meter_prefix.is_some() || query.meters.is_some(),
+    ) {
+        (false, _) => clauses.push(format!("({})", either.join(" OR "))),
+        // Asked for a prefix or meters, and none is usable: nothing matches.
+        (true, true) => return Ok(Vec::new()),
+        (true, false) => {}
+    }
+    if let Some(state) = query.state {
+        params.push(state.as_str().into());
+        clauses.push(format!("prepaid_state = ${}", params.len()));
+    }
+    params.push(query.limit.into());
+    let statement = format!(
+        "SELECT {COLUMNS} FROM accounts WHERE {} ORDER BY meter_id LIMIT ${}",
+        clauses.join(" AND "),
+        params.len()
+    );
+    sql::rows(conn, &statement, &params, from_row).await
+}
+
 /// Accounts per prepaid state.
 pub async fn count_by_state(conn: &mut Conn) -> Result<Vec<(String, i64)>, ControlError> {
     Ok(sqlx::query_as(

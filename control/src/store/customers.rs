@@ -7,6 +7,7 @@ use sqlx::Row;
 
 use super::sql::{self, Param};
 use super::{micros, Conn};
+use crate::pii::Field;
 use crate::ControlError;
 
 /// A customer row as stored: sealed fields and search hashes.
@@ -26,6 +27,8 @@ pub struct SealedCustomer {
     pub phone_hash: Option<String>,
     /// Keyed hash of the normalised ID number.
     pub id_number_hash: Option<String>,
+    /// Keyed hash of the normalised name.
+    pub name_hash: Option<String>,
     /// The key the row was sealed with.
     pub key_id: String,
 }
@@ -40,7 +43,7 @@ impl std::fmt::Debug for SealedCustomer {
 }
 
 const COLUMNS: &str =
-    "meter_id, name, phone, address, id_number, phone_hash, id_number_hash, key_id";
+    "meter_id, name, phone, address, id_number, phone_hash, id_number_hash, name_hash, key_id";
 
 fn from_row(row: &AnyRow) -> Result<SealedCustomer, ControlError> {
     Ok(SealedCustomer {
@@ -51,6 +54,7 @@ fn from_row(row: &AnyRow) -> Result<SealedCustomer, ControlError> {
         id_number: row.try_get("id_number")?,
         phone_hash: row.try_get("phone_hash")?,
         id_number_hash: row.try_get("id_number_hash")?,
+        name_hash: row.try_get("name_hash")?,
         key_id: row.try_get("key_id")?,
     })
 }
@@ -62,12 +66,12 @@ pub async fn upsert(
     now: DateTime<Utc>,
 ) -> Result<(), ControlError> {
     let statement = format!(
-        "INSERT INTO customers ({COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+        "INSERT INTO customers ({COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (meter_id) DO UPDATE SET name = excluded.name, phone = excluded.phone, \
          address = excluded.address, id_number = excluded.id_number, phone_hash = excluded.phone_hash, \
-         id_number_hash = excluded.id_number_hash, key_id = excluded.key_id, updated_at = excluded.updated_at"
+         id_number_hash = excluded.id_number_hash, name_hash = excluded.name_hash, key_id = excluded.key_id, updated_at = excluded.updated_at"
     );
-    let params: [Param; 9] = [
+    let params: [Param; 10] = [
         (&customer.meter_id).into(),
         customer.name.as_deref().into(),
         customer.phone.as_deref().into(),
@@ -75,6 +79,7 @@ pub async fn upsert(
         customer.id_number.as_deref().into(),
         customer.phone_hash.as_deref().into(),
         customer.id_number_hash.as_deref().into(),
+        customer.name_hash.as_deref().into(),
         (&customer.key_id).into(),
         micros(now).into(),
     ];
@@ -88,20 +93,25 @@ pub async fn get(conn: &mut Conn, meter_id: &str) -> Result<Option<SealedCustome
     sql::row(conn, &statement, &[meter_id.into()], from_row).await
 }
 
-/// Meters whose customer's phone (or ID number, `by_id`) has one of `hashes`, in meter order.
+/// Meters whose customer's `field` (name, phone or ID number) has one of `hashes`, in meter order.
 pub async fn find(
     conn: &mut Conn,
-    by_id: bool,
+    field: Field,
     hashes: &[String],
 ) -> Result<Vec<String>, ControlError> {
+    let column = match field {
+        Field::Name => "name_hash",
+        Field::Phone => "phone_hash",
+        Field::IdNumber => "id_number_hash",
+        Field::Address => {
+            return Err(ControlError::Invalid(
+                "customers are not searched by address".into(),
+            ))
+        }
+    };
     if hashes.is_empty() {
         return Ok(Vec::new());
     }
-    let column = if by_id {
-        "id_number_hash"
-    } else {
-        "phone_hash"
-    };
     let statement = format!(
         "SELECT meter_id FROM customers WHERE {column} IN ({}) ORDER BY meter_id LIMIT 1000",
         sql::placeholders(1, hashes.len())

@@ -7,9 +7,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::locale::Lang;
+use super::labels::Label;
 use super::{render, Frame};
 use crate::domain::command::CommandState;
+use crate::domain::prepaid::PrepaidState;
 use crate::http::auth::Caller;
 use crate::http::{ApiError, HttpState};
 use crate::ControlError;
@@ -37,15 +38,6 @@ struct Dashboard {
     updated: String,
 }
 
-/// Prepaid states in the order they worsen, with their names in each language.
-const STATES: [(&str, &str, &str); 5] = [
-    ("no_alarm", "正常", "normal"),
-    ("alarm1", "一级告警", "alarm 1"),
-    ("alarm2", "二级告警", "alarm 2"),
-    ("overdraft_zero", "透支", "overdraft"),
-    ("overdraft_trip", "跳闸", "tripped"),
-];
-
 /// A bar chart of `counts` (label, value) in the dashboard's style.
 fn bars(title: &str, unit: &str, legend: &str, counts: &[(String, i64)]) -> String {
     let labels: Vec<String> = counts.iter().map(|(l, _)| l.clone()).collect();
@@ -68,11 +60,15 @@ async fn build(s: &HttpState, frame: Frame) -> Result<Dashboard, ControlError> {
             .find(|(s, _)| s == name)
             .map_or(0, |(_, n)| *n)
     };
-    let state_counts: Vec<(String, i64)> = STATES
+    // In the order the states worsen.
+    let state_counts: Vec<(String, i64)> = PrepaidState::ALL
         .iter()
-        .map(|(key, zh, en)| {
-            let label = if frame.lang == Lang::Zh { zh } else { en };
-            (label.to_string(), count_of(key))
+        .rev()
+        .map(|state| {
+            (
+                state.label(frame.lang).to_string(),
+                count_of(state.as_str()),
+            )
         })
         .collect();
     let alarms = c.open_alarm_counts().await?;
@@ -84,7 +80,7 @@ async fn build(s: &HttpState, frame: Frame) -> Result<Dashboard, ControlError> {
         .sum();
     Ok(Dashboard {
         accounts: by_state.iter().map(|(_, n)| n).sum(),
-        tripped: count_of("overdraft_trip"),
+        tripped: count_of(PrepaidState::OverdraftTrip.as_str()),
         open_alarms: alarms.iter().map(|(_, n)| n).sum(),
         in_flight,
         states_chart: bars(
@@ -102,14 +98,14 @@ async fn build(s: &HttpState, frame: Frame) -> Result<Dashboard, ControlError> {
                 count,
             })
             .collect(),
-        updated: frame.lang.instant(&c.now().with_timezone(&c.rules().zone)),
+        updated: frame.at(c.now()),
         frame,
     })
 }
 
 /// `GET /`: the dashboard.
 pub async fn page(State(s): State<HttpState>, caller: Caller, headers: HeaderMap) -> Response {
-    let frame = Frame::new(&caller, &headers, "/");
+    let frame = Frame::new(&s, &caller, &headers, "/");
     match build(&s, frame).await {
         Ok(page) => render(StatusCode::OK, &page),
         Err(err) => ApiError(err).into_response(),

@@ -1,9 +1,10 @@
 //! The pages' two languages (中文 by default, English on request) and how each writes money and
-//! instants. Every text a page shows is a field of [`Texts`], so a template naming a text that does not
-//! exist does not compile.
+//! instants. The texts themselves are in [`super::texts`].
 
 use chrono::{DateTime, Datelike, TimeZone, Timelike};
 use rust_decimal::Decimal;
+
+use super::texts::{self, Texts};
 
 /// The cookie remembering the chosen language.
 pub const LANG_COOKIE: &str = "meterlake_lang";
@@ -62,16 +63,20 @@ impl Lang {
     /// The texts.
     pub fn texts(self) -> &'static Texts {
         match self {
-            Self::Zh => &ZH,
-            Self::En => &EN,
+            Self::Zh => &texts::ZH,
+            Self::En => &texts::EN,
+        }
+    }
+
+    /// Picks the text of this language from a (中文, English) pair.
+    pub fn pick(self, (zh, en): (&'static str, &'static str)) -> &'static str {
+        match self {
+            Self::Zh => zh,
+            Self::En => en,
         }
     }
 
     /// `amount` yuan as this language writes money: `¥1,234.50`.
-    #[allow(
-        dead_code,
-        reason = "the account and payment pages come next; tested below"
-    )]
     pub fn money(self, amount: Decimal) -> String {
         let rounded = amount.round_dp(2);
         let negative = rounded.is_sign_negative() && !rounded.is_zero();
@@ -105,95 +110,6 @@ impl Lang {
         }
     }
 }
-
-/// Every text of the pages, in one language; each field is named for where it appears.
-#[derive(Debug)]
-pub(crate) struct Texts {
-    /// The product's name in the header.
-    pub(crate) product: &'static str,
-    pub(crate) login_title: &'static str,
-    pub(crate) username: &'static str,
-    pub(crate) password: &'static str,
-    pub(crate) sign_in: &'static str,
-    pub(crate) sign_out: &'static str,
-    pub(crate) login_failed: &'static str,
-    pub(crate) dashboard: &'static str,
-    pub(crate) accounts_total: &'static str,
-    pub(crate) tripped: &'static str,
-    pub(crate) open_alarms: &'static str,
-    pub(crate) commands_in_flight: &'static str,
-    pub(crate) accounts_by_state: &'static str,
-    pub(crate) alarms_by_kind: &'static str,
-    pub(crate) commands_by_state: &'static str,
-    pub(crate) accounts_unit: &'static str,
-    pub(crate) alarms_unit: &'static str,
-    pub(crate) action: &'static str,
-    pub(crate) state: &'static str,
-    pub(crate) count: &'static str,
-    pub(crate) nothing_yet: &'static str,
-    pub(crate) forbidden_title: &'static str,
-    pub(crate) forbidden_body: &'static str,
-    pub(crate) signed_in_as: &'static str,
-    pub(crate) updated: &'static str,
-}
-
-/// 中文.
-pub(crate) static ZH: Texts = Texts {
-    product: "单相费控智能电能表 · 运营平台",
-    login_title: "登录",
-    username: "用户名",
-    password: "密码",
-    sign_in: "登录",
-    sign_out: "退出",
-    login_failed: "用户名或密码不正确，或账户已锁定。",
-    dashboard: "总览",
-    accounts_total: "账户总数",
-    tripped: "欠费跳闸",
-    open_alarms: "未关闭告警",
-    commands_in_flight: "执行中的命令",
-    accounts_by_state: "各预付费状态的账户",
-    alarms_by_kind: "未关闭告警（按类型）",
-    commands_by_state: "远程控制命令",
-    accounts_unit: "户",
-    alarms_unit: "条",
-    action: "操作",
-    state: "状态",
-    count: "数量",
-    nothing_yet: "暂无数据",
-    forbidden_title: "无权访问",
-    forbidden_body: "您的角色不能访问此页面。",
-    signed_in_as: "当前用户",
-    updated: "数据时间",
-};
-
-/// English.
-pub(crate) static EN: Texts = Texts {
-    product: "Prepaid smart meters · operations",
-    login_title: "Sign in",
-    username: "Username",
-    password: "Password",
-    sign_in: "Sign in",
-    sign_out: "Sign out",
-    login_failed: "Wrong username or password, or the account is locked.",
-    dashboard: "Dashboard",
-    accounts_total: "Accounts",
-    tripped: "Tripped for arrears",
-    open_alarms: "Open alarms",
-    commands_in_flight: "Commands in flight",
-    accounts_by_state: "Accounts by prepaid state",
-    alarms_by_kind: "Open alarms by kind",
-    commands_by_state: "Remote-control commands",
-    accounts_unit: "accounts",
-    alarms_unit: "alarms",
-    action: "Action",
-    state: "State",
-    count: "Count",
-    nothing_yet: "Nothing yet",
-    forbidden_title: "Not allowed",
-    forbidden_body: "Your role may not open this page.",
-    signed_in_as: "Signed in as",
-    updated: "As of",
-};
 
 #[cfg(test)]
 mod tests {

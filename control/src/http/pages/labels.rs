@@ -1,0 +1,207 @@
+//! The names the pages give the system's enums, in both languages: a [`Label`] per type, matched on the
+//! variant (a new variant does not compile until it has names).
+
+use analytics::diagnosis::{AlarmRule, Severity};
+use ingest::dlt645::relay::RelayAction;
+
+use super::locale::Lang;
+use crate::domain::alarm::{AlarmKind, AlarmState};
+use crate::domain::command::CommandState;
+use crate::domain::prepaid::PrepaidState;
+use crate::domain::relay::RelayState;
+use crate::store::ledger::EntryKind;
+use crate::store::records::ExemptionKind;
+
+/// A value with a name in each language.
+pub(crate) trait Label {
+    /// (中文, English).
+    fn names(&self) -> (&'static str, &'static str);
+
+    /// The name in `lang`.
+    fn label(&self, lang: Lang) -> &'static str {
+        lang.pick(self.names())
+    }
+}
+
+impl Label for PrepaidState {
+    fn names(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::NoAlarm => ("正常", "normal"),
+            Self::Alarm1 => ("一级告警", "alarm 1"),
+            Self::Alarm2 => ("二级告警", "alarm 2"),
+            Self::OverdraftZero => ("透支", "overdraft"),
+            Self::OverdraftTrip => ("欠费跳闸", "tripped"),
+        }
+    }
+}
+
+impl Label for RelayState {
+    fn names(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Closed => ("合闸（供电）", "closed (power on)"),
+            Self::Open => ("拉闸（断电）", "open (power off)"),
+            Self::CloseAllowed => ("允许合闸", "close allowed"),
+        }
+    }
+}
+
+impl Label for RelayAction {
+    fn names(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Trip => ("拉闸", "trip"),
+            Self::CloseAllowed => ("合闸允许", "close allowed"),
+            Self::Close => ("直接合闸", "close directly"),
+            Self::PreTripAutoClose => ("预跳闸后自动合闸", "pre-trip, then close"),
+            Self::PreTripCloseAllowed => ("预跳闸后合闸允许", "pre-trip, then close allowed"),
+            Self::AlarmOn => ("报警", "alarm on"),
+            Self::AlarmOff => ("报警解除", "alarm release"),
+            Self::KeepPowerOn => ("保电", "keep-power on"),
+            Self::KeepPowerOff => ("保电解除", "keep-power release"),
+        }
+    }
+}
+
+impl Label for CommandState {
+    fn names(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Requested => ("已提交", "requested"),
+            Self::Scheduled => ("已排期", "scheduled"),
+            Self::Sent => ("已下发", "sent"),
+            Self::Acknowledged => ("电表已应答", "acknowledged"),
+            Self::Refused => ("电表拒绝", "refused"),
+            Self::NoResponse => ("电表无应答", "no response"),
+            Self::Verified => ("状态已核实", "verified"),
+            Self::Done => ("完成", "done"),
+            Self::Failed => ("失败", "failed"),
+            Self::Expired => ("已过期", "expired"),
+            Self::Cancelled => ("已取消", "cancelled"),
+            Self::Superseded => ("已被替代", "superseded"),
+        }
+    }
+}
+
+impl Label for EntryKind {
+    fn names(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Opening => ("开户余额", "opening balance"),
+            Self::Payment => ("缴费", "payment"),
+            Self::Charge => ("电费", "charge"),
+            Self::Refund => ("退费", "refund"),
+            Self::Correction => ("更正", "correction"),
+        }
+    }
+}
+
+impl Label for ExemptionKind {
+    fn names(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Medical => ("医疗设备", "medical equipment"),
+            Self::Critical => ("重要用户", "critical customer"),
+            Self::Other => ("其他", "other"),
+        }
+    }
+}
+
+impl Label for AlarmState {
+    fn names(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Raised => ("待处理", "raised"),
+            Self::Acknowledged => ("处理中", "acknowledged"),
+            Self::Cleared => ("已关闭", "cleared"),
+        }
+    }
+}
+
+impl Label for Severity {
+    fn names(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Info => ("提示", "info"),
+            Self::Warning => ("警告", "warning"),
+            Self::Critical => ("严重", "critical"),
+        }
+    }
+}
+
+impl Label for AlarmKind {
+    fn names(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Reading(rule) => rule.names(),
+            Self::CommandFailed => ("控制命令失败", "command failed"),
+            Self::RelayMismatch => ("继电器状态不符", "relay mismatch"),
+        }
+    }
+}
+
+impl Label for AlarmRule {
+    fn names(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::VoltageLow => ("低电压", "voltage low"),
+            Self::VoltageHigh => ("过电压", "voltage high"),
+            Self::VoltageLoss => ("失压", "voltage loss"),
+            Self::PowerFactorLow => ("功率因数低", "power factor low"),
+            Self::FrequencyOutOfBand => ("频率越限", "frequency out of band"),
+            Self::MeterSilent => ("电表无应答", "meter silent"),
+            Self::StuckRegister => ("电量不走字", "register stuck"),
+            Self::Bypass => ("疑似绕越计量", "bypass suspected"),
+            Self::ReverseEnergy => ("反向电量", "reverse energy"),
+            Self::EnergyWhileRelayOpen => ("拉闸后仍有电量", "energy while relay open"),
+            Self::RegisterBackwards => ("电量倒走", "register backwards"),
+            Self::MeterReplaced => ("换表", "meter replaced"),
+            Self::TouSumMismatch => ("分时电量之和不符", "TOU sum mismatch"),
+            Self::ClockDrift => ("时钟偏差", "clock drift"),
+            Self::BatteryLow => ("电池欠压", "battery low"),
+            Self::ClockFault => ("时钟故障", "clock fault"),
+            Self::MeterHardwareFault => ("电表硬件故障", "meter hardware fault"),
+            Self::SlowReplies => ("应答超时", "slow replies"),
+            Self::LineNoise => ("线路干扰", "line noise"),
+            Self::CoverOpened => ("开表盖", "cover opened"),
+            Self::LineLossHigh => ("台区高损", "line loss high"),
+            Self::LineLossNegative => ("台区负损", "line loss negative"),
+            Self::CollectionLow => ("采集成功率低", "collection low"),
+            Self::TheftSuspected => ("窃电嫌疑", "theft suspected"),
+        }
+    }
+}
+
+/// What a remote-control action does, for the confirmation step (中文, English).
+pub(crate) fn effect(action: RelayAction) -> (&'static str, &'static str) {
+    match action {
+        RelayAction::Trip => (
+            "断开电表继电器，客户将停电。保电期间电表会拒绝。",
+            "Opens the meter's relay: the customer loses power. Refused while keep-power is set.",
+        ),
+        RelayAction::CloseAllowed => (
+            "允许合闸：客户按电表按钮即可恢复供电。",
+            "Allows closing: the customer restores power with the meter's button.",
+        ),
+        RelayAction::Close => (
+            "直接合闸，立即恢复供电（请确认现场安全）。",
+            "Closes the relay at once and restores power (make sure the site is safe).",
+        ),
+        RelayAction::PreTripAutoClose | RelayAction::PreTripCloseAllowed => (
+            "预跳闸：短时断电提醒客户，之后恢复。",
+            "Pre-trip: a short outage warns the customer, then power returns.",
+        ),
+        RelayAction::AlarmOn => ("电表发出报警提示。", "The meter shows its alarm."),
+        RelayAction::AlarmOff => ("解除电表报警提示。", "Releases the meter's alarm."),
+        RelayAction::KeepPowerOn => (
+            "电表进入保电状态，拒绝任何拉闸命令。",
+            "The meter keeps power: it refuses every trip.",
+        ),
+        RelayAction::KeepPowerOff => ("解除电表保电状态。", "Releases keep-power on the meter."),
+    }
+}
+
+impl Label for analytics::prediction::clusters::UsageClass {
+    fn names(&self) -> (&'static str, &'static str) {
+        use analytics::prediction::clusters::UsageClass as C;
+        match self {
+            C::Idle => ("几乎不用电", "almost no use"),
+            C::Flat => ("全天平稳", "steady all day"),
+            C::BusinessHours => ("营业时间用电", "business hours"),
+            C::DaytimeHome => ("白天在家", "at home by day"),
+            C::LateEvening => ("深夜用电", "late evening"),
+            C::MorningEvening => ("早晚用电（白天外出）", "mornings and evenings"),
+        }
+    }
+}
