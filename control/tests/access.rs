@@ -10,8 +10,11 @@ mod http;
 #[path = "support/postgres.rs"]
 mod postgres;
 
+#[path = "access/account_pages.rs"]
+mod account_pages;
 #[path = "access/pages.rs"]
 mod pages;
+use account_pages::the_account_pages_find_pay_control_and_handle_alarms;
 use pages::the_pages_sign_in_show_the_dashboard_and_check_forms;
 
 use std::net::SocketAddr;
@@ -561,3 +564,7 @@ on_both_backends!(
 );
 on_both_backends!(refund_limit, a_cashier_cannot_refund_above_the_limit);
 on_both_backends!(audit_chain, the_audit_trail_detects_editing_and_deletion);
+on_both_backends!(
+    staff_account_pages,
+    the_account_pages_find_pay_control_and_handle_alarms
+);

@@ -4,7 +4,7 @@
 use super::*;
 
 /// The `value` of the hidden input `name` in a page.
-fn hidden(page: &str, name: &str) -> String {
+pub(super) fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page.find(&marker).map(|i| i + marker.len()).unwrap();
     page[start..].split('"').next().unwrap().to_string()
@@ -19,7 +19,7 @@ fn set_cookie(answer: &http::Answer, name: &str) -> Option<String> {
         .find(|c| c.starts_with(&format!("{name}=")))
 }
 
-const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+pub(super) const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 
 /// Fetches the login form and posts `fields` with its one-time token and cookie.
 async fn post_login(s: &Served, fields: &str) -> http::Answer {
@@ -33,7 +33,7 @@ async fn post_login(s: &Served, fields: &str) -> http::Answer {
 }
 
 /// Signs `user` in through the form; returns the session cookie.
-async fn sign_in(s: &Served, user: &str) -> String {
+pub(super) async fn sign_in(s: &Served, user: &str) -> String {
     let fields = format!("username={user}&password=a+long+enough+secret&next=%2F");
     let done = post_login(s, &fields).await;
     assert_eq!(done.status, 303, "{}", done.body);
