@@ -14,6 +14,7 @@ pub mod lake_export;
 pub mod lifecycle;
 pub mod logins;
 pub mod meter_events;
+pub mod notifications;
 pub mod payments;
 pub mod reconcile;
 pub mod remote;
@@ -72,6 +73,8 @@ pub struct Rules {
     pub topics: Topics,
     /// The most a cashier may refund in one request.
     pub cashier_refund_limit: rust_decimal::Decimal,
+    /// Whether alarms are e-mailed to the maintenance staff (`notify.staff_email` is set).
+    pub notify_staff: bool,
 }
 
 /// The service's keys: the audit trail's MAC keys, the relay-command signing keys and the keys sealing

@@ -55,6 +55,8 @@ pub struct Config {
     /// Directory of the keys sealing customers' personal data (empty: `pii` beside `audit_keys_dir`).
     /// `meterlake keys rotate` adds a key here and re-seals every customer under it.
     pub pii_keys_dir: String,
+    /// `[control.notify]`: where notifications go.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -77,6 +79,7 @@ impl std::fmt::Debug for Config {
             .field("lake_export_every_s", &self.lake_export_every_s)
             .field("sweep_every_ms", &self.sweep_every_ms)
             .field("cashier_refund_limit", &self.cashier_refund_limit)
+            .field("notify", &self.notify)
             .field("audit_keys_dir", &self.audit_keys_dir)
             .field("command_keys_dir", &self.command_keys_dir)
             .field("pii_keys_dir", &self.pii_keys_dir)
@@ -107,6 +110,7 @@ impl Default for Config {
             audit_keys_dir: "meterlake-data/keys/audit".into(),
             command_keys_dir: "meterlake-data/keys/commands".into(),
             pii_keys_dir: String::new(),
+            notify: crate::notify::NotifyConfig::default(),
         }
     }
 }
@@ -135,6 +139,7 @@ impl Config {
     /// Checks every value a person could get wrong, naming the key.
     pub fn validate(&self) -> Result<(), ControlError> {
         self.terms.validate()?;
+        self.notify.validate().map_err(ControlError::Invalid)?;
         for (plan, terms) in &self.plan_terms {
             terms
                 .validate()

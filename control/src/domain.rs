@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod charge_key;
 pub mod command;
 pub mod money;
+pub mod notice;
 pub mod prepaid;
 pub mod relay;
 pub mod search;

@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod notify;
 pub mod pii;
 pub mod pii_export;
 pub mod secrets;

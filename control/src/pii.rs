@@ -25,6 +25,8 @@ pub enum Field {
     Address,
     /// National ID number (身份证号).
     IdNumber,
+    /// E-mail address for notifications.
+    Email,
 }
 
 impl Field {
@@ -35,6 +37,7 @@ impl Field {
             Self::Phone => "phone",
             Self::Address => "address",
             Self::IdNumber => "id_number",
+            Self::Email => "email",
         }
     }
 
@@ -54,6 +57,7 @@ impl Field {
                 .join(" ")
                 .to_lowercase(),
             Self::Address => value.trim().to_string(),
+            Self::Email => value.trim().to_lowercase(),
         }
     }
 }

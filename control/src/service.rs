@@ -87,6 +87,7 @@ pub fn rules(config: &Config, topics: Topics, zone: Tz) -> Result<Rules, Control
         default_plan: config.plan.clone(),
         topics,
         cashier_refund_limit: config.cashier_refund_limit,
+        notify_staff: !config.notify.staff_email.is_empty() && config.notify.has_email(),
     })
 }
 
@@ -158,6 +159,20 @@ pub async fn start(
     tasks.push(
         supervisor.spawn("outbox_relay", shutdown.clone(), move |handle| {
             workers::relay::run(c.clone(), producer.clone(), handle, rx.clone())
+        }),
+    );
+    let channels =
+        crate::notify::Channels::from_config(&config.notify).map_err(ControlError::Invalid)?;
+    let (c, rx, notify) = (control.clone(), shutdown.clone(), config.notify.clone());
+    tasks.push(
+        supervisor.spawn("notifier", shutdown.clone(), move |handle| {
+            workers::notifier::run(
+                c.clone(),
+                channels.clone(),
+                notify.clone(),
+                handle,
+                rx.clone(),
+            )
         }),
     );
     let every = Duration::from_millis(config.sweep_every_ms);

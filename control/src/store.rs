@@ -10,6 +10,7 @@ pub mod alarms;
 pub mod audit;
 pub mod commands;
 pub mod customers;
+pub mod deliveries;
 pub mod interval_edits;
 pub mod ledger;
 pub mod meter_events;

@@ -1,11 +1,12 @@
 //! Background work, each loop supervised ([`ingest::supervise`]): the acknowledgement consumer, the
 //! outbox relay to Kafka, the sweeper (deadlines, scheduled commands, ended keep-power), the billing
-//! scheduler and streaming diagnosis (alarms on readings).
+//! scheduler, streaming diagnosis (alarms on readings) and the notifier.
 
 pub mod acks;
 pub mod billing;
 pub mod diagnosis;
 pub mod lake_export;
+pub mod notifier;
 pub mod relay;
 pub mod sweeper;
 

@@ -7,6 +7,7 @@ use ingest::dlt645::RelayAction;
 use super::Control;
 use crate::domain::alarm::AlarmKind;
 use crate::domain::command::{CommandEvent, CommandState};
+use crate::domain::notice::{NoticeFacts, NoticeKind};
 use crate::domain::relay::after_execution;
 use crate::store::accounts::{self, Account};
 use crate::store::commands::{self, switches, Command};
@@ -143,18 +144,15 @@ impl Control {
                 "account relay updated",
             )
             .await?;
-            let (kind, body) = match command.action {
-                RelayAction::Trip => (
-                    "trip_done",
-                    format!("因欠费已停电，余额 {} 元。Power cut for arrears; balance {} yuan.", account.balance, account.balance),
-                ),
-                _ => (
-                    "close_allowed",
-                    "已允许合闸，请按表上按钮恢复供电。Power may be restored: press the button on your meter.".to_string(),
-                ),
+            let kind = match command.action {
+                RelayAction::Trip => NoticeKind::TripDone,
+                _ => NoticeKind::CloseAllowed,
             };
-            self.notice(conn, &account.meter_id, kind, body, now)
-                .await?;
+            let facts = NoticeFacts {
+                balance: Some(account.balance),
+                ..NoticeFacts::about(&account.meter_id)
+            };
+            self.notice(conn, kind, facts, now).await?;
         } else if command.action == RelayAction::Trip && relay_open == Some(false) {
             self.transition(
                 conn,

@@ -10,6 +10,7 @@ use super::audit::Actor;
 use super::Control;
 use crate::domain::alarm::AlarmKind;
 use crate::domain::audit::{AuditAction, Outcome};
+use crate::domain::notice::{NoticeFacts, NoticeKind};
 use crate::store::alarms::{self, AlarmFilter, MeterAlarm};
 use crate::ControlError;
 
@@ -88,6 +89,15 @@ impl Control {
                     };
                     if alarms::insert(&mut tx, &alarm).await? {
                         outcome.raised += 1;
+                        if alarm.severity != analytics::diagnosis::Severity::Info {
+                            let facts = NoticeFacts {
+                                subject: Some(kind.name().to_string()),
+                                detail: Some(alarm.detail.clone()),
+                                ..NoticeFacts::about(meter_id)
+                            };
+                            self.staff_notice(&mut tx, NoticeKind::AlarmRaised, &facts, now)
+                                .await?;
+                        }
                         metrics::counter!("meterlake_alarms_raised_total", "kind" => kind.name())
                             .increment(1);
                         tracing::info!(meter = %meter_id, kind = kind.name(), detail = %alarm.detail, "alarm raised");

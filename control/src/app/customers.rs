@@ -50,7 +50,7 @@ impl CustomerDetails {
             if let Some(value) = value {
                 let shown = match field {
                     Field::Phone | Field::IdNumber => field.normalise(value),
-                    Field::Name | Field::Address => value.to_string(),
+                    Field::Name | Field::Address | Field::Email => value.to_string(),
                 };
                 out.insert(field.as_str().into(), masked(&shown).into());
             }

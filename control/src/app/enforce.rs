@@ -8,11 +8,12 @@ use ingest::dlt645::RelayAction;
 
 use super::Control;
 use crate::domain::command::{CommandEvent, CommandState};
+use crate::domain::notice::{NoticeFacts, NoticeKind};
 use crate::domain::prepaid::PrepaidState;
 use crate::domain::relay::{required_action, RelayState};
 use crate::store::accounts::Account;
 use crate::store::commands::{self, Command};
-use crate::store::records::{self, Notice};
+use crate::store::records;
 use crate::store::Conn;
 use crate::ControlError;
 
@@ -88,19 +89,13 @@ impl Control {
                 None => {
                     self.warn(conn, account, RelayAction::AlarmOn, "pre-trip warning", now)
                         .await?;
-                    self.notice(
-                        conn,
-                        &account.meter_id,
-                        "pre_trip_warning",
-                        format!(
-                            "余额 {} 元已超过透支限额，将于 {} 后停电，请及时缴费。Balance {} yuan: power will be cut after the warning period; please pay.",
-                            account.balance,
-                            humanize(self.rules.timing.warning_lead),
-                            account.balance
-                        ),
-                        now,
-                    )
-                    .await?;
+                    let facts = NoticeFacts {
+                        balance: Some(account.balance),
+                        lead: Some(humanize(self.rules.timing.warning_lead)),
+                        ..NoticeFacts::about(&account.meter_id)
+                    };
+                    self.notice(conn, NoticeKind::PreTripWarning, facts, now)
+                        .await?;
                     account.warned_at = Some(now);
                     now
                 }
@@ -133,27 +128,6 @@ impl Control {
         Ok(())
     }
 
-    /// Queues a notice for the customer.
-    pub(crate) async fn notice(
-        &self,
-        conn: &mut Conn,
-        meter_id: &str,
-        kind: &str,
-        body: String,
-        now: DateTime<Utc>,
-    ) -> Result<(), ControlError> {
-        records::insert_notice(
-            conn,
-            &Notice {
-                meter_id: meter_id.to_string(),
-                kind: kind.to_string(),
-                body,
-                created_at: now,
-            },
-        )
-        .await
-    }
-
     /// Records a prepaid state change on the account and tells the customer when the balance runs low.
     pub(crate) async fn state_changed(
         &self,
@@ -173,22 +147,18 @@ impl Control {
         );
         records::insert_account_event(conn, &account.meter_id, "prepaid_state", &detail, now)
             .await?;
-        let low = match account.state {
-            PrepaidState::Alarm1 => Some("余额不足，请及时缴费。Your balance is low; please top up."),
-            PrepaidState::Alarm2 | PrepaidState::OverdraftZero => {
-                Some("余额即将用尽，请尽快缴费以免停电。Your balance is nearly used up; pay soon to avoid a power cut.")
-            }
+        let crossed = match account.state {
+            PrepaidState::Alarm1 => Some(NoticeKind::BalanceAlarm1),
+            PrepaidState::Alarm2 => Some(NoticeKind::BalanceAlarm2),
+            PrepaidState::OverdraftZero => Some(NoticeKind::BalanceOverdrawn),
             _ => None,
         };
-        if let Some(text) = low.filter(|_| rank(account.state) > rank(before)) {
-            self.notice(
-                conn,
-                &account.meter_id,
-                "low_balance",
-                format!("{text} ({} 元 yuan)", account.balance),
-                now,
-            )
-            .await?;
+        if let Some(kind) = crossed.filter(|_| rank(account.state) > rank(before)) {
+            let facts = NoticeFacts {
+                balance: Some(account.balance),
+                ..NoticeFacts::about(&account.meter_id)
+            };
+            self.notice(conn, kind, facts, now).await?;
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use super::Control;
 use crate::domain::access::Role;
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::money::{add_fen, from_fen, parse_amount, to_fen};
+use crate::domain::notice::{NoticeFacts, NoticeKind};
 use crate::domain::prepaid::{next_state, Change};
 use crate::store::accounts::{self, Account};
 use crate::store::ledger::{self, Entry, EntryKind, PaymentReference};
@@ -148,17 +149,13 @@ impl Control {
             .await?;
         account.state = next_state(before, account.balance, &terms, Change::Recharge);
         self.state_changed(&mut tx, &account, before, now).await?;
-        self.notice(
-            &mut tx,
-            meter_id,
-            "payment_received",
-            format!(
-                "已收到缴费 {amount} 元，余额 {} 元。Payment of {amount} yuan received; balance {} yuan.",
-                account.balance, account.balance
-            ),
-            now,
-        )
-        .await?;
+        let facts = NoticeFacts {
+            balance: Some(account.balance),
+            amount: Some(amount),
+            ..NoticeFacts::about(meter_id)
+        };
+        self.notice(&mut tx, NoticeKind::PaymentReceived, facts, now)
+            .await?;
         let command = self
             .enforce(&mut tx, &mut account, &actor.name, now)
             .await?;

@@ -83,10 +83,16 @@ pub enum AuditAction {
     AlarmCleared,
     /// An interval's value set by a person (VEE edit), with a reason.
     IntervalEdited,
+    /// A customer's notification channels or language changed.
+    NotificationPrefsChanged,
+    /// A feedback ticket opened by a customer.
+    TicketOpened,
+    /// A reply written on a feedback ticket (by staff or the customer), or its status changed.
+    TicketReplied,
 }
 
 /// Every audited action.
-pub const AUDIT_ACTIONS: [AuditAction; 24] = [
+pub const AUDIT_ACTIONS: [AuditAction; 27] = [
     AuditAction::Login,
     AuditAction::Logout,
     AuditAction::OpenAccount,
@@ -111,6 +117,9 @@ pub const AUDIT_ACTIONS: [AuditAction; 24] = [
     AuditAction::AlarmAcknowledged,
     AuditAction::AlarmCleared,
     AuditAction::IntervalEdited,
+    AuditAction::NotificationPrefsChanged,
+    AuditAction::TicketOpened,
+    AuditAction::TicketReplied,
 ];
 
 impl AuditAction {
@@ -141,6 +150,9 @@ impl AuditAction {
             Self::AlarmAcknowledged => "alarm_acknowledged",
             Self::AlarmCleared => "alarm_cleared",
             Self::IntervalEdited => "interval_edited",
+            Self::NotificationPrefsChanged => "notification_prefs_changed",
+            Self::TicketOpened => "ticket_opened",
+            Self::TicketReplied => "ticket_replied",
         }
     }
 

@@ -103,10 +103,11 @@ pub async fn find(
         Field::Name => "name_hash",
         Field::Phone => "phone_hash",
         Field::IdNumber => "id_number_hash",
-        Field::Address => {
-            return Err(ControlError::Invalid(
-                "customers are not searched by address".into(),
-            ))
+        Field::Address | Field::Email => {
+            return Err(ControlError::Invalid(format!(
+                "customers are not searched by {}",
+                field.as_str()
+            )))
         }
     };
     if hashes.is_empty() {

@@ -172,47 +172,76 @@ pub async fn insert_account_event(
     Ok(())
 }
 
-/// A notice for a customer, waiting for the notifier.
+/// A notice for a customer: what they were told (the deliveries carry it to them).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Notice {
+    /// Id.
+    pub id: String,
     /// Meter.
     pub meter_id: String,
-    /// Kind (`low_balance`, `pre_trip_warning`, `trip_done`, `close_allowed`, `payment_received`).
+    /// Kind (`balance_alarm1`, `pre_trip_warning`, `trip_done`, `close_allowed`, `payment_received`, …).
     pub kind: String,
-    /// Text.
+    /// Text (in Chinese; the deliveries word it in each recipient's language).
     pub body: String,
+    /// The facts it was worded from (JSON), for notices written since migration 0008.
+    #[serde(skip)]
+    pub data: Option<String>,
     /// When.
     pub created_at: DateTime<Utc>,
 }
 
-/// Queues a notice.
+/// Records a notice.
 pub async fn insert_notice(conn: &mut Conn, notice: &Notice) -> Result<(), ControlError> {
-    sqlx::query(
-        "INSERT INTO notices (id, meter_id, kind, body, created_at) VALUES ($1, $2, $3, $4, $5)",
+    sql::execute(
+        conn,
+        "INSERT INTO notices (id, meter_id, kind, body, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            (&notice.id).into(),
+            (&notice.meter_id).into(),
+            (&notice.kind).into(),
+            (&notice.body).into(),
+            notice.data.as_deref().into(),
+            micros(notice.created_at).into(),
+        ],
     )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(&notice.meter_id)
-    .bind(&notice.kind)
-    .bind(&notice.body)
-    .bind(micros(notice.created_at))
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 /// A meter's notices, newest first.
 pub async fn notices(conn: &mut Conn, meter_id: &str) -> Result<Vec<Notice>, ControlError> {
-    let statement = "SELECT meter_id, kind, body, created_at FROM notices WHERE meter_id = $1 \
+    let statement =
+        "SELECT id, meter_id, kind, body, data, created_at FROM notices WHERE meter_id = $1 \
                      ORDER BY created_at DESC, id";
     sql::rows(conn, statement, &[meter_id.into()], |row| {
         Ok(Notice {
+            id: row.try_get("id")?,
             meter_id: row.try_get("meter_id")?,
             kind: row.try_get("kind")?,
             body: row.try_get("body")?,
+            data: row.try_get("data")?,
             created_at: instant(row.try_get("created_at")?)?,
         })
     })
     .await
+}
+
+/// Whether a notice of `kind` went to the meter's customer since its last payment (a threshold is
+/// crossed once per payment).
+pub async fn noticed_since_payment(
+    conn: &mut Conn,
+    meter_id: &str,
+    kind: &str,
+) -> Result<bool, ControlError> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM notices WHERE meter_id = $1 AND kind = $2 AND created_at >= \
+         COALESCE((SELECT max(at) FROM ledger WHERE meter_id = $1 AND kind = 'payment'), 0)",
+    )
+    .bind(meter_id)
+    .bind(kind)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(count > 0)
 }
 
 /// A value the service keeps about itself (e.g. the last billed lake version).
