@@ -19,7 +19,7 @@ use crate::store::alarms::AlarmFilter;
 use crate::ControlError;
 use view::{
     alarm_rows, balance_chart, command_rows, customer_view, entry_rows, exemption_rows,
-    notice_rows, AccountView, AlarmRow, CommandRow, CustomerView, EntryRow, ExemptionRow,
+    notice_rows, AccountView, AlarmRow, CommandRow, CustomerView, DeliveryRow, EntryRow, ExemptionRow,
     NoticeRow,
 };
 
@@ -33,6 +33,8 @@ const LEDGER_SHOWN: usize = 20;
 const COMMANDS_SHOWN: i64 = 10;
 /// Alarms listed.
 const ALARMS_SHOWN: i64 = 20;
+/// Notification deliveries listed.
+const DELIVERIES_SHOWN: i64 = 20;
 
 /// What came back from a form (`?done=`).
 #[derive(Debug, Default, serde::Deserialize)]
@@ -54,6 +56,7 @@ struct AccountPage {
     entries: Vec<EntryRow>,
     commands: Vec<CommandRow>,
     notices: Vec<NoticeRow>,
+    deliveries: Vec<DeliveryRow>,
     alarms: Vec<AlarmRow>,
     exemptions: Vec<ExemptionRow>,
     /// A fresh payment reference: sending the form twice books the payment once.
@@ -110,6 +113,7 @@ async fn build(
         })
         .await?;
     let exemptions = c.exemptions(meter).await?;
+    let deliveries = c.deliveries_of(meter, DELIVERIES_SHOWN).await?;
     let now = c.now();
     let (usage, usage_failed) = usage(s, &frame, meter).await;
     Ok(AccountPage {
@@ -120,6 +124,7 @@ async fn build(
         entries: entry_rows(&frame, &entries[..entries.len().min(LEDGER_SHOWN)]),
         commands: command_rows(&frame, &commands),
         notices: notice_rows(&frame, &notices),
+        deliveries: view::delivery_rows(&frame, &deliveries),
         alarms: alarm_rows(&frame, &alarms),
         exemptions: exemption_rows(&frame, &exemptions, now),
         new_reference: format!("web-{}", uuid::Uuid::new_v4().simple()),

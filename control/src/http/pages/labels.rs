@@ -205,3 +205,41 @@ impl Label for analytics::prediction::clusters::UsageClass {
         }
     }
 }
+
+impl Label for crate::domain::notice::NoticeKind {
+    fn names(&self) -> (&'static str, &'static str) {
+        use crate::domain::notice::NoticeKind as K;
+        match self {
+            K::BalanceAlarm1 => ("余额不足", "balance low"),
+            K::BalanceAlarm2 => ("余额即将用尽", "balance nearly used up"),
+            K::BalanceOverdrawn => ("已透支", "overdrawn"),
+            K::PreTripWarning => ("停电预警", "pre-trip warning"),
+            K::TripDone => ("已停电", "power cut"),
+            K::CloseAllowed => ("允许合闸", "close allowed"),
+            K::PaymentReceived => ("缴费成功", "payment received"),
+            K::AlarmRaised => ("告警", "alarm"),
+            K::TicketReplied => ("反馈回复", "ticket reply"),
+        }
+    }
+}
+
+impl Label for crate::store::deliveries::Channel {
+    fn names(&self) -> (&'static str, &'static str) {
+        use crate::store::deliveries::Channel as C;
+        match self {
+            C::Webhook => ("短信/App", "SMS / app"),
+            C::Email => ("电子邮件", "e-mail"),
+        }
+    }
+}
+
+impl Label for crate::store::deliveries::DeliveryState {
+    fn names(&self) -> (&'static str, &'static str) {
+        use crate::store::deliveries::DeliveryState as S;
+        match self {
+            S::Pending => ("待发送", "pending"),
+            S::Sent => ("已送达", "sent"),
+            S::Dead => ("发送失败", "failed"),
+        }
+    }
+}

@@ -7,15 +7,18 @@ use ingest::dlt645::relay::RelayAction;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::super::labels::Label;
+use super::super::locale::Lang;
 use super::super::texts::AccountTexts;
 use super::super::Frame;
 use crate::app::accounts::CommandHistory;
 use crate::app::customers::CustomerDetails;
 use crate::domain::command::CommandState;
+use crate::domain::notice::{wording, Language, NoticeFacts, NoticeKind};
 use crate::domain::prepaid::PrepaidState;
 use crate::pii::masked;
 use crate::store::accounts::Account;
 use crate::store::alarms::MeterAlarm;
+use crate::store::deliveries::Delivery;
 use crate::store::ledger::Entry;
 use crate::store::records::{Exemption, ExemptionKind, Notice};
 
@@ -243,7 +246,7 @@ pub(crate) fn command_rows(frame: &Frame, commands: &[CommandHistory]) -> Vec<Co
         .collect()
 }
 
-/// One notice.
+/// One notice, worded in the page's language.
 pub(crate) struct NoticeRow {
     pub at: String,
     pub kind: String,
@@ -252,13 +255,55 @@ pub(crate) struct NoticeRow {
 
 /// The notices (newest first, at most 20).
 pub(crate) fn notice_rows(frame: &Frame, notices: &[Notice]) -> Vec<NoticeRow> {
+    let lang = match frame.lang {
+        Lang::Zh => Language::Zh,
+        Lang::En => Language::En,
+    };
     notices
         .iter()
         .take(20)
-        .map(|n| NoticeRow {
-            at: frame.at(n.created_at),
-            kind: n.kind.clone(),
-            body: n.body.clone(),
+        .map(|n| {
+            let kind = NoticeKind::parse(&n.kind);
+            let facts = n
+                .data
+                .as_deref()
+                .and_then(|d| serde_json::from_str::<NoticeFacts>(d).ok());
+            let body = match (kind, facts) {
+                (Some(kind), Some(facts)) => wording(kind, &facts, lang).text,
+                _ => n.body.clone(),
+            };
+            NoticeRow {
+                at: frame.at(n.created_at),
+                kind: kind.map_or_else(|| n.kind.clone(), |k| k.label(frame.lang).to_string()),
+                body,
+            }
+        })
+        .collect()
+}
+
+/// One notification on its way, with its delivery state.
+pub(crate) struct DeliveryRow {
+    pub at: String,
+    pub kind: &'static str,
+    pub channel: &'static str,
+    pub state: &'static str,
+    pub state_code: &'static str,
+    pub attempts: i64,
+    pub error: String,
+}
+
+/// The deliveries.
+pub(crate) fn delivery_rows(frame: &Frame, deliveries: &[Delivery]) -> Vec<DeliveryRow> {
+    deliveries
+        .iter()
+        .map(|d| DeliveryRow {
+            at: frame.at(d.created_at),
+            kind: d.kind.label(frame.lang),
+            channel: d.channel.label(frame.lang),
+            state: d.state.label(frame.lang),
+            state_code: d.state.as_str(),
+            attempts: d.attempts,
+            error: d.last_error.clone().unwrap_or_default(),
         })
         .collect()
 }

@@ -73,6 +73,8 @@ pub(crate) struct AccountTexts {
     pub(crate) window: &'static str,
     pub(crate) usage_unavailable: &'static str,
     pub(crate) total: &'static str,
+    pub(crate) deliveries: &'static str,
+    pub(crate) channel: &'static str,
 }
 
 /// 中文.
@@ -147,6 +149,8 @@ pub(crate) static ZH: AccountTexts = AccountTexts {
     window: "评估区间",
     usage_unavailable: "用电数据暂时无法读取。",
     total: "合计",
+    deliveries: "通知发送",
+    channel: "渠道",
 };
 
 /// English.
@@ -221,4 +225,6 @@ pub(crate) static EN: AccountTexts = AccountTexts {
     window: "Window",
     usage_unavailable: "Usage could not be read from the lake just now.",
     total: "Total",
+    deliveries: "Notifications sent",
+    channel: "Channel",
 };
