@@ -15,11 +15,13 @@ pub mod lifecycle;
 pub mod logins;
 pub mod meter_events;
 pub mod notifications;
+pub mod online_payments;
 pub mod payments;
 pub mod reconcile;
 pub mod remote;
 pub mod search;
 pub mod sweep;
+pub mod tickets;
 pub mod usage;
 pub mod users;
 

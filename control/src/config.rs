@@ -57,6 +57,9 @@ pub struct Config {
     pub pii_keys_dir: String,
     /// `[control.notify]`: where notifications go.
     pub notify: crate::notify::NotifyConfig,
+    /// The secret the (simulated) payment provider signs its callbacks with (empty: a random one per
+    /// start; set it when the provider runs elsewhere).
+    pub payment_secret: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -80,6 +83,14 @@ impl std::fmt::Debug for Config {
             .field("sweep_every_ms", &self.sweep_every_ms)
             .field("cashier_refund_limit", &self.cashier_refund_limit)
             .field("notify", &self.notify)
+            .field(
+                "payment_secret",
+                &if self.payment_secret.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
             .field("audit_keys_dir", &self.audit_keys_dir)
             .field("command_keys_dir", &self.command_keys_dir)
             .field("pii_keys_dir", &self.pii_keys_dir)
@@ -111,6 +122,7 @@ impl Default for Config {
             command_keys_dir: "meterlake-data/keys/commands".into(),
             pii_keys_dir: String::new(),
             notify: crate::notify::NotifyConfig::default(),
+            payment_secret: String::new(),
         }
     }
 }

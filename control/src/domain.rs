@@ -2,6 +2,7 @@
 //! machine, trip windows, charge keys and what a search box's text asks for. Nothing here does I/O.
 
 pub mod access;
+pub mod advice;
 pub mod alarm;
 pub mod audit;
 pub mod calendar;
@@ -13,3 +14,4 @@ pub mod prepaid;
 pub mod relay;
 pub mod search;
 pub mod terms;
+pub mod ticket;

@@ -39,6 +39,10 @@ pub struct HttpState {
     pub secure_cookies: bool,
     /// The lake, for the usage charts of the pages (`None`: the pages show no usage).
     pub lake: Option<crate::SessionOpener>,
+    /// The online payment provider customers pay through.
+    pub provider: Arc<dyn crate::provider::PaymentProvider>,
+    /// The simulated provider, when it is the one (its checkout page and callbacks are served here).
+    pub simulated: Option<Arc<crate::provider::SimulatedProvider>>,
 }
 
 /// The OpenAPI 3 document describing every route.

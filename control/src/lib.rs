@@ -12,6 +12,7 @@ pub mod http;
 pub mod notify;
 pub mod pii;
 pub mod pii_export;
+pub mod provider;
 pub mod secrets;
 pub mod service;
 pub mod sql_login;

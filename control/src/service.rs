@@ -227,12 +227,17 @@ pub async fn start(
     let http = listener
         .local_addr()
         .map_err(|e| ControlError::Invalid(format!("control.listen: {e}")))?;
+    let simulated = Arc::new(crate::provider::SimulatedProvider::new(
+        &config.payment_secret,
+    ));
     let app = router(HttpState {
         control: control.clone(),
         supervisor: supervisor.clone(),
         metrics: runtime.metrics.clone(),
         secure_cookies: runtime.tls.is_some(),
         lake: runtime.lake.clone(),
+        provider: simulated.clone(),
+        simulated: Some(simulated),
     });
     let server =
         crate::http::serve::serve_until_shutdown(listener, app, runtime.tls.clone(), shutdown);

@@ -15,9 +15,11 @@ pub mod interval_edits;
 pub mod ledger;
 pub mod meter_events;
 pub mod outbox;
+pub mod payment_orders;
 pub mod records;
 pub mod security_alarms;
 pub mod sql;
+pub mod tickets;
 pub mod users;
 
 use std::str::FromStr;

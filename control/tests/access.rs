@@ -31,6 +31,8 @@ use rust_decimal_macros::dec;
 
 const MINE: &str = "000000000001";
 const THEIRS: &str = "000000000002";
+/// The simulated payment provider's secret in these tests.
+const PROVIDER_SECRET: &str = "a-provider-secret-for-tests";
 
 /// A served API with one user and token per role; the customer owns [`MINE`].
 struct Served {
@@ -86,12 +88,15 @@ async fn serve(backend: Backend) -> Served {
         let token = c.issue_token(&admin, &name, "test", None).await.unwrap();
         tokens.push((role, token.secret));
     }
+    let simulated = std::sync::Arc::new(control::provider::SimulatedProvider::new(PROVIDER_SECRET));
     let app = router(HttpState {
         control: c.clone(),
         supervisor: Supervisor::new(),
         metrics: None,
         secure_cookies: false,
         lake: None,
+        provider: simulated.clone(),
+        simulated: Some(simulated),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

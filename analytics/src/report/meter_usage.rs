@@ -1,9 +1,10 @@
 //! One meter's usage as its account page and its customer see it: measured energy per local day over
-//! a window, the quarter-hour load curve of its last day with readings, and its newest theft score and
-//! usage class when the prediction tables have them.
+//! a window and per month over a year, the quarter-hour load curve of its last day with readings, the
+//! share of its energy in peak hours, and its newest theft score and usage class when the prediction
+//! tables have them.
 
 use arrow::array::Array;
-use chrono::NaiveDate;
+use chrono::{Datelike, Months, NaiveDate};
 
 use super::load_query::{dates, floats, integers, literal};
 use crate::columns::strings;
@@ -24,6 +25,10 @@ pub struct MeterUsage {
     pub theft: Option<(f64, String)>,
     /// The newest usage class and the meter's average daily energy then, kWh.
     pub class: Option<(String, f64)>,
+    /// Measured energy per calendar month (`YYYY-MM`) over the twelve months up to the window's end.
+    pub months: Vec<(String, Option<f64>)>,
+    /// The share of the window's measured energy on the sharp and peak registers (尖 + 峰), 0–1.
+    pub peak_share: Option<f64>,
 }
 
 /// `meter_id`'s usage over `from..=to` (local days). The meter address must be digits only.
@@ -88,11 +93,77 @@ pub async fn meter_usage(
     } else {
         None
     };
+    let months = monthly(session, &meter, to).await?;
+    let peak_share = peak_share(session, &meter, from, to).await?;
     Ok(MeterUsage {
         days,
         curve,
         theft,
         class,
+        months,
+        peak_share,
+    })
+}
+
+/// The first day of the month eleven months before `to`'s.
+fn year_start(to: NaiveDate) -> NaiveDate {
+    let first = to.with_day(1).unwrap_or(to);
+    first.checked_sub_months(Months::new(11)).unwrap_or(first)
+}
+
+/// Measured energy per month over the twelve months up to `to` (every month listed, `None` when it
+/// has no measured day).
+async fn monthly(
+    session: &LakeSession,
+    meter: &str,
+    to: NaiveDate,
+) -> Result<Vec<(String, Option<f64>)>, AnalyticsError> {
+    let start = year_start(to);
+    let batches = session
+        .query(&format!(
+            "SELECT substr(CAST(date AS VARCHAR), 1, 7) AS month, sum(energy_kwh) AS kwh
+             FROM daily_energy WHERE meter_id = {meter} AND date >= DATE '{start}' AND date <= DATE '{to}'
+             GROUP BY substr(CAST(date AS VARCHAR), 1, 7)"
+        ))
+        .await?;
+    let mut by_month = std::collections::BTreeMap::new();
+    for batch in &batches {
+        let names = strings(batch, 0)?;
+        for (i, kwh) in floats(batch, 1)?.into_iter().enumerate() {
+            by_month.insert(names.value(i).to_string(), kwh);
+        }
+    }
+    Ok((0..12)
+        .filter_map(|k| start.checked_add_months(Months::new(k)))
+        .map(|m| {
+            let name = m.format("%Y-%m").to_string();
+            let kwh = by_month.get(&name).copied().flatten();
+            (name, kwh)
+        })
+        .collect())
+}
+
+/// The sharp + peak share of the measured energy over `from..=to`.
+async fn peak_share(
+    session: &LakeSession,
+    meter: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Option<f64>, AnalyticsError> {
+    let batches = session
+        .query(&format!(
+            "SELECT sum(coalesce(energy_t1_kwh, 0) + coalesce(energy_t2_kwh, 0)) AS peak, sum(energy_kwh) AS total
+             FROM interval_energy WHERE meter_id = {meter} AND quality = 'measured'
+             AND date >= DATE '{from}' AND date <= DATE '{to}'"
+        ))
+        .await?;
+    let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
+        return Ok(None);
+    };
+    let (peak, total) = (floats(batch, 0)?[0], floats(batch, 1)?[0]);
+    Ok(match (peak, total) {
+        (Some(peak), Some(total)) if total > 0.0 => Some((peak / total).clamp(0.0, 1.0)),
+        _ => None,
     })
 }
 

@@ -81,6 +81,10 @@ pub enum Right {
     Sql,
     /// On-demand reads and diagnostics on a collector's buses.
     ReadMeters,
+    /// A customer's own self-service: paying online, notification preferences, feedback tickets.
+    SelfService,
+    /// Answering customers' feedback tickets.
+    HandleTickets,
 }
 
 impl Role {
@@ -117,10 +121,17 @@ impl Role {
                     | R::HandleAlarms
                     | R::EditIntervals
                     | R::ReadMeters
+                    | R::HandleTickets
             ),
             Self::Cashier => matches!(
                 right,
-                R::Docs | R::ListAccounts | R::ReadAccount | R::OpenAccount | R::Pay | R::Refund
+                R::Docs
+                    | R::ListAccounts
+                    | R::ReadAccount
+                    | R::OpenAccount
+                    | R::Pay
+                    | R::Refund
+                    | R::HandleTickets
             ),
             Self::Analyst => matches!(
                 right,
@@ -140,7 +151,7 @@ impl Role {
                     | R::ReadMeters
             ),
             Self::Auditor => matches!(right, R::Docs | R::Summary | R::ReadAudit),
-            Self::Customer => matches!(right, R::Docs | R::ReadAccount),
+            Self::Customer => matches!(right, R::Docs | R::ReadAccount | R::SelfService),
         }
     }
 

@@ -7,6 +7,8 @@ mod account;
 mod account_forms;
 mod accounts;
 mod alarms;
+mod checkout;
+mod customer;
 mod dashboard;
 mod form;
 mod labels;
@@ -14,6 +16,7 @@ mod locale;
 mod login;
 mod remote;
 mod texts;
+mod tickets;
 mod usage_view;
 
 use askama::Template;
@@ -47,6 +50,20 @@ pub const PAGE_ROUTES: auth::RouteTable = &[
     ("get", "/alarms", Right::ReadAlarms),
     ("post", "/alarms/{id}/ack", Right::HandleAlarms),
     ("post", "/alarms/{id}/clear", Right::HandleAlarms),
+    ("get", "/my", Right::SelfService),
+    ("get", "/my/{meter}", Right::SelfService),
+    ("post", "/my/{meter}/pay", Right::SelfService),
+    ("get", "/my/{meter}/notifications", Right::SelfService),
+    ("post", "/my/{meter}/notifications", Right::SelfService),
+    ("get", "/my/{meter}/tickets", Right::SelfService),
+    ("post", "/my/{meter}/tickets", Right::SelfService),
+    ("get", "/my/{meter}/tickets/{id}", Right::SelfService),
+    ("post", "/my/{meter}/tickets/{id}", Right::SelfService),
+    ("get", "/pay/sim/{id}", Right::SelfService),
+    ("post", "/pay/sim/{id}", Right::SelfService),
+    ("get", "/tickets", Right::HandleTickets),
+    ("get", "/tickets/{id}", Right::HandleTickets),
+    ("post", "/tickets/{id}/reply", Right::HandleTickets),
 ];
 
 /// Pages that answer without a session: the login form and the language switch.
@@ -54,6 +71,7 @@ pub const PUBLIC_PAGES: &[(&str, &str)] = &[
     ("get", "/login"),
     ("post", "/login"),
     ("get", "/lang/{code}"),
+    ("post", "/pay/callback"),
 ];
 
 /// The pages' router (merged into the service's).
@@ -73,11 +91,31 @@ pub fn router(state: &HttpState) -> Router<HttpState> {
         )
         .route("/alarms", get(alarms::page))
         .route("/alarms/{id}/ack", post(alarms::acknowledge))
-        .route("/alarms/{id}/clear", post(alarms::clear));
+        .route("/alarms/{id}/clear", post(alarms::clear))
+        .route("/my", get(customer::meters))
+        .route("/my/{meter}", get(customer::page))
+        .route("/my/{meter}/pay", post(customer::pay))
+        .route(
+            "/my/{meter}/notifications",
+            get(customer::settings::page).post(customer::settings::save),
+        )
+        .route(
+            "/my/{meter}/tickets",
+            get(tickets::mine).post(tickets::open),
+        )
+        .route(
+            "/my/{meter}/tickets/{id}",
+            get(tickets::my_thread).post(tickets::my_reply),
+        )
+        .route("/pay/sim/{id}", get(checkout::page).post(checkout::decide))
+        .route("/tickets", get(tickets::queue))
+        .route("/tickets/{id}", get(tickets::staff_thread))
+        .route("/tickets/{id}/reply", post(tickets::staff_reply));
     let protected = auth::Guard::pages(state.control.clone(), PAGE_ROUTES).protect(protected);
     Router::new()
         .route("/login", get(login::form).post(login::submit))
         .route("/lang/{code}", get(login::switch_language))
+        .route("/pay/callback", post(checkout::callback))
         .merge(protected)
 }
 
@@ -122,7 +160,7 @@ pub(crate) struct Frame {
 /// One link of the navigation bar.
 pub(crate) struct NavLink {
     /// Where.
-    pub href: &'static str,
+    pub href: String,
     /// Its text.
     pub text: &'static str,
 }
@@ -133,10 +171,14 @@ fn nav_for(role: Role, t: &'static texts::Texts) -> Vec<NavLink> {
         ("/", t.dashboard, Right::Summary),
         ("/accounts", t.account.accounts, Right::ListAccounts),
         ("/alarms", t.alarm.queue, Right::ReadAlarms),
+        ("/tickets", t.my.customer_feedback, Right::HandleTickets),
     ]
     .into_iter()
     .filter(|(_, _, right)| role.allows(*right))
-    .map(|(href, text, _)| NavLink { href, text })
+    .map(|(href, text, _)| NavLink {
+        href: href.to_string(),
+        text,
+    })
     .collect()
 }
 

@@ -19,8 +19,8 @@ use crate::store::alarms::AlarmFilter;
 use crate::ControlError;
 use view::{
     alarm_rows, balance_chart, command_rows, customer_view, entry_rows, exemption_rows,
-    notice_rows, AccountView, AlarmRow, CommandRow, CustomerView, DeliveryRow, EntryRow, ExemptionRow,
-    NoticeRow,
+    notice_rows, AccountView, AlarmRow, CommandRow, CustomerView, DeliveryRow, EntryRow,
+    ExemptionRow, NoticeRow,
 };
 
 pub(crate) use view::Done;

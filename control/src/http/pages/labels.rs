@@ -243,3 +243,38 @@ impl Label for crate::store::deliveries::DeliveryState {
         }
     }
 }
+
+impl Label for crate::domain::ticket::TicketCategory {
+    fn names(&self) -> (&'static str, &'static str) {
+        use crate::domain::ticket::TicketCategory as C;
+        match self {
+            C::Billing => ("电费账单", "bill or charge"),
+            C::Outage => ("停电 / 送电", "no power"),
+            C::Meter => ("电表", "the meter"),
+            C::Payment => ("缴费", "payment"),
+            C::Other => ("其他", "other"),
+        }
+    }
+}
+
+impl Label for crate::domain::ticket::TicketStatus {
+    fn names(&self) -> (&'static str, &'static str) {
+        use crate::domain::ticket::TicketStatus as S;
+        match self {
+            S::Open => ("待处理", "open"),
+            S::Answered => ("已回复", "answered"),
+            S::Closed => ("已关闭", "closed"),
+        }
+    }
+}
+
+impl Label for crate::store::payment_orders::OrderState {
+    fn names(&self) -> (&'static str, &'static str) {
+        use crate::store::payment_orders::OrderState as S;
+        match self {
+            S::Created => ("待支付", "awaiting payment"),
+            S::Paid => ("已支付", "paid"),
+            S::Failed => ("已取消", "cancelled"),
+        }
+    }
+}

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::locale::{Lang, LANG_COOKIE};
 use super::{cookie, local_path, render, PlainFrame};
+use crate::domain::access::Role;
 use crate::http::auth::{origin_of, Caller};
 use crate::http::security::session_cookie;
 use crate::http::{ApiError, HttpState};
@@ -111,7 +112,13 @@ pub async fn submit(State(s): State<HttpState>, request: Request) -> Response {
         .login(&form.username, &form.password, &origin)
         .await
     {
-        Ok((_, issued)) => {
+        Ok((principal, issued)) => {
+            // Customers start on their own page, staff on the dashboard.
+            let next = if next == "/" && principal.role == Role::Customer {
+                "/my".to_string()
+            } else {
+                next
+            };
             let mut response = Redirect::to(&next).into_response();
             let set = session_cookie(&issued.secret, s.secure_cookies);
             if let Ok(value) = set.parse() {

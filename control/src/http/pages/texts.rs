@@ -4,9 +4,11 @@
 
 mod accounts;
 mod alarms;
+mod customer;
 
 pub(crate) use accounts::AccountTexts;
 pub(crate) use alarms::AlarmTexts;
+pub(crate) use customer::CustomerTexts;
 
 /// Every text of the pages, in one language; each field is named for where it appears.
 #[derive(Debug)]
@@ -41,6 +43,8 @@ pub(crate) struct Texts {
     pub(crate) account: &'static AccountTexts,
     /// Texts of the alarm queue.
     pub(crate) alarm: &'static AlarmTexts,
+    /// Texts of the customer pages and tickets.
+    pub(crate) my: &'static CustomerTexts,
     /// Texts of an error page.
     pub(crate) error_title: &'static str,
     pub(crate) back: &'static str,
@@ -75,6 +79,7 @@ pub(crate) static ZH: Texts = Texts {
     updated: "数据时间",
     account: &accounts::ZH,
     alarm: &alarms::ZH,
+    my: &customer::ZH,
     error_title: "无法完成",
     back: "返回",
 };
@@ -108,6 +113,7 @@ pub(crate) static EN: Texts = Texts {
     updated: "As of",
     account: &accounts::EN,
     alarm: &alarms::EN,
+    my: &customer::EN,
     error_title: "Could not be done",
     back: "Back",
 };

@@ -1,0 +1,324 @@
+//! Feedback tickets as pages: the customer's list, new-ticket form and threads under
+//! `/my/{meter}/tickets`, and the staff's queue and threads under `/tickets`, where a reply notifies
+//! the customer. Everything a person wrote is shown as text (escaped by the templates).
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use super::customer::customer_nav;
+use super::form::{done, FormFields};
+use super::labels::Label;
+use super::{failed, render, Frame};
+use crate::app::tickets::TicketThread;
+use crate::domain::ticket::{TicketCategory, TicketStatus};
+use crate::http::auth::Caller;
+use crate::http::HttpState;
+use crate::store::tickets::Ticket;
+use crate::ControlError;
+
+/// A ticket in a list.
+struct TicketRow {
+    id: String,
+    meter_id: String,
+    subject: String,
+    category: &'static str,
+    status: &'static str,
+    status_code: &'static str,
+    updated: String,
+}
+
+fn rows(frame: &Frame, tickets: &[Ticket]) -> Vec<TicketRow> {
+    tickets
+        .iter()
+        .map(|t| TicketRow {
+            id: t.id.clone(),
+            meter_id: t.meter_id.clone(),
+            subject: t.subject.clone(),
+            category: t.category.label(frame.lang),
+            status: t.status.label(frame.lang),
+            status_code: t.status.as_str(),
+            updated: frame.at(t.updated_at),
+        })
+        .collect()
+}
+
+/// One message of a thread.
+struct MessageRow {
+    author: String,
+    from_staff: bool,
+    at: String,
+    body: String,
+}
+
+/// A category choice.
+struct Choice {
+    value: &'static str,
+    label: &'static str,
+}
+
+/// `?done=` after a form.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct DoneQuery {
+    #[serde(default)]
+    done: String,
+}
+
+/// The customer's ticket list and new-ticket form.
+#[derive(Template)]
+#[template(path = "my_tickets.html")]
+struct MyTicketsPage {
+    frame: Frame,
+    meter_id: String,
+    tickets: Vec<TicketRow>,
+    categories: Vec<Choice>,
+    sent: bool,
+}
+
+/// One thread, for the customer (`staff` false) or staff.
+#[derive(Template)]
+#[template(path = "ticket.html")]
+struct ThreadPage {
+    frame: Frame,
+    staff: bool,
+    ticket: TicketRow,
+    messages: Vec<MessageRow>,
+    /// Where the reply form posts.
+    action: String,
+    closed: bool,
+    replied: bool,
+}
+
+/// The staff's queue.
+#[derive(Template)]
+#[template(path = "tickets.html")]
+struct QueuePage {
+    frame: Frame,
+    tickets: Vec<TicketRow>,
+    all: bool,
+}
+
+fn thread_page(
+    frame: Frame,
+    staff: bool,
+    thread: TicketThread,
+    action: String,
+    replied: bool,
+) -> ThreadPage {
+    let messages = thread
+        .messages
+        .iter()
+        .map(|m| MessageRow {
+            author: m.author.clone(),
+            from_staff: m.from_staff,
+            at: frame.at(m.at),
+            body: m.body.clone(),
+        })
+        .collect();
+    let closed = thread.ticket.status == TicketStatus::Closed;
+    let ticket = rows(&frame, std::slice::from_ref(&thread.ticket)).remove(0);
+    ThreadPage {
+        frame,
+        staff,
+        ticket,
+        messages,
+        action,
+        closed,
+        replied,
+    }
+}
+
+/// `GET /my/{meter}/tickets`.
+pub async fn mine(
+    State(s): State<HttpState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(meter): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let path = format!("/my/{meter}/tickets");
+    let mut frame = Frame::new(&s, &caller, &headers, &path);
+    customer_nav(&mut frame, &meter);
+    match s.control.tickets_of(&meter).await {
+        Ok(tickets) => {
+            let categories = TicketCategory::ALL
+                .iter()
+                .map(|c| Choice {
+                    value: c.as_str(),
+                    label: c.label(frame.lang),
+                })
+                .collect();
+            let page = MyTicketsPage {
+                tickets: rows(&frame, &tickets),
+                frame,
+                meter_id: meter,
+                categories,
+                sent: q.done == "sent",
+            };
+            render(StatusCode::OK, &page)
+        }
+        Err(err) => failed(&headers, err, "/my"),
+    }
+}
+
+/// `POST /my/{meter}/tickets`: `category`, `subject`, `message`.
+pub async fn open(
+    State(s): State<HttpState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(meter): Path<String>,
+    body: Bytes,
+) -> Response {
+    let back = format!("/my/{meter}/tickets");
+    let form = FormFields::parse(&body);
+    let opened = async {
+        let name = form.required("category", "the category")?;
+        let category = TicketCategory::parse(name)
+            .ok_or_else(|| ControlError::Invalid(format!("no category {name:?}")))?;
+        s.control
+            .open_ticket(
+                &meter,
+                category,
+                form.text("subject"),
+                form.text("message"),
+                &caller.actor(),
+            )
+            .await
+    };
+    match opened.await {
+        Ok(_) => done(&back, "sent"),
+        Err(err) => failed(&headers, err, &back),
+    }
+}
+
+/// `GET /my/{meter}/tickets/{id}`.
+pub async fn my_thread(
+    State(s): State<HttpState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((meter, id)): Path<(String, String)>,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let path = format!("/my/{meter}/tickets/{id}");
+    let mut frame = Frame::new(&s, &caller, &headers, &path);
+    customer_nav(&mut frame, &meter);
+    match s.control.ticket(&id, Some(&meter)).await {
+        Ok(thread) => render(
+            StatusCode::OK,
+            &thread_page(frame, false, thread, path, q.done == "replied"),
+        ),
+        Err(err) => failed(&headers, err, &format!("/my/{meter}/tickets")),
+    }
+}
+
+/// `POST /my/{meter}/tickets/{id}`: the customer writes again (`message`).
+pub async fn my_reply(
+    State(s): State<HttpState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((meter, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let back = format!("/my/{meter}/tickets/{id}");
+    let form = FormFields::parse(&body);
+    match s
+        .control
+        .reply_ticket(
+            &id,
+            Some(&meter),
+            form.text("message"),
+            false,
+            false,
+            &caller.actor(),
+        )
+        .await
+    {
+        Ok(_) => done(&back, "replied"),
+        Err(err) => failed(&headers, err, &back),
+    }
+}
+
+/// `GET /tickets?show=all`: the staff's queue (open tickets, the longest waiting first).
+pub async fn queue(
+    State(s): State<HttpState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Query(q): Query<QueueQuery>,
+) -> Response {
+    let frame = Frame::new(&s, &caller, &headers, "/tickets");
+    let all = q.show == "all";
+    let status = (!all).then_some(TicketStatus::Open);
+    match s.control.tickets(status).await {
+        Ok(tickets) => render(
+            StatusCode::OK,
+            &QueuePage {
+                tickets: rows(&frame, &tickets),
+                frame,
+                all,
+            },
+        ),
+        Err(err) => failed(&headers, err, "/"),
+    }
+}
+
+/// `?show=all` of the queue.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct QueueQuery {
+    #[serde(default)]
+    show: String,
+}
+
+/// `GET /tickets/{id}`.
+pub async fn staff_thread(
+    State(s): State<HttpState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let path = format!("/tickets/{id}");
+    let frame = Frame::new(&s, &caller, &headers, &path);
+    match s.control.ticket(&id, None).await {
+        Ok(thread) => render(
+            StatusCode::OK,
+            &thread_page(
+                frame,
+                true,
+                thread,
+                format!("{path}/reply"),
+                q.done == "replied",
+            ),
+        ),
+        Err(err) => failed(&headers, err, "/tickets"),
+    }
+}
+
+/// `POST /tickets/{id}/reply`: `message`, and `close=on` to close the ticket with it.
+pub async fn staff_reply(
+    State(s): State<HttpState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let back = format!("/tickets/{id}");
+    let form = FormFields::parse(&body);
+    let close = form.text("close") == "on";
+    match s
+        .control
+        .reply_ticket(
+            &id,
+            None,
+            form.text("message"),
+            close,
+            true,
+            &caller.actor(),
+        )
+        .await
+    {
+        Ok(_) => done(&back, "replied"),
+        Err(err) => failed(&headers, err, &back),
+    }
+}
