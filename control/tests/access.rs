@@ -12,9 +12,12 @@ mod postgres;
 
 #[path = "access/account_pages.rs"]
 mod account_pages;
+#[path = "access/customer_pages.rs"]
+mod customer_pages;
 #[path = "access/pages.rs"]
 mod pages;
 use account_pages::the_account_pages_find_pay_control_and_handle_alarms;
+use customer_pages::a_customer_pays_sets_notices_and_gets_answers;
 use pages::the_pages_sign_in_show_the_dashboard_and_check_forms;
 
 use std::net::SocketAddr;
@@ -572,4 +575,8 @@ on_both_backends!(audit_chain, the_audit_trail_detects_editing_and_deletion);
 on_both_backends!(
     staff_account_pages,
     the_account_pages_find_pay_control_and_handle_alarms
+);
+on_both_backends!(
+    customer_self_service,
+    a_customer_pays_sets_notices_and_gets_answers
 );

@@ -11,7 +11,7 @@ pub(super) fn hidden(page: &str, name: &str) -> String {
 }
 
 /// The `name=value` part of the `Set-Cookie` header for cookie `name`.
-fn set_cookie(answer: &http::Answer, name: &str) -> Option<String> {
+pub(super) fn set_cookie(answer: &http::Answer, name: &str) -> Option<String> {
     answer
         .headers_named("set-cookie")
         .into_iter()
@@ -22,7 +22,7 @@ fn set_cookie(answer: &http::Answer, name: &str) -> Option<String> {
 pub(super) const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 
 /// Fetches the login form and posts `fields` with its one-time token and cookie.
-async fn post_login(s: &Served, fields: &str) -> http::Answer {
+pub(super) async fn post_login(s: &Served, fields: &str) -> http::Answer {
     let form = http::request(s.addr, "GET", "/login?next=%2F", &[], "").await;
     assert_eq!(form.status, 200);
     let token = hidden(&form.body, "token");
