@@ -83,6 +83,8 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     config.control.command_keys_dir = format!("{run_dir}/keys/commands");
     config.control.listen = "127.0.0.1:0".into();
     demo_control_terms(&mut config.control);
+    let receivers = crate::demo_pages::Receivers::start().await?;
+    receivers.configure(&mut config.control);
     // The compressed day reads the meters' event records every four simulated hours, not daily.
     config.collector.event_check_every_rounds = 16;
     let started = Instant::now();
@@ -120,6 +122,12 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
             p.http, user.username, user.password
         );
     }
+    let customer = crate::demo_pages::customer(&p).await?;
+    println!(
+        "  customer page http://{}/my  (log in as {} with password {}: meter {}, made for a phone)",
+        p.http, customer.username, customer.password, customer.meter
+    );
+    println!("  notifications {}", receivers.describe());
     println!(
         "  security      plain HTTP on loopback (demo only); every route needs a login or token. Demo users,\n\
          \x20               random passwords (log in: POST /api/login), API tokens (no expiry; this demo's database only):"
@@ -151,7 +159,10 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         args.intervals, args.interval_ms
     );
 
-    let result = drive(&mut p, &args, started).await;
+    let mut result = drive(&mut p, &args, started).await;
+    if result.is_ok() {
+        result = crate::demo_pages::delivered(&p, &receivers, &customer).await;
+    }
     let stopped = p.shutdown().await;
     result.and(stopped)
 }

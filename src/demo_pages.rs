@@ -1,0 +1,153 @@
+//! The demo's people side: a webhook receiver and an SMTP server on loopback standing in for the SMS /
+//! app provider and the mail relay, a customer login bound to a meter that runs out of money (with
+//! e-mail and app notices), and at the end what reached them.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use control::app::audit::Actor;
+use control::app::notifications::Prefs;
+use control::domain::access::Role;
+use control::domain::notice::Language;
+use control::notify::local::{LocalSmtp, LocalWebhook};
+use control::notify::SmtpSecurity;
+use control::secrets::Password;
+use meterlake::pipeline::Pipeline;
+use rust_decimal::Decimal;
+
+/// The demo's stand-in receivers.
+pub struct Receivers {
+    webhook: LocalWebhook,
+    smtp: LocalSmtp,
+    secret: String,
+}
+
+/// The demo's customer login.
+pub struct DemoCustomer {
+    /// Login name.
+    pub username: String,
+    /// Password (random).
+    pub password: String,
+    /// Their meter.
+    pub meter: String,
+}
+
+impl Receivers {
+    /// Starts both receivers.
+    pub async fn start() -> anyhow::Result<Self> {
+        let secret = control::secrets::new_csrf();
+        Ok(Self {
+            webhook: LocalWebhook::start(&secret, 0).await?,
+            smtp: LocalSmtp::start(0).await?,
+            secret,
+        })
+    }
+
+    /// Points the control service's notifications at them (maintenance staff get alarm e-mails).
+    pub fn configure(&self, control: &mut control::Config) {
+        let notify = &mut control.notify;
+        notify.webhook_url = self.webhook.url();
+        notify.webhook_secret = self.secret.clone();
+        notify.smtp_host = "127.0.0.1".into();
+        notify.smtp_port = self.smtp.addr.port();
+        notify.smtp_security = SmtpSecurity::None;
+        notify.from = "meterlake demo <noreply@meterlake.demo>".into();
+        notify.staff_email = "maintenance@meterlake.demo".into();
+        notify.poll_ms = 200;
+    }
+
+    /// One line on where notifications go.
+    pub fn describe(&self) -> String {
+        format!(
+            "webhook {} (HMAC-signed; stands in for SMS / app push), e-mail over SMTP to {} — local receivers",
+            self.webhook.url(),
+            self.smtp.addr
+        )
+    }
+}
+
+/// Makes `demo-customer`, bound to the first meter that starts nearly empty (it will run out, be cut
+/// off, pay and be reconnected), with notices in the app and by e-mail.
+pub async fn customer(p: &Pipeline) -> anyhow::Result<DemoCustomer> {
+    let accounts = p.control.accounts("", 1000).await?;
+    let meter = accounts
+        .iter()
+        .find(|a| a.balance < Decimal::new(500, 2))
+        .or(accounts.first())
+        .map(|a| a.meter_id.clone())
+        .context("the demo has no accounts")?;
+    let username = "demo-customer".to_string();
+    let password = control::secrets::new_csrf();
+    let actor = Actor::cli();
+    let secret = Password::new(password.clone());
+    match p
+        .control
+        .add_user(&actor, &username, Role::Customer, &secret, &[meter.clone()])
+        .await
+    {
+        Ok(_) => {}
+        Err(control::ControlError::Conflict(_)) => {
+            p.control.reset_password(&actor, &username, &secret).await?;
+        }
+        Err(err) => return Err(err.into()),
+    }
+    let prefs = Prefs {
+        lang: Language::Zh,
+        app_push: true,
+        email: Some("customer@meterlake.demo".into()),
+    };
+    p.control
+        .set_notification_prefs(&meter, &prefs, &actor)
+        .await?;
+    Ok(DemoCustomer {
+        username,
+        password,
+        meter,
+    })
+}
+
+/// Waits briefly for the notifier, then prints what reached the receivers.
+pub async fn delivered(
+    p: &Pipeline,
+    receivers: &Receivers,
+    customer: &DemoCustomer,
+) -> anyhow::Result<()> {
+    for _ in 0..25 {
+        let pending = p
+            .control
+            .delivery_summary()
+            .await?
+            .into_iter()
+            .find(|(state, _)| state == "pending")
+            .map_or(0, |(_, n)| n);
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, hooks) = receivers.webhook.seen();
+    let (_, mails) = receivers.smtp.seen();
+    println!("\nnotifications (outbox → notifier → receivers):");
+    for (state, n) in p.control.delivery_summary().await? {
+        println!("  deliveries {state:<8} {n}");
+    }
+    println!(
+        "  webhook received {} signed messages; SMTP server received {} e-mails",
+        hooks.len(),
+        mails.len()
+    );
+    for notice in p
+        .control
+        .notices(&customer.meter)
+        .await?
+        .iter()
+        .rev()
+        .take(6)
+    {
+        println!(
+            "  to {}: {:<18} {}",
+            customer.meter, notice.kind, notice.body
+        );
+    }
+    Ok(())
+}
