@@ -34,6 +34,12 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/meterlake.conf >/dev/null
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq postgresql
 fi
+# The browser tests drive Debian's Chromium through ChromeDriver (WebDriver), headless and offline.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "installing test prerequisites: chromium chromium-driver" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-noto-cjk
+fi
 # Interop and S3 tests drive Python tools (deltalake, pyarrow, Polars, DuckDB, moto) from a private venv.
 VENV="${METERLAKE_VENV:-$HOME/.cache/meterlake-venv}"
 if ! "$VENV/bin/python" -c "import deltalake, pyarrow, polars, duckdb, moto, boto3, pandas" 2>/dev/null; then

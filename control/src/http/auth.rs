@@ -289,7 +289,11 @@ pub async fn authorize(
         .map(|(_, meter)| meter.to_string())
         .filter(|meter| !principal.sees_meter(meter));
     if let Some(meter) = foreign_meter {
-        return super::ApiError(ControlError::no_account(&meter)).into_response();
+        let err = ControlError::no_account(&meter);
+        if pages {
+            return super::pages::failed(request.headers(), err, "/my");
+        }
+        return super::ApiError(err).into_response();
     }
     request.extensions_mut().insert(principal);
     request.extensions_mut().insert(Origin(origin));

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::locale::{Lang, LANG_COOKIE};
 use super::{cookie, local_path, render, PlainFrame};
-use crate::domain::access::Role;
+use crate::domain::access::{Right, Role};
 use crate::http::auth::{origin_of, Caller};
 use crate::http::security::session_cookie;
 use crate::http::{ApiError, HttpState};
@@ -113,9 +113,8 @@ pub async fn submit(State(s): State<HttpState>, request: Request) -> Response {
         .await
     {
         Ok((principal, issued)) => {
-            // Customers start on their own page, staff on the dashboard.
-            let next = if next == "/" && principal.role == Role::Customer {
-                "/my".to_string()
+            let next = if next == "/" {
+                landing(principal.role).to_string()
             } else {
                 next
             };
@@ -136,6 +135,19 @@ pub async fn submit(State(s): State<HttpState>, request: Request) -> Response {
         }
         Err(err) => ApiError(err).into_response(),
     }
+}
+
+/// Where a role starts: the dashboard, or the first page it may open (a cashier's account search, a
+/// customer's own page).
+fn landing(role: Role) -> &'static str {
+    [
+        ("/", Right::Summary),
+        ("/accounts", Right::ListAccounts),
+        ("/my", Right::SelfService),
+    ]
+    .into_iter()
+    .find(|(_, right)| role.allows(*right))
+    .map_or("/", |(path, _)| path)
 }
 
 /// `POST /logout`: ends the session and returns to the login form.
