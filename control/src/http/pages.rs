@@ -155,6 +155,8 @@ pub(crate) struct Frame {
     pub rights: Role,
     /// The utility's zone, in which instants are shown.
     pub zone: chrono_tz::Tz,
+    /// The product's name in the header (the customers' pages have their own).
+    pub product: &'static str,
 }
 
 /// One link of the navigation bar.
@@ -197,6 +199,11 @@ impl Frame {
             nav: nav_for(role, lang.texts()),
             rights: role,
             zone: s.control.rules().zone,
+            product: if role == Role::Customer {
+                lang.texts().product_customer
+            } else {
+                lang.texts().product
+            },
         }
     }
 
@@ -217,6 +224,8 @@ pub(crate) struct PlainFrame {
     pub lang: Lang,
     /// Its texts.
     pub t: &'static texts::Texts,
+    /// The product's name in the header.
+    pub product: &'static str,
 }
 
 impl PlainFrame {
@@ -226,6 +235,7 @@ impl PlainFrame {
         Self {
             lang,
             t: lang.texts(),
+            product: lang.texts().product,
         }
     }
 }

@@ -14,12 +14,22 @@ use crate::domain::prepaid::PrepaidState;
 use crate::http::auth::Caller;
 use crate::http::{ApiError, HttpState};
 use crate::ControlError;
+use ingest::dlt645::relay::RelayAction;
 
 /// One row of the commands table.
 struct CommandRow {
     action: String,
     state: String,
     count: i64,
+}
+
+/// A stored name in the page's language (the name itself when it is not one of `T`'s).
+fn named<T: Label>(
+    name: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    lang: super::locale::Lang,
+) -> String {
+    parse(name).map_or_else(|| name.to_string(), |v| v.label(lang).to_string())
 }
 
 /// The dashboard page.
@@ -93,8 +103,8 @@ async fn build(s: &HttpState, frame: Frame) -> Result<Dashboard, ControlError> {
         commands: commands
             .into_iter()
             .map(|(action, state, count)| CommandRow {
-                action,
-                state,
+                action: named(&action, RelayAction::parse, frame.lang),
+                state: named(&state, CommandState::parse, frame.lang),
                 count,
             })
             .collect(),

@@ -15,6 +15,8 @@ pub(crate) use customer::CustomerTexts;
 pub(crate) struct Texts {
     /// The product's name in the header.
     pub(crate) product: &'static str,
+    /// The product's name on the customers' pages.
+    pub(crate) product_customer: &'static str,
     pub(crate) login_title: &'static str,
     pub(crate) username: &'static str,
     pub(crate) password: &'static str,
@@ -53,6 +55,7 @@ pub(crate) struct Texts {
 /// 中文.
 pub(crate) static ZH: Texts = Texts {
     product: "单相费控智能电能表 · 运营平台",
+    product_customer: "网上营业厅",
     login_title: "登录",
     username: "用户名",
     password: "密码",
@@ -87,6 +90,7 @@ pub(crate) static ZH: Texts = Texts {
 /// English.
 pub(crate) static EN: Texts = Texts {
     product: "Prepaid smart meters · operations",
+    product_customer: "Online service hall",
     login_title: "Sign in",
     username: "Username",
     password: "Password",
