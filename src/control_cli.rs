@@ -111,12 +111,7 @@ async fn serve(config: Config, brokers: Option<String>) -> anyhow::Result<()> {
         .context("installing the metrics recorder")?;
     let lake = store::LakeLocation::parse(&config.lake.location)?;
     let registry = std::path::PathBuf::from(&config.lake.registry);
-    let open_session: control::SessionOpener = Arc::new(move || {
-        let (lake, registry) = (lake.clone(), registry.clone());
-        Box::pin(async move {
-            analytics::LakeSession::open_with_registry(&lake, zone, None, Some(&registry)).await
-        })
-    });
+    let open_session = meterlake::pipeline::session_opener(lake, zone, registry);
     let (shutdown, shutdown_rx) = watch::channel(false);
     let running = control::start(
         control::Runtime {

@@ -50,6 +50,21 @@ pub struct PipelineOptions {
     pub faults: ingest::sim::FaultConfig,
 }
 
+/// Opens query sessions at the lake's newest version with the meter registry: the control service's
+/// billing scheduler and pages read through it.
+pub fn session_opener(
+    lake: store::LakeLocation,
+    zone: chrono_tz::Tz,
+    registry: std::path::PathBuf,
+) -> control::SessionOpener {
+    std::sync::Arc::new(move || {
+        let (lake, registry) = (lake.clone(), registry.clone());
+        Box::pin(async move {
+            analytics::LakeSession::open_with_registry(&lake, zone, None, Some(&registry)).await
+        })
+    })
+}
+
 /// A staff user the pipeline makes for the demo and tests. `Debug` leaves the secrets out.
 #[derive(Clone)]
 pub struct DemoUser {
@@ -291,8 +306,13 @@ impl Pipeline {
                 topics: topics.clone(),
                 zone,
                 clock: Arc::new(clock.clone()),
-                // The pipeline's owner drives billing passes on the simulated clock.
-                lake: None,
+                // The pages read the lake; the pipeline's owner drives billing passes on the simulated
+                // clock (`billing_every_s` = 0 keeps the scheduler off).
+                lake: Some(session_opener(
+                    lake_location.clone(),
+                    zone,
+                    registry.clone(),
+                )),
                 metrics: None,
                 // The demo and the tests listen on loopback only, in plaintext.
                 tls: None,

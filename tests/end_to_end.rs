@@ -61,6 +61,73 @@ async fn http_post(
     )
 }
 
+/// GETs `path` with a bearer token: status, head and body (a chunked body is left as sent).
+async fn http_get(addr: std::net::SocketAddr, token: &str, path: &str) -> (u16, String, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status: u16 = response[9..12].parse().unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (status, head.to_string(), body.to_string())
+}
+
+/// The pages that read the lake: a meter's usage charts and an area's load report with its CSV.
+async fn pages_read_the_lake(p: &Pipeline) {
+    let (status, _, page) = http_get(
+        p.http,
+        p.token(Role::Operator),
+        &format!("/accounts/{POOR}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("id=\"chart-daily\"") && page.contains("id=\"chart-curve\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("<polyline"),
+        "the last day's load curve is drawn"
+    );
+    let analyst = p.token(Role::Analyst);
+    let (status, _, form) = http_get(p.http, analyst, "/reports").await;
+    assert_eq!(status, 200, "{form}");
+    let marker = "<option value=\"";
+    let area = form[form.find(marker).expect("an area to choose") + marker.len()..]
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let query = format!("area={area}&from=2026-10-01&to=2026-10-01");
+    let (status, _, report) = http_get(p.http, analyst, &format!("/reports/load?{query}")).await;
+    assert_eq!(status, 200, "{report}");
+    assert!(
+        report.contains("id=\"report\"") && report.contains("<svg"),
+        "{report}"
+    );
+    let (status, head, csv) =
+        http_get(p.http, analyst, &format!("/reports/load.csv?{query}")).await;
+    assert_eq!(status, 200, "{csv}");
+    assert!(
+        head.to_ascii_lowercase().contains("content-type: text/csv"),
+        "{head}"
+    );
+    assert!(head.contains("attachment; filename=\"load-"), "{head}");
+    assert!(csv.contains("2026-10-01"), "{csv}");
+    let (status, _, _) = http_get(
+        p.http,
+        analyst,
+        "/reports/load?area=x&from=2026-10-02&to=2026-10-01",
+    )
+    .await;
+    assert_eq!(status, 422, "a backwards range is refused");
+    let (status, _, _) = http_get(p.http, p.token(Role::Cashier), "/reports").await;
+    assert_eq!(status, 403);
+}
+
 async fn balance(p: &Pipeline, meter: &str) -> Decimal {
     p.control.account(meter).await.unwrap().balance
 }
@@ -219,6 +286,8 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
         control::domain::relay::RelayState::Closed,
         "the meter reported its closed relay after the button press"
     );
+
+    pages_read_the_lake(&p).await;
 
     // A third-party JSON batch lands in the lake; a garbage message becomes a dead letter and the sink goes on.
     let producer = ingest::kafka::producer(&ingest::kafka::KafkaSettings {

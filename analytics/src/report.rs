@@ -8,6 +8,7 @@
 pub mod export;
 pub mod html;
 pub mod load_query;
+pub mod meter_bills;
 pub mod meter_usage;
 pub mod stats;
 pub mod svg;

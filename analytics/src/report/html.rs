@@ -34,6 +34,15 @@ pub fn render(report: &LoadReport) -> String {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body><h1>{t}</h1>",
         t = escape(&title)
     );
+    page.push_str(&body(report));
+    page.push_str("</body></html>");
+    page
+}
+
+/// The report's content without the document around it (summary, charts, tables, the note on units),
+/// for embedding in another page.
+pub fn body(report: &LoadReport) -> String {
+    let mut page = String::new();
     summary(&mut page, report);
     charts(&mut page, report);
     days_table(&mut page, report);
@@ -43,7 +52,7 @@ pub fn render(report: &LoadReport) -> String {
         page,
         "<p class=\"muted\">Dates and times are local ({zone}). Loads are quarter-hour averages of the area's \
          customer meters (measured intervals only; missing intervals are never counted as zero). Lake version \
-         {version}.</p></body></html>",
+         {version}.</p>",
         zone = escape(&report.zone),
         version = report
             .lake_version

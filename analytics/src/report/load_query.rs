@@ -74,6 +74,22 @@ pub(crate) fn dates(batch: &RecordBatch, i: usize) -> Result<Vec<NaiveDate>, Ana
         .collect()
 }
 
+/// The transformer areas with customer meters in the registry, in order (none without a registry).
+pub async fn area_ids(session: &LakeSession) -> Result<Vec<String>, AnalyticsError> {
+    if !session.context().table_exist("meters")? {
+        return Ok(Vec::new());
+    }
+    let batches = session
+        .query("SELECT DISTINCT area_id FROM meters WHERE kind = 'customer' AND area_id IS NOT NULL ORDER BY area_id")
+        .await?;
+    let mut areas = Vec::new();
+    for batch in &batches {
+        let ids = strings(batch, 0)?;
+        areas.extend((0..ids.len()).map(|r| ids.value(r).to_string()));
+    }
+    Ok(areas)
+}
+
 /// The registry's row for `area`, or an error naming it if the registry does not know it.
 pub async fn area_facts(session: &LakeSession, area: &str) -> Result<AreaFacts, AnalyticsError> {
     let area_sql = literal(area);

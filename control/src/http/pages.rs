@@ -6,6 +6,7 @@
 mod account;
 mod account_forms;
 mod accounts;
+mod admin;
 mod alarms;
 mod checkout;
 mod customer;
@@ -15,6 +16,7 @@ mod labels;
 mod locale;
 mod login;
 mod remote;
+mod reports;
 mod texts;
 mod tickets;
 mod usage_view;
@@ -64,6 +66,13 @@ pub const PAGE_ROUTES: auth::RouteTable = &[
     ("get", "/tickets", Right::HandleTickets),
     ("get", "/tickets/{id}", Right::HandleTickets),
     ("post", "/tickets/{id}/reply", Right::HandleTickets),
+    ("get", "/reports", Right::Sql),
+    ("get", "/reports/load", Right::Sql),
+    ("get", "/reports/load.csv", Right::Sql),
+    ("get", "/audit", Right::ReadAudit),
+    ("get", "/users", Right::ManageUsers),
+    ("post", "/users", Right::ManageUsers),
+    ("post", "/users/{name}", Right::ManageUsers),
 ];
 
 /// Pages that answer without a session: the login form and the language switch.
@@ -110,7 +119,13 @@ pub fn router(state: &HttpState) -> Router<HttpState> {
         .route("/pay/sim/{id}", get(checkout::page).post(checkout::decide))
         .route("/tickets", get(tickets::queue))
         .route("/tickets/{id}", get(tickets::staff_thread))
-        .route("/tickets/{id}/reply", post(tickets::staff_reply));
+        .route("/tickets/{id}/reply", post(tickets::staff_reply))
+        .route("/reports", get(reports::page))
+        .route("/reports/load", get(reports::page))
+        .route("/reports/load.csv", get(reports::csv))
+        .route("/audit", get(admin::audit))
+        .route("/users", get(admin::users).post(admin::add_user))
+        .route("/users/{name}", post(admin::change_user));
     let protected = auth::Guard::pages(state.control.clone(), PAGE_ROUTES).protect(protected);
     Router::new()
         .route("/login", get(login::form).post(login::submit))
@@ -174,6 +189,9 @@ fn nav_for(role: Role, t: &'static texts::Texts) -> Vec<NavLink> {
         ("/accounts", t.account.accounts, Right::ListAccounts),
         ("/alarms", t.alarm.queue, Right::ReadAlarms),
         ("/tickets", t.my.customer_feedback, Right::HandleTickets),
+        ("/reports", t.report.title, Right::Sql),
+        ("/audit", t.report.audit, Right::ReadAudit),
+        ("/users", t.report.users, Right::ManageUsers),
     ]
     .into_iter()
     .filter(|(_, _, right)| role.allows(*right))

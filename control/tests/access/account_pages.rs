@@ -225,4 +225,71 @@ pub(super) async fn the_account_pages_find_pay_control_and_handle_alarms(backend
         .contains("id=\"no-alarms\""));
     // An operator reads the queue; a cashier may not.
     assert_eq!(get(&s, &cashier, "/alarms").await.status, 403);
+
+    // The auditor reads the trail with its chain checked; the admin manages users.
+    let auditor = sign_in(&s, "user-auditor").await;
+    let trail = get(&s, &auditor, "/audit").await;
+    assert_eq!(trail.status, 200, "{}", trail.body);
+    assert!(trail.body.contains("id=\"chain\"") && trail.body.contains("class=\"done\""));
+    assert!(trail.body.contains("alarm_cleared") && trail.body.contains("payment"));
+    assert_eq!(get(&s, &auditor, "/users").await.status, 403);
+    let admin = sign_in(&s, "user-admin").await;
+    let users = get(&s, &admin, "/users").await;
+    assert!(users.body.contains("data-user=\"user-cashier\""));
+    let form = |fields: &str| {
+        let csrf = hidden(&users.body, "csrf");
+        format!("{fields}&csrf={csrf}")
+    };
+    let add = |body: String| {
+        let admin = admin.clone();
+        let addr = s.addr;
+        async move {
+            http::request(
+                addr,
+                "POST",
+                "/users",
+                &[FORM, ("Cookie", admin.as_str())],
+                &body,
+            )
+            .await
+        }
+    };
+    let added = add(form(
+        "username=cashier-new&role=cashier&password=another+long+secret",
+    ))
+    .await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    assert_eq!(
+        add(form(
+            "username=Bad+Name&role=cashier&password=another+long+secret"
+        ))
+        .await
+        .status,
+        422
+    );
+    assert_eq!(
+        add(form(
+            "username=x2&role=emperor&password=another+long+secret"
+        ))
+        .await
+        .status,
+        422
+    );
+    let change = http::request(
+        s.addr,
+        "POST",
+        "/users/cashier-new",
+        &[FORM, ("Cookie", admin.as_str())],
+        &form("role=operator&disabled=on"),
+    )
+    .await;
+    assert_eq!(change.status, 303, "{}", change.body);
+    let user = c
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == "cashier-new")
+        .unwrap();
+    assert_eq!((user.role, user.disabled), (Role::Operator, true));
 }

@@ -70,21 +70,40 @@ struct AccountPage {
     /// Usage from the lake (`None`: no lake, or it could not be read: `usage_failed`).
     usage: Option<UsageView>,
     usage_failed: bool,
+    /// Bills from the lake, newest first.
+    bills: Vec<view::BillView>,
 }
+
+/// Bills shown.
+const BILLS_SHOWN: usize = 12;
 
 /// Days of daily usage shown.
 const USAGE_DAYS: i64 = 30;
 
-/// The usage part, or why it is missing; a lake that cannot be read leaves the rest of the page.
-async fn usage(s: &HttpState, frame: &Frame, meter: &str) -> (Option<UsageView>, bool) {
+/// The usage and bills, or whether the lake failed; a lake that cannot be read leaves the rest of
+/// the page.
+async fn from_lake(
+    s: &HttpState,
+    frame: &Frame,
+    meter: &str,
+) -> (Option<UsageView>, Vec<view::BillView>, bool) {
     let Some(lake) = &s.lake else {
-        return (None, false);
+        return (None, Vec::new(), false);
     };
-    match s.control.usage(lake, meter, USAGE_DAYS).await {
-        Ok(usage) => (Some(UsageView::new(frame, &usage)), false),
+    let read = async {
+        let usage = s.control.usage(lake, meter, USAGE_DAYS).await?;
+        let bills = s.control.bills(lake, meter, BILLS_SHOWN).await?;
+        Ok::<_, ControlError>((usage, bills))
+    };
+    match read.await {
+        Ok((usage, bills)) => (
+            Some(UsageView::new(frame, &usage)),
+            view::bill_views(frame, &bills),
+            false,
+        ),
         Err(err) => {
-            tracing::warn!(meter, error = %err, "the account page could not read usage from the lake");
-            (None, true)
+            tracing::warn!(meter, error = %err, "the account page could not read the lake");
+            (None, Vec::new(), true)
         }
     }
 }
@@ -115,7 +134,7 @@ async fn build(
     let exemptions = c.exemptions(meter).await?;
     let deliveries = c.deliveries_of(meter, DELIVERIES_SHOWN).await?;
     let now = c.now();
-    let (usage, usage_failed) = usage(s, &frame, meter).await;
+    let (usage, bills, usage_failed) = from_lake(s, &frame, meter).await;
     Ok(AccountPage {
         account: AccountView::new(&frame, &account),
         customer: customer_view(&frame, customer),
@@ -136,6 +155,7 @@ async fn build(
         exemption_kinds: view::exemption_choices(&frame),
         usage,
         usage_failed,
+        bills,
         frame,
     })
 }

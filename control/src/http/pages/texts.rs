@@ -5,10 +5,12 @@
 mod accounts;
 mod alarms;
 mod customer;
+mod reports;
 
 pub(crate) use accounts::AccountTexts;
 pub(crate) use alarms::AlarmTexts;
 pub(crate) use customer::CustomerTexts;
+pub(crate) use reports::ReportTexts;
 
 /// Every text of the pages, in one language; each field is named for where it appears.
 #[derive(Debug)]
@@ -47,6 +49,8 @@ pub(crate) struct Texts {
     pub(crate) alarm: &'static AlarmTexts,
     /// Texts of the customer pages and tickets.
     pub(crate) my: &'static CustomerTexts,
+    /// Texts of the report, audit and user pages.
+    pub(crate) report: &'static ReportTexts,
     /// Texts of an error page.
     pub(crate) error_title: &'static str,
     pub(crate) back: &'static str,
@@ -83,6 +87,7 @@ pub(crate) static ZH: Texts = Texts {
     account: &accounts::ZH,
     alarm: &alarms::ZH,
     my: &customer::ZH,
+    report: &reports::ZH,
     error_title: "无法完成",
     back: "返回",
 };
@@ -118,6 +123,7 @@ pub(crate) static EN: Texts = Texts {
     account: &accounts::EN,
     alarm: &alarms::EN,
     my: &customer::EN,
+    report: &reports::EN,
     error_title: "Could not be done",
     back: "Back",
 };
