@@ -82,7 +82,13 @@ pub async fn customer(p: &Pipeline) -> anyhow::Result<DemoCustomer> {
     let secret = Password::new(password.clone());
     match p
         .control
-        .add_user(&actor, &username, Role::Customer, &secret, &[meter.clone()])
+        .add_user(
+            &actor,
+            &username,
+            Role::Customer,
+            &secret,
+            std::slice::from_ref(&meter),
+        )
         .await
     {
         Ok(_) => {}

@@ -61,12 +61,12 @@ pub async fn meter_bills(
         let (period, plan, kwh) = (strings(batch, 0)?, strings(batch, 1)?, strings(batch, 2)?);
         let (estimated, total, lines) =
             (integers(batch, 3)?, strings(batch, 4)?, strings(batch, 5)?);
-        for r in 0..batch.num_rows() {
+        for (r, estimated_intervals) in estimated.into_iter().enumerate() {
             bills.push(StoredBill {
                 period: period.value(r).to_string(),
                 plan: plan.value(r).to_string(),
                 billed_kwh: decimal(kwh.value(r), "billed_kwh")?,
-                estimated_intervals: estimated[r],
+                estimated_intervals,
                 total: decimal(total.value(r), "total")?,
                 lines: serde_json::from_str(lines.value(r))
                     .map_err(|e| AnalyticsError::Shape(format!("bills.lines: {e}")))?,

@@ -39,7 +39,10 @@ pub(super) async fn sign_in(s: &Served, user: &str) -> String {
     assert_eq!(done.status, 303, "{}", done.body);
     // Each role lands on the first page it may open.
     let landing = done.header("location").unwrap();
-    assert!(["/", "/accounts", "/my"].contains(&landing), "{user}: {landing}");
+    assert!(
+        ["/", "/accounts", "/my"].contains(&landing),
+        "{user}: {landing}"
+    );
     set_cookie(&done, "meterlake_session").expect("a session cookie")
 }
 
