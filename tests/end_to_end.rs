@@ -75,8 +75,20 @@ async fn http_get(addr: std::net::SocketAddr, token: &str, path: &str) -> (u16, 
     (status, head.to_string(), body.to_string())
 }
 
-/// The pages that read the lake: a meter's usage charts and an area's load report with its CSV.
+/// The pages that read the lake: the dashboard's fleet figures, a meter's usage charts and an area's
+/// load report with its CSV.
 async fn pages_read_the_lake(p: &Pipeline) {
+    let (status, _, dashboard) = http_get(p.http, p.token(Role::Operator), "/").await;
+    assert_eq!(status, 200, "{dashboard}");
+    assert!(
+        dashboard.contains("id=\"meters-online\">4 / 4<"),
+        "{dashboard}"
+    );
+    assert!(dashboard.contains("id=\"chart-collection\""), "{dashboard}");
+    assert!(
+        dashboard.contains("id=\"trips-today\">1 / 1<"),
+        "one trip and one reconnect today"
+    );
     let (status, _, page) = http_get(
         p.http,
         p.token(Role::Operator),

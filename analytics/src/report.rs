@@ -6,6 +6,7 @@
 //! defined in [`stats`].
 
 pub mod export;
+pub mod fleet_status;
 pub mod html;
 pub mod load_query;
 pub mod meter_bills;

@@ -189,6 +189,16 @@ impl Control {
         commands::summary(&mut *self.db.conn().await?).await
     }
 
+    /// Commands finished since the start of today (local), counted by action: trips and reconnects.
+    pub async fn done_today(&self) -> Result<Vec<(String, i64)>, ControlError> {
+        let zone = self.rules().zone;
+        let today = self.now().with_timezone(&zone).date_naive();
+        let midnight = analytics::local_days::span(zone, today, today)
+            .map(|(start, _)| start)
+            .unwrap_or_else(|_| self.now());
+        commands::done_since(&mut *self.db.conn().await?, midnight).await
+    }
+
     /// Accounts counted by prepaid state.
     pub async fn state_summary(&self) -> Result<Vec<(String, i64)>, ControlError> {
         accounts::count_by_state(&mut *self.db.conn().await?).await

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 
+use analytics::report::fleet_status::{fleet_status, FleetStatus};
 use analytics::report::meter_bills::{meter_bills, StoredBill};
 use analytics::report::meter_usage::{meter_usage, MeterUsage};
 use analytics::report::{build_load_report, LoadReport, LoadReportRequest};
@@ -71,6 +72,19 @@ impl Control {
     ) -> Result<LoadReport, ControlError> {
         on_lake(lake, move |session| async move {
             build_load_report(&session, &request, &mut |_| {}).await
+        })
+        .await
+    }
+
+    /// The fleet at a glance: meters heard from in the last hour, collection success per area and day.
+    pub async fn fleet_status(
+        &self,
+        lake: &SessionOpener,
+        days: i64,
+    ) -> Result<FleetStatus, ControlError> {
+        let now = self.now();
+        on_lake(lake, move |session| async move {
+            fleet_status(&session, now, days).await
         })
         .await
     }

@@ -354,6 +354,20 @@ pub async fn summary(conn: &mut Conn) -> Result<Vec<(String, String, i64)>, Cont
     .await?)
 }
 
+/// Commands finished (`done`) at or after `since`, counted by action.
+pub async fn done_since(
+    conn: &mut Conn,
+    since: DateTime<Utc>,
+) -> Result<Vec<(String, i64)>, ControlError> {
+    Ok(sqlx::query_as(
+        "SELECT c.action, count(*) FROM command_events e JOIN commands c ON c.command_id = e.command_id \
+         WHERE e.to_state = 'done' AND e.at >= $1 GROUP BY c.action ORDER BY c.action",
+    )
+    .bind(micros(since))
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// Commands in `state`.
 pub async fn count_in(conn: &mut Conn, state: CommandState) -> Result<i64, ControlError> {
     Ok(

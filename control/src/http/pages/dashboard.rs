@@ -1,6 +1,7 @@
 //! The staff dashboard: accounts by prepaid state, open alarms by severity, and the remote-control
 //! commands by state, as tiles, charts (server-rendered SVG) and a table.
 
+use analytics::report::fleet_status::FleetStatus;
 use analytics::report::svg::{chart, ChartKind, Series};
 use askama::Template;
 use axum::extract::State;
@@ -46,6 +47,62 @@ struct Dashboard {
     commands: Vec<CommandRow>,
     /// When the figures were read, in the utility's zone.
     updated: String,
+    trips_today: i64,
+    reconnects_today: i64,
+    /// From the lake, when the service has one: meters heard in the last hour of those registered,
+    /// and the collection chart.
+    online: Option<(u64, u64)>,
+    collection_chart: String,
+}
+
+/// Days of collection success shown.
+const COLLECTION_DAYS: i64 = 7;
+/// Areas drawn on the collection chart (the worst first).
+const AREAS_DRAWN: usize = 6;
+/// Colours of the areas' lines.
+const PALETTE: [&str; AREAS_DRAWN] = [
+    "#2f6fbd", "#c25b12", "#3c8d5a", "#8e44ad", "#b3261e", "#5b6776",
+];
+
+/// The collection success chart: the areas with the lowest average first, in percent.
+fn collection_chart(frame: &Frame, status: &FleetStatus) -> String {
+    let t = frame.t;
+    let mut areas: Vec<&(String, Vec<(chrono::NaiveDate, Option<f64>)>)> =
+        status.collection.iter().collect();
+    let average = |days: &[(chrono::NaiveDate, Option<f64>)]| {
+        let known: Vec<f64> = days.iter().filter_map(|(_, r)| *r).collect();
+        if known.is_empty() {
+            1.0
+        } else {
+            known.iter().sum::<f64>() / known.len() as f64
+        }
+    };
+    areas.sort_by(|a, b| average(&a.1).total_cmp(&average(&b.1)));
+    areas.truncate(AREAS_DRAWN);
+    let Some((_, first)) = areas.first() else {
+        return String::new();
+    };
+    let labels: Vec<String> = first
+        .iter()
+        .map(|(d, _)| d.format("%m-%d").to_string())
+        .collect();
+    let series: Vec<Series> = areas
+        .iter()
+        .zip(PALETTE)
+        .map(|((area, days), color)| Series {
+            name: area,
+            color,
+            values: days.iter().map(|(_, r)| r.map(|r| r * 100.0)).collect(),
+        })
+        .collect();
+    chart(
+        ChartKind::Line,
+        t.collection_by_area,
+        "%",
+        &labels,
+        &series,
+        1,
+    )
 }
 
 /// A bar chart of `counts` (label, value) in the dashboard's style.
@@ -82,6 +139,23 @@ async fn build(s: &HttpState, frame: Frame) -> Result<Dashboard, ControlError> {
         })
         .collect();
     let alarms = c.open_alarm_counts().await?;
+    let done_today = c.done_today().await?;
+    let done = |action: RelayAction| {
+        done_today
+            .iter()
+            .find(|(a, _)| a == action.as_str())
+            .map_or(0, |(_, n)| *n)
+    };
+    let lake = match &s.lake {
+        Some(lake) => match c.fleet_status(lake, COLLECTION_DAYS).await {
+            Ok(status) => Some(status),
+            Err(err) => {
+                tracing::warn!(error = %err, "the dashboard could not read the lake");
+                None
+            }
+        },
+        None => None,
+    };
     let commands = c.command_summary().await?;
     let in_flight = commands
         .iter()
@@ -109,6 +183,15 @@ async fn build(s: &HttpState, frame: Frame) -> Result<Dashboard, ControlError> {
             })
             .collect(),
         updated: frame.at(c.now()),
+        trips_today: done(RelayAction::Trip),
+        reconnects_today: done(RelayAction::CloseAllowed) + done(RelayAction::Close),
+        online: lake
+            .as_ref()
+            .map(|l| (l.meters_online, l.meters_registered)),
+        collection_chart: lake
+            .as_ref()
+            .map(|l| collection_chart(&frame, l))
+            .unwrap_or_default(),
         frame,
     })
 }
