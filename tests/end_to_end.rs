@@ -89,6 +89,16 @@ async fn pages_read_the_lake(p: &Pipeline) {
         dashboard.contains("id=\"trips-today\">1 / 1<"),
         "one trip and one reconnect today"
     );
+    // October's bill for POOR in the lake's `bills` table, as `meterlake bill` writes it.
+    use analytics::billing::period_run::{bill_period, store_bills, MonthPeriod};
+    let session = p.session().await.unwrap();
+    let period = MonthPeriod::parse("2026-10").unwrap();
+    let plan = p.control.rules().default_plan.clone();
+    let bills = bill_period(&session, period, &plan, Some(POOR), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(bills.len(), 1);
+    store_bills(&p.lake, period, &bills).await.unwrap();
     let (status, _, page) = http_get(
         p.http,
         p.token(Role::Operator),
@@ -103,6 +113,14 @@ async fn pages_read_the_lake(p: &Pipeline) {
     assert!(
         page.contains("<polyline"),
         "the last day's load curve is drawn"
+    );
+    assert!(
+        page.contains("id=\"bills\"") && page.contains("<td>2026-10</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td>valley</td>"),
+        "the bill's line items: {page}"
     );
     let analyst = p.token(Role::Analyst);
     let (status, _, form) = http_get(p.http, analyst, "/reports").await;

@@ -208,6 +208,10 @@ async fn deliveries_survive_failing_receivers(backend: Backend) {
     );
     let text = mails[0].1.replace("=\r\n", ""); // quoted-printable soft breaks
     assert!(text.contains("150.00 yuan"), "{text}");
+    assert!(
+        text.contains("Dear customer,"),
+        "the e-mail template: {text}"
+    );
 
     // A receiver that never recovers: the delivery is dead after its attempts, and stays dead.
     let down = LocalWebhook::start(SECRET, usize::MAX).await.unwrap();

@@ -12,6 +12,9 @@ use super::slots_of_day;
 use crate::columns::strings;
 use crate::{AnalyticsError, LakeSession};
 
+/// One area's collection success per local day (0–1; `None` for a day with no scheduled reading).
+pub type AreaCollection = (String, Vec<(NaiveDate, Option<f64>)>);
+
 /// What the dashboard shows from the lake.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FleetStatus {
@@ -20,7 +23,7 @@ pub struct FleetStatus {
     /// Customer meters in the registry.
     pub meters_registered: u64,
     /// Per area, each day's collection success (0–1; `None` for a day with no scheduled reading).
-    pub collection: Vec<(String, Vec<(NaiveDate, Option<f64>)>)>,
+    pub collection: Vec<AreaCollection>,
 }
 
 /// The fleet's status at `now` with collection success over the `days` local days up to today.

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::audit::Actor;
 use super::Control;
 use crate::domain::audit::{AuditAction, Outcome};
-use crate::domain::notice::{wording, Language, NoticeFacts, NoticeKind};
+use crate::domain::notice::{email_body, wording, Language, NoticeFacts, NoticeKind};
 use crate::notify::{Channels, DeliveryError, Outgoing};
 use crate::pii::Field;
 use crate::store::deliveries::{self, Channel, Delivery, DeliveryState, Recipient, StoredPrefs};
@@ -262,13 +262,18 @@ impl Control {
             return Ok(None);
         }
         let words = wording(d.kind, &facts, d.lang);
+        // The channel's template: an e-mail has a greeting and a footer; a push or SMS is the bare text.
+        let text = match (d.channel, d.recipient) {
+            (Channel::Email, Recipient::Customer) => email_body(&words, d.lang),
+            _ => words.text.clone(),
+        };
         Ok(Some(Outgoing {
             id: d.id.clone(),
             kind: d.kind.as_str().to_string(),
             meter_id: d.meter_id.clone(),
             lang: d.lang.code().to_string(),
             subject: words.subject,
-            text: words.text,
+            text,
             to,
         }))
     }

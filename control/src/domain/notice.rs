@@ -178,6 +178,22 @@ pub fn wording(kind: NoticeKind, facts: &NoticeFacts, lang: Language) -> Wording
     }
 }
 
+/// The body of the e-mail form of a notice: a greeting, the text, and a footer saying where it came
+/// from (the app / SMS form is the bare text).
+pub fn email_body(words: &Wording, lang: Language) -> String {
+    match lang {
+        Language::Zh => format!(
+            "尊敬的用户：\n\n{}\n\n此邮件由电能表运营平台自动发送，请勿直接回复。如有疑问，请在网上营业厅提交反馈。\n",
+            words.text
+        ),
+        Language::En => format!(
+            "Dear customer,\n\n{}\n\nThis e-mail was sent automatically by the metering service; please do not \
+             reply to it. For questions, use Feedback in the online service hall.\n",
+            words.text
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +228,8 @@ mod tests {
         );
         let warned = wording(NoticeKind::PreTripWarning, &facts, Language::En);
         assert!(warned.text.contains("in 2 h"));
+        let mail = email_body(&warned, Language::En);
+        assert!(mail.starts_with("Dear customer") && mail.contains(&warned.text));
         assert!(
             NoticeKind::BalanceAlarm2.is_threshold() && !NoticeKind::PaymentReceived.is_threshold()
         );

@@ -9,7 +9,7 @@ use axum::response::Response;
 
 use super::account::Done;
 use super::failed;
-use super::form::{done, FormFields};
+use super::form::{done, finish, FormFields};
 use crate::app::payments::Adjustment;
 use crate::http::auth::Caller;
 use crate::http::HttpState;
@@ -63,8 +63,5 @@ pub async fn refund(
         };
         s.control.refund(&meter, &request, &caller.actor()).await
     };
-    match booked.await {
-        Ok(_) => done(&back, Done::Refunded.marker()),
-        Err(err) => failed(&headers, err, &back),
-    }
+    finish(booked.await, &headers, &back, Done::Refunded.marker())
 }

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::form::{done, FormFields};
+use super::form::{finish, FormFields};
 use super::{failed, render, Frame};
 use crate::domain::access::{Role, ROLES};
 use crate::http::auth::Caller;
@@ -187,10 +187,7 @@ pub async fn add_user(
             )
             .await
     };
-    match added.await {
-        Ok(_) => done("/users", "saved"),
-        Err(err) => failed(&headers, err, "/users"),
-    }
+    finish(added.await, &headers, "/users", "saved")
 }
 
 /// `POST /users/{name}`: `role`, and `disabled` (`on` to disable); or `password` to reset it.
@@ -214,8 +211,5 @@ pub async fn change_user(
             .set_disabled(&actor, &name, form.text("disabled") == "on")
             .await
     };
-    match changed.await {
-        Ok(_) => done("/users", "saved"),
-        Err(err) => failed(&headers, err, "/users"),
-    }
+    finish(changed.await, &headers, "/users", "saved")
 }

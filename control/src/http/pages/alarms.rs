@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::form::{done, FormFields};
+use super::form::{finish, FormFields};
 use super::labels::Label;
 use super::{failed, render, Frame};
 use crate::domain::access::Right;
@@ -120,10 +120,12 @@ pub async fn acknowledge(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    match s.control.acknowledge_alarm(&id, &caller.actor()).await {
-        Ok(_) => done("/alarms", "acknowledged"),
-        Err(err) => failed(&headers, err, "/alarms"),
-    }
+    finish(
+        s.control.acknowledge_alarm(&id, &caller.actor()).await,
+        &headers,
+        "/alarms",
+        "acknowledged",
+    )
 }
 
 /// `POST /alarms/{id}/clear`: `note` says what was done.
@@ -135,12 +137,12 @@ pub async fn clear(
     body: Bytes,
 ) -> Response {
     let form = FormFields::parse(&body);
-    match s
-        .control
-        .clear_alarm(&id, form.text("note"), &caller.actor())
-        .await
-    {
-        Ok(_) => done("/alarms", "cleared"),
-        Err(err) => failed(&headers, err, "/alarms"),
-    }
+    finish(
+        s.control
+            .clear_alarm(&id, form.text("note"), &caller.actor())
+            .await,
+        &headers,
+        "/alarms",
+        "cleared",
+    )
 }

@@ -1,7 +1,7 @@
 //! The staff dashboard: accounts by prepaid state, open alarms by severity, and the remote-control
 //! commands by state, as tiles, charts (server-rendered SVG) and a table.
 
-use analytics::report::fleet_status::FleetStatus;
+use analytics::report::fleet_status::{AreaCollection, FleetStatus};
 use analytics::report::svg::{chart, ChartKind, Series};
 use askama::Template;
 use axum::extract::State;
@@ -67,8 +67,7 @@ const PALETTE: [&str; AREAS_DRAWN] = [
 /// The collection success chart: the areas with the lowest average first, in percent.
 fn collection_chart(frame: &Frame, status: &FleetStatus) -> String {
     let t = frame.t;
-    let mut areas: Vec<&(String, Vec<(chrono::NaiveDate, Option<f64>)>)> =
-        status.collection.iter().collect();
+    let mut areas: Vec<&AreaCollection> = status.collection.iter().collect();
     let average = |days: &[(chrono::NaiveDate, Option<f64>)]| {
         let known: Vec<f64> = days.iter().filter_map(|(_, r)| *r).collect();
         if known.is_empty() {

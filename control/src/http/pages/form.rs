@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::ControlError;
@@ -34,6 +35,20 @@ impl FormFields {
 /// After a form did its work: back to `path` with a `done` marker the page turns into a message.
 pub(crate) fn done(path: &str, marker: &str) -> Response {
     Redirect::to(&format!("{path}?done={marker}")).into_response()
+}
+
+/// The answer to a form whose work gave `result`: back to `path` with `marker`, or the error as a page
+/// that links back to `path`.
+pub(crate) fn finish<T>(
+    result: Result<T, ControlError>,
+    headers: &HeaderMap,
+    path: &str,
+    marker: &str,
+) -> Response {
+    match result {
+        Ok(_) => done(path, marker),
+        Err(err) => super::failed(headers, err, path),
+    }
 }
 
 #[cfg(test)]

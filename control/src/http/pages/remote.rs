@@ -11,7 +11,7 @@ use chrono::Duration;
 use ingest::dlt645::relay::RelayAction;
 
 use super::account::Done;
-use super::form::{done, FormFields};
+use super::form::{finish, FormFields};
 use super::labels::{effect, Label};
 use super::{failed, render, Frame};
 use crate::app::exemptions::{NewExemption, MAX_EXEMPTION_DAYS};
@@ -72,14 +72,14 @@ pub async fn command(
         };
         return render(StatusCode::OK, &page);
     }
-    match s
-        .control
-        .request_command(&meter, request, &caller.actor())
-        .await
-    {
-        Ok(_) => done(&back, Done::Command.marker()),
-        Err(err) => failed(&headers, err, &back),
-    }
+    finish(
+        s.control
+            .request_command(&meter, request, &caller.actor())
+            .await,
+        &headers,
+        &back,
+        Done::Command.marker(),
+    )
 }
 
 /// The exemption a keep-power form asks for.
@@ -123,10 +123,7 @@ pub async fn keep_power(
             .add_exemption(&meter, request, &caller.actor())
             .await
     };
-    match granted.await {
-        Ok(_) => done(&back, Done::KeepPower.marker()),
-        Err(err) => failed(&headers, err, &back),
-    }
+    finish(granted.await, &headers, &back, Done::KeepPower.marker())
 }
 
 /// `POST /accounts/{meter}/keep-power/{id}/revoke`.
@@ -137,12 +134,12 @@ pub async fn revoke_keep_power(
     Path((meter, id)): Path<(String, String)>,
 ) -> Response {
     let back = format!("/accounts/{meter}");
-    match s
-        .control
-        .revoke_exemption(&meter, &id, &caller.actor())
-        .await
-    {
-        Ok(()) => done(&back, Done::Revoked.marker()),
-        Err(err) => failed(&headers, err, &back),
-    }
+    finish(
+        s.control
+            .revoke_exemption(&meter, &id, &caller.actor())
+            .await,
+        &headers,
+        &back,
+        Done::Revoked.marker(),
+    )
 }

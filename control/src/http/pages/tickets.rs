@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::customer::customer_nav;
-use super::form::{done, FormFields};
+use super::form::{finish, FormFields};
 use super::labels::Label;
 use super::{failed, render, Frame};
 use crate::app::tickets::TicketThread;
@@ -187,10 +187,7 @@ pub async fn open(
             )
             .await
     };
-    match opened.await {
-        Ok(_) => done(&back, "sent"),
-        Err(err) => failed(&headers, err, &back),
-    }
+    finish(opened.await, &headers, &back, "sent")
 }
 
 /// `GET /my/{meter}/tickets/{id}`.
@@ -223,21 +220,21 @@ pub async fn my_reply(
 ) -> Response {
     let back = format!("/my/{meter}/tickets/{id}");
     let form = FormFields::parse(&body);
-    match s
-        .control
-        .reply_ticket(
-            &id,
-            Some(&meter),
-            form.text("message"),
-            false,
-            false,
-            &caller.actor(),
-        )
-        .await
-    {
-        Ok(_) => done(&back, "replied"),
-        Err(err) => failed(&headers, err, &back),
-    }
+    finish(
+        s.control
+            .reply_ticket(
+                &id,
+                Some(&meter),
+                form.text("message"),
+                false,
+                false,
+                &caller.actor(),
+            )
+            .await,
+        &headers,
+        &back,
+        "replied",
+    )
 }
 
 /// `GET /tickets?show=all`: the staff's queue (open tickets, the longest waiting first).
@@ -306,19 +303,19 @@ pub async fn staff_reply(
     let back = format!("/tickets/{id}");
     let form = FormFields::parse(&body);
     let close = form.text("close") == "on";
-    match s
-        .control
-        .reply_ticket(
-            &id,
-            None,
-            form.text("message"),
-            close,
-            true,
-            &caller.actor(),
-        )
-        .await
-    {
-        Ok(_) => done(&back, "replied"),
-        Err(err) => failed(&headers, err, &back),
-    }
+    finish(
+        s.control
+            .reply_ticket(
+                &id,
+                None,
+                form.text("message"),
+                close,
+                true,
+                &caller.actor(),
+            )
+            .await,
+        &headers,
+        &back,
+        "replied",
+    )
 }

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::super::form::{done, FormFields};
+use super::super::form::{finish, FormFields};
 use super::super::{failed, render, Frame};
 use super::{customer_nav, DoneQuery};
 use crate::app::notifications::Prefs;
@@ -77,8 +77,5 @@ pub async fn save(
             .set_notification_prefs(&meter, &prefs, &caller.actor())
             .await
     };
-    match saved.await {
-        Ok(()) => done(&back, "saved"),
-        Err(err) => failed(&headers, err, &back),
-    }
+    finish(saved.await, &headers, &back, "saved")
 }
