@@ -126,6 +126,30 @@ pub(super) async fn the_account_pages_find_pay_control_and_handle_alarms(backend
         !unknown_done.body.contains("id=\"done\""),
         "unknown markers are not echoed"
     );
+    // A refund needs who authorised it and why; more than the balance is refused.
+    let refund = format!("/accounts/{MINE}/refund");
+    let refunded = post(
+        &s,
+        &cashier,
+        &refund,
+        "amount=2.50&reference=RF-1&authorised_by=supervisor+wang&reason=moved+out",
+    )
+    .await;
+    assert_eq!(
+        refunded.header("location"),
+        Some(&*format!("/accounts/{MINE}?done=refunded")),
+        "{}",
+        refunded.body
+    );
+    assert_eq!(c.account(MINE).await.unwrap().balance, dec!(60.00));
+    for bad in [
+        "amount=2&reference=RF-2&reason=x",
+        "amount=100&reference=RF-3&authorised_by=wang&reason=too+much",
+    ] {
+        let refused = post(&s, &cashier, &refund, bad).await;
+        assert_eq!(refused.status, 422, "{bad}: {}", refused.body);
+    }
+    assert_eq!(c.account(MINE).await.unwrap().balance, dec!(60.00));
 
     // The operator: a trip is only sent after its confirmation step.
     let operator = sign_in(&s, "user-operator").await;
