@@ -52,7 +52,7 @@ pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
         .context("installing the metrics recorder")?;
     let spool = Spool::open(SpoolConfig::new(
         &config.collector.spool_dir,
-        config.collector.spool_max_mb * 1024 * 1024,
+        config.collector.spool_max_bytes()?,
     ))
     .with_context(|| format!("opening the spool in {}", config.collector.spool_dir))?;
     let topics = Topics::with_prefix(&config.kafka.topic_prefix);

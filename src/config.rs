@@ -185,6 +185,22 @@ impl KafkaConfig {
     }
 }
 
+impl CollectorConfig {
+    /// The spool's disk bound in bytes (`spool_max_mb` MiB), or an error when it does not fit.
+    pub fn spool_max_bytes(&self) -> anyhow::Result<u64> {
+        self.spool_max_mb
+            .checked_mul(1024 * 1024)
+            .filter(|bytes| *bytes > 0)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "collector.spool_max_mb = {}: from 1 to {} MiB",
+                    self.spool_max_mb,
+                    u64::MAX / (1024 * 1024)
+                )
+            })
+    }
+}
+
 impl SinkConfig {
     /// The sink's runtime settings.
     pub fn runtime(&self) -> ingest::sink::SinkConfig {
@@ -365,6 +381,17 @@ mod tests {
         assert_eq!(config.kafka.brokers, "a:9092");
         assert_eq!(config.sink.flush_rows, 7);
         assert_eq!(config.lake.zone, "Asia/Shanghai");
+    }
+
+    #[test]
+    fn a_spool_bound_that_does_not_fit_is_a_clear_error() {
+        let mut collector = CollectorConfig::default();
+        assert_eq!(collector.spool_max_bytes().unwrap(), 1024 * 1024 * 1024);
+        for bad in [0, u64::MAX, u64::MAX / (1024 * 1024) + 1] {
+            collector.spool_max_mb = bad;
+            let err = collector.spool_max_bytes().unwrap_err().to_string();
+            assert!(err.contains("collector.spool_max_mb"), "{err}");
+        }
     }
 
     #[test]

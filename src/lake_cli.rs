@@ -38,7 +38,12 @@ pub async fn retention(config: &Config, args: RetentionArgs) -> anyhow::Result<(
     let location = LakeLocation::parse(&config.lake.location)?;
     let mut lake = Lake::open(&location, zone).await?;
     let today = chrono::Utc::now().with_timezone(&zone).date_naive();
-    let cutoff = today - chrono::Days::new(u64::from(args.keep_days.saturating_sub(1)));
+    // Keeping more days than the calendar holds drops nothing.
+    let cutoff = today
+        .checked_sub_days(chrono::Days::new(u64::from(
+            args.keep_days.saturating_sub(1),
+        )))
+        .unwrap_or(chrono::NaiveDate::MIN);
     let dropped = lake.drop_partitions_before(cutoff).await?;
     println!(
         "dropped partitions before {cutoff}: {} files{} (lake version {})",

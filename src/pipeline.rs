@@ -252,7 +252,7 @@ impl Pipeline {
         let collector_id = config.collector.id.clone();
         let spool = Spool::open(SpoolConfig::new(
             &config.collector.spool_dir,
-            config.collector.spool_max_mb * 1024 * 1024,
+            config.collector.spool_max_bytes()?,
         ))
         .with_context(|| format!("opening the spool in {}", config.collector.spool_dir))?;
         let collector = Arc::new(Collector::new(

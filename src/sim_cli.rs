@@ -68,6 +68,11 @@ pub struct SimArgs {
     out: PathBuf,
 }
 
+/// The fastest the simulated clock may run, × real time.
+const MAX_SPEED: f64 = 1_000_000.0;
+/// The longest fault window, simulated hours.
+const MAX_FAULT_HOURS: f64 = 87_600.0;
+
 /// Runs the simulator until Ctrl-C.
 pub async fn run(config: Config, args: SimArgs) -> anyhow::Result<()> {
     ensure!(
@@ -78,11 +83,20 @@ pub async fn run(config: Config, args: SimArgs) -> anyhow::Result<()> {
         (0.0..=1.0).contains(&args.fault_share),
         "--fault-share must be in 0..=1"
     );
-    ensure!(args.speed > 0.0, "--speed must be positive");
+    ensure!(
+        args.speed > 0.0 && args.speed <= MAX_SPEED,
+        "--speed must be above 0 and at most {MAX_SPEED} (one simulated year in under a minute)"
+    );
+    ensure!(
+        args.fault_hours > 0.0 && args.fault_hours <= MAX_FAULT_HOURS,
+        "--fault-hours must be above 0 and at most {MAX_FAULT_HOURS} (ten years)"
+    );
     let zone = store::partition::parse_zone(&config.lake.zone)?;
     let start = args.start.unwrap_or_else(Utc::now);
     let fault_start = start + chrono::Duration::hours(1);
-    let fault_end = fault_start + chrono::Duration::seconds((args.fault_hours * 3600.0) as i64);
+    let fault_end = chrono::Duration::try_seconds((args.fault_hours * 3600.0) as i64)
+        .and_then(|window| fault_start.checked_add_signed(window))
+        .context("--fault-hours: the fault window ends past the calendar's end")?;
     let fleet_config = FleetConfig {
         meters: args.meters,
         meters_per_bus: args.meters_per_bus,
@@ -199,7 +213,15 @@ pub async fn run(config: Config, args: SimArgs) -> anyhow::Result<()> {
         tokio::spawn(async move {
             loop {
                 let elapsed = began.elapsed().as_secs_f64() * speed;
-                clock.set(start + chrono::Duration::microseconds((elapsed * 1e6) as i64));
+                let ahead = chrono::Duration::microseconds((elapsed * 1e6) as i64);
+                let now = start.checked_add_signed(ahead);
+                let Some(now) = now else {
+                    tracing::error!(
+                        "the simulated clock reached the calendar's end; it stops here"
+                    );
+                    return;
+                };
+                clock.set(now);
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
         })

@@ -56,3 +56,37 @@ async fn sql_errors_name_the_problem_and_an_empty_lake_still_answers() {
         .unwrap();
     assert_eq!(rows[0].num_rows(), 1);
 }
+
+/// Runs `meterlake <args>` with the lake in `dir`: exit success and standard error.
+fn run_cli(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_meterlake"))
+        .args(args)
+        .env("METERLAKE_LAKE__LOCATION", dir.join("lake"))
+        .env("METERLAKE_LOG", "warn")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn numbers_past_the_calendar_are_clear_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, named) in [
+        (&["sim", "--fault-hours", "1e10"][..], "--fault-hours"),
+        (&["sim", "--fault-hours", "NaN"][..], "--fault-hours"),
+        (&["sim", "--speed", "1e15"][..], "--speed"),
+        (&["sim", "--speed=-1"][..], "--speed"),
+    ] {
+        let (ok, stderr) = run_cli(dir.path(), args);
+        assert!(!ok, "{args:?} must fail");
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    // Keeping four billion days drops nothing (and does not overflow the calendar).
+    let (ok, stderr) = run_cli(dir.path(), &["retention", "--keep-days", "4000000000"]);
+    assert!(ok, "{stderr}");
+}

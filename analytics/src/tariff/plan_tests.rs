@@ -151,6 +151,21 @@ fn non_increasing_thresholds_name_the_line() {
 }
 
 #[test]
+fn prices_that_would_overflow_a_bill_are_refused() {
+    let huge = "79228162514264337593543950335";
+    let err = error_of(&BASE.replace(
+        r#"["0.3", "0.33", "0.6"]"#,
+        &format!(r#"["0.3", "{huge}", "0.6"]"#),
+    ));
+    assert_eq!(
+        err,
+        format!("p.toml:20: class \"valley\" tier 2 price {huge} is above the 100 yuan/kWh a plan may set")
+    );
+    let err = error_of(&BASE.replace(r#"["0.3", "0.33", "0.6"]"#, r#"["0.3", "100.01", "0.6"]"#));
+    assert!(err.contains("above the 100 yuan/kWh"), "{err}");
+}
+
+#[test]
 fn negative_prices_name_the_line() {
     let err = error_of(&BASE.replace(r#"["0.3", "0.33", "0.6"]"#, r#"["0.3", "-0.33", "0.6"]"#));
     assert_eq!(

@@ -14,6 +14,10 @@ use crate::tariff::exact::Exact;
 use crate::tariff::ladder::{Accounting, HouseholdBonus, Ladder, LadderSeason, Settlement};
 use crate::tariff::tou::{months_of, TouPeriod, TouSchedule, TouSeason, CLASS_ORDER};
 
+/// The highest price a plan may set, yuan/kWh: far above any real tariff (China's are below 2), low
+/// enough that no bill's arithmetic can overflow.
+pub(crate) const MAX_PRICE: Decimal = Decimal::from_parts(100, 0, 0, false, 0);
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPlan {
@@ -357,6 +361,15 @@ impl RawVersion {
                         return Err(Fault::at(
                             cell,
                             format!("class {class:?} tier {} has a negative price {p}", tier + 1),
+                        ))
+                    }
+                    PriceCell::Price(p) if *p > MAX_PRICE => {
+                        return Err(Fault::at(
+                            cell,
+                            format!(
+                                "class {class:?} tier {} price {p} is above the {MAX_PRICE} yuan/kWh a plan may set",
+                                tier + 1
+                            ),
                         ))
                     }
                     PriceCell::Price(p) => Some(*p),
