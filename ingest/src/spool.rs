@@ -7,11 +7,15 @@
 //!
 //! On disk: segment files `<id>.seg` of framed records ([`record`]) and a `head` file naming the first
 //! record not yet acknowledged (`<segment> <offset>`), replaced atomically (write, fsync, rename).
-//! A crash can leave a torn record at the end of the last segment; [`Spool::open`] truncates it (that
-//! append was never acknowledged). A crash between Kafka's acknowledgement and the head update
-//! re-sends those records once: the lake deduplicates by (meter, boundary).
+//! A failed append is rolled back (the segment is cut back to its length before it), so later appends
+//! never land after torn bytes. A crash can still leave a torn record at the end of the last segment;
+//! [`Spool::open`] truncates it (that append was never acknowledged). Damage anywhere else (a flipped
+//! byte) is moved aside to `quarantine/` and reported, and every record after it is kept ([`scan`]).
+//! A crash between Kafka's acknowledgement and the head update re-sends those records once: the lake
+//! deduplicates by (meter, boundary).
 
 pub mod record;
+mod scan;
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
@@ -20,6 +24,8 @@ use std::path::{Path, PathBuf};
 
 pub use record::SpooledRecord;
 use record::{Framed, FRAME_HEADER_LEN};
+use scan::scan_segment;
+pub use scan::Damage;
 
 /// Errors of the spool.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +118,10 @@ pub struct Spool {
     head: Position,
     records: u64,
     bytes: u64,
+    damage: Vec<Damage>,
+    /// Tests: the next append writes only this many bytes and then fails (a disk filling up).
+    #[cfg(test)]
+    fail_next_write_after: Option<usize>,
 }
 
 impl Spool {
@@ -133,6 +143,7 @@ impl Spool {
             ids.push(head.segment);
         }
         let (mut records, mut bytes, mut active_len) = (0, 0, 0);
+        let mut damage = Vec::new();
         let last = ids.len() - 1;
         for (index, id) in ids.iter().enumerate() {
             let start = if *id == head.segment { head.offset } else { 0 };
@@ -140,6 +151,7 @@ impl Spool {
             records += scan.records;
             bytes += scan.valid_len - start;
             active_len = scan.valid_len;
+            damage.extend(scan.damage);
         }
         let active = *ids.last().unwrap_or(&head.segment);
         let path = segment_path(&dir, active);
@@ -157,7 +169,15 @@ impl Spool {
             head,
             records,
             bytes,
+            damage,
+            #[cfg(test)]
+            fail_next_write_after: None,
         })
+    }
+
+    /// The damage found and moved aside when the spool was opened (empty for a sound spool).
+    pub fn damage(&self) -> &[Damage] {
+        &self.damage
     }
 
     /// Records waiting for Kafka.
@@ -198,12 +218,36 @@ impl Spool {
             self.roll()?;
         }
         let path = self.active_path();
-        self.writer.write_all(&buf).map_err(io(&path))?;
-        self.writer.sync_data().map_err(io(&path))?;
+        if let Err(err) = self.write_synced(&buf) {
+            // Cut the segment back to before this append: a partial write (a full disk) must not stay
+            // for later appends to land after. If even that fails, the next open's scan repairs it.
+            if let Err(undo) = self
+                .writer
+                .set_len(self.active_len)
+                .and_then(|()| self.writer.sync_data())
+            {
+                tracing::error!(path = %path.display(), error = %undo, "could not roll back a failed spool append");
+            }
+            return Err(io(&path)(err));
+        }
         self.active_len += needed;
         self.records += records.len() as u64;
         self.bytes += needed;
         Ok(())
+    }
+
+    /// Writes `buf` at the segment's end and syncs it.
+    fn write_synced(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        #[cfg(test)]
+        if let Some(cut) = self.fail_next_write_after.take() {
+            self.writer.write_all(&buf[..cut.min(buf.len())])?;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "no space left on device (test)",
+            ));
+        }
+        self.writer.write_all(buf)?;
+        self.writer.sync_data()
     }
 
     /// Reads up to `max` records from the head without removing them.
@@ -396,69 +440,6 @@ fn read_record(
         Framed::Incomplete => Err(corrupt("incomplete record".into())),
         Framed::Corrupt(reason) => Err(corrupt(reason)),
     }
-}
-
-struct SegmentScan {
-    records: u64,
-    valid_len: u64,
-}
-
-/// Counts the intact records of a segment from `start`; truncates a torn tail of the last segment.
-fn scan_segment(dir: &Path, id: u64, start: u64, last: bool) -> Result<SegmentScan, SpoolError> {
-    let path = segment_path(dir, id);
-    let bytes = match fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(err) => return Err(io(&path)(err)),
-    };
-    if start > bytes.len() as u64 {
-        return Err(SpoolError::Corrupt {
-            path,
-            offset: start,
-            reason: format!("head points past the end ({} bytes)", bytes.len()),
-        });
-    }
-    let mut at = start as usize;
-    let mut records = 0;
-    while at < bytes.len() {
-        match record::decode(&bytes[at..]) {
-            Framed::Record(_, used) => {
-                at += used;
-                records += 1;
-            }
-            Framed::Incomplete | Framed::Corrupt(_) if last => {
-                tracing::warn!(
-                    path = %path.display(), offset = at, dropped = bytes.len() - at,
-                    "truncating a torn, never-acknowledged append at the spool's tail"
-                );
-                let file = OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .map_err(io(&path))?;
-                file.set_len(at as u64).map_err(io(&path))?;
-                file.sync_all().map_err(io(&path))?;
-                break;
-            }
-            Framed::Incomplete => {
-                return Err(SpoolError::Corrupt {
-                    path,
-                    offset: at as u64,
-                    reason: format!("segment ends inside a record ({FRAME_HEADER_LEN}+ bytes)"),
-                })
-            }
-            Framed::Corrupt(reason) => {
-                return Err(SpoolError::Corrupt {
-                    path,
-                    offset: at as u64,
-                    reason,
-                })
-            }
-        }
-    }
-    Ok(SegmentScan {
-        records,
-        valid_len: at as u64,
-    })
 }
 
 #[cfg(test)]

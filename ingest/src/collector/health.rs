@@ -36,10 +36,24 @@ pub struct AreaHealth {
     pub success_rate: f64,
 }
 
+/// A damaged stretch of the spool, as health reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SpoolDamage {
+    /// Segment id.
+    pub segment: u64,
+    /// Offset in the segment as it was.
+    pub offset: u64,
+    /// Bytes moved aside.
+    pub bytes: u64,
+    /// Why the frame check failed.
+    pub reason: String,
+}
+
 /// The health document.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CollectorHealth {
-    /// `ok`, or `degraded` when the spool is over 80 % full.
+    /// `ok`, or `degraded` when the spool is over 80 % full or damaged bytes were moved aside when it
+    /// opened.
     pub status: &'static str,
     /// Collector id.
     pub collector_id: String,
@@ -49,6 +63,8 @@ pub struct CollectorHealth {
     pub spool_bytes: u64,
     /// The spool's bound.
     pub spool_max_bytes: u64,
+    /// Damaged stretches found in the spool when it opened (moved to its `quarantine/` folder).
+    pub spool_damage: Vec<SpoolDamage>,
     /// Per area.
     pub areas: Vec<AreaHealth>,
     /// Per bus.
@@ -128,12 +144,23 @@ pub fn areas(buses: &[BusHealth]) -> Vec<AreaHealth> {
 impl Collector {
     /// The health document: last round per bus and area, spool depth.
     pub async fn health(&self) -> Result<CollectorHealth, SpoolError> {
-        let (records, bytes, max) =
-            forward::with_spool(&self.spool, |s| Ok((s.records(), s.bytes(), s.max_bytes())))
-                .await?;
+        let (records, bytes, max, damage) = forward::with_spool(&self.spool, |s| {
+            let damage: Vec<SpoolDamage> = s
+                .damage()
+                .iter()
+                .map(|d| SpoolDamage {
+                    segment: d.segment,
+                    offset: d.offset,
+                    bytes: d.len,
+                    reason: d.reason.clone(),
+                })
+                .collect();
+            Ok((s.records(), s.bytes(), s.max_bytes(), damage))
+        })
+        .await?;
         let buses = self.health.snapshot();
         Ok(CollectorHealth {
-            status: if bytes * 5 > max * 4 {
+            status: if bytes.saturating_mul(5) > max.saturating_mul(4) || !damage.is_empty() {
                 "degraded"
             } else {
                 "ok"
@@ -142,6 +169,7 @@ impl Collector {
             spool_records: records,
             spool_bytes: bytes,
             spool_max_bytes: max,
+            spool_damage: damage,
             areas: areas(&buses),
             buses,
         })

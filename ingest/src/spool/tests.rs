@@ -101,18 +101,85 @@ fn a_damaged_head_file_is_reported_not_guessed() {
     assert!(err.to_string().contains("head file"), "{err}");
 }
 
+/// Flips one byte at `offset` of segment number `index` (0-based, in id order).
+fn flip(dir: &Path, index: usize, offset: usize) {
+    let segment = segment_path(dir, list_segments(dir).unwrap()[index]);
+    let mut bytes = fs::read(&segment).unwrap();
+    bytes[offset] ^= 0xFF;
+    fs::write(&segment, bytes).unwrap();
+}
+
 #[test]
-fn corruption_inside_an_older_segment_is_an_error() {
+fn a_flipped_byte_in_an_older_segment_is_quarantined_and_every_later_record_kept() {
     let dir = tempfile::tempdir().unwrap();
     let mut spool = Spool::open(small(dir.path())).unwrap();
-    for n in 0..6 {
+    for n in 0..8 {
         spool.append(&[rec(n)]).unwrap();
     }
     drop(spool);
-    let first = segment_path(dir.path(), list_segments(dir.path()).unwrap()[0]);
-    let mut bytes = fs::read(&first).unwrap();
-    bytes[20] ^= 0xFF;
-    fs::write(&first, bytes).unwrap();
-    let err = Spool::open(small(dir.path())).unwrap_err();
-    assert!(matches!(err, SpoolError::Corrupt { .. }), "{err}");
+    flip(dir.path(), 0, 20);
+    let spool = Spool::open(small(dir.path())).unwrap();
+    assert_eq!(spool.damage().len(), 1, "{:?}", spool.damage());
+    let damage = &spool.damage()[0];
+    assert_eq!(damage.offset, 0, "the first record of the first segment");
+    assert_eq!(
+        fs::read(&damage.quarantined).unwrap().len() as u64,
+        damage.len
+    );
+    assert_eq!(
+        keys(&spool.peek(100).unwrap()),
+        (1..8).map(|n| format!("bus-{n}")).collect::<Vec<_>>(),
+        "only the damaged record is gone"
+    );
+    drop(spool);
+    // The repair is on disk: the next open finds nothing more.
+    let spool = Spool::open(small(dir.path())).unwrap();
+    assert!(spool.damage().is_empty());
+    assert_eq!(spool.records(), 7);
+}
+
+#[test]
+fn a_flipped_byte_in_the_middle_of_the_last_segment_keeps_the_rounds_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = SpoolConfig::new(dir.path(), 1 << 20);
+    let mut spool = Spool::open(config.clone()).unwrap();
+    for n in 1..=5 {
+        spool.append(&[rec(n)]).unwrap();
+    }
+    drop(spool);
+    // Inside the third record's payload.
+    let offset = rec(1).framed_len() + rec(2).framed_len() + 40;
+    flip(dir.path(), 0, offset);
+    let mut spool = Spool::open(config).unwrap();
+    assert_eq!(spool.damage().len(), 1);
+    assert_eq!(
+        keys(&spool.peek(10).unwrap()),
+        ["bus-1", "bus-2", "bus-4", "bus-5"],
+        "the rounds reported stored after the damage survive"
+    );
+    spool.append(&[rec(6)]).unwrap();
+    assert_eq!(spool.records(), 5);
+}
+
+#[test]
+fn a_partial_append_is_rolled_back_so_later_appends_stay_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = SpoolConfig::new(dir.path(), 1 << 20);
+    let mut spool = Spool::open(config.clone()).unwrap();
+    spool.append(&[rec(1)]).unwrap();
+    // The disk fills up halfway through the next append.
+    spool.fail_next_write_after = Some(rec(2).framed_len() / 2);
+    let err = spool.append(&[rec(2)]).unwrap_err();
+    assert!(err.to_string().contains("no space left"), "{err}");
+    assert_eq!(spool.records(), 1);
+    spool.append(&[rec(3)]).unwrap();
+    assert_eq!(keys(&spool.peek(10).unwrap()), ["bus-1", "bus-3"]);
+    drop(spool);
+    let spool = Spool::open(config).unwrap();
+    assert!(
+        spool.damage().is_empty(),
+        "no torn bytes were left behind: {:?}",
+        spool.damage()
+    );
+    assert_eq!(keys(&spool.peek(10).unwrap()), ["bus-1", "bus-3"]);
 }
