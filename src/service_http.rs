@@ -19,10 +19,6 @@ use ingest::dlt645::{Address, DataId};
 use ingest::sink::SinkStats;
 use ingest::supervise::Supervisor;
 
-/// Data identifiers one on-demand read may ask for: a read holds its bus, so a long list would
-/// hold back the bus's scheduled rounds and relay commands.
-pub const MAX_ON_DEMAND_IDS: usize = 16;
-
 /// What the collector's handlers share.
 #[derive(Clone)]
 pub struct CollectorHttp {
@@ -106,14 +102,11 @@ async fn read_meter(
             Err(err) => return unprocessable(err.to_string()),
         },
     };
-    if dis.len() > MAX_ON_DEMAND_IDS {
-        return unprocessable(format!(
-            "{} data identifiers asked for; one read takes at most {MAX_ON_DEMAND_IDS}",
-            dis.len()
-        ));
-    }
     match state.collector.read_now(address, &dis).await {
         Ok(items) => Json(items).into_response(),
+        Err(err @ ingest::collector::on_demand::OnDemandError::TooMany(_)) => {
+            unprocessable(err.to_string())
+        }
         Err(err) => (
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({ "error": err.to_string(), "kind": "not_found" })),

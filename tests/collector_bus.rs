@@ -283,6 +283,39 @@ async fn a_silent_meter_costs_its_bus_one_timeout_and_garbage_on_the_line_is_ski
         .read_now(Address::from_number(9999).unwrap(), &[DataId::VOLTAGE_A])
         .await
         .is_err());
+    // The silent meter: one timeout, then the rest skipped and the bus given back.
+    let began = Instant::now();
+    let items = rig
+        .collector
+        .read_now(Address::from_number(7001).unwrap(), &[DataId::VOLTAGE_A; 8])
+        .await
+        .unwrap();
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "held the bus {:?}",
+        began.elapsed()
+    );
+    assert!(
+        items[0].error.as_deref().unwrap_or("").contains("timeout")
+            || items[0].error.as_deref().unwrap_or("").contains("no reply"),
+        "{items:?}"
+    );
+    assert!(
+        items[1..]
+            .iter()
+            .all(|i| i.error.as_deref().unwrap_or("").starts_with("skipped")),
+        "{items:?}"
+    );
+    // A list longer than one read may hold the bus for is refused before it starts.
+    let too_many = rig
+        .collector
+        .read_now(
+            Address::from_number(7003).unwrap(),
+            &[DataId::VOLTAGE_A; 17],
+        )
+        .await
+        .unwrap_err();
+    assert!(too_many.to_string().contains("at most 16"), "{too_many}");
 }
 
 #[tokio::test]
