@@ -26,7 +26,45 @@ pub fn raise_open_files_limit(wanted: u64) -> std::io::Result<u64> {
 mod tests {
     #[test]
     fn the_soft_limit_reaches_the_wanted_value_within_the_hard_limit() {
-        let got = super::raise_open_files_limit(4096).unwrap();
-        assert!(got >= 1024, "soft limit {got}");
+        let read = || {
+            let mut limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit writes into the struct we own.
+            assert_eq!(
+                unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+                0
+            );
+            limit
+        };
+        let set = |soft: u64, hard: u64| {
+            let limit = libc::rlimit {
+                rlim_cur: soft,
+                rlim_max: hard,
+            };
+            // SAFETY: setrlimit reads the struct we own.
+            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+        };
+        let before = read();
+        // Start low (as on a machine with the usual 1,024 or less), so the raise must happen.
+        set(before.rlim_cur.min(256), before.rlim_max);
+        let wanted = 4096;
+        let got = super::raise_open_files_limit(wanted).unwrap();
+        let after = read();
+        set(before.rlim_cur, before.rlim_max);
+        assert_eq!(
+            got, after.rlim_cur,
+            "the returned limit is the one in force"
+        );
+        assert_eq!(
+            after.rlim_cur,
+            wanted.min(before.rlim_max),
+            "raised to what was asked"
+        );
+        assert_eq!(
+            after.rlim_max, before.rlim_max,
+            "the hard limit is not touched"
+        );
     }
 }
