@@ -162,16 +162,41 @@ async fn a_kafka_outage_spools_rounds_and_they_drain_in_full_when_it_returns() {
     forwarder.await.unwrap().unwrap();
 }
 
-fn spawn_collector(config: &std::path::Path) -> Child {
+/// Starts `meterlake collect`; its log (standard error: rounds reported done) goes to `log`.
+fn spawn_collector(config: &std::path::Path, log: &std::path::Path) -> Child {
+    let log = std::fs::File::create(log).unwrap();
     // The other test takes its broker down meanwhile: no fork while its listener is replaced.
     let _sockets = EmbeddedKafka::hold_sockets();
     Command::new(env!("CARGO_BIN_EXE_meterlake"))
         .args(["--config", config.to_str().unwrap(), "collect"])
-        .env("METERLAKE_LOG", "warn")
+        .env("METERLAKE_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap()
+}
+
+/// The (meter, boundary) of every row a collector's log reports stored: each "collection round done"
+/// line is logged only after its round was appended to the spool and synced.
+fn reported_keys(log: &std::path::Path, meters: &[String]) -> BTreeSet<Key> {
+    let text = std::fs::read_to_string(log).unwrap();
+    let mut keys = BTreeSet::new();
+    for line in text.lines().filter(|l| l.contains("collection round done")) {
+        let boundary = line
+            .split("boundary=")
+            .nth(1)
+            .and_then(|rest| rest.split(" rows=").next())
+            .unwrap_or_else(|| panic!("no boundary in {line:?}"));
+        let at: DateTime<Utc> = chrono::NaiveDateTime::parse_from_str(
+            boundary.trim().trim_end_matches(" UTC"),
+            "%Y-%m-%d %H:%M:%S",
+        )
+        .unwrap_or_else(|e| panic!("{boundary:?}: {e}"))
+        .and_utc();
+        assert!(line.contains(&format!("rows={}", meters.len())), "{line}");
+        keys.extend(meters.iter().map(|m| (m.clone(), at.timestamp_micros())));
+    }
+    keys
 }
 
 /// Reads what a dead collector left in its spool.
@@ -218,20 +243,32 @@ async fn kill_dash_nine_mid_spool_loses_nothing_and_duplicates_nothing() {
 
     // Kafka is away: the collector spools a round every second; kill it without warning.
     kafka.set_broker_up(1, false).unwrap();
-    let mut child = spawn_collector(&config_path);
+    let first_log = dir.path().join("collector-1.log");
+    let mut child = spawn_collector(&config_path, &first_log);
     tokio::time::sleep(Duration::from_millis(4500)).await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let spooled = spooled_keys(&spool_dir);
+    // What the collector reported stored before it died is the reference, not what the spool holds.
+    let meters: Vec<String> = buses
+        .iter()
+        .flat_map(|b| b.meters.iter().map(|m| m.to_string()))
+        .collect();
+    let reported = reported_keys(&first_log, &meters);
     assert!(
-        spooled.len() >= 8,
-        "at least two rounds of 4 meters were spooled: {}",
-        spooled.len()
+        reported.len() >= 8,
+        "at least two rounds of 4 meters were reported stored: {}",
+        reported.len()
+    );
+    let spooled = spooled_keys(&spool_dir);
+    let lost: Vec<&Key> = reported.difference(&spooled).collect();
+    assert!(
+        lost.is_empty(),
+        "reported stored, missing after kill -9: {lost:?}"
     );
 
     // Kafka is back: a new collector process drains what the dead one left.
     kafka.set_broker_up(1, true).unwrap();
-    let mut child = spawn_collector(&config_path);
+    let mut child = spawn_collector(&config_path, &dir.path().join("collector-2.log"));
     let drained = topic_rows(&kafka, |rows| spooled.iter().all(|k| rows.contains_key(k))).await;
     // The running collector reports over HTTP: Prometheus metrics and its health.
     // Its HTTP API answers the control service's users only (maintenance may read health and metrics).
