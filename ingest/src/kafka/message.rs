@@ -47,6 +47,9 @@ pub enum MessageError {
     /// JSON rows did not convert.
     #[error("invalid reading values: {0}")]
     Reading(#[from] crate::reading::ReadingError),
+    /// The Arrow reader gave up on malformed bytes by panicking (caught: the message is refused).
+    #[error("malformed Arrow IPC stream: {0}")]
+    Malformed(String),
 }
 
 /// Encodes a wire-schema batch as an Arrow IPC stream.
@@ -58,6 +61,16 @@ pub fn encode_arrow(batch: &RecordBatch) -> Result<Vec<u8>, MessageError> {
         writer.finish()?;
     }
     Ok(out)
+}
+
+/// Decodes an Arrow IPC stream of wire-schema batches.
+fn decode_arrow(value: &[u8]) -> Result<Vec<RecordBatch>, MessageError> {
+    let reader = StreamReader::try_new(value, None)?;
+    let expected = wire_schema();
+    if reader.schema().fields() != expected.fields() {
+        return Err(MessageError::Schema(format!("{:?}", reader.schema())));
+    }
+    Ok(reader.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Decodes a message value given its `content-type` and `schema-version` headers (absent = defaults).
@@ -76,13 +89,16 @@ pub fn decode(
     }
     match content_type.unwrap_or(ARROW_STREAM) {
         ARROW_STREAM => {
-            let reader = StreamReader::try_new(value, None)?;
-            let expected = wire_schema();
-            if reader.schema().fields() != expected.fields() {
-                return Err(MessageError::Schema(format!("{:?}", reader.schema())));
-            }
-            let batches = reader.collect::<Result<Vec<_>, _>>()?;
-            Ok(batches)
+            // arrow-ipc panics on some malformed schemas (an integer type of an impossible width):
+            // a message from the wire must never stop the sink, so such a panic is a refused message.
+            std::panic::catch_unwind(|| decode_arrow(value)).unwrap_or_else(|panic| {
+                let why = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("the reader panicked");
+                Err(MessageError::Malformed(why.to_string()))
+            })
         }
         JSON => {
             let rows: Vec<Reading> = serde_json::from_slice(value)?;
@@ -264,5 +280,71 @@ mod tests {
             decode(b"x", None, Some("2")),
             Err(MessageError::SchemaVersion(_))
         ));
+    }
+
+    mod mutated {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn readings(n: usize) -> Vec<Reading> {
+            (0..n)
+                .map(|i| {
+                    let mut r = row();
+                    r.meter_id = format!("{:012}", 1000 + i);
+                    r
+                })
+                .collect()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(200))]
+            /// Valid Arrow and JSON messages, mutated (bytes flipped, cut short, garbage inserted): the
+            /// decoder never panics; what it accepts has the wire schema, and an untouched message gives
+            /// back its rows.
+            #[test]
+            fn mutated_messages_decode_to_the_wire_schema_or_fail_clearly(
+                rows in 1usize..5,
+                json in any::<bool>(),
+                flips in proptest::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 0..4),
+                cut in proptest::option::of(any::<prop::sample::Index>()),
+                insert in proptest::option::of((any::<prop::sample::Index>(), proptest::collection::vec(any::<u8>(), 1..16))),
+            ) {
+                let readings = readings(rows);
+                let (good, content_type) = if json {
+                    (serde_json::to_vec(&readings).unwrap(), JSON)
+                } else {
+                    (encode_arrow(&readings_to_batch(&readings).unwrap()).unwrap(), ARROW_STREAM)
+                };
+                let mut bytes = good.clone();
+                for (at, mask) in &flips {
+                    let i = at.index(bytes.len());
+                    bytes[i] ^= mask;
+                }
+                if let Some((at, garbage)) = &insert {
+                    let i = at.index(bytes.len());
+                    bytes.splice(i..i, garbage.iter().copied());
+                }
+                if let Some(at) = cut {
+                    bytes.truncate(at.index(bytes.len()));
+                }
+                let untouched = bytes == good;
+                match decode(&bytes, Some(content_type), None) {
+                    Ok(batches) => {
+                        for batch in &batches {
+                            let (got, wanted) = (batch.schema(), wire_schema());
+                            prop_assert_eq!(got.fields(), wanted.fields());
+                        }
+                        if untouched {
+                            let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+                            prop_assert_eq!(total, rows);
+                        }
+                    }
+                    Err(err) => {
+                        prop_assert!(!untouched, "an untouched message refused: {}", err);
+                        prop_assert!(!err.to_string().is_empty());
+                    }
+                }
+            }
+        }
     }
 }
