@@ -281,3 +281,85 @@ proptest! {
         }
     }
 }
+
+/// A token to put in place of a number in a plan file: ordinary, huge, negative, odd.
+fn odd_number() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("0".to_string()),
+        Just("-1".to_string()),
+        Just("99999999999999999999999999999".to_string()),
+        Just("79228162514264337593543950335".to_string()),
+        Just("1e30".to_string()),
+        Just("0.0000001".to_string()),
+        Just("\"\"".to_string()),
+        (0u32..100_000).prop_map(|n| n.to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, .. ProptestConfig::default() })]
+
+    /// Shipped plan files, mutated (a number replaced by an odd one, a line dropped or doubled, bytes
+    /// flipped): parsing never panics; a plan that parses prices two months of usage without panicking
+    /// or overflowing, and every line's amount is its kWh times its price.
+    #[test]
+    fn mutated_plan_files_parse_and_price_or_fail_with_a_reason(
+        plan in 0usize..PLANS.len(),
+        line in any::<prop::sample::Index>(),
+        edit in 0u8..4,
+        number in odd_number(),
+        flip in (any::<prop::sample::Index>(), 1u8..=127),
+        raw in usage_strategy(),
+    ) {
+        let file = format!("tariffs/{}.toml", PLANS[plan]);
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(&file),
+        )
+        .unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let at = line.index(lines.len());
+        match edit {
+            0 => {
+                // Replace the first number on the line.
+                let l = &lines[at];
+                if let Some(start) = l.find(|c: char| c.is_ascii_digit()) {
+                    let end = l[start..]
+                        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                        .map_or(l.len(), |e| start + e);
+                    lines[at] = format!("{}{}{}", &l[..start], number, &l[end..]);
+                }
+            }
+            1 => {
+                lines.remove(at);
+            }
+            2 => {
+                let copy = lines[at].clone();
+                lines.insert(at, copy);
+            }
+            _ => {
+                let mut bytes = std::mem::take(&mut lines[at]).into_bytes();
+                if !bytes.is_empty() {
+                    let i = flip.0.index(bytes.len());
+                    bytes[i] ^= flip.1;
+                }
+                lines[at] = String::from_utf8_lossy(&bytes).into_owned();
+            }
+        }
+        let mutated = lines.join("\n");
+        match TariffPlan::from_toml(&mutated, &file) {
+            Err(err) => prop_assert!(!err.to_string().is_empty()),
+            Ok(parsed) => {
+                if parsed.versions.iter().all(|v| v.tou.is_some() && v.prices.is_complete()) {
+                    let intervals = intervals(&raw);
+                    if let Ok(bill) = Pricer::new(parsed, ZONE)
+                        .price(two_months(), &AccountTerms::default(), Decimal::ZERO, &intervals)
+                    {
+                        for line in &bill.lines {
+                            prop_assert_eq!(line.amount, line.kwh * line.price);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
