@@ -250,6 +250,27 @@ impl Spool {
         self.writer.sync_data()
     }
 
+    /// [`Spool::peek`], repairing the spool first if a record turns out damaged on disk while it runs
+    /// (a flipped byte): the spool is opened again, which quarantines the damage and keeps every later
+    /// record ([`scan`]); the damage is added to [`Spool::damage`].
+    pub fn peek_repairing(&mut self, max: usize) -> Result<Vec<PeekedRecord>, SpoolError> {
+        match self.peek(max) {
+            Err(SpoolError::Corrupt {
+                path,
+                offset,
+                reason,
+            }) => {
+                tracing::error!(path = %path.display(), offset, %reason, "damaged spool record met while running; repairing");
+                let earlier = std::mem::take(&mut self.damage);
+                let mut repaired = Spool::open(self.config.clone())?;
+                repaired.damage.splice(0..0, earlier);
+                *self = repaired;
+                self.peek(max)
+            }
+            other => other,
+        }
+    }
+
     /// Reads up to `max` records from the head without removing them.
     pub fn peek(&self, max: usize) -> Result<Vec<PeekedRecord>, SpoolError> {
         let mut out = Vec::new();

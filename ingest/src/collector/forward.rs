@@ -69,7 +69,7 @@ impl Forwarder {
 
     /// Sends the next batch; returns how many records Kafka acknowledged and left the spool.
     pub async fn forward_batch(&self) -> Result<ForwardOutcome, SpoolError> {
-        let batch = with_spool(&self.spool, |s| s.peek(BATCH_RECORDS)).await?;
+        let batch = with_spool(&self.spool, |s| s.peek_repairing(BATCH_RECORDS)).await?;
         if batch.is_empty() {
             return Ok(ForwardOutcome::Empty);
         }

@@ -183,3 +183,27 @@ fn a_partial_append_is_rolled_back_so_later_appends_stay_readable() {
     );
     assert_eq!(keys(&spool.peek(10).unwrap()), ["bus-1", "bus-3"]);
 }
+
+#[test]
+fn damage_met_while_running_is_repaired_and_later_records_still_leave() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = SpoolConfig::new(dir.path(), 1 << 20);
+    let mut spool = Spool::open(config).unwrap();
+    for n in 1..=5 {
+        spool.append(&[rec(n)]).unwrap();
+    }
+    // A byte flips on disk under the running spool, inside the third record.
+    let offset = rec(1).framed_len() + rec(2).framed_len() + 40;
+    flip(dir.path(), 0, offset);
+    assert!(matches!(spool.peek(10), Err(SpoolError::Corrupt { .. })));
+    assert_eq!(
+        keys(&spool.peek_repairing(10).unwrap()),
+        ["bus-1", "bus-2", "bus-4", "bus-5"]
+    );
+    assert_eq!(spool.damage().len(), 1);
+    spool.append(&[rec(6)]).unwrap();
+    let all = spool.peek(10).unwrap();
+    assert_eq!(keys(&all), ["bus-1", "bus-2", "bus-4", "bus-5", "bus-6"]);
+    spool.acknowledge(&all).unwrap();
+    assert_eq!(spool.records(), 0);
+}
