@@ -25,11 +25,10 @@ use std::net::SocketAddr;
 use control::app::audit::Actor;
 use control::app::payments::Adjustment;
 use control::domain::access::{Role, ROLES};
-use control::http::{router, HttpState, PUBLIC_ROUTES, ROUTES};
+use control::http::{PUBLIC_ROUTES, ROUTES};
 use control::secrets::Password;
 use control::ControlError;
 use harness::{rig_with, wednesday_morning, Backend, Rig};
-use ingest::supervise::Supervisor;
 use rust_decimal_macros::dec;
 
 const MINE: &str = "000000000001";
@@ -91,25 +90,7 @@ async fn serve(backend: Backend) -> Served {
         let token = c.issue_token(&admin, &name, "test", None).await.unwrap();
         tokens.push((role, token.secret));
     }
-    let simulated = std::sync::Arc::new(control::provider::SimulatedProvider::new(PROVIDER_SECRET));
-    let app = router(HttpState {
-        control: c.clone(),
-        supervisor: Supervisor::new(),
-        metrics: None,
-        secure_cookies: false,
-        lake: None,
-        provider: simulated.clone(),
-        simulated: Some(simulated),
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    let addr = harness::serve_http(c, PROVIDER_SECRET).await;
     Served { rig, addr, tokens }
 }
 

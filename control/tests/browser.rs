@@ -13,7 +13,6 @@ mod harness;
 mod postgres;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use browser::{click, fill, screenshot, screenshot_dir, text, Driver};
@@ -23,17 +22,14 @@ use control::app::notifications::{Prefs, RetryPolicy};
 use control::app::payments::{Adjustment, Direction};
 use control::domain::access::Role;
 use control::domain::notice::{Language, NoticeKind};
-use control::http::{router, HttpState};
 use control::notify::local::{LocalSmtp, LocalWebhook};
 use control::notify::{Channels, NotifyConfig, SmtpSecurity};
-use control::provider::SimulatedProvider;
 use control::secrets::Password;
 use control::store::deliveries::Channel;
 use fantoccini::{Client, Locator};
 use harness::*;
 use ingest::command::AckOutcome;
 use ingest::dlt645::RelayAction;
-use ingest::supervise::Supervisor;
 use rust_decimal_macros::dec;
 
 const MINE: &str = "000000000001";
@@ -41,30 +37,6 @@ const THEIRS: &str = "000000000002";
 const PASSWORD: &str = "a long enough secret";
 const HOSTILE: &str = "<img src=x onerror=\"window.__pwned=1\">李四";
 const HOOK_SECRET: &str = "a-webhook-secret-for-the-browser";
-
-/// Serves the pages over `rig` and returns the address.
-async fn serve(rig: &Rig) -> SocketAddr {
-    let simulated = Arc::new(SimulatedProvider::new("a-provider-secret-browser"));
-    let app = router(HttpState {
-        control: rig.control.clone(),
-        supervisor: Supervisor::new(),
-        metrics: None,
-        secure_cookies: false,
-        lake: None,
-        provider: simulated.clone(),
-        simulated: Some(simulated),
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-    addr
-}
 
 /// `MINE` owes past its overdraft, its trip executed: tripped, relay open.
 async fn tripped(rig: &Rig) {
@@ -187,7 +159,7 @@ async fn staff_and_a_customer_work_through_the_pages_in_a_browser() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     });
-    let addr = serve(&rig).await;
+    let addr = serve_http(&rig.control, "a-provider-secret-browser").await;
     let shots = screenshot_dir();
     let driver = Driver::start();
     let profiles = tempfile::tempdir().unwrap();

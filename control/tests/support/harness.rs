@@ -167,6 +167,31 @@ impl Rig {
     }
 }
 
+/// Serves the control service's routes (API and pages) over `control` on a free loopback port, with
+/// the simulated payment provider signing with `provider_secret`; returns the address.
+pub async fn serve_http(control: &Control, provider_secret: &str) -> std::net::SocketAddr {
+    let simulated = Arc::new(control::provider::SimulatedProvider::new(provider_secret));
+    let app = control::http::router(control::http::HttpState {
+        control: control.clone(),
+        supervisor: ingest::supervise::Supervisor::new(),
+        metrics: None,
+        secure_cookies: false,
+        lake: None,
+        provider: simulated.clone(),
+        simulated: Some(simulated),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    addr
+}
+
 /// Runs a scenario on SQLite and on PostgreSQL, as two tests.
 #[macro_export]
 macro_rules! on_both_backends {
