@@ -1,11 +1,10 @@
-//! A random forest for a yes/no question (theft, a fault within N days), trained with `linfa-ensemble`
-//! and kept as flat trees whose leaves hold the share of positive training rows that reach them, so
+//! A random forest for a yes/no question (theft, a fault within N days): `linfa-trees` decision trees
+//! on bootstrap samples drawn by `linfa` (as `linfa-ensemble` draws them), kept as flat trees whose leaves hold the share of positive training rows that reach them, so
 //! that a score is a probability-like number (the trees' mean) rather than a vote count, and a model
 //! file stays small and reloads exactly.
 
 use linfa::traits::Fit;
 use linfa::Dataset;
-use linfa_ensemble::RandomForestParams;
 use linfa_trees::{DecisionTree, TreeNode};
 use ndarray::{Array1, Array2};
 use rand_chacha::rand_core::SeedableRng;
@@ -37,6 +36,13 @@ impl Default for ForestParams {
         }
     }
 }
+
+/// What a positive row weighs against a negative one's 1. linfa-trees prunes sibling leaves that
+/// predict the same class and picks a leaf's class by iterating a std `HashMap`, so equal counts of
+/// both answers would fall either way from one run to the next; with this weight no two counts tie
+/// (sums stay exact in `f32` below 4,095 rows per node) and a tie of counts goes to "yes". The same
+/// seed then gives the same trees, byte for byte.
+const POSITIVE_WEIGHT: f32 = 1.0 + 1.0 / 4096.0;
 
 /// One node: `[feature, threshold, left, right, value]`; a leaf has feature −1 and holds its value.
 type Node = (i32, f64, u32, u32, f64);
@@ -151,15 +157,31 @@ impl Forest {
         let tree = DecisionTree::<f64, usize>::params()
             .max_depth(Some(params.max_depth))
             .min_weight_split(params.min_split);
-        let fitted = RandomForestParams::new_fixed_rng(tree, ChaCha8Rng::seed_from_u64(seed))
-            .ensemble_size(params.trees)
-            .bootstrap_proportion(1.0)
-            .feature_proportion(params.feature_share)
-            .fit(&dataset)
-            .map_err(|e| PredictionError::Model(e.to_string()))?;
+        if !(params.feature_share > 0.0 && params.feature_share <= 1.0) || params.trees == 0 {
+            return Err(PredictionError::Training(format!(
+                "a forest needs at least one tree and a feature share in (0, 1], not {} and {}",
+                params.trees, params.feature_share
+            )));
+        }
+        let per_tree = ((features as f64) * params.feature_share).ceil() as usize;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut fitted = Vec::with_capacity(params.trees);
+        for (sample, rows, chosen) in dataset
+            .bootstrap_with_indices((x.len(), per_tree), &mut rng)
+            .take(params.trees)
+        {
+            let weights = rows
+                .iter()
+                .map(|r| if y[*r] { POSITIVE_WEIGHT } else { 1.0 })
+                .collect();
+            let model = tree
+                .fit(&sample.with_weights(weights))
+                .map_err(|e| PredictionError::Model(e.to_string()))?;
+            fitted.push((model, chosen));
+        }
         let mut importance = vec![0.0; features];
-        let mut trees = Vec::with_capacity(fitted.models.len());
-        for (model, chosen) in fitted.models.iter().zip(&fitted.model_features) {
+        let mut trees = Vec::with_capacity(fitted.len());
+        for (model, chosen) in &fitted {
             for (sub, value) in model.feature_importance().into_iter().enumerate() {
                 if let Some(f) = chosen.get(sub) {
                     importance[*f] += if value.is_finite() { value } else { 0.0 };
@@ -245,13 +267,12 @@ mod tests {
         );
         assert!(yes > 0.5 && no < 0.2 && yes > no + 0.4, "{yes} {no}");
         assert!(forest.importance[0] > 0.5, "{:?}", forest.importance);
-        // linfa-trees counts classes in a std HashMap, so a near-tie between two splits can fall
-        // either way from one run to the next: the same seed gives the same ranking, not always the
-        // same bytes.
-        let again = Forest::train(&x, &y, params, 3).unwrap();
-        for row in &x {
-            assert!((forest.score(row) - again.score(row)).abs() < 0.1);
+        // The same seed gives the same trees, byte for byte (ties of counts do not depend on a
+        // HashMap's order: see POSITIVE_WEIGHT); another seed gives other trees.
+        for _ in 0..5 {
+            assert_eq!(Forest::train(&x, &y, params, 3).unwrap(), forest);
         }
+        assert_ne!(Forest::train(&x, &y, params, 4).unwrap(), forest);
         let text = serde_json::to_string(&forest).unwrap();
         let back: Forest = serde_json::from_str(&text).unwrap();
         assert_eq!(back, forest);
