@@ -147,6 +147,8 @@ async fn serve_service_http(
         sink_router(
             crate::service_http::SinkHttp {
                 stats: sink_stats.clone(),
+                // The pipeline's sink is one of its tasks: a failure ends the pipeline.
+                supervisor: ingest::supervise::Supervisor::new(),
                 metrics: None,
             },
             control.clone(),

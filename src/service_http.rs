@@ -120,6 +120,8 @@ async fn read_meter(
 pub struct SinkHttp {
     /// The sink's counters.
     pub stats: Arc<SinkStats>,
+    /// The loop running the sink (restarted after a failed commit).
+    pub supervisor: Supervisor,
     /// Prometheus text, if a recorder is installed.
     pub metrics: Option<MetricsRender>,
 }
@@ -163,14 +165,51 @@ async fn sink_metrics(State(state): State<SinkHttp>) -> String {
             metrics::counter!(format!("meterlake_sink_{name}_total")).absolute(value);
         }
     }
+    let (_, faults) = sink_faults(&state);
+    metrics::gauge!("meterlake_sink_degraded").set(if faults.is_empty() { 0.0 } else { 1.0 });
+    let last = state.stats.last_commit_ms.load(Ordering::Relaxed);
+    if last > 0 {
+        metrics::gauge!("meterlake_sink_last_commit_timestamp_seconds").set(last as f64 / 1000.0);
+    }
     render(state.metrics.as_ref())
 }
 
-async fn sink_health(State(state): State<SinkHttp>) -> Json<serde_json::Value> {
-    Json(serde_json::Value::Object(
+/// The sink's health document and what is wrong now (empty when nothing is).
+fn sink_faults(state: &SinkHttp) -> (serde_json::Value, Vec<&'static str>) {
+    let mut document = serde_json::Value::Object(
         counters(&state.stats)
             .into_iter()
             .map(|(name, value)| (name.to_string(), value.into()))
             .collect(),
-    ))
+    );
+    let link = state.stats.link.health();
+    let mut faults = Vec::new();
+    if link.down {
+        faults.push("kafka_unreachable");
+    }
+    if !state.supervisor.healthy() {
+        faults.push("sink_restarting");
+    }
+    let last = state.stats.last_commit_ms.load(Ordering::Relaxed);
+    document["last_commit_at"] = chrono::DateTime::from_timestamp_millis(last)
+        .filter(|_| last > 0)
+        .map(|t| t.to_rfc3339())
+        .into();
+    document["kafka"] = serde_json::to_value(link).unwrap_or_default();
+    document["loops"] = serde_json::to_value(state.supervisor.health()).unwrap_or_default();
+    document["faults"] = faults.clone().into();
+    (document, faults)
+}
+
+/// The sink's counters, Kafka link and loop; 503 while Kafka is unreachable or the sink restarts.
+async fn sink_health(State(state): State<SinkHttp>) -> Response {
+    let (mut document, faults) = sink_faults(&state);
+    let status = if faults.is_empty() {
+        document["status"] = "ok".into();
+        StatusCode::OK
+    } else {
+        document["status"] = "degraded".into();
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(document)).into_response()
 }

@@ -2,10 +2,12 @@
 //! readings topic's partitions; each serves `/metrics` (Prometheus) and `/healthz`.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use ingest::kafka::Topics;
-use ingest::sink::Sink;
+use ingest::sink::{Sink, SinkStats};
+use ingest::supervise::Supervisor;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use store::{Lake, LakeLocation};
 use tokio::sync::watch;
@@ -23,7 +25,9 @@ pub struct SinkArgs {
     brokers: Option<String>,
 }
 
-/// Runs the sink until Ctrl-C or SIGTERM, then commits what it holds.
+/// Runs the sink until Ctrl-C or SIGTERM, then commits what it holds. The sink runs supervised: when a
+/// commit fails (the lake's disk full, the object store refusing) it starts again from the lake's
+/// positions after a backoff, and `/healthz` says so meanwhile.
 pub async fn run(config: Config, args: SinkArgs) -> anyhow::Result<()> {
     let settings = config.kafka.settings_for(args.brokers, "sink")?;
     let prometheus = PrometheusBuilder::new()
@@ -31,15 +35,9 @@ pub async fn run(config: Config, args: SinkArgs) -> anyhow::Result<()> {
         .context("installing the metrics recorder")?;
     let zone = store::partition::parse_zone(&config.lake.zone)?;
     let location = LakeLocation::parse(&config.lake.location)?;
-    let sink = Sink::new(
-        config.sink.runtime(),
-        &settings,
-        Topics::with_prefix(&config.kafka.topic_prefix),
-        Lake::open(&location, zone).await?,
-        &location,
-    )
-    .await?;
-    let stats = sink.stats();
+    // A lake that cannot be opened at all is a configuration error: stop here, not in a restart loop.
+    Lake::open(&location, zone).await?;
+    let stats = Arc::new(SinkStats::default());
     let listener = tokio::net::TcpListener::bind(&config.sink.listen)
         .await
         .with_context(|| format!("binding {}", config.sink.listen))?;
@@ -51,9 +49,11 @@ pub async fn run(config: Config, args: SinkArgs) -> anyhow::Result<()> {
         listener.local_addr()?
     );
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let supervisor = Supervisor::new();
     let router = sink_router(
         SinkHttp {
             stats: stats.clone(),
+            supervisor: supervisor.clone(),
             metrics: Some(prometheus_render(prometheus)),
         },
         crate::service::user_store(&config).await?,
@@ -65,18 +65,26 @@ pub async fn run(config: Config, args: SinkArgs) -> anyhow::Result<()> {
         router,
         shutdown_rx.clone(),
     )?;
-    let mut running = tokio::spawn(sink.run(shutdown_rx));
-    tokio::select! {
-        result = &mut running => {
-            let _ = shutdown.send(true);
-            result??;
-            bail!("the sink stopped on its own");
+    let runtime = config.sink.runtime();
+    let topics = Topics::with_prefix(&config.kafka.topic_prefix);
+    let counters = stats.clone();
+    let stop = shutdown_rx.clone();
+    let sink = supervisor.spawn("sink", shutdown_rx, move |handle| {
+        let (runtime, settings, topics) = (runtime.clone(), settings.clone(), topics.clone());
+        let (location, stats, stop) = (location.clone(), counters.clone(), stop.clone());
+        async move {
+            let lake = Lake::open(&location, zone).await?;
+            Sink::counting_into(runtime, &settings, topics, lake, &location, stats)
+                .await?
+                .reporting_to(handle)
+                .run(stop)
+                .await
         }
-        _ = crate::service::wait_for_signal() => {}
-    }
+    });
+    crate::service::wait_for_signal().await;
     eprintln!("shutting down: committing buffered rows");
     let _ = shutdown.send(true);
-    running.await??;
+    sink.await?;
     http.await??;
     eprintln!(
         "stopped: {} rows committed in {} commits",

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod embedded;
+pub mod link;
 pub mod message;
 pub mod topics;
 
@@ -9,4 +10,5 @@ pub use client::{
     consumer, consumer_with_context, producer, relay_consumer, relay_producer, KafkaSettings,
 };
 pub use embedded::EmbeddedKafka;
+pub use link::KafkaLink;
 pub use topics::Topics;

@@ -69,6 +69,10 @@ pub struct SinkStats {
     pub rows_dropped_on_rebalance: AtomicU64,
     /// Partitions of the readings topic currently assigned to this sink.
     pub partitions_assigned: AtomicU64,
+    /// Unix milliseconds of the last readings commit (0 before the first).
+    pub last_commit_ms: std::sync::atomic::AtomicI64,
+    /// Whether the Kafka cluster is reachable.
+    pub link: crate::kafka::KafkaLink,
 }
 
 /// Errors that stop the sink.
@@ -146,6 +150,8 @@ pub struct Sink {
     verified_version: Option<i64>,
     buffers: Buffers,
     pending_since: Option<Instant>,
+    /// Told of every finished commit (a supervised sink's progress).
+    progress: Option<crate::supervise::LoopHandle>,
 }
 
 impl Sink {
@@ -157,9 +163,29 @@ impl Sink {
         lake: Lake,
         location: &LakeLocation,
     ) -> Result<Self, SinkError> {
-        let context = SinkContext::default();
+        Self::counting_into(config, settings, topics, lake, location, Arc::default()).await
+    }
+
+    /// As [`Sink::new`], counting into `stats` (a restarted sink goes on with its predecessor's
+    /// counters, and `/healthz` keeps reading the same ones).
+    pub async fn counting_into(
+        config: SinkConfig,
+        settings: &KafkaSettings,
+        topics: Topics,
+        lake: Lake,
+        location: &LakeLocation,
+        stats: Arc<SinkStats>,
+    ) -> Result<Self, SinkError> {
+        let context = SinkContext::watching(stats.link.clone());
+        let mut settings = settings.clone();
+        settings
+            .properties
+            .entry("statistics.interval.ms".to_string())
+            .or_insert_with(|| crate::kafka::link::STATISTICS_INTERVAL_MS.to_string());
+        // A new member starts from the lake's positions: nothing assigned yet.
+        stats.partitions_assigned.store(0, Ordering::Relaxed);
         let consumer =
-            crate::kafka::consumer_with_context(settings, &config.group_id, context.clone())?;
+            crate::kafka::consumer_with_context(&settings, &config.group_id, context.clone())?;
         consumer.subscribe(&[&topics.readings])?;
         Ok(Self {
             zone: lake.zone(),
@@ -173,12 +199,19 @@ impl Sink {
             consumer,
             context,
             topics,
-            stats: Arc::new(SinkStats::default()),
+            stats,
             committed: HashMap::new(),
             verified_version: None,
             buffers: Buffers::default(),
             pending_since: None,
+            progress: None,
         })
+    }
+
+    /// Reports each finished commit to `handle` (the loop supervising this sink).
+    pub fn reporting_to(mut self, handle: crate::supervise::LoopHandle) -> Self {
+        self.progress = Some(handle);
+        self
     }
 
     /// Judges future boundaries by `clock` instead of the system clock (a simulated fleet's clock).
@@ -287,6 +320,12 @@ impl Sink {
             .duplicate_rows
             .fetch_add(done.report.duplicates_dropped, Ordering::Relaxed);
         self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .last_commit_ms
+            .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
+        if let Some(progress) = &self.progress {
+            progress.success();
+        }
         let mut offsets = TopicPartitionList::new();
         for (partition, offset) in done.offsets {
             offsets.add_partition_offset(

@@ -2,12 +2,15 @@
 //!
 //! librdkafka calls the context from inside the consumer's poll; the context only records which
 //! partitions were assigned or revoked. The sink's loop drains the record after every poll and does the
-//! work that needs the lake (dropping revoked partitions' buffers, reading positions, seeking).
+//! work that needs the lake (dropping revoked partitions' buffers, reading positions, seeking). It also
+//! passes librdkafka's statistics and errors to the sink's [`KafkaLink`] (for `/healthz`).
 
 use std::sync::{Arc, Mutex};
 
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
 use rdkafka::ClientContext;
+
+use crate::kafka::link::KafkaLink;
 
 /// One change of the sink's assignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,9 +25,19 @@ pub enum RebalanceEvent {
 #[derive(Clone, Default)]
 pub struct SinkContext {
     events: Arc<Mutex<Vec<RebalanceEvent>>>,
+    /// Whether the cluster is reachable.
+    pub link: KafkaLink,
 }
 
 impl SinkContext {
+    /// A context reporting the cluster's reachability to `link`.
+    pub fn watching(link: KafkaLink) -> Self {
+        Self {
+            events: Arc::default(),
+            link,
+        }
+    }
+
     /// Takes the events recorded since the last call, oldest first.
     pub fn drain(&self) -> Vec<RebalanceEvent> {
         match self.events.lock() {
@@ -42,7 +55,16 @@ impl SinkContext {
     }
 }
 
-impl ClientContext for SinkContext {}
+impl ClientContext for SinkContext {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        self.link.observe(&statistics);
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::warn!(%error, reason, "kafka client error");
+        self.link.error(&format!("{error}: {reason}"));
+    }
+}
 
 impl ConsumerContext for SinkContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
