@@ -59,7 +59,7 @@ impl DeadLetterTable {
     /// Opens the dead-letter table below `location` (created by the first append).
     pub async fn open(location: &LakeLocation) -> Result<Self, StoreError> {
         let url = location.table_url(DEAD_LETTERS_TABLE)?;
-        let mut table = DeltaTable::try_from_url(url).await?;
+        let mut table = crate::torn_commit::open_table(url).await?;
         load_latest(&mut table).await?;
         Ok(Self { table })
     }

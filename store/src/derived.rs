@@ -33,7 +33,7 @@ impl DerivedTable {
         partition_column: &str,
     ) -> Result<Self, StoreError> {
         let url = location.table_url(name)?;
-        let mut table = DeltaTable::try_from_url(url).await?;
+        let mut table = crate::torn_commit::open_table(url).await?;
         load_latest(&mut table).await?;
         Ok(Self {
             table,

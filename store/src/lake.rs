@@ -58,7 +58,7 @@ impl Lake {
     /// Opens the readings table below `location`, creating nothing until the first append.
     pub async fn open(location: &LakeLocation, zone: Tz) -> Result<Self, StoreError> {
         let url = location.table_url(READINGS_TABLE)?;
-        let table = DeltaTable::try_from_url(url).await?;
+        let table = crate::torn_commit::open_table(url).await?;
         Ok(Self {
             table,
             zone,

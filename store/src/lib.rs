@@ -19,6 +19,7 @@ pub mod retention;
 pub mod schema;
 pub mod screen;
 pub mod sorted_compact;
+pub mod torn_commit;
 
 pub use compact::{CompactOptions, CompactReport};
 pub use dead_letters::{DeadLetter, DeadLetterTable};

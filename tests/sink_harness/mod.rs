@@ -189,7 +189,11 @@ allow_plaintext = true
         if let Some(point) = fail_point {
             command.env("METERLAKE_FAIL_POINT", point);
         }
-        let mut child = command.spawn().expect("spawning meterlake sink");
+        // Brokers may be taken down meanwhile: see `EmbeddedKafka::hold_sockets`.
+        let mut child = {
+            let _sockets = EmbeddedKafka::hold_sockets();
+            command.spawn().expect("spawning meterlake sink")
+        };
         let stderr = child.stderr.take().expect("piped stderr");
         let (tx, rx) = std::sync::mpsc::channel();
         let pid = child.id();
@@ -208,6 +212,64 @@ allow_plaintext = true
             addr: rx.recv_timeout(Duration::from_secs(30)).ok(),
             token: self.token.clone(),
         }
+    }
+
+    /// Takes the (only) broker down or brings it back.
+    pub fn broker_up(&self, up: bool) {
+        self.kafka.set_broker_up(1, up).expect("broker up/down");
+    }
+
+    /// The lake's directory.
+    pub fn lake_dir(&self) -> PathBuf {
+        self.location.local_dir().expect("local lake")
+    }
+
+    /// Distinct (meter, boundary) produced so far.
+    pub fn produced(&self) -> u64 {
+        self.expected.len() as u64
+    }
+
+    /// What the lake holds against what was produced.
+    pub async fn tally(&self) -> Tally {
+        let session = analytics::LakeSession::open(&self.location, ZONE, None)
+            .await
+            .expect("session");
+        let batches = session
+            .query(
+                "SELECT meter_id, CAST(to_unixtime(boundary_ts) AS BIGINT) AS t, \
+                 CAST(energy_fwd_total_kwh * 100 AS BIGINT) AS e FROM readings",
+            )
+            .await
+            .expect("rows query");
+        let mut seen: BTreeMap<(String, i64), (i64, u64)> = BTreeMap::new();
+        for batch in &batches {
+            let meters = analytics::columns::strings(batch, 0).expect("meters");
+            let times = analytics::columns::typed::<arrow::array::Int64Array>(batch, 1).expect("t");
+            let energy = analytics::columns::typed::<arrow::array::Int64Array>(batch, 2).expect("e");
+            for i in 0..batch.num_rows() {
+                let entry = seen
+                    .entry((meters.value(i).to_string(), times.value(i) * 1_000_000))
+                    .or_insert((energy.value(i), 0));
+                entry.1 += 1;
+            }
+        }
+        let mut tally = Tally {
+            produced: self.produced(),
+            ..Tally::default()
+        };
+        for (key, energy) in &self.expected {
+            match seen.get(key) {
+                None => tally.lost += 1,
+                Some((e, copies)) => {
+                    tally.duplicated += copies - 1;
+                    if e != energy {
+                        tally.wrong += 1;
+                    }
+                }
+            }
+        }
+        tally.unexpected = seen.keys().filter(|k| !self.expected.contains_key(*k)).count() as u64;
+        tally
     }
 
     /// Number of commits in the readings table's log so far.
@@ -291,6 +353,21 @@ allow_plaintext = true
     }
 }
 
+/// The lake against what was produced.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Distinct (meter, boundary) produced.
+    pub produced: u64,
+    /// Produced and not in the lake.
+    pub lost: u64,
+    /// Extra copies in the lake.
+    pub duplicated: u64,
+    /// In the lake with another energy than produced.
+    pub wrong: u64,
+    /// In the lake and never produced.
+    pub unexpected: u64,
+}
+
 /// A `meterlake sink` child process.
 pub struct SinkChild {
     child: Child,
@@ -334,6 +411,11 @@ fn maintenance_token(config: &std::path::Path) -> String {
 impl SinkChild {
     /// Rows the child reports committed on `/healthz` (`None` when it does not answer).
     pub fn rows_committed(&self) -> Option<u64> {
+        self.health()?.1.get("rows_committed")?.as_u64()
+    }
+
+    /// The child's `/healthz`: status code and document (`None` when it does not answer).
+    pub fn health(&self) -> Option<(u16, serde_json::Value)> {
         let addr = self.addr.as_deref()?;
         let mut stream = TcpStream::connect(addr).ok()?;
         stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
@@ -345,11 +427,30 @@ impl SinkChild {
         .ok()?;
         let mut response = String::new();
         stream.read_to_string(&mut response).ok()?;
+        let status = response.split(' ').nth(1)?.parse().ok()?;
         let body = response.split("\r\n\r\n").nth(1)?;
-        serde_json::from_str::<serde_json::Value>(body)
-            .ok()?
-            .get("rows_committed")?
-            .as_u64()
+        Some((status, serde_json::from_str(body).ok()?))
+    }
+
+    /// The child's `/metrics` text (`None` when it does not answer).
+    pub fn metrics(&self) -> Option<String> {
+        let addr = self.addr.as_deref()?;
+        let mut stream = TcpStream::connect(addr).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+            self.token
+        )
+        .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        Some(response.split("\r\n\r\n").nth(1)?.to_string())
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Waits up to `within` for the child to exit by itself; returns its status.
