@@ -56,7 +56,7 @@ pub fn is_whole_commit(bytes: &[u8]) -> bool {
 
 /// Moves the newest log entry of `table` to [`TORN_DIR`] if it is torn; returns where it went.
 pub async fn set_aside_torn_commit(table: &DeltaTable) -> Result<Option<String>, StoreError> {
-    let store = table.log_store().root_object_store(None);
+    let store = table.log_store().object_store(None);
     let log = Path::from("_delta_log");
     let entries: Vec<_> = match store.list(Some(&log)).try_collect().await {
         Ok(entries) => entries,

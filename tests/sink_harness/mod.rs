@@ -245,7 +245,8 @@ allow_plaintext = true
         for batch in &batches {
             let meters = analytics::columns::strings(batch, 0).expect("meters");
             let times = analytics::columns::typed::<arrow::array::Int64Array>(batch, 1).expect("t");
-            let energy = analytics::columns::typed::<arrow::array::Int64Array>(batch, 2).expect("e");
+            let energy =
+                analytics::columns::typed::<arrow::array::Int64Array>(batch, 2).expect("e");
             for i in 0..batch.num_rows() {
                 let entry = seen
                     .entry((meters.value(i).to_string(), times.value(i) * 1_000_000))
@@ -268,7 +269,10 @@ allow_plaintext = true
                 }
             }
         }
-        tally.unexpected = seen.keys().filter(|k| !self.expected.contains_key(*k)).count() as u64;
+        tally.unexpected = seen
+            .keys()
+            .filter(|k| !self.expected.contains_key(*k))
+            .count() as u64;
         tally
     }
 

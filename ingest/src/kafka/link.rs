@@ -73,12 +73,10 @@ impl KafkaLink {
         state.brokers_up.store(up, Ordering::Relaxed);
         if up == 0 {
             let now = chrono::Utc::now().timestamp_millis();
-            let _ = state.down_since_ms.compare_exchange(
-                0,
-                now,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
+            let _ =
+                state
+                    .down_since_ms
+                    .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
         } else {
             state.down_since_ms.store(0, Ordering::Relaxed);
         }
@@ -99,7 +97,8 @@ impl KafkaLink {
 
     /// True when statistics came in and no broker is connected.
     pub fn is_down(&self) -> bool {
-        self.inner.seen.load(Ordering::Relaxed) && self.inner.brokers_up.load(Ordering::Relaxed) == 0
+        self.inner.seen.load(Ordering::Relaxed)
+            && self.inner.brokers_up.load(Ordering::Relaxed) == 0
     }
 
     /// The link's state for `/healthz`.
