@@ -95,7 +95,8 @@ async fn broker_down_while_the_sink_flushes() {
     let mut row = FaultRow::new("Kafka broker down while the sink consumes and commits");
     let sink = harness.spawn_sink(None);
     for _ in 0..report::trials(2) {
-        harness.produce(30).await;
+        // Enough rows that the outage falls while the sink is still fetching and committing them.
+        harness.produce(100).await;
         let committed = sink.rows_committed().unwrap_or(0);
         wait_until("the sink consuming", Duration::from_secs(90), || {
             sink.rows_committed().unwrap_or(0) > committed
