@@ -49,13 +49,15 @@ async fn collector_metrics(State(state): State<CollectorHttp>) -> String {
     render(state.metrics.as_ref())
 }
 
-/// The collector's health document plus each background loop's state; 503 while a loop restarts.
+/// The collector's health document plus each background loop's state; 503 while a loop restarts or
+/// readings stop moving (Kafka unreachable, the spool refusing appends).
 async fn collector_health(State(state): State<CollectorHttp>) -> Response {
     match state.collector.health().await {
         Ok(health) => {
+            let stopped = health.faults.iter().any(|f| f.stops_work());
             let mut document = serde_json::to_value(health).unwrap_or_default();
             document["loops"] = serde_json::to_value(state.supervisor.health()).unwrap_or_default();
-            let status = if state.supervisor.healthy() {
+            let status = if state.supervisor.healthy() && !stopped {
                 StatusCode::OK
             } else {
                 document["status"] = "degraded".into();

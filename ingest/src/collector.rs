@@ -6,6 +6,7 @@ pub mod buses_file;
 pub mod commands;
 pub mod events;
 mod executed;
+pub mod faults;
 pub mod forward;
 pub mod health;
 pub mod limits;
@@ -117,6 +118,8 @@ pub struct RoundStats {
     pub clocks_beyond_window: u64,
     /// Event records read (on the rounds that read events).
     pub event_records: u64,
+    /// Kafka records the spool refused, held in memory until it takes them (all rounds so far).
+    pub held: u64,
 }
 
 struct Bus {
@@ -141,6 +144,10 @@ pub struct Collector {
     rounds: AtomicU64,
     health: health::HealthBoard,
     executed: std::sync::Mutex<executed::ExecutedCommands>,
+    /// Ongoing faults (Kafka, spool), for health.
+    faults: Arc<faults::FaultBoard>,
+    /// Rounds the spool refused, waiting in memory.
+    held: Mutex<faults::Held>,
 }
 
 impl Collector {
@@ -195,6 +202,8 @@ impl Collector {
             stopping: AtomicBool::new(false),
             rounds: AtomicU64::new(0),
             executed: std::sync::Mutex::new(executed),
+            faults: Arc::default(),
+            held: Mutex::new(faults::Held::default()),
         }
     }
 
@@ -211,6 +220,7 @@ impl Collector {
             self.topics.readings.clone(),
             self.wake.clone(),
         )
+        .reporting_to(self.faults.clone())
     }
 
     /// Stops starting buses: rounds in progress finish the buses already being polled.
@@ -282,11 +292,42 @@ impl Collector {
                 }
             }
             if !records.is_empty() {
-                forward::with_spool(&self.spool, move |s| s.append(&records)).await?;
-                self.wake.notify_one();
+                total.held = self.spool_or_hold(records).await;
             }
         }
         Ok(total)
+    }
+
+    /// Appends `records` to the spool after those an earlier refusal left in memory (oldest first).
+    /// When the spool refuses (disk full, an I/O error, its bound reached) nothing of the append is
+    /// kept on disk (see [`crate::spool::Spool::append`]), so every record stays held in memory, the
+    /// fault shows on `/healthz`, and the next round tries again. Returns the records held.
+    async fn spool_or_hold(&self, records: Vec<SpooledRecord>) -> u64 {
+        let mut held = self.held.lock().await;
+        held.push(records);
+        let pending = held.take();
+        let outcome = forward::with_spool(&self.spool, move |s| match s.append(&pending) {
+            Ok(()) => Ok(None),
+            Err(err) => Ok(Some((pending, err))),
+        })
+        .await;
+        match outcome {
+            Ok(None) => {
+                self.faults.spooling(None);
+                self.wake.notify_one();
+            }
+            Ok(Some((back, err))) => {
+                metrics::counter!("meterlake_collector_spool_write_errors_total").increment(1);
+                tracing::error!(%err, records = back.len(), "the spool refused readings: held in memory until it takes them");
+                self.faults.spooling(Some(&err.to_string()));
+                held.push(back);
+            }
+            Err(err) => {
+                tracing::error!(%err, "the spool task failed: readings of this append are lost");
+                self.faults.spooling(Some(&err.to_string()));
+            }
+        }
+        held.len() as u64
     }
 
     async fn collect_bus(
@@ -393,6 +434,7 @@ impl Collector {
                 time_syncs: u64::from(clocks.broadcast),
                 clocks_beyond_window: clocks.beyond_window,
                 event_records,
+                held: 0,
             },
         )))
     }

@@ -180,12 +180,7 @@ allow_plaintext = true
             .env_remove("METERLAKE_LOG")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        // The child reads METERLAKE_* as configuration: it gets none of the test's own.
-        for (name, _) in std::env::vars() {
-            if name.starts_with("METERLAKE_") {
-                command.env_remove(name);
-            }
-        }
+        without_test_settings(&mut command);
         if let Some(point) = fail_point {
             command.env("METERLAKE_FAIL_POINT", point);
         }
@@ -379,10 +374,22 @@ pub struct SinkChild {
     token: String,
 }
 
+/// Keeps the test's own `METERLAKE_*` variables (trial counts, report files) from a child, which would
+/// read them as configuration.
+fn without_test_settings(command: &mut Command) {
+    for (name, _) in std::env::vars() {
+        if name.starts_with("METERLAKE_") {
+            command.env_remove(name);
+        }
+    }
+}
+
 /// Makes a maintenance user in the children's user store and returns an API token of theirs.
 fn maintenance_token(config: &std::path::Path) -> String {
     let run = |args: &[&str], stdin: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_meterlake"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_meterlake"));
+        without_test_settings(&mut command);
+        let mut child = command
             .arg("--config")
             .arg(config)
             .args(args)

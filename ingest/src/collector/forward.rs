@@ -49,6 +49,8 @@ pub struct Forwarder {
     producer: FutureProducer,
     topic: String,
     wake: Arc<Notify>,
+    /// Told whether Kafka takes the records (for health).
+    faults: Option<Arc<super::faults::FaultBoard>>,
 }
 
 impl Forwarder {
@@ -64,6 +66,19 @@ impl Forwarder {
             producer,
             topic,
             wake,
+            faults: None,
+        }
+    }
+
+    /// Reports each batch's outcome to `faults` (the collector's health).
+    pub fn reporting_to(mut self, faults: Arc<super::faults::FaultBoard>) -> Self {
+        self.faults = Some(faults);
+        self
+    }
+
+    fn report(&self, error: Option<&str>) {
+        if let Some(faults) = &self.faults {
+            faults.forwarding(error);
         }
     }
 
@@ -83,8 +98,12 @@ impl Forwarder {
                 .increment(delivered as u64);
         }
         Ok(match error {
-            None => ForwardOutcome::Sent(delivered),
+            None => {
+                self.report(None);
+                ForwardOutcome::Sent(delivered)
+            }
             Some(err) => {
+                self.report(Some(&err.to_string()));
                 metrics::counter!("meterlake_collector_forward_errors_total").increment(1);
                 ForwardOutcome::Failed {
                     delivered,

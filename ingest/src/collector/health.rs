@@ -65,6 +65,14 @@ pub struct CollectorHealth {
     pub spool_max_bytes: u64,
     /// Damaged stretches found in the spool when it opened (moved to its `quarantine/` folder).
     pub spool_damage: Vec<SpoolDamage>,
+    /// What is going wrong now.
+    pub faults: Vec<super::faults::CollectorFault>,
+    /// Since when Kafka has not taken the forwarder's records, and why.
+    pub kafka_failing: Option<super::faults::Failing>,
+    /// Since when the spool refuses appends, and why.
+    pub spool_failing: Option<super::faults::Failing>,
+    /// Records the spool refused, held in memory.
+    pub held_records: u64,
     /// Per area.
     pub areas: Vec<AreaHealth>,
     /// Per bus.
@@ -159,17 +167,35 @@ impl Collector {
         })
         .await?;
         let buses = self.health.snapshot();
+        let (kafka_failing, spool_failing) = self.faults.snapshot();
+        let held_records = self.held.lock().await.len() as u64;
+        use super::faults::CollectorFault as Fault;
+        let faults: Vec<Fault> = [
+            (kafka_failing.is_some(), Fault::KafkaUnreachable),
+            (
+                spool_failing.is_some() || held_records > 0,
+                Fault::SpoolRefusing,
+            ),
+            (!damage.is_empty(), Fault::SpoolDamaged),
+            (
+                bytes.saturating_mul(5) > max.saturating_mul(4),
+                Fault::SpoolNearlyFull,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
         Ok(CollectorHealth {
-            status: if bytes.saturating_mul(5) > max.saturating_mul(4) || !damage.is_empty() {
-                "degraded"
-            } else {
-                "ok"
-            },
+            status: if faults.is_empty() { "ok" } else { "degraded" },
             collector_id: self.config.collector_id.clone(),
             spool_records: records,
             spool_bytes: bytes,
             spool_max_bytes: max,
             spool_damage: damage,
+            faults,
+            kafka_failing,
+            spool_failing,
+            held_records,
             areas: areas(&buses),
             buses,
         })

@@ -55,6 +55,10 @@ impl Collector {
                 }
             };
             match result {
+                Ok(stats) if stats.held > 0 => tracing::warn!(
+                    %boundary, rows = stats.rows, held = stats.held,
+                    "collection round held in memory: the spool refused it"
+                ),
                 Ok(stats) => tracing::info!(
                     %boundary, rows = stats.rows, silent = stats.no_response,
                     skipped_buses = stats.skipped_buses, "collection round done"
