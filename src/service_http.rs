@@ -46,6 +46,8 @@ fn render(metrics: Option<&MetricsRender>) -> String {
 }
 
 async fn collector_metrics(State(state): State<CollectorHttp>) -> String {
+    // Health sets the fault gauges that depend on time (a batch waiting on Kafka too long).
+    let _ = state.collector.health().await;
     render(state.metrics.as_ref())
 }
 

@@ -8,6 +8,7 @@
 //! `METERLAKE_CHAOS_REPORT` a file the rows are appended to as JSON lines.
 
 mod chaos_support;
+mod http_support;
 mod sink_harness;
 
 use std::time::{Duration, Instant};

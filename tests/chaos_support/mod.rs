@@ -2,5 +2,6 @@
 
 #![allow(dead_code)] // each chaos test crate uses part of it
 
+pub mod pipeline;
 pub mod report;
 pub mod tmpfs;

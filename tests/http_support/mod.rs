@@ -55,7 +55,14 @@ pub fn run(env: &[(String, String)], args: &[&str], stdin: &str) -> String {
     // An embedded broker of a test running beside this one may be going down (see `hold_sockets`).
     let spawned = {
         let _sockets = ingest::kafka::EmbeddedKafka::hold_sockets();
-        Command::new(env!("CARGO_BIN_EXE_meterlake"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_meterlake"));
+        // The test's own METERLAKE_* settings (trial counts, report files) are not the child's.
+        for (name, _) in std::env::vars() {
+            if name.starts_with("METERLAKE_") {
+                command.env_remove(name);
+            }
+        }
+        command
             .args(args)
             .envs(env.iter().cloned())
             .stdin(Stdio::piped())

@@ -41,11 +41,17 @@ pub struct Failing {
     pub error: String,
 }
 
+/// How long Kafka may take to acknowledge a batch before the collector counts it unreachable (it
+/// normally answers in milliseconds; librdkafka keeps retrying until `message.timeout.ms`).
+pub const STALL: chrono::TimeDelta = chrono::TimeDelta::seconds(3);
+
 /// The collector's ongoing faults.
 #[derive(Debug, Default)]
 pub struct FaultBoard {
     forwarding: Mutex<Option<Failing>>,
     spooling: Mutex<Option<Failing>>,
+    /// Since when the forwarder has been waiting for Kafka's acknowledgement of a batch.
+    sending_since: Mutex<Option<DateTime<Utc>>>,
 }
 
 fn set(slot: &Mutex<Option<Failing>>, error: Option<&str>, gauge: &'static str) {
@@ -75,19 +81,47 @@ impl FaultBoard {
         );
     }
 
+    /// The forwarder starts waiting for a batch's acknowledgement (`true`) or has its answer.
+    pub fn sending(&self, waiting: bool) {
+        *self
+            .sending_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = waiting.then(Utc::now);
+    }
+
     /// The spool refused an append (`Some(error)`), or took one (`None`).
     pub fn spooling(&self, error: Option<&str>) {
         set(&self.spooling, error, "meterlake_collector_spool_failing");
     }
 
-    /// The ongoing faults: (forwarding to Kafka, appending to the spool).
+    /// The ongoing faults: (forwarding to Kafka, appending to the spool). A batch waiting longer than
+    /// [`STALL`] for Kafka counts as a forwarding fault (and sets its gauge) before it times out.
     pub fn snapshot(&self) -> (Option<Failing>, Option<Failing>) {
         let read = |slot: &Mutex<Option<Failing>>| {
             slot.lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone()
         };
-        (read(&self.forwarding), read(&self.spooling))
+        let waiting = *self
+            .sending_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let stalled = waiting
+            .filter(|since| Utc::now() - *since > STALL)
+            .map(|since| Failing {
+                since,
+                error: format!(
+                    "Kafka has not acknowledged the forwarder's records for {} s",
+                    (Utc::now() - since).num_seconds()
+                ),
+            });
+        let forwarding = read(&self.forwarding).or(stalled);
+        metrics::gauge!("meterlake_collector_forwarding_failing").set(if forwarding.is_some() {
+            1.0
+        } else {
+            0.0
+        });
+        (forwarding, read(&self.spooling))
     }
 }
 
@@ -180,6 +214,14 @@ mod tests {
         assert_eq!(second.error, "still down");
         assert!(spool.is_none());
         board.forwarding(None);
+        assert_eq!(board.snapshot(), (None, None));
+        // A batch waiting on Kafka counts only once it has waited longer than STALL.
+        board.sending(true);
+        assert_eq!(board.snapshot(), (None, None));
+        *board.sending_since.lock().unwrap() = Some(Utc::now() - STALL - STALL);
+        let (stalled, _) = board.snapshot();
+        assert!(stalled.unwrap().error.contains("not acknowledged"));
+        board.sending(false);
         assert_eq!(board.snapshot(), (None, None));
     }
 }

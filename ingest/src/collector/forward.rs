@@ -88,7 +88,13 @@ impl Forwarder {
         if batch.is_empty() {
             return Ok(ForwardOutcome::Empty);
         }
+        if let Some(faults) = &self.faults {
+            faults.sending(true);
+        }
         let results = futures::future::join_all(batch.iter().map(|p| self.send(&p.record))).await;
+        if let Some(faults) = &self.faults {
+            faults.sending(false);
+        }
         let delivered = results.iter().take_while(|r| r.is_ok()).count();
         let error = results.into_iter().find_map(Result::err);
         if delivered > 0 {

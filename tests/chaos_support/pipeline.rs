@@ -1,0 +1,325 @@
+//! A whole ingest path for chaos trials: simulated DTUs on loopback TCP, a `meterlake collect` child
+//! polling them every second into its spool and Kafka, and a `meterlake sink` child writing the lake.
+//! What the collector reported (its "collection round done" and "held" log lines, written only after a
+//! round was synced to the spool or taken into memory) is checked against the lake.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use ingest::collector::{buses_file, BusConfig};
+use ingest::kafka::{EmbeddedKafka, Topics};
+use ingest::sim::{Fleet, FleetConfig, SimClock};
+
+/// A (meter, boundary in microseconds) pair.
+pub type Key = (String, i64);
+
+/// The world of one collector chaos test.
+pub struct Pipeline {
+    kafka: EmbeddedKafka,
+    _fleet: Fleet,
+    buses: Vec<BusConfig>,
+    /// Scratch directory (config, logs, lake, spool).
+    pub dir: tempfile::TempDir,
+    config: PathBuf,
+    /// The collector's HTTP port.
+    pub collector_port: u16,
+    /// A maintenance user's token.
+    pub token: String,
+    logs: usize,
+}
+
+/// A running child process, killed when dropped.
+pub struct Running {
+    child: Child,
+}
+
+impl Running {
+    /// SIGKILL, and reap.
+    pub fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, and wait up to 60 s for a clean exit.
+    pub fn stop(mut self) {
+        let term = {
+            let _sockets = EmbeddedKafka::hold_sockets();
+            Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status()
+                .expect("kill -TERM")
+        };
+        assert!(term.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                assert!(status.success(), "exit after SIGTERM: {status}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("no exit within 60 s of SIGTERM");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+impl Pipeline {
+    /// A fleet of `meters` simulated meters (3 per DTU) and the children's configuration.
+    pub async fn new(meters: usize) -> Self {
+        let topics = Topics::with_prefix("");
+        let kafka = EmbeddedKafka::start(1, &topics, 2).expect("embedded kafka");
+        let start = Utc::now();
+        let fleet = Fleet::new(
+            &FleetConfig {
+                meters,
+                meters_per_bus: 3,
+                first_meter_number: 7001,
+                seed: 5,
+                constant_watts: Some(600.0),
+                security: ingest::sim::SecurityMode::Lab,
+                zone: chrono_tz::Asia::Shanghai,
+                bus_prefix: "chaos".into(),
+                grid: ingest::sim::grid::GridConfig {
+                    supply_meters: false,
+                    ..Default::default()
+                },
+                ..FleetConfig::default()
+            },
+            start,
+        )
+        .expect("fleet");
+        let served =
+            ingest::sim::server::serve_fleet(&fleet, &SimClock::new(start), [127, 0, 0, 1].into())
+                .await
+                .expect("serving the fleet");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let buses_path = dir.path().join("buses.toml");
+        std::fs::write(&buses_path, buses_file::render(&served.buses)).expect("buses file");
+        let collector_port = free_port();
+        let config = dir.path().join("meterlake.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[lake]\nlocation = \"{dir}/lake\"\nzone = \"Asia/Shanghai\"\n\
+                 [kafka]\nbrokers = \"{brokers}\"\n[kafka.properties]\n\"message.timeout.ms\" = \"3000\"\n\
+                 \"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n\
+                 [collector]\nid = \"c-chaos\"\nspool_dir = \"{dir}/spool\"\ninterval_s = 1\n\
+                 listen = \"127.0.0.1:{collector_port}\"\nbuses_file = \"{buses}\"\ntimeout_ms = 300\n\
+                 [sink]\ngroup_id = \"chaos-sink\"\nflush_rows = 200\nflush_interval_ms = 100\n\
+                 listen = \"127.0.0.1:0\"\n\
+                 [control]\ndatabase = \"sqlite://{dir}/control.db\"\naudit_keys_dir = \"{dir}/keys/audit\"\n\
+                 command_keys_dir = \"{dir}/keys/commands\"\n[tls]\nallow_plaintext = true\n",
+                dir = dir.path().display(),
+                brokers = kafka.bootstrap_servers(),
+                buses = buses_path.display(),
+            ),
+        )
+        .expect("config");
+        let token = crate::http_support::user_with_token(&config, "watch", "maintenance");
+        Self {
+            kafka,
+            _fleet: fleet,
+            buses: served.buses,
+            dir,
+            config,
+            collector_port,
+            token,
+            logs: 0,
+        }
+    }
+
+    /// Where the collector keeps its spool.
+    pub fn spool_dir(&self) -> PathBuf {
+        self.dir.path().join("spool")
+    }
+
+    /// Every meter of the fleet.
+    pub fn meters(&self) -> Vec<String> {
+        self.buses
+            .iter()
+            .flat_map(|b| b.meters.iter().map(|m| m.to_string()))
+            .collect()
+    }
+
+    fn spawn(&mut self, command: &str) -> Running {
+        self.logs += 1;
+        let log = self.dir.path().join(format!("{command}-{}.log", self.logs));
+        let file = std::fs::File::create(&log).expect("log file");
+        let mut child = Command::new(
+            std::env::var("METERLAKE_SOAK_BIN")
+                .unwrap_or_else(|_| env!("CARGO_BIN_EXE_meterlake").to_string()),
+        );
+        for (name, _) in std::env::vars() {
+            if name.starts_with("METERLAKE_") {
+                child.env_remove(name);
+            }
+        }
+        child
+            .args(["--config", self.config.to_str().expect("utf-8"), command])
+            .env("METERLAKE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(file);
+        let _sockets = EmbeddedKafka::hold_sockets();
+        Running {
+            child: child.spawn().expect("spawning meterlake"),
+        }
+    }
+
+    /// Starts `meterlake collect`.
+    pub fn collector(&mut self) -> Running {
+        self.spawn("collect")
+    }
+
+    /// Starts `meterlake sink`.
+    pub fn sink(&mut self) -> Running {
+        self.spawn("sink")
+    }
+
+    /// Takes the broker down or brings it back.
+    pub fn broker_up(&self, up: bool) {
+        self.kafka.set_broker_up(1, up).expect("broker up/down");
+    }
+
+    /// Every (meter, boundary) the collectors reported stored so far (all their logs).
+    pub fn reported(&self) -> BTreeSet<Key> {
+        let meters = self.meters();
+        let mut keys = BTreeSet::new();
+        for n in 1..=self.logs {
+            let Ok(text) =
+                std::fs::read_to_string(self.dir.path().join(format!("collect-{n}.log")))
+            else {
+                continue;
+            };
+            for line in text.lines().filter(|l| {
+                l.contains("collection round done") || l.contains("collection round held")
+            }) {
+                let at = boundary_of(line);
+                assert!(line.contains(&format!("rows={}", meters.len())), "{line}");
+                keys.extend(meters.iter().map(|m| (m.clone(), at.timestamp_micros())));
+            }
+        }
+        keys
+    }
+
+    /// The collector's `/healthz` (status and document), `None` when it does not answer.
+    pub async fn collector_health(&self) -> Option<(u16, serde_json::Value)> {
+        let (status, body) = crate::http_support::request(
+            self.collector_port,
+            Some(&self.token),
+            "GET",
+            "/healthz",
+            "",
+        )
+        .await?;
+        Some((status, serde_json::from_str(&body).ok()?))
+    }
+
+    /// The collector's `/metrics`, `None` when it does not answer.
+    pub async fn collector_metrics(&self) -> Option<String> {
+        crate::http_support::request(
+            self.collector_port,
+            Some(&self.token),
+            "GET",
+            "/metrics",
+            "",
+        )
+        .await
+        .map(|(_, body)| body)
+    }
+
+    /// Whether the collector's `/healthz` answers 503 naming `fault` and `/metrics` shows `metric`.
+    pub async fn collector_shows(&self, fault: &str, metric: &str) -> bool {
+        let health = self.collector_health().await.is_some_and(|(status, doc)| {
+            status == 503
+                && doc["faults"]
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|v| v == fault))
+        });
+        health
+            && self
+                .collector_metrics()
+                .await
+                .is_some_and(|m| m.lines().any(|l| l == metric))
+    }
+
+    /// How often each (meter, boundary) is in the lake.
+    pub async fn lake(&self) -> BTreeMap<Key, u64> {
+        let location =
+            store::LakeLocation::parse(self.dir.path().join("lake").to_str().expect("utf-8"))
+                .expect("lake location");
+        let session =
+            match analytics::LakeSession::open(&location, chrono_tz::Asia::Shanghai, None).await {
+                Ok(session) => session,
+                Err(_) => return BTreeMap::new(),
+            };
+        let Ok(batches) = session
+            .query("SELECT meter_id, CAST(to_unixtime(boundary_ts) AS BIGINT) AS t FROM readings")
+            .await
+        else {
+            return BTreeMap::new();
+        };
+        let mut seen = BTreeMap::new();
+        for batch in &batches {
+            let meters = analytics::columns::strings(batch, 0).expect("meters");
+            let times =
+                analytics::columns::typed::<arrow::array::Int64Array>(batch, 1).expect("times");
+            for i in 0..batch.num_rows() {
+                *seen
+                    .entry((meters.value(i).to_string(), times.value(i) * 1_000_000))
+                    .or_insert(0) += 1;
+            }
+        }
+        seen
+    }
+
+    /// Waits until the lake holds every reported (meter, boundary); returns (lost, duplicated) then,
+    /// or after `within` what is still missing.
+    pub async fn settle(&self, within: Duration) -> (u64, u64) {
+        let deadline = Instant::now() + within;
+        loop {
+            let reported = self.reported();
+            let lake = self.lake().await;
+            let lost = reported.iter().filter(|k| !lake.contains_key(*k)).count() as u64;
+            let duplicated = lake.values().map(|n| n - 1).sum();
+            if lost == 0 || Instant::now() >= deadline {
+                return (lost, duplicated);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The directory of a log file, for a failing test's message.
+    pub fn logs_dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// The boundary of a collector log line (`boundary=2026-12-05 23:30:01 UTC rows=…`).
+fn boundary_of(line: &str) -> DateTime<Utc> {
+    let text = line
+        .split("boundary=")
+        .nth(1)
+        .and_then(|rest| rest.split(" rows=").next())
+        .unwrap_or_else(|| panic!("no boundary in {line:?}"));
+    chrono::NaiveDateTime::parse_from_str(text.trim().trim_end_matches(" UTC"), "%Y-%m-%d %H:%M:%S")
+        .unwrap_or_else(|e| panic!("{text:?}: {e}"))
+        .and_utc()
+}
