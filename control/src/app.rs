@@ -145,7 +145,38 @@ impl Control {
         self.outbox_ready.clone()
     }
 
+    /// The outbox's state for health: messages waiting, and since when (and why) Kafka has been
+    /// refusing the oldest of them or leaving it unacknowledged for more than 3 s (`None` while Kafka
+    /// takes them).
+    pub async fn outbox_health(&self) -> Result<OutboxHealth, crate::ControlError> {
+        let mut conn = self.db.conn().await?;
+        let waiting = crate::store::outbox::count(&mut conn).await?;
+        let overdue_before = self.clock.now() - Duration::seconds(3);
+        let refused = crate::store::outbox::oldest_refused(&mut conn, overdue_before).await?;
+        metrics::gauge!("meterlake_control_outbox_failing").set(if refused.is_some() {
+            1.0
+        } else {
+            0.0
+        });
+        Ok(OutboxHealth {
+            waiting,
+            refused_since: refused.as_ref().map(|(since, _)| *since),
+            last_error: refused.and_then(|(_, error)| error),
+        })
+    }
+
     fn wake_outbox(&self) {
         self.outbox_ready.notify_one();
     }
+}
+
+/// The outbox as `/healthz` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxHealth {
+    /// Messages (relay commands) waiting to be produced.
+    pub waiting: i64,
+    /// Created-at of the oldest message Kafka has refused at least once (while it waits).
+    pub refused_since: Option<DateTime<Utc>>,
+    /// That message's last error.
+    pub last_error: Option<String>,
 }

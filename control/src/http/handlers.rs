@@ -76,15 +76,34 @@ impl Window {
 
 pub async fn healthz(State(s): State<HttpState>) -> impl IntoResponse {
     let loops = s.supervisor.health();
-    let healthy = s.supervisor.healthy();
-    let status = if healthy {
+    let outbox = s.control.outbox_health().await;
+    // Kafka refusing relay commands stops them reaching meters: degraded while it lasts.
+    let mut faults = Vec::new();
+    match &outbox {
+        Ok(o) if o.refused_since.is_some() => faults.push("kafka_unreachable"),
+        Ok(_) => {}
+        Err(_) => faults.push("database_unavailable"),
+    }
+    if !s.supervisor.healthy() {
+        faults.push("loop_restarting");
+    }
+    let status = if faults.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let outbox = match outbox {
+        Ok(outbox) => serde_json::to_value(outbox).unwrap_or_default(),
+        Err(err) => json!({ "error": err.to_string() }),
+    };
     (
         status,
-        Json(json!({ "status": if healthy { "ok" } else { "degraded" }, "loops": loops })),
+        Json(json!({
+            "status": if faults.is_empty() { "ok" } else { "degraded" },
+            "faults": faults,
+            "loops": loops,
+            "outbox": outbox,
+        })),
     )
 }
 

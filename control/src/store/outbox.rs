@@ -136,6 +136,23 @@ pub async fn delay(
     Ok(())
 }
 
+/// The oldest message Kafka has refused at least once, or that has been due since before
+/// `overdue_before` without being produced (the relay is waiting on Kafka): (created at, last error).
+pub async fn oldest_refused(
+    conn: &mut Conn,
+    overdue_before: DateTime<Utc>,
+) -> Result<Option<(DateTime<Utc>, Option<String>)>, ControlError> {
+    let statement = format!(
+        "SELECT {COLUMNS} FROM outbox WHERE attempts > 0 OR next_attempt_at <= $1 \
+         ORDER BY created_at, id LIMIT 1"
+    );
+    let rows = sql::rows(conn, &statement, &[micros(overdue_before).into()], from_row).await?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(|m| (m.created_at, m.last_error)))
+}
+
 /// Messages waiting.
 pub async fn count(conn: &mut Conn) -> Result<i64, ControlError> {
     Ok(sqlx::query_scalar("SELECT count(*) FROM outbox")
