@@ -11,13 +11,13 @@ filter="${3:-}"
 report="${METERLAKE_CHAOS_REPORT:-$CARGO_TARGET_DIR/chaos-report.jsonl}"
 : > "$report"
 export METERLAKE_CHAOS_REPORT="$report"
-tests=(--test chaos --test chaos_collect)
+tests=(--test chaos --test chaos_collect --test chaos_control)
 cargo test --workspace "${tests[@]}" --no-run
 # Children run a copy of the binary: a rebuild during the run must not pull it away.
 copy="$(mktemp -d)/meterlake"; cp "$CARGO_TARGET_DIR/debug/meterlake" "$copy"
 export METERLAKE_SOAK_BIN="$copy"
 started=$(date +%s)
-cargo test --workspace "${tests[@]}" -- --test-threads 1 --nocapture $filter 2>&1 \
+cargo test --workspace "${tests[@]}" -- --include-ignored --test-threads 1 --nocapture $filter 2>&1 \
   | grep -E "^chaos \||test result|panicked|FAILED" || true
 echo "chaos: $(( $(date +%s) - started )) s, ${METERLAKE_CHAOS_TRIALS} trials per fault, outages of ${METERLAKE_CHAOS_OUTAGE_S} s, $(nproc) cores, $(date -u +%F)"
 python3 - "$report" <<'PY'

@@ -66,6 +66,9 @@ pub enum ControlError {
     /// A stored value is corrupt.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// A background loop made no progress where it should have (it is started afresh).
+    #[error("stalled: {0}")]
+    Stalled(String),
 }
 
 impl ControlError {
@@ -79,7 +82,9 @@ impl ControlError {
             Self::Conflict(_) => ErrorKind::Conflict,
             Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Self::Forbidden(_) => ErrorKind::Forbidden,
-            Self::Database(_) | Self::Kafka(_) | Self::Analytics(_) => ErrorKind::Unavailable,
+            Self::Database(_) | Self::Kafka(_) | Self::Analytics(_) | Self::Stalled(_) => {
+                ErrorKind::Unavailable
+            }
             Self::Migration(_) | Self::Corrupt(_) => ErrorKind::Internal,
         }
     }

@@ -31,6 +31,12 @@ pub(crate) async fn next_message<'a>(
             _ = shutdown.changed() => return Ok(None),
             m = tokio::time::timeout(Duration::from_secs(1), consumer.recv()) => match m {
                 Err(_) => handle.success(),
+                // librdkafka reports a broker going away on every poll and reconnects by itself:
+                // keep the consumer (and its group membership) rather than restart the loop.
+                Ok(Err(rdkafka::error::KafkaError::MessageConsumption(code))) => {
+                    tracing::debug!(?code, "consumer error while the broker is away; retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
                 Ok(m) => return Ok(Some(m?)),
             },
         }

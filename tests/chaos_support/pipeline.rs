@@ -26,6 +26,8 @@ pub struct Pipeline {
     config: PathBuf,
     /// The collector's HTTP port.
     pub collector_port: u16,
+    /// The control service's HTTP port.
+    pub control_port: u16,
     /// A maintenance user's token.
     pub token: String,
     logs: usize,
@@ -114,6 +116,7 @@ impl Pipeline {
         let buses_path = dir.path().join("buses.toml");
         std::fs::write(&buses_path, buses_file::render(&served.buses)).expect("buses file");
         let collector_port = free_port();
+        let control_port = free_port();
         let config = dir.path().join("meterlake.toml");
         std::fs::write(
             &config,
@@ -123,10 +126,13 @@ impl Pipeline {
                  \"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n\
                  [collector]\nid = \"c-chaos\"\nspool_dir = \"{dir}/spool\"\ninterval_s = 1\n\
                  listen = \"127.0.0.1:{collector_port}\"\nbuses_file = \"{buses}\"\ntimeout_ms = 300\n\
+                 command_keys_dir = \"{dir}/keys/commands\"\n\
                  [sink]\ngroup_id = \"chaos-sink\"\nflush_rows = 200\nflush_interval_ms = 100\n\
                  listen = \"127.0.0.1:0\"\n\
                  [control]\ndatabase = \"sqlite://{dir}/control.db\"\naudit_keys_dir = \"{dir}/keys/audit\"\n\
-                 command_keys_dir = \"{dir}/keys/commands\"\n[tls]\nallow_plaintext = true\n",
+                 command_keys_dir = \"{dir}/keys/commands\"\nlisten = \"127.0.0.1:{control_port}\"\n\
+                 trip_hours = \"00:00-24:00\"\ntrip_on_weekends = true\nwarning_lead_s = 0\n\
+                 billing_every_s = 0\nsweep_every_ms = 100\n[tls]\nallow_plaintext = true\n",
                 dir = dir.path().display(),
                 brokers = kafka.bootstrap_servers(),
                 buses = buses_path.display(),
@@ -141,6 +147,7 @@ impl Pipeline {
             dir,
             config,
             collector_port,
+            control_port,
             token,
             logs: 0,
         }
@@ -159,9 +166,12 @@ impl Pipeline {
             .collect()
     }
 
-    fn spawn(&mut self, command: &str) -> Running {
+    fn spawn(&mut self, command: &[&str]) -> Running {
         self.logs += 1;
-        let log = self.dir.path().join(format!("{command}-{}.log", self.logs));
+        let log = self
+            .dir
+            .path()
+            .join(format!("{}-{}.log", command[0], self.logs));
         let file = std::fs::File::create(&log).expect("log file");
         let mut child = Command::new(
             std::env::var("METERLAKE_SOAK_BIN")
@@ -173,7 +183,8 @@ impl Pipeline {
             }
         }
         child
-            .args(["--config", self.config.to_str().expect("utf-8"), command])
+            .args(["--config", self.config.to_str().expect("utf-8")])
+            .args(command)
             .env("METERLAKE_LOG", "info")
             .stdout(Stdio::null())
             .stderr(file);
@@ -185,17 +196,119 @@ impl Pipeline {
 
     /// Starts `meterlake collect`.
     pub fn collector(&mut self) -> Running {
-        self.spawn("collect")
+        self.spawn(&["collect"])
     }
 
     /// Starts `meterlake sink`.
     pub fn sink(&mut self) -> Running {
-        self.spawn("sink")
+        self.spawn(&["sink"])
+    }
+
+    /// Starts `meterlake control run` and waits until it answers.
+    pub async fn control(&mut self) -> Running {
+        let running = self.spawn(&["control", "run"]);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.control_request("GET", "/api/me", "").await.is_none() {
+            assert!(Instant::now() < deadline, "meterlake control did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        running
+    }
+
+    /// One request to the control service as the maintenance user; (status, JSON body), `None` when it
+    /// does not answer.
+    pub async fn control_request(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> Option<(u16, serde_json::Value)> {
+        self.control_request_as(&self.token, method, path, body)
+            .await
+    }
+
+    /// One request to the control service with `token`.
+    pub async fn control_request_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> Option<(u16, serde_json::Value)> {
+        let (status, body) =
+            crate::http_support::request(self.control_port, Some(token), method, path, body)
+                .await?;
+        Some((status, serde_json::from_str(&body).unwrap_or_default()))
+    }
+
+    /// Makes a user with `role` and returns an API token of theirs.
+    pub fn user(&self, name: &str, role: &str) -> String {
+        crate::http_support::user_with_token(&self.config, name, role)
+    }
+
+    /// Runs `meterlake control check` (the ledger against the balances); true when it is sound.
+    pub fn ledger_sound(&self) -> bool {
+        crate::http_support::cli(&self.config, &["control", "check"], "").contains("ledger sound")
+    }
+
+    /// How many trips the simulated meter `meter` has executed.
+    pub fn trips_received(&self, meter: &str) -> u32 {
+        self._fleet
+            .with_meter(meter.parse().expect("meter address"), |m| {
+                m.trips_received()
+            })
+            .expect("a meter of the fleet")
+    }
+
+    /// Payloads of every message in `topic` (read by a fresh consumer group from the beginning).
+    pub async fn topic_payloads(&self, topic: &str) -> Vec<String> {
+        use rdkafka::consumer::Consumer;
+        use rdkafka::Message;
+        let settings = ingest::kafka::KafkaSettings {
+            brokers: self.kafka.bootstrap_servers(),
+            properties: Default::default(),
+        };
+        let consumer =
+            ingest::kafka::consumer(&settings, &format!("probe-{}", uuid::Uuid::new_v4()))
+                .expect("probe consumer");
+        consumer.subscribe(&[topic]).expect("subscribe");
+        let mut payloads = Vec::new();
+        while let Ok(Ok(message)) =
+            tokio::time::timeout(Duration::from_secs(5), consumer.recv()).await
+        {
+            payloads
+                .push(String::from_utf8_lossy(message.payload().unwrap_or_default()).to_string());
+        }
+        payloads
     }
 
     /// Takes the broker down or brings it back.
     pub fn broker_up(&self, up: bool) {
         self.kafka.set_broker_up(1, up).expect("broker up/down");
+    }
+
+    /// Whether the control service's `/healthz` answers 503 naming `fault` and `/metrics` shows
+    /// `metric`.
+    pub async fn control_shows(&self, fault: &str, metric: &str) -> bool {
+        let health = self
+            .control_request("GET", "/healthz", "")
+            .await
+            .is_some_and(|(status, doc)| {
+                status == 503
+                    && doc["faults"]
+                        .as_array()
+                        .is_some_and(|f| f.iter().any(|v| v == fault))
+            });
+        let metrics = crate::http_support::request(
+            self.control_port,
+            Some(&self.token),
+            "GET",
+            "/metrics",
+            "",
+        )
+        .await
+        .is_some_and(|(_, body)| body.lines().any(|l| l == metric));
+        health && metrics
     }
 
     /// Every (meter, boundary) the collectors reported stored so far (all their logs).
@@ -304,6 +417,20 @@ impl Pipeline {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// The children's logs, for a failing test's message.
+    pub fn logs(&self) -> String {
+        (1..=self.logs)
+            .filter_map(|n| {
+                ["collect", "sink", "control"].iter().find_map(|c| {
+                    let path = self.dir.path().join(format!("{c}-{n}.log"));
+                    std::fs::read_to_string(&path)
+                        .ok()
+                        .map(|t| format!("== {}\n{t}", path.display()))
+                })
+            })
+            .collect()
     }
 
     /// The directory of a log file, for a failing test's message.

@@ -14,6 +14,11 @@ use crate::ControlError;
 /// The control service's consumer group on the acknowledgements topic.
 pub const GROUP: &str = "meterlake-control";
 
+/// How long the consumer may stay silent while commands wait for their acknowledgement before it is
+/// replaced by a fresh one (a group join lost in a broker outage can leave a consumer that never
+/// fetches again; a fresh member joins cleanly).
+const SILENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Runs until `shutdown`; returns an error (for the supervisor to restart it) when Kafka or the
 /// database fails.
 pub async fn run(
@@ -26,7 +31,19 @@ pub async fn run(
     consumer.subscribe(&[&control.rules().topics.acks])?;
     handle.success();
     loop {
-        let Some(message) = super::next_message(&consumer, &mut shutdown, &handle).await? else {
+        let next = super::next_message(&consumer, &mut shutdown, &handle);
+        let Ok(next) = tokio::time::timeout(SILENCE, next).await else {
+            let waiting = control.awaiting_ack().await?;
+            if waiting > 0 {
+                metrics::counter!("meterlake_control_ack_consumer_renewals_total").increment(1);
+                return Err(ControlError::Stalled(format!(
+                    "no acknowledgement for {SILENCE:?} while {waiting} commands wait: \
+                     rejoining with a fresh consumer"
+                )));
+            }
+            continue;
+        };
+        let Some(message) = next? else {
             return Ok(());
         };
         match serde_json::from_slice::<AckMessage>(message.payload().unwrap_or_default()) {

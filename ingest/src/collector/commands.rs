@@ -131,15 +131,28 @@ impl Collector {
         let group = format!("meterlake-collector-{}", self.config.collector_id);
         let consumer = crate::kafka::relay_consumer(&settings, &group)?;
         consumer.subscribe(&[&self.topics.commands])?;
+        // librdkafka repeats a broker error on every poll while the broker is away: the first of a run
+        // is a warning, the rest are debug lines until a message arrives again.
+        let mut failing = false;
         loop {
             let message = tokio::select! {
                 _ = shutdown.changed() => return Ok(()),
                 message = consumer.recv() => message,
             };
             let message = match message {
-                Ok(m) => m,
+                Ok(m) => {
+                    failing = false;
+                    m
+                }
                 Err(err) => {
-                    tracing::warn!(%err, "command consumer error");
+                    if failing {
+                        tracing::debug!(%err, "command consumer error (still)");
+                    } else {
+                        tracing::warn!(%err, "command consumer error");
+                        failing = true;
+                    }
+                    // Errors come back at once while the broker is away: do not spin on them.
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     continue;
                 }
             };
