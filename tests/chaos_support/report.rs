@@ -54,27 +54,14 @@ pub struct FaultRow {
     pub recovery_median_s: f64,
     /// Longest of `recovery`, seconds.
     pub recovery_max_s: f64,
+    /// True when a trial failed before the row was finished (`trials` counts those that passed).
+    pub failed: bool,
+    #[serde(skip)]
+    finished: bool,
 }
 
 impl FaultRow {
-    /// An empty row for `fault` (no money or commands involved until set).
-    pub fn new(fault: &str) -> Self {
-        Self {
-            fault: fault.to_string(),
-            money_lost: "0".into(),
-            money_doubled: "0".into(),
-            ..Self::default()
-        }
-    }
-
-    /// Adds one trial's recovery time.
-    pub fn recovered_in(&mut self, took: Duration) {
-        self.recovery.push(took);
-    }
-
-    /// Prints the row, appends it to the report file, and checks the goal: nothing lost or doubled,
-    /// and every stopping fault seen in `/healthz`.
-    pub fn finish(mut self) {
+    fn record(&mut self) {
         let mut sorted = self.recovery.clone();
         sorted.sort();
         self.recovery_median_s = sorted
@@ -82,10 +69,11 @@ impl FaultRow {
             .map_or(0.0, Duration::as_secs_f64);
         self.recovery_max_s = sorted.last().map_or(0.0, Duration::as_secs_f64);
         eprintln!(
-            "chaos | {} | {} trials | {} readings | lost {} | duplicated {} | money lost {} doubled {} | \
+            "chaos | {} | {} trials{} | {} readings | lost {} | duplicated {} | money lost {} doubled {} | \
              commands lost {} doubled {} | seen in /healthz {}/{} | recovery median {:.1} s, max {:.1} s",
             self.fault,
             self.trials,
+            if self.failed { " then a FAILED one" } else { "" },
             self.readings,
             self.lost,
             self.duplicated,
@@ -107,6 +95,27 @@ impl FaultRow {
                 .unwrap_or_else(|e| panic!("opening {path}: {e}"));
             writeln!(file, "{line}").expect("writing the chaos report");
         }
+    }
+
+    /// An empty row for `fault` (no money or commands involved until set).
+    pub fn new(fault: &str) -> Self {
+        let mut row = Self::default();
+        row.fault = fault.to_string();
+        row.money_lost = "0".into();
+        row.money_doubled = "0".into();
+        row
+    }
+
+    /// Adds one trial's recovery time.
+    pub fn recovered_in(&mut self, took: Duration) {
+        self.recovery.push(took);
+    }
+
+    /// Prints the row, appends it to the report file, and checks the goal: nothing lost or doubled,
+    /// and every stopping fault seen in `/healthz`.
+    pub fn finish(mut self) {
+        self.finished = true;
+        self.record();
         assert_eq!((self.lost, self.duplicated), (0, 0), "{}", self.fault);
         assert_eq!(
             (self.money_lost.as_str(), self.money_doubled.as_str()),
@@ -125,5 +134,16 @@ impl FaultRow {
             "{}: a fault that stopped work was not visible in /healthz",
             self.fault
         );
+    }
+}
+
+impl Drop for FaultRow {
+    /// A trial that failed (panicked) still leaves its row: the trials that passed, marked failed.
+    fn drop(&mut self) {
+        if !self.finished && std::thread::panicking() {
+            self.failed = true;
+            self.finished = true;
+            self.record();
+        }
     }
 }
