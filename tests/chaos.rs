@@ -50,14 +50,6 @@ fn shows(sink: &SinkChild, fault: &str, metric: &str) -> bool {
             .is_some_and(|m| m.lines().any(|l| l == metric))
 }
 
-fn outage() -> Duration {
-    let seconds = std::env::var("METERLAKE_CHAOS_OUTAGE_S")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(4u64);
-    Duration::from_secs(seconds.max(3))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sink_killed_with_sigkill_at_random_moments() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(report::seed());
@@ -107,7 +99,7 @@ async fn broker_down_while_the_sink_flushes() {
         let down = Instant::now();
         row.stopping += 1;
         let mut seen = false;
-        while down.elapsed() < outage() {
+        while down.elapsed() < report::outage(4, 3) {
             seen = seen || shows(&sink, "kafka_unreachable", "meterlake_kafka_brokers_up 0");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

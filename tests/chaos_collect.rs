@@ -10,21 +10,12 @@ mod http_support;
 
 use std::time::{Duration, Instant};
 
-use chaos_support::pipeline::Pipeline;
+use chaos_support::pipeline::{Pipeline, Running};
 use chaos_support::report::{self, FaultRow};
 use chaos_support::tmpfs::Tmpfs;
 use rand::{Rng, SeedableRng};
 
 const METERS: usize = 6;
-
-fn outage() -> Duration {
-    let seconds = std::env::var("METERLAKE_CHAOS_OUTAGE_S")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(6u64);
-    // The collector counts Kafka unreachable after 3 s without an acknowledgement.
-    Duration::from_secs(seconds.max(5))
-}
 
 /// Adds a settled trial to the row.
 fn count(row: &mut FaultRow, pipeline: &Pipeline, (lost, duplicated): (u64, u64)) {
@@ -38,6 +29,16 @@ fn count(row: &mut FaultRow, pipeline: &Pipeline, (lost, duplicated): (u64, u64)
         "logs in {}",
         pipeline.logs_dir().display()
     );
+}
+
+/// Stops the collector and the sink, checks the lake once more (not a trial) and finishes the row.
+async fn wind_down(pipeline: &Pipeline, collector: Running, sink: Running, mut row: FaultRow) {
+    collector.stop();
+    sink.stop();
+    let settled = pipeline.settle(Duration::from_secs(120)).await;
+    count(&mut row, pipeline, settled);
+    row.trials -= 1;
+    row.finish();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,7 +80,7 @@ async fn broker_down_while_the_collector_polls() {
         let down = Instant::now();
         row.stopping += 1;
         let mut seen = false;
-        while down.elapsed() < outage() {
+        while down.elapsed() < report::outage(6, 5) {
             seen = seen
                 || pipeline
                     .collector_shows(
@@ -96,12 +97,7 @@ async fn broker_down_while_the_collector_polls() {
         row.recovered_in(back.elapsed());
         count(&mut row, &pipeline, settled);
     }
-    collector.stop();
-    sink.stop();
-    let settled = pipeline.settle(Duration::from_secs(120)).await;
-    count(&mut row, &pipeline, settled);
-    row.trials -= 1;
-    row.finish();
+    wind_down(&pipeline, collector, sink, row).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,7 +114,7 @@ async fn disk_full_under_the_spool() {
         let full = Instant::now();
         row.stopping += 1;
         let mut seen = false;
-        while full.elapsed() < outage() {
+        while full.elapsed() < report::outage(6, 5) {
             seen = seen
                 || pipeline
                     .collector_shows("spool_refusing", "meterlake_collector_spool_failing 1")
@@ -134,10 +130,5 @@ async fn disk_full_under_the_spool() {
         row.recovered_in(freed.elapsed());
         count(&mut row, &pipeline, settled);
     }
-    collector.stop();
-    sink.stop();
-    let settled = pipeline.settle(Duration::from_secs(120)).await;
-    count(&mut row, &pipeline, settled);
-    row.trials -= 1;
-    row.finish();
+    wind_down(&pipeline, collector, sink, row).await;
 }

@@ -169,14 +169,6 @@ impl World {
     }
 }
 
-fn outage() -> Duration {
-    let seconds = std::env::var("METERLAKE_CHAOS_OUTAGE_S")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(6u64);
-    Duration::from_secs(seconds.max(5))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "open: after the embedded broker's outage the relay consumer groups (collector commands, \
             control acknowledgements) may never fetch again; payments are safe, a command stays sent. \
@@ -199,7 +191,9 @@ async fn broker_down_during_payments_and_commands() {
             world.pay(amount, &format!("down-{trial}-{k}")).await;
         }
         let mut seen = false;
-        while down.elapsed() < outage() || !seen && down.elapsed() < outage() * 3 {
+        while down.elapsed() < report::outage(6, 5)
+            || !seen && down.elapsed() < report::outage(6, 5) * 3
+        {
             seen = seen
                 || world
                     .pipeline

@@ -8,6 +8,18 @@ use rdkafka::consumer::Consumer;
 use rdkafka::producer::FutureRecord;
 use rdkafka::Message;
 
+/// Client settings for `kafka` with a group session shorter than the outages.
+fn settings(kafka: &EmbeddedKafka) -> KafkaSettings {
+    KafkaSettings {
+        brokers: kafka.bootstrap_servers(),
+        properties: [
+            ("session.timeout.ms".to_string(), "6000".to_string()),
+            ("heartbeat.interval.ms".to_string(), "500".to_string()),
+        ]
+        .into(),
+    }
+}
+
 /// The next message's text, or `None` after `within` (errors while the broker is away are skipped).
 async fn receive(consumer: &rdkafka::consumer::StreamConsumer, within: Duration) -> Option<String> {
     let deadline = Instant::now() + within;
@@ -27,14 +39,7 @@ async fn receive(consumer: &rdkafka::consumer::StreamConsumer, within: Duration)
 async fn a_relay_consumer_receives_again_after_an_outage_longer_than_its_session() {
     let topics = Topics::with_prefix("");
     let kafka = EmbeddedKafka::start(1, &topics, 2).unwrap();
-    let settings = KafkaSettings {
-        brokers: kafka.bootstrap_servers(),
-        properties: [
-            ("session.timeout.ms".to_string(), "6000".to_string()),
-            ("heartbeat.interval.ms".to_string(), "500".to_string()),
-        ]
-        .into(),
-    };
+    let settings = settings(&kafka);
     let consumer = ingest::kafka::relay_consumer(&settings, "outage-group").unwrap();
     consumer.subscribe(&[&topics.acks]).unwrap();
     let producer = ingest::kafka::relay_producer(&settings).unwrap();
@@ -80,14 +85,7 @@ async fn a_relay_consumer_whose_first_join_meets_an_outage_receives_after_it() {
     for delay_ms in [0u64, 100, 300, 700] {
         let topics = Topics::with_prefix("");
         let kafka = EmbeddedKafka::start(1, &topics, 2).unwrap();
-        let settings = KafkaSettings {
-            brokers: kafka.bootstrap_servers(),
-            properties: [
-                ("session.timeout.ms".to_string(), "6000".to_string()),
-                ("heartbeat.interval.ms".to_string(), "500".to_string()),
-            ]
-            .into(),
-        };
+        let settings = settings(&kafka);
         let consumer = ingest::kafka::relay_consumer(&settings, "outage-group").unwrap();
         consumer.subscribe(&[&topics.acks]).unwrap();
         let _ = receive(&consumer, Duration::from_millis(delay_ms)).await;

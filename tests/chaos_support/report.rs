@@ -14,6 +14,16 @@ pub fn trials(short: usize) -> usize {
         .unwrap_or(short)
 }
 
+/// How long a broker outage or a full disk lasts: `METERLAKE_CHAOS_OUTAGE_S`, default `default_s`,
+/// at least `at_least_s` (what the fault needs to show in health).
+pub fn outage(default_s: u64, at_least_s: u64) -> Duration {
+    let seconds = std::env::var("METERLAKE_CHAOS_OUTAGE_S")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default_s);
+    Duration::from_secs(seconds.max(at_least_s))
+}
+
 /// The seed of the trials' random choices: `METERLAKE_CHAOS_SEED`, default 645.
 pub fn seed() -> u64 {
     std::env::var("METERLAKE_CHAOS_SEED")
