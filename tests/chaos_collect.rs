@@ -80,7 +80,9 @@ async fn broker_down_while_the_collector_polls() {
         let down = Instant::now();
         row.stopping += 1;
         let mut seen = false;
-        while down.elapsed() < report::outage(6, 5) {
+        while down.elapsed() < report::outage(6, 5)
+            || !seen && down.elapsed() < report::outage(6, 5) * 3
+        {
             seen = seen
                 || pipeline
                     .collector_shows(
@@ -114,7 +116,9 @@ async fn disk_full_under_the_spool() {
         let full = Instant::now();
         row.stopping += 1;
         let mut seen = false;
-        while full.elapsed() < report::outage(6, 5) {
+        while full.elapsed() < report::outage(6, 5)
+            || !seen && full.elapsed() < report::outage(6, 5) * 3
+        {
             seen = seen
                 || pipeline
                     .collector_shows("spool_refusing", "meterlake_collector_spool_failing 1")

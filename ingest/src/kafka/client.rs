@@ -47,10 +47,6 @@ impl KafkaSettings {
     }
 }
 
-/// Longest wait between reconnection attempts to a broker that went away (librdkafka's default is
-/// 10 s): after an outage, readings and commands move again within 2 s of the broker's return.
-pub const RECONNECT_BACKOFF_MAX_MS: &str = "2000";
-
 /// An idempotent, zstd-compressing producer tuned for batches.
 /// Every default can be overridden through `kafka.properties` except idempotence.
 pub fn producer(settings: &KafkaSettings) -> Result<FutureProducer, KafkaError> {
@@ -60,7 +56,6 @@ pub fn producer(settings: &KafkaSettings) -> Result<FutureProducer, KafkaError> 
             ("linger.ms", "20"),
             ("batch.size", "1000000"),
             ("message.timeout.ms", "30000"),
-            ("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS),
         ])
         .set("enable.idempotence", "true")
         .create()
@@ -70,11 +65,7 @@ pub fn producer(settings: &KafkaSettings) -> Result<FutureProducer, KafkaError> 
 /// producer's 20 ms. Idempotent; defaults overridable through `kafka.properties`.
 pub fn relay_producer(settings: &KafkaSettings) -> Result<FutureProducer, KafkaError> {
     settings
-        .with_defaults(&[
-            ("linger.ms", "1"),
-            ("message.timeout.ms", "30000"),
-            ("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS),
-        ])
+        .with_defaults(&[("linger.ms", "1"), ("message.timeout.ms", "30000")])
         .set("enable.idempotence", "true")
         .create()
 }
@@ -90,7 +81,6 @@ pub fn relay_consumer(settings: &KafkaSettings, group: &str) -> Result<StreamCon
             ("session.timeout.ms", "10000"),
             ("enable.partition.eof", "false"),
             ("fetch.wait.max.ms", "10"),
-            ("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS),
             // librdkafka waits this long (+3 s) for a JoinGroup answer: a join in flight when the
             // broker vanished without closing the connection otherwise hangs for 5 minutes. The relay
             // loops poll at least every second.
@@ -118,7 +108,6 @@ pub fn consumer_with_context<C: rdkafka::consumer::ConsumerContext + 'static>(
             ("auto.offset.reset", "earliest"),
             ("session.timeout.ms", "10000"),
             ("enable.partition.eof", "false"),
-            ("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS),
         ])
         .set("group.id", group)
         .set("enable.auto.commit", "false")
