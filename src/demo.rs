@@ -240,7 +240,11 @@ async fn drive(p: &mut Pipeline, args: &DemoArgs, started: Instant) -> anyhow::R
                 ),
             );
         }
-        p.collect(boundary).await?;
+        if i == args.intervals / 2 && args.intervals >= 8 {
+            kafka_outage(p, &bar, boundary).await?;
+        } else {
+            p.collect(boundary).await?;
+        }
         if i > 0 && i % args.bill_every == 0 {
             let report = p.billing_pass().await?;
             if report.commands > 0 || !report.errors.is_empty() {
@@ -338,6 +342,46 @@ async fn drive(p: &mut Pipeline, args: &DemoArgs, started: Instant) -> anyhow::R
         (args.start, started),
     )
     .await
+}
+
+/// A Kafka outage in the middle of the day: the round is collected while the broker is down, the
+/// collector's health names the fault, and the spool drains in full when the broker returns.
+async fn kafka_outage(
+    p: &mut Pipeline,
+    bar: &ProgressBar,
+    boundary: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    p.set_kafka_up(false)?;
+    let stats = p.collect(boundary).await?;
+    // The collector names Kafka unreachable once a batch has waited 3 s for its acknowledgement.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let health = p.collector_health().await?;
+    let faults: Vec<&str> = health.faults.iter().map(|f| f.name()).collect();
+    say(
+        bar,
+        format!(
+            "{}  Kafka broker down: {} readings collected into the spool ({} records waiting); collector /healthz {} {:?}",
+            local(p, boundary),
+            stats.rows,
+            health.spool_records,
+            health.status,
+            faults
+        ),
+    );
+    p.set_kafka_up(true)?;
+    let back = Instant::now();
+    let left = p.wait_forwarded(Duration::from_secs(60)).await?;
+    let health = p.collector_health().await?;
+    say(
+        bar,
+        format!(
+            "{}  Kafka back: spool drained in {:.1} s ({left} records left), collector /healthz {}",
+            local(p, boundary),
+            back.elapsed().as_secs_f64(),
+            health.status
+        ),
+    );
+    Ok(())
 }
 
 /// Faults the demo injects (meters 1003, 1007 and 1011 of the fleet), so that the streaming diagnosis

@@ -410,6 +410,18 @@ impl Pipeline {
         &self.sink_stats
     }
 
+    /// The collector's health document (spool, faults going on).
+    pub async fn collector_health(
+        &self,
+    ) -> anyhow::Result<ingest::collector::health::CollectorHealth> {
+        Ok(self.collector.health().await?)
+    }
+
+    /// Waits up to `timeout` for the collector's spool to drain; returns the records left.
+    pub async fn wait_forwarded(&self, timeout: Duration) -> anyhow::Result<u64> {
+        Ok(self.collector.wait_forwarded(timeout).await?)
+    }
+
     /// Waits until the sink has committed every produced row.
     pub async fn wait_committed(&self, timeout: Duration) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + timeout;

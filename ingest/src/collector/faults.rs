@@ -26,6 +26,16 @@ pub enum CollectorFault {
 }
 
 impl CollectorFault {
+    /// The name `/healthz` gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::KafkaUnreachable => "kafka_unreachable",
+            Self::SpoolRefusing => "spool_refusing",
+            Self::SpoolDamaged => "spool_damaged",
+            Self::SpoolNearlyFull => "spool_nearly_full",
+        }
+    }
+
     /// Whether readings stop moving while it lasts (health answers 503).
     pub fn stops_work(self) -> bool {
         matches!(self, Self::KafkaUnreachable | Self::SpoolRefusing)
@@ -200,6 +210,18 @@ mod tests {
         held.push(vec![record(big), record(big), record(big), record(5)]);
         let kept: Vec<usize> = held.take().iter().map(|r| r.payload.len()).collect();
         assert_eq!(kept, [big, big, 5], "the oldest was dropped");
+    }
+
+    #[test]
+    fn fault_names_are_what_healthz_says() {
+        for fault in [
+            CollectorFault::KafkaUnreachable,
+            CollectorFault::SpoolRefusing,
+            CollectorFault::SpoolDamaged,
+            CollectorFault::SpoolNearlyFull,
+        ] {
+            assert_eq!(serde_json::to_value(fault).unwrap(), fault.name());
+        }
     }
 
     #[test]
