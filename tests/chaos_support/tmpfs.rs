@@ -1,8 +1,24 @@
 //! A small tmpfs mounted over a directory: a disk that really fills up (`ENOSPC`), and is freed again
-//! by deleting a filler file. Needs root (CI runs as root); a test that cannot mount fails.
+//! by deleting a filler file. Needs root, or `sudo` without a password (as `scripts/test.sh` uses for
+//! installing); a test that cannot mount fails.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// `mount`/`umount` as root: directly when the test runs as root, else through `sudo -n`.
+fn as_root(program: &str) -> Command {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    if root {
+        Command::new(program)
+    } else {
+        let mut sudo = Command::new("sudo");
+        sudo.args(["-n", program]);
+        sudo
+    }
+}
 
 /// A mounted tmpfs, unmounted when dropped.
 pub struct Tmpfs {
@@ -13,7 +29,7 @@ impl Tmpfs {
     /// Mounts a tmpfs of `megabytes` over `dir` (created if missing).
     pub fn mount(dir: &Path, megabytes: u32) -> Self {
         std::fs::create_dir_all(dir).expect("mount point");
-        let status = Command::new("mount")
+        let status = as_root("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
             .arg(dir)
             .status()
@@ -51,6 +67,6 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+        let _ = as_root("umount").arg("-l").arg(&self.dir).status();
     }
 }
