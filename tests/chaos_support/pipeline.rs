@@ -123,7 +123,7 @@ impl Pipeline {
             format!(
                 "[lake]\nlocation = \"{dir}/lake\"\nzone = \"Asia/Shanghai\"\n\
                  [kafka]\nbrokers = \"{brokers}\"\n[kafka.properties]\n\"message.timeout.ms\" = \"3000\"\n\
-                 \"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n\
+                 \"session.timeout.ms\" = \"10000\"\n\"heartbeat.interval.ms\" = \"500\"\n\
                  [collector]\nid = \"c-chaos\"\nspool_dir = \"{dir}/spool\"\ninterval_s = 1\n\
                  listen = \"127.0.0.1:{collector_port}\"\nbuses_file = \"{buses}\"\ntimeout_ms = 300\n\
                  command_keys_dir = \"{dir}/keys/commands\"\n\
