@@ -34,8 +34,8 @@ fn count(row: &mut FaultRow, pipeline: &Pipeline, (lost, duplicated): (u64, u64)
 /// Stops the collector and the sink, checks the lake once more (not a trial) and finishes the row.
 async fn wind_down(pipeline: &Pipeline, collector: Running, sink: Running, mut row: FaultRow) {
     collector.stop();
+    let settled = pipeline.settle_stopped(Duration::from_secs(120)).await;
     sink.stop();
-    let settled = pipeline.settle(Duration::from_secs(120)).await;
     count(&mut row, pipeline, settled);
     row.trials -= 1;
     row.finish();
@@ -60,7 +60,7 @@ async fn collector_killed_with_sigkill_at_random_moments() {
         let collector = pipeline.collector();
         tokio::time::sleep(Duration::from_millis(1500)).await;
         collector.stop();
-        let settled = pipeline.settle(Duration::from_secs(120)).await;
+        let settled = pipeline.settle_stopped(Duration::from_secs(120)).await;
         row.recovered_in(restarted.elapsed());
         count(&mut row, &pipeline, settled);
     }

@@ -30,7 +30,13 @@ impl Tmpfs {
     pub fn mount(dir: &Path, megabytes: u32) -> Self {
         std::fs::create_dir_all(dir).expect("mount point");
         let status = as_root("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m,mode=1777"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={megabytes}m,mode=1777"),
+                "tmpfs",
+            ])
             .arg(dir)
             .status()
             .expect("running mount");
