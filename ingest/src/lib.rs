@@ -7,6 +7,8 @@ pub mod dlt645;
 pub mod fail_point;
 pub mod kafka;
 pub mod keyring;
+#[cfg(test)]
+mod mutation;
 pub mod reading;
 pub mod sim;
 pub mod sink;

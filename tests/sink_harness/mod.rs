@@ -425,38 +425,32 @@ impl SinkChild {
         self.health()?.1.get("rows_committed")?.as_u64()
     }
 
-    /// The child's `/healthz`: status code and document (`None` when it does not answer).
-    pub fn health(&self) -> Option<(u16, serde_json::Value)> {
+    /// `GET path` with the harness's token: (status, body), `None` when the child does not answer.
+    fn get(&self, path: &str) -> Option<(u16, String)> {
         let addr = self.addr.as_deref()?;
         let mut stream = TcpStream::connect(addr).ok()?;
         stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
         write!(
             stream,
-            "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
             self.token
         )
         .ok()?;
         let mut response = String::new();
         stream.read_to_string(&mut response).ok()?;
         let status = response.split(' ').nth(1)?.parse().ok()?;
-        let body = response.split("\r\n\r\n").nth(1)?;
-        Some((status, serde_json::from_str(body).ok()?))
+        Some((status, response.split("\r\n\r\n").nth(1)?.to_string()))
+    }
+
+    /// The child's `/healthz`: status code and document (`None` when it does not answer).
+    pub fn health(&self) -> Option<(u16, serde_json::Value)> {
+        let (status, body) = self.get("/healthz")?;
+        Some((status, serde_json::from_str(&body).ok()?))
     }
 
     /// The child's `/metrics` text (`None` when it does not answer).
     pub fn metrics(&self) -> Option<String> {
-        let addr = self.addr.as_deref()?;
-        let mut stream = TcpStream::connect(addr).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        write!(
-            stream,
-            "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
-            self.token
-        )
-        .ok()?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).ok()?;
-        Some(response.split("\r\n\r\n").nth(1)?.to_string())
+        self.get("/metrics").map(|(_, body)| body)
     }
 
     /// The child's process id.

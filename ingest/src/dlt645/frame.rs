@@ -286,25 +286,12 @@ mod tests {
             addr in any::<[u8; 6]>(), control in any::<u8>(),
             data in proptest::collection::vec(any::<u8>(), 0..=60),
             preamble in 0usize..=4,
-            flips in proptest::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 0..4),
-            cut in proptest::option::of(any::<prop::sample::Index>()),
-            insert in proptest::option::of((any::<prop::sample::Index>(), proptest::collection::vec(any::<u8>(), 1..8))),
+            damage in crate::mutation::damage(8),
             trailing in proptest::collection::vec(any::<u8>(), 0..8),
         ) {
             let frame = Frame { address: Address(addr), control: ControlCode::from_byte(control), data };
             let good = frame.encode(preamble).unwrap();
-            let mut bytes = good.clone();
-            for (at, mask) in &flips {
-                let i = at.index(bytes.len());
-                bytes[i] ^= mask;
-            }
-            if let Some((at, garbage)) = &insert {
-                let i = at.index(bytes.len());
-                bytes.splice(i..i, garbage.iter().copied());
-            }
-            if let Some(at) = cut {
-                bytes.truncate(at.index(bytes.len()));
-            }
+            let mut bytes = damage.apply(&good);
             let untouched = bytes == good;
             bytes.extend_from_slice(&trailing);
             match Frame::decode(&bytes) {

@@ -305,9 +305,7 @@ mod tests {
             fn mutated_messages_decode_to_the_wire_schema_or_fail_clearly(
                 rows in 1usize..5,
                 json in any::<bool>(),
-                flips in proptest::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 0..4),
-                cut in proptest::option::of(any::<prop::sample::Index>()),
-                insert in proptest::option::of((any::<prop::sample::Index>(), proptest::collection::vec(any::<u8>(), 1..16))),
+                damage in crate::mutation::damage(16),
             ) {
                 let readings = readings(rows);
                 let (good, content_type) = if json {
@@ -315,18 +313,7 @@ mod tests {
                 } else {
                     (encode_arrow(&readings_to_batch(&readings).unwrap()).unwrap(), ARROW_STREAM)
                 };
-                let mut bytes = good.clone();
-                for (at, mask) in &flips {
-                    let i = at.index(bytes.len());
-                    bytes[i] ^= mask;
-                }
-                if let Some((at, garbage)) = &insert {
-                    let i = at.index(bytes.len());
-                    bytes.splice(i..i, garbage.iter().copied());
-                }
-                if let Some(at) = cut {
-                    bytes.truncate(at.index(bytes.len()));
-                }
+                let bytes = damage.apply(&good);
                 let untouched = bytes == good;
                 match decode(&bytes, Some(content_type), None) {
                     Ok(batches) => {
