@@ -165,15 +165,15 @@ async fn a_kafka_outage_spools_rounds_and_they_drain_in_full_when_it_returns() {
 /// Starts `meterlake collect`; its log (standard error: rounds reported done) goes to `log`.
 fn spawn_collector(config: &std::path::Path, log: &std::path::Path) -> Child {
     let log = std::fs::File::create(log).unwrap();
-    // The other test takes its broker down meanwhile: no fork while its listener is replaced.
-    let _sockets = EmbeddedKafka::hold_sockets();
-    Command::new(env!("CARGO_BIN_EXE_meterlake"))
-        .args(["--config", config.to_str().unwrap(), "collect"])
-        .env("METERLAKE_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+    // The other test takes its broker down meanwhile: see `EmbeddedKafka::spawn_child`.
+    EmbeddedKafka::spawn_child(
+        Command::new(env!("CARGO_BIN_EXE_meterlake"))
+            .args(["--config", config.to_str().unwrap(), "collect"])
+            .env("METERLAKE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log),
+    )
+    .unwrap()
 }
 
 /// The (meter, boundary) of every row a collector's log reports stored: each "collection round done"
@@ -290,13 +290,11 @@ async fn kill_dash_nine_mid_spool_loses_nothing_and_duplicates_nothing() {
     assert!(health.contains("\"collector_id\":\"c-kill\""), "{health}");
     assert!(health.contains("\"success_rate\":1.0"), "{health}");
     // Graceful shutdown: SIGTERM finishes the round in flight, flushes, and exits cleanly.
-    let term = {
-        let _sockets = EmbeddedKafka::hold_sockets();
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
+    let term =
+        EmbeddedKafka::spawn_child(Command::new("kill").args(["-TERM", &child.id().to_string()]))
             .unwrap()
-    };
+            .wait()
+            .unwrap();
     assert!(term.success());
     let status = child.wait().unwrap();
     assert!(status.success(), "collector exit after SIGTERM: {status}");

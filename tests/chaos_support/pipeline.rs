@@ -47,13 +47,11 @@ impl Running {
 
     /// SIGTERM, and wait up to 60 s for a clean exit.
     pub fn stop(mut self) {
-        let term = {
-            let _sockets = EmbeddedKafka::hold_sockets();
-            Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status()
-                .expect("kill -TERM")
-        };
+        let term = EmbeddedKafka::spawn_child(
+            Command::new("kill").args(["-TERM", &self.child.id().to_string()]),
+        )
+        .and_then(|mut kill| kill.wait())
+        .expect("kill -TERM");
         assert!(term.success());
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
@@ -188,9 +186,8 @@ impl Pipeline {
             .env("METERLAKE_LOG", "info")
             .stdout(Stdio::null())
             .stderr(file);
-        let _sockets = EmbeddedKafka::hold_sockets();
         Running {
-            child: child.spawn().expect("spawning meterlake"),
+            child: EmbeddedKafka::spawn_child(&mut child).expect("spawning meterlake"),
         }
     }
 

@@ -52,9 +52,8 @@ pub async fn get_ok(port: u16, token: &str, path: &str) -> String {
 /// unless it succeeds).
 pub fn run(env: &[(String, String)], args: &[&str], stdin: &str) -> String {
     use std::io::Write;
-    // An embedded broker of a test running beside this one may be going down (see `hold_sockets`).
+    // An embedded broker of a test running beside this one may be going down (see `spawn_child`).
     let spawned = {
-        let _sockets = ingest::kafka::EmbeddedKafka::hold_sockets();
         let mut command = Command::new(env!("CARGO_BIN_EXE_meterlake"));
         // The test's own METERLAKE_* settings (trial counts, report files) are not the child's.
         for (name, _) in std::env::vars() {
@@ -67,8 +66,8 @@ pub fn run(env: &[(String, String)], args: &[&str], stdin: &str) -> String {
             .envs(env.iter().cloned())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
+            .stderr(Stdio::piped());
+        ingest::kafka::EmbeddedKafka::spawn_child(&mut command)
     };
     let mut child = spawned.unwrap();
     child

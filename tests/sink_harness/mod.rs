@@ -184,11 +184,8 @@ allow_plaintext = true
         if let Some(point) = fail_point {
             command.env("METERLAKE_FAIL_POINT", point);
         }
-        // Brokers may be taken down meanwhile: see `EmbeddedKafka::hold_sockets`.
-        let mut child = {
-            let _sockets = EmbeddedKafka::hold_sockets();
-            command.spawn().expect("spawning meterlake sink")
-        };
+        // Brokers may be taken down meanwhile: see `EmbeddedKafka::spawn_child`.
+        let mut child = EmbeddedKafka::spawn_child(&mut command).expect("spawning meterlake sink");
         let stderr = child.stderr.take().expect("piped stderr");
         let (tx, rx) = std::sync::mpsc::channel();
         let pid = child.id();
@@ -389,15 +386,14 @@ fn maintenance_token(config: &std::path::Path) -> String {
     let run = |args: &[&str], stdin: &str| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_meterlake"));
         without_test_settings(&mut command);
-        let mut child = command
+        command
             .arg("--config")
             .arg(config)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("meterlake user");
+            .stderr(Stdio::piped());
+        let mut child = EmbeddedKafka::spawn_child(&mut command).expect("meterlake user");
         child
             .stdin
             .take()
@@ -472,10 +468,12 @@ impl SinkChild {
 
     /// Stops the child with SIGTERM (it commits and leaves the group) and waits for a clean exit.
     pub fn stop_gracefully(mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
+        let _ = EmbeddedKafka::spawn_child(
+            Command::new("kill")
+                .arg("-TERM")
+                .arg(self.child.id().to_string()),
+        )
+        .and_then(|mut kill| kill.wait());
         match self.wait_exit(Duration::from_secs(30)) {
             Some(status) => assert!(status.success(), "sink exited with {status}"),
             None => {
