@@ -1,7 +1,8 @@
-//! Shared parts of the chaos suite: the table rows and a disk that fills up.
+//! Shared parts of the chaos suite: the table rows, a disk that fills up, a DTU link that drops.
 
 #![allow(dead_code)] // each chaos test crate uses part of it
 
+pub mod flaky_link;
 pub mod pipeline;
 pub mod report;
 pub mod tmpfs;

@@ -9,9 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use ingest::collector::{buses_file, BusConfig};
+use ingest::collector::{buses_file, BusConfig, BusEndpoint};
 use ingest::kafka::{EmbeddedKafka, Topics};
 use ingest::sim::{Fleet, FleetConfig, SimClock};
+
+use super::flaky_link::FlakyLink;
 
 /// A (meter, boundary in microseconds) pair.
 pub type Key = (String, i64);
@@ -21,6 +23,12 @@ pub struct Pipeline {
     kafka: EmbeddedKafka,
     _fleet: Fleet,
     buses: Vec<BusConfig>,
+    links: Vec<FlakyLink>,
+    clock_driver: tokio::task::JoinHandle<()>,
+    /// When the simulated meters started counting (from zero).
+    pub start: DateTime<Utc>,
+    /// Their constant load.
+    pub watts: f64,
     /// Scratch directory (config, logs, lake, spool).
     pub dir: tempfile::TempDir,
     config: PathBuf,
@@ -81,9 +89,37 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// What a pipeline's fleet looks like.
+#[derive(Default)]
+pub struct Setup {
+    /// Simulated meters, 3 per DTU.
+    pub meters: usize,
+    /// Faults of the simulated meters (garbage, late replies, silence, …).
+    pub faults: ingest::sim::FaultConfig,
+    /// DTUs (by index) the collector reaches through a [`FlakyLink`] cutting this share of replies.
+    pub flaky_links: Vec<(usize, f64)>,
+    /// Every meter's constant load (600 W when 0).
+    pub watts: f64,
+}
+
 impl Pipeline {
     /// A fleet of `meters` simulated meters (3 per DTU) and the children's configuration.
     pub async fn new(meters: usize) -> Self {
+        Self::with(Setup {
+            meters,
+            ..Setup::default()
+        })
+        .await
+    }
+
+    /// A fleet as `setup` says and the children's configuration.
+    pub async fn with(setup: Setup) -> Self {
+        let meters = setup.meters;
+        let watts = if setup.watts > 0.0 {
+            setup.watts
+        } else {
+            600.0
+        };
         let topics = Topics::with_prefix("");
         let kafka = EmbeddedKafka::start(1, &topics, 2).expect("embedded kafka");
         let start = Utc::now();
@@ -93,7 +129,7 @@ impl Pipeline {
                 meters_per_bus: 3,
                 first_meter_number: 7001,
                 seed: 5,
-                constant_watts: Some(600.0),
+                constant_watts: Some(watts),
                 security: ingest::sim::SecurityMode::Lab,
                 zone: chrono_tz::Asia::Shanghai,
                 bus_prefix: "chaos".into(),
@@ -101,18 +137,38 @@ impl Pipeline {
                     supply_meters: false,
                     ..Default::default()
                 },
+                faults: setup.faults,
                 ..FleetConfig::default()
             },
             start,
         )
         .expect("fleet");
-        let served =
-            ingest::sim::server::serve_fleet(&fleet, &SimClock::new(start), [127, 0, 0, 1].into())
-                .await
-                .expect("serving the fleet");
+        // The meters live in real time: their clock follows the wall clock.
+        let clock = SimClock::new(start);
+        let served = ingest::sim::server::serve_fleet(&fleet, &clock, [127, 0, 0, 1].into())
+            .await
+            .expect("serving the fleet");
+        let clock_driver = tokio::spawn(async move {
+            loop {
+                clock.set(Utc::now());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        let mut collector_buses = served.buses.clone();
+        let mut links = Vec::new();
+        for (index, cut_share) in setup.flaky_links {
+            let bus = &mut collector_buses[index];
+            let BusEndpoint::Tcp(dtu) = &bus.endpoint else {
+                panic!("simulated DTUs are served on TCP");
+            };
+            let link =
+                FlakyLink::start(dtu.parse().expect("DTU address"), cut_share, index as u64).await;
+            bus.endpoint = BusEndpoint::Tcp(link.addr().to_string());
+            links.push(link);
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let buses_path = dir.path().join("buses.toml");
-        std::fs::write(&buses_path, buses_file::render(&served.buses)).expect("buses file");
+        std::fs::write(&buses_path, buses_file::render(&collector_buses)).expect("buses file");
         let collector_port = free_port();
         let control_port = free_port();
         let config = dir.path().join("meterlake.toml");
@@ -142,6 +198,10 @@ impl Pipeline {
             kafka,
             _fleet: fleet,
             buses: served.buses,
+            links,
+            clock_driver,
+            start,
+            watts,
             dir,
             config,
             collector_port,
@@ -308,10 +368,11 @@ impl Pipeline {
         health && metrics
     }
 
-    /// Every (meter, boundary) the collectors reported stored so far (all their logs).
-    pub fn reported(&self) -> BTreeSet<Key> {
-        let meters = self.meters();
-        let mut keys = BTreeSet::new();
+    /// Every round the collectors reported stored so far (all their logs): its boundary and when the
+    /// round was done.
+    pub fn rounds(&self) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let meters = self.meters().len();
+        let mut rounds = Vec::new();
         for n in 1..=self.logs {
             let Ok(text) =
                 std::fs::read_to_string(self.dir.path().join(format!("collect-{n}.log")))
@@ -321,12 +382,29 @@ impl Pipeline {
             for line in text.lines().filter(|l| {
                 l.contains("collection round done") || l.contains("collection round held")
             }) {
-                let at = boundary_of(line);
-                assert!(line.contains(&format!("rows={}", meters.len())), "{line}");
-                keys.extend(meters.iter().map(|m| (m.clone(), at.timestamp_micros())));
+                assert!(line.contains(&format!("rows={meters}")), "{line}");
+                let done = line
+                    .split_whitespace()
+                    .next()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .unwrap_or_else(|| panic!("no time in {line:?}"));
+                rounds.push((boundary_of(line), done.with_timezone(&Utc)));
             }
         }
-        keys
+        rounds
+    }
+
+    /// Every (meter, boundary) the collectors reported stored so far (all their logs).
+    pub fn reported(&self) -> BTreeSet<Key> {
+        let meters = self.meters();
+        self.rounds()
+            .into_iter()
+            .flat_map(|(at, _)| {
+                meters
+                    .iter()
+                    .map(move |m| (m.clone(), at.timestamp_micros()))
+            })
+            .collect()
     }
 
     /// The collector's `/healthz` (status and document), `None` when it does not answer.
@@ -370,22 +448,24 @@ impl Pipeline {
                 .is_some_and(|m| m.lines().any(|l| l == metric))
     }
 
-    /// How often each (meter, boundary) is in the lake.
-    pub async fn lake(&self) -> BTreeMap<Key, u64> {
+    /// Rows of `sql` over the lake (none while the lake cannot be opened or read yet).
+    async fn lake_query(&self, sql: &str) -> Vec<arrow::record_batch::RecordBatch> {
         let location =
             store::LakeLocation::parse(self.dir.path().join("lake").to_str().expect("utf-8"))
                 .expect("lake location");
-        let session =
-            match analytics::LakeSession::open(&location, chrono_tz::Asia::Shanghai, None).await {
-                Ok(session) => session,
-                Err(_) => return BTreeMap::new(),
-            };
-        let Ok(batches) = session
-            .query("SELECT meter_id, CAST(to_unixtime(boundary_ts) AS BIGINT) AS t FROM readings")
-            .await
-        else {
-            return BTreeMap::new();
-        };
+        match analytics::LakeSession::open(&location, chrono_tz::Asia::Shanghai, None).await {
+            Ok(session) => session.query(sql).await.unwrap_or_default(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// How often each (meter, boundary) is in the lake.
+    pub async fn lake(&self) -> BTreeMap<Key, u64> {
+        let batches = self
+            .lake_query(
+                "SELECT meter_id, CAST(to_unixtime(boundary_ts) AS BIGINT) AS t FROM readings",
+            )
+            .await;
         let mut seen = BTreeMap::new();
         for batch in &batches {
             let meters = analytics::columns::strings(batch, 0).expect("meters");
@@ -398,6 +478,44 @@ impl Pipeline {
             }
         }
         seen
+    }
+
+    /// The forward energy register (hundredths of a kWh) of every row in the lake, `None` where the
+    /// meter gave none.
+    pub async fn lake_energy(&self) -> BTreeMap<Key, Option<i64>> {
+        let batches = self
+            .lake_query(
+                "SELECT meter_id, CAST(to_unixtime(boundary_ts) AS BIGINT) AS t, \
+                 CAST(energy_fwd_total_kwh * 100 AS BIGINT) AS e FROM readings",
+            )
+            .await;
+        let mut energy = BTreeMap::new();
+        for batch in &batches {
+            let meters = analytics::columns::strings(batch, 0).expect("meters");
+            let times =
+                analytics::columns::typed::<arrow::array::Int64Array>(batch, 1).expect("times");
+            let values =
+                analytics::columns::typed::<arrow::array::Int64Array>(batch, 2).expect("energy");
+            for i in 0..batch.num_rows() {
+                let value = arrow::array::Array::is_valid(values, i).then(|| values.value(i));
+                energy.insert(
+                    (meters.value(i).to_string(), times.value(i) * 1_000_000),
+                    value,
+                );
+            }
+        }
+        energy
+    }
+
+    /// What every meter's forward register holds at `at`, in hundredths of a kWh (fractional).
+    pub fn true_register(&self, at: DateTime<Utc>) -> f64 {
+        let seconds = (at - self.start).num_milliseconds() as f64 / 1000.0;
+        self.watts * seconds / 3.6e6 * 100.0
+    }
+
+    /// Replies cut by the flaky links so far.
+    pub fn link_cuts(&self) -> u64 {
+        self.links.iter().map(FlakyLink::cuts).sum()
     }
 
     /// Waits until the lake holds every reported (meter, boundary); returns (lost, duplicated) then,
@@ -475,6 +593,31 @@ impl Pipeline {
     /// The directory of a log file, for a failing test's message.
     pub fn logs_dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Waits up to `within` until the collectors reported `rounds` more rounds than `before`
+    /// (a count of [`Pipeline::reported`] keys).
+    pub async fn wait_rounds(&self, before: usize, rounds: usize, within: Duration) {
+        let wanted = before + rounds * self.buses.iter().map(|b| b.meters.len()).sum::<usize>();
+        let deadline = Instant::now() + within;
+        while self.reported().len() < wanted {
+            assert!(
+                Instant::now() < deadline,
+                "{rounds} rounds not reported within {within:?}; logs in {}",
+                self.logs_dir().display()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    /// A failed test keeps its scratch directory (logs, lake, spool) for a look.
+    fn drop(&mut self) {
+        self.clock_driver.abort();
+        if std::thread::panicking() {
+            self.dir.disable_cleanup(true);
+        }
     }
 }
 

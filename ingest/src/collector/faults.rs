@@ -23,6 +23,8 @@ pub enum CollectorFault {
     SpoolDamaged,
     /// The spool is over 80 % of its bound.
     SpoolNearlyFull,
+    /// The wall clock stepped back before the last round's boundary: no round runs until it passes it.
+    ClockBehindLastRound,
 }
 
 impl CollectorFault {
@@ -33,12 +35,16 @@ impl CollectorFault {
             Self::SpoolRefusing => "spool_refusing",
             Self::SpoolDamaged => "spool_damaged",
             Self::SpoolNearlyFull => "spool_nearly_full",
+            Self::ClockBehindLastRound => "clock_behind_last_round",
         }
     }
 
     /// Whether readings stop moving while it lasts (health answers 503).
     pub fn stops_work(self) -> bool {
-        matches!(self, Self::KafkaUnreachable | Self::SpoolRefusing)
+        matches!(
+            self,
+            Self::KafkaUnreachable | Self::SpoolRefusing | Self::ClockBehindLastRound
+        )
     }
 }
 
@@ -62,6 +68,18 @@ pub struct FaultBoard {
     spooling: Mutex<Option<Failing>>,
     /// Since when the forwarder has been waiting for Kafka's acknowledgement of a batch.
     sending_since: Mutex<Option<DateTime<Utc>>>,
+    clock: Mutex<Option<Failing>>,
+}
+
+/// The ongoing faults at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FaultSnapshot {
+    /// Kafka not taking the forwarder's records.
+    pub forwarding: Option<Failing>,
+    /// The spool refusing appends.
+    pub spooling: Option<Failing>,
+    /// The wall clock behind the last round.
+    pub clock: Option<Failing>,
 }
 
 fn set(slot: &Mutex<Option<Failing>>, error: Option<&str>, gauge: &'static str) {
@@ -104,9 +122,22 @@ impl FaultBoard {
         set(&self.spooling, error, "meterlake_collector_spool_failing");
     }
 
-    /// The ongoing faults: (forwarding to Kafka, appending to the spool). A batch waiting longer than
-    /// [`STALL`] for Kafka counts as a forwarding fault (and sets its gauge) before it times out.
-    pub fn snapshot(&self) -> (Option<Failing>, Option<Failing>) {
+    /// The wall clock is behind the last round's boundary (`Some(why)`), or no longer.
+    pub fn clock_behind(&self, why: Option<&str>) {
+        set(&self.clock, why, "meterlake_collector_clock_behind");
+    }
+
+    /// Whether the wall clock is behind the last round's boundary now.
+    pub fn is_clock_behind(&self) -> bool {
+        self.clock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// The ongoing faults. A batch waiting longer than [`STALL`] for Kafka counts as a forwarding
+    /// fault (and sets its gauge) before it times out.
+    pub fn snapshot(&self) -> FaultSnapshot {
         let read = |slot: &Mutex<Option<Failing>>| {
             slot.lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -131,7 +162,11 @@ impl FaultBoard {
         } else {
             0.0
         });
-        (forwarding, read(&self.spooling))
+        FaultSnapshot {
+            forwarding,
+            spooling: read(&self.spooling),
+            clock: read(&self.clock),
+        }
     }
 }
 
@@ -219,6 +254,7 @@ mod tests {
             CollectorFault::SpoolRefusing,
             CollectorFault::SpoolDamaged,
             CollectorFault::SpoolNearlyFull,
+            CollectorFault::ClockBehindLastRound,
         ] {
             assert_eq!(serde_json::to_value(fault).unwrap(), fault.name());
         }
@@ -227,23 +263,29 @@ mod tests {
     #[test]
     fn a_fault_keeps_its_start_until_it_clears() {
         let board = FaultBoard::default();
+        let clear = FaultSnapshot::default();
         board.forwarding(Some("broker down"));
-        let (first, _) = board.snapshot();
+        let first = board.snapshot().forwarding;
         board.forwarding(Some("still down"));
-        let (second, spool) = board.snapshot();
-        let (first, second) = (first.unwrap(), second.unwrap());
+        let now = board.snapshot();
+        let (first, second) = (first.unwrap(), now.forwarding.unwrap());
         assert_eq!(first.since, second.since);
         assert_eq!(second.error, "still down");
-        assert!(spool.is_none());
+        assert!(now.spooling.is_none());
         board.forwarding(None);
-        assert_eq!(board.snapshot(), (None, None));
+        assert_eq!(board.snapshot(), clear);
         // A batch waiting on Kafka counts only once it has waited longer than STALL.
         board.sending(true);
-        assert_eq!(board.snapshot(), (None, None));
+        assert_eq!(board.snapshot(), clear);
         *board.sending_since.lock().unwrap() = Some(Utc::now() - STALL - STALL);
-        let (stalled, _) = board.snapshot();
+        let stalled = board.snapshot().forwarding;
         assert!(stalled.unwrap().error.contains("not acknowledged"));
         board.sending(false);
-        assert_eq!(board.snapshot(), (None, None));
+        assert_eq!(board.snapshot(), clear);
+        // The clock behind the last round, then past it again.
+        board.clock_behind(Some("stepped back"));
+        assert!(board.is_clock_behind() && board.snapshot().clock.is_some());
+        board.clock_behind(None);
+        assert_eq!(board.snapshot(), clear);
     }
 }

@@ -71,6 +71,8 @@ pub struct CollectorHealth {
     pub kafka_failing: Option<super::faults::Failing>,
     /// Since when the spool refuses appends, and why.
     pub spool_failing: Option<super::faults::Failing>,
+    /// Since when the wall clock is behind the last round's boundary (it stepped back), and by what.
+    pub clock_failing: Option<super::faults::Failing>,
     /// Records the spool refused, held in memory.
     pub held_records: u64,
     /// Per area.
@@ -167,7 +169,8 @@ impl Collector {
         })
         .await?;
         let buses = self.health.snapshot();
-        let (kafka_failing, spool_failing) = self.faults.snapshot();
+        let now_failing = self.faults.snapshot();
+        let (kafka_failing, spool_failing) = (now_failing.forwarding, now_failing.spooling);
         let held_records = self.held.lock().await.len() as u64;
         use super::faults::CollectorFault as Fault;
         let faults: Vec<Fault> = [
@@ -181,6 +184,7 @@ impl Collector {
                 bytes.saturating_mul(5) > max.saturating_mul(4),
                 Fault::SpoolNearlyFull,
             ),
+            (now_failing.clock.is_some(), Fault::ClockBehindLastRound),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -195,6 +199,7 @@ impl Collector {
             faults,
             kafka_failing,
             spool_failing,
+            clock_failing: now_failing.clock,
             held_records,
             areas: areas(&buses),
             buses,
