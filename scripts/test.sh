@@ -34,6 +34,12 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/meterlake.conf >/dev/null
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq postgresql
 fi
+# The chaos suite steps a collector's wall clock with libfaketime preloaded into it.
+if ! ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1; then
+  echo "installing test prerequisite: libfaketime" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq libfaketime
+fi
 # The browser tests drive Debian's Chromium through ChromeDriver (WebDriver), headless and offline.
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   echo "installing test prerequisites: chromium chromium-driver" >&2

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use chaos_support::pipeline::{Pipeline, Running, Setup};
 use chaos_support::report::{self, FaultRow};
+use chaos_support::stepped_clock::SteppedClock;
 use chaos_support::tmpfs::Tmpfs;
 use ingest::sim::{Fault, FaultConfig, FaultKind, ScheduledFault};
 use rand::{Rng, SeedableRng};
@@ -262,5 +263,70 @@ async fn dtu_links_dropped_mid_frame_and_meters_late_garbled_or_silent() {
         assert_eq!(share(7), 0.0, "the silent meter has no readings");
     }
     assert!(pipeline.link_cuts() > 0, "the link dropped no reply");
+    wind_down(&pipeline, collector, sink, row).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collector_clock_stepped_back_then_forward() {
+    let mut pipeline = Pipeline::new(METERS).await;
+    let clock = SteppedClock::new(pipeline.logs_dir());
+    let mut row = FaultRow::new(
+        "the collector host's wall clock stepped back, later forward again (monotonic clock true)",
+    );
+    let sink = pipeline.sink();
+    let collector = pipeline.collector_on(&clock);
+    let step = report::outage(6, 5);
+    let missed_lines = |pipeline: &Pipeline| {
+        pipeline
+            .logs()
+            .matches("boundaries passed without a round")
+            .count()
+    };
+    for _ in 0..report::trials(2) {
+        pipeline
+            .wait_rounds(pipeline.reported().len(), 2, Duration::from_secs(60))
+            .await;
+        // Back: no round may run for a boundary already collected, so rounds wait for the clock to
+        // pass the last one again — and health says so meanwhile.
+        clock.set_offset(-(step.as_secs() as i64));
+        let stepped = Instant::now();
+        row.stopping += 1;
+        let mut seen = false;
+        while !seen && stepped.elapsed() < step * 3 {
+            seen = pipeline
+                .collector_shows(
+                    "clock_behind_last_round",
+                    "meterlake_collector_clock_behind 1",
+                )
+                .await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        row.seen_in_health += usize::from(seen);
+        pipeline
+            .wait_rounds(
+                pipeline.reported().len(),
+                1,
+                step * 3 + Duration::from_secs(30),
+            )
+            .await;
+        row.recovered_in(stepped.elapsed());
+        // Forward again: the latest boundary is collected, the passed ones counted missed.
+        let missed_before = missed_lines(&pipeline);
+        clock.set_offset(0);
+        pipeline
+            .wait_rounds(pipeline.reported().len(), 2, Duration::from_secs(60))
+            .await;
+        assert!(
+            missed_lines(&pipeline) > missed_before,
+            "no missed boundaries logged after the forward step; logs in {}",
+            pipeline.logs_dir().display()
+        );
+        let settled = pipeline.settle(Duration::from_secs(120)).await;
+        count(&mut row, &pipeline, settled);
+        // Never two rounds for one boundary.
+        let rounds = pipeline.rounds();
+        let distinct: std::collections::BTreeSet<_> = rounds.iter().map(|(at, _)| at).collect();
+        assert_eq!(distinct.len(), rounds.len(), "a boundary collected twice");
+    }
     wind_down(&pipeline, collector, sink, row).await;
 }

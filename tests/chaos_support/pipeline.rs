@@ -14,6 +14,7 @@ use ingest::kafka::{EmbeddedKafka, Topics};
 use ingest::sim::{Fleet, FleetConfig, SimClock};
 
 use super::flaky_link::FlakyLink;
+use super::stepped_clock::SteppedClock;
 
 /// A (meter, boundary in microseconds) pair.
 pub type Key = (String, i64);
@@ -225,6 +226,10 @@ impl Pipeline {
     }
 
     fn spawn(&mut self, command: &[&str]) -> Running {
+        self.spawn_with(command, None)
+    }
+
+    fn spawn_with(&mut self, command: &[&str], clock: Option<&SteppedClock>) -> Running {
         self.logs += 1;
         let log = self
             .dir
@@ -246,6 +251,9 @@ impl Pipeline {
             .env("METERLAKE_LOG", "info")
             .stdout(Stdio::null())
             .stderr(file);
+        if let Some(clock) = clock {
+            clock.apply(&mut child);
+        }
         Running {
             child: EmbeddedKafka::spawn_child(&mut child).expect("spawning meterlake"),
         }
@@ -254,6 +262,11 @@ impl Pipeline {
     /// Starts `meterlake collect`.
     pub fn collector(&mut self) -> Running {
         self.spawn(&["collect"])
+    }
+
+    /// Starts `meterlake collect` with its wall clock read from `clock`.
+    pub fn collector_on(&mut self, clock: &SteppedClock) -> Running {
+        self.spawn_with(&["collect"], Some(clock))
     }
 
     /// Starts `meterlake sink`.
