@@ -625,10 +625,11 @@ impl Pipeline {
 }
 
 impl Drop for Pipeline {
-    /// A failed test keeps its scratch directory (logs, lake, spool) for a look.
+    /// A failed test keeps its scratch directory (logs, lake, spool) for a look; every test does
+    /// with `METERLAKE_CHAOS_KEEP` set.
     fn drop(&mut self) {
         self.clock_driver.abort();
-        if std::thread::panicking() {
+        if std::thread::panicking() || std::env::var_os("METERLAKE_CHAOS_KEEP").is_some() {
             self.dir.disable_cleanup(true);
         }
     }
