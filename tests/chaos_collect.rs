@@ -209,6 +209,7 @@ async fn dtu_links_dropped_mid_frame_and_meters_late_garbled_or_silent() {
         faults,
         flaky_links: vec![(0, 0.3)],
         watts: 36_000.0,
+        ..Setup::default()
     })
     .await;
     let meters = pipeline.meters();

@@ -12,7 +12,7 @@ mod http_support;
 
 use std::time::{Duration, Instant};
 
-use chaos_support::pipeline::Pipeline;
+use chaos_support::pipeline::{Pipeline, Setup};
 use chaos_support::report::{self, FaultRow};
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
@@ -36,7 +36,15 @@ const OPENING: &str = "100.00";
 
 impl World {
     async fn start() -> (Self, chaos_support::pipeline::Running) {
-        let mut pipeline = Pipeline::new(4).await;
+        Self::start_with(Setup {
+            meters: 4,
+            ..Setup::default()
+        })
+        .await
+    }
+
+    async fn start_with(setup: Setup) -> (Self, chaos_support::pipeline::Running) {
+        let mut pipeline = Pipeline::with(setup).await;
         let cashier = pipeline.user("till", "cashier");
         let operator = pipeline.user("desk", "operator");
         let control = pipeline.control().await;
@@ -63,15 +71,26 @@ impl World {
         (world, control)
     }
 
-    /// One payment attempt; `Some(true)` when booked (or a replay of a booked one), `None` when the
-    /// service did not answer.
-    async fn pay_once(&self, amount: Decimal, reference: &str) -> Option<bool> {
+    /// One payment request: the service's status and answer, `None` when it did not answer.
+    async fn pay_answer(
+        &self,
+        amount: Decimal,
+        reference: &str,
+    ) -> Option<(u16, serde_json::Value)> {
         let body = format!(r#"{{"amount":"{amount}","reference":"{reference}"}}"#);
         let path = format!("/api/accounts/{}/payments", self.paid);
-        let (status, answer) = self
-            .pipeline
+        self.pipeline
             .control_request_as(&self.cashier, "POST", &path, &body)
-            .await?;
+            .await
+    }
+
+    /// One payment attempt; `Some(true)` when booked (or a replay of a booked one), `None` when the
+    /// service did not answer or was unavailable (503: the till tries again).
+    async fn pay_once(&self, amount: Decimal, reference: &str) -> Option<bool> {
+        let (status, answer) = self.pay_answer(amount, reference).await?;
+        if status == 503 {
+            return None;
+        }
         assert_eq!(status, 200, "payment {reference}: {answer}");
         Some(true)
     }
@@ -282,6 +301,68 @@ async fn control_service_killed_with_sigkill_at_random_moments() {
         let done = world.done(&id, Duration::from_secs(120)).await;
         row.recovered_in(restarted.elapsed());
         world.count(&mut row, done).await;
+    }
+    assert!(world.pipeline.ledger_sound(), "the ledger check");
+    collector.stop();
+    control.stop();
+    row.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disk_full_under_the_accounts_database() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(report::seed() + 22);
+    let (mut world, control) = World::start_with(Setup {
+        meters: 4,
+        database_megabytes: Some(32),
+        ..Setup::default()
+    })
+    .await;
+    let collector = world.pipeline.collector();
+    let mut row =
+        FaultRow::new("disk full under the accounts database (tmpfs filled to the last byte)");
+    for trial in 0..report::trials(2) {
+        world.pipeline.database_disk().fill();
+        // Cashiers go on taking payments until the database refuses one (SQLite may still fit a
+        // few into pages it holds).
+        let mut refused = None;
+        for k in 0..1000 {
+            let amount = Decimal::new(rng.gen_range(1..10_000), 2);
+            let reference = format!("full-{trial}-{k}");
+            match world.pay_answer(amount, &reference).await {
+                Some((200, _)) => world.expected += amount,
+                Some((503, answer)) => {
+                    refused = Some((amount, reference, answer));
+                    break;
+                }
+                other => panic!("payment {reference} on a full disk: {other:?}"),
+            }
+        }
+        let (amount, reference, answer) =
+            refused.expect("the full disk never refused a payment: the trial tested nothing");
+        assert!(
+            answer.to_string().contains("full"),
+            "the refusal says why: {answer}"
+        );
+        row.stopping += 1;
+        let full = Instant::now();
+        let mut seen = false;
+        while !seen && full.elapsed() < Duration::from_secs(15) {
+            seen = world
+                .pipeline
+                .control_shows(
+                    "database_refusing_writes",
+                    "meterlake_control_database_failing 1",
+                )
+                .await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        row.seen_in_health += usize::from(seen);
+        world.pipeline.database_disk().free();
+        let freed = Instant::now();
+        // The till repeats the refused payment with its reference: booked once.
+        world.pay(amount, &reference).await;
+        row.recovered_in(freed.elapsed());
+        world.count(&mut row, true).await;
     }
     assert!(world.pipeline.ledger_sound(), "the ledger check");
     collector.stop();

@@ -165,10 +165,35 @@ impl Control {
         })
     }
 
+    /// Whether the database takes writes: commits a heartbeat (`service_state.health_probe`), and no
+    /// write was refused for a full disk in the last [`REFUSAL_SHOWN_S`] seconds. A full disk under
+    /// it, a read-only file or a lost server show here while reads may still work.
+    pub async fn database_write_health(&self) -> Result<(), crate::ControlError> {
+        let mut conn = self.db.conn().await?;
+        let written = crate::store::records::set_state_value(
+            &mut conn,
+            "health_probe",
+            &self.clock.now().to_rfc3339(),
+        )
+        .await;
+        let refusing = written.is_err()
+            || crate::error::recent_full_disk_refusal(Duration::seconds(REFUSAL_SHOWN_S));
+        metrics::gauge!("meterlake_control_database_failing").set(if refusing { 1.0 } else { 0.0 });
+        match written {
+            Ok(()) if refusing => Err(crate::ControlError::Unwritable(format!(
+                "a write was refused for a full disk within the last {REFUSAL_SHOWN_S} s"
+            ))),
+            other => other,
+        }
+    }
+
     fn wake_outbox(&self) {
         self.outbox_ready.notify_one();
     }
 }
+
+/// How long a write refused for a full disk keeps `/healthz` degraded.
+pub const REFUSAL_SHOWN_S: i64 = 10;
 
 /// The outbox as `/healthz` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

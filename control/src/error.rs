@@ -5,6 +5,17 @@ use crate::domain::calendar::CalendarError;
 use crate::domain::money::MoneyError;
 use crate::domain::terms::TermsError;
 
+/// Unix milliseconds of the latest write the database refused for a full disk (0: none yet).
+static LAST_FULL_DISK_REFUSAL_MS: std::sync::atomic::AtomicI64 =
+    std::sync::atomic::AtomicI64::new(0);
+
+/// Whether the database refused a write for a full disk within `within` (a small write such as the
+/// health probe's may still fit where a payment no longer does).
+pub fn recent_full_disk_refusal(within: chrono::Duration) -> bool {
+    let last = LAST_FULL_DISK_REFUSAL_MS.load(std::sync::atomic::Ordering::Relaxed);
+    last > 0 && chrono::Utc::now().timestamp_millis() - last <= within.num_milliseconds()
+}
+
 /// Whose fault an error is, and what a caller can do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -54,6 +65,9 @@ pub enum ControlError {
     /// The accounts database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database takes no writes now (its disk is full).
+    #[error("database refuses writes: {0}")]
+    Unwritable(String),
     /// A schema migration failed.
     #[error("database migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
@@ -82,11 +96,31 @@ impl ControlError {
             Self::Conflict(_) => ErrorKind::Conflict,
             Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Self::Forbidden(_) => ErrorKind::Forbidden,
-            Self::Database(_) | Self::Kafka(_) | Self::Analytics(_) | Self::Stalled(_) => {
-                ErrorKind::Unavailable
-            }
+            Self::Database(_)
+            | Self::Unwritable(_)
+            | Self::Kafka(_)
+            | Self::Analytics(_)
+            | Self::Stalled(_) => ErrorKind::Unavailable,
             Self::Migration(_) | Self::Corrupt(_) => ErrorKind::Internal,
         }
+    }
+
+    /// True when the database refused a write because its disk is full (SQLite `SQLITE_FULL`,
+    /// PostgreSQL `53100 disk_full`). Each such answer is noted for `/healthz`
+    /// ([`recent_full_disk_refusal`]).
+    pub fn storage_full(&self) -> bool {
+        let Self::Database(sqlx::Error::Database(error)) = self else {
+            return false;
+        };
+        let full = matches!(error.code().as_deref(), Some("13" | "53100"))
+            || error.message().contains("disk is full");
+        if full {
+            LAST_FULL_DISK_REFUSAL_MS.store(
+                chrono::Utc::now().timestamp_millis(),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
+        full
     }
 
     /// No account for `meter_id`.

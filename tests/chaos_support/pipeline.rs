@@ -15,6 +15,7 @@ use ingest::sim::{Fleet, FleetConfig, SimClock};
 
 use super::flaky_link::FlakyLink;
 use super::stepped_clock::SteppedClock;
+use super::tmpfs::Tmpfs;
 
 /// A (meter, boundary in microseconds) pair.
 pub type Key = (String, i64);
@@ -25,6 +26,7 @@ pub struct Pipeline {
     _fleet: Fleet,
     buses: Vec<BusConfig>,
     links: Vec<FlakyLink>,
+    database_disk: Option<Tmpfs>,
     clock_driver: tokio::task::JoinHandle<()>,
     /// When the simulated meters started counting (from zero).
     pub start: DateTime<Utc>,
@@ -101,6 +103,8 @@ pub struct Setup {
     pub flaky_links: Vec<(usize, f64)>,
     /// Every meter's constant load (600 W when 0).
     pub watts: f64,
+    /// The accounts database on a tmpfs of this many MiB (see [`Pipeline::database_disk`]).
+    pub database_megabytes: Option<u32>,
 }
 
 impl Pipeline {
@@ -168,6 +172,10 @@ impl Pipeline {
             links.push(link);
         }
         let dir = tempfile::tempdir().expect("temp dir");
+        let database_disk = setup
+            .database_megabytes
+            .map(|size| Tmpfs::mount(&dir.path().join("db"), size));
+        std::fs::create_dir_all(dir.path().join("db")).expect("database directory");
         let buses_path = dir.path().join("buses.toml");
         std::fs::write(&buses_path, buses_file::render(&collector_buses)).expect("buses file");
         let collector_port = free_port();
@@ -184,7 +192,7 @@ impl Pipeline {
                  command_keys_dir = \"{dir}/keys/commands\"\n\
                  [sink]\ngroup_id = \"chaos-sink\"\nflush_rows = 200\nflush_interval_ms = 100\n\
                  listen = \"127.0.0.1:0\"\n\
-                 [control]\ndatabase = \"sqlite://{dir}/control.db\"\naudit_keys_dir = \"{dir}/keys/audit\"\n\
+                 [control]\ndatabase = \"sqlite://{dir}/db/control.db\"\naudit_keys_dir = \"{dir}/keys/audit\"\n\
                  command_keys_dir = \"{dir}/keys/commands\"\nlisten = \"127.0.0.1:{control_port}\"\n\
                  trip_hours = \"00:00-24:00\"\ntrip_on_weekends = true\nwarning_lead_s = 0\n\
                  billing_every_s = 0\nsweep_every_ms = 100\n[tls]\nallow_plaintext = true\n",
@@ -200,6 +208,7 @@ impl Pipeline {
             _fleet: fleet,
             buses: served.buses,
             links,
+            database_disk,
             clock_driver,
             start,
             watts,
@@ -210,6 +219,13 @@ impl Pipeline {
             token,
             logs: 0,
         }
+    }
+
+    /// The disk under the accounts database, when [`Setup::database_megabytes`] asked for one.
+    pub fn database_disk(&self) -> &Tmpfs {
+        self.database_disk
+            .as_ref()
+            .expect("the pipeline was set up with a database disk")
     }
 
     /// Where the collector keeps its spool.

@@ -37,7 +37,13 @@ impl ApiError {
         match self.0.kind() {
             ErrorKind::Unavailable | ErrorKind::Internal => {
                 tracing::error!(error = %self.0, "request failed");
-                "the service could not complete the request; it is logged".to_string()
+                if self.0.storage_full() {
+                    "the accounts database cannot write: its disk is full. Nothing was changed; \
+                     try again later (a payment with the same reference is booked once)"
+                        .to_string()
+                } else {
+                    "the service could not complete the request; it is logged".to_string()
+                }
             }
             _ => self.0.to_string(),
         }

@@ -84,6 +84,10 @@ pub async fn healthz(State(s): State<HttpState>) -> impl IntoResponse {
         Ok(_) => {}
         Err(_) => faults.push("database_unavailable"),
     }
+    let database = s.control.database_write_health().await;
+    if database.is_err() && !faults.contains(&"database_unavailable") {
+        faults.push("database_refusing_writes");
+    }
     if !s.supervisor.healthy() {
         faults.push("loop_restarting");
     }
@@ -103,6 +107,10 @@ pub async fn healthz(State(s): State<HttpState>) -> impl IntoResponse {
             "faults": faults,
             "loops": loops,
             "outbox": outbox,
+            "database": match database {
+                Ok(()) => json!({ "writes": "ok" }),
+                Err(err) => json!({ "writes": "refused", "error": err.to_string() }),
+            },
         })),
     )
 }
