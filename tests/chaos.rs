@@ -30,10 +30,7 @@ async fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool
 /// Adds a trial's tally to the row; fails on energies that differ or rows never produced.
 fn count(row: &mut FaultRow, tally: Tally) {
     assert_eq!((tally.wrong, tally.unexpected), (0, 0), "{tally:?}");
-    row.trials += 1;
-    row.readings = tally.produced;
-    row.lost = tally.lost;
-    row.duplicated = tally.duplicated;
+    row.settled(tally.produced, tally.lost, tally.duplicated);
 }
 
 /// Whether the sink's `/healthz` answers 503 naming `fault`, and its `/metrics` show `metric`.

@@ -23,10 +23,7 @@ const METERS: usize = 6;
 
 /// Adds a settled trial to the row.
 fn count(row: &mut FaultRow, pipeline: &Pipeline, (lost, duplicated): (u64, u64)) {
-    row.trials += 1;
-    row.readings = pipeline.reported().len() as u64;
-    row.lost = lost;
-    row.duplicated = duplicated;
+    row.settled(pipeline.reported().len() as u64, lost, duplicated);
     assert_eq!(
         (lost, duplicated),
         (0, 0),

@@ -3,86 +3,18 @@
 //! conditional put), compaction, time travel and `meterlake sql` all work against it, with credentials
 //! and the endpoint from the usual AWS_* environment variables.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod moto_support;
+
+use std::process::Command;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use ingest::reading::{readings_to_batch, Quality, Reading};
 use rust_decimal::Decimal;
 use store::{CompactOptions, Lake, LakeLocation, SourcePosition};
 
+use moto_support::Moto;
+
 const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
-
-fn python_bin(tool: &str) -> String {
-    let python = std::env::var("METERLAKE_PYTHON").unwrap_or_else(|_| {
-        let home = std::env::var("HOME").unwrap_or_default();
-        format!("{home}/.cache/meterlake-venv/bin/python")
-    });
-    match tool {
-        "python" => python,
-        other => python.trim_end_matches("python").to_string() + other,
-    }
-}
-
-/// A moto S3 server on a free port; stopped on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Moto {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new(python_bin("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting moto_server (prepared by scripts/test.sh): {e}"));
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not listen");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Self { child, endpoint }
-    }
-
-    fn create_bucket(&self, bucket: &str) {
-        let status = Command::new(python_bin("python"))
-            .arg("-c")
-            .arg(format!(
-                "import boto3; boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
-                 aws_access_key_id='test', aws_secret_access_key='test').create_bucket(Bucket='{bucket}')",
-                self.endpoint
-            ))
-            .status()
-            .expect("boto3");
-        assert!(status.success(), "creating bucket {bucket}");
-    }
-
-    /// The AWS_* variables a client of this server needs.
-    fn env(&self) -> [(&'static str, String); 5] {
-        [
-            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
-            ("AWS_ACCESS_KEY_ID", "test".into()),
-            ("AWS_SECRET_ACCESS_KEY", "test".into()),
-            ("AWS_REGION", "us-east-1".into()),
-            ("AWS_ALLOW_HTTP", "true".into()),
-        ]
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn round(boundary: DateTime<Utc>, first_meter: usize) -> arrow::array::RecordBatch {
     let rows: Vec<Reading> = (first_meter..first_meter + 20)

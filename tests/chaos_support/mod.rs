@@ -1,9 +1,10 @@
-//! Shared parts of the chaos suite: the table rows, a disk that fills up, a DTU link that drops, a
-//! wall clock that steps.
+//! Shared parts of the chaos suite: the table rows, a disk that fills up, a DTU link that drops, an
+//! object store that fails, a wall clock that steps.
 
 #![allow(dead_code)] // each chaos test crate uses part of it
 
 pub mod flaky_link;
+pub mod flaky_store;
 pub mod pipeline;
 pub mod report;
 pub mod stepped_clock;

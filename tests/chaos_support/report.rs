@@ -116,6 +116,14 @@ impl FaultRow {
         row
     }
 
+    /// Adds a settled trial: the readings produced so far, and of them lost and duplicated.
+    pub fn settled(&mut self, readings: u64, lost: u64, duplicated: u64) {
+        self.trials += 1;
+        self.readings = readings;
+        self.lost = lost;
+        self.duplicated = duplicated;
+    }
+
     /// Adds one trial's recovery time.
     pub fn recovered_in(&mut self, took: Duration) {
         self.recovery.push(took);

@@ -37,6 +37,8 @@ pub struct Harness {
     producer: FutureProducer,
     _dir: tempfile::TempDir,
     config: PathBuf,
+    /// Environment the children get on top of the test's.
+    child_env: Vec<(String, String)>,
     /// A maintenance user's API token (the sink's `/healthz` needs one).
     token: String,
     /// Where the lake is.
@@ -51,13 +53,23 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// Starts the cluster and writes the children's configuration.
+    /// Starts the cluster and writes the children's configuration, the lake in a temporary directory.
     pub fn new() -> Self {
+        Self::with_lake(None, Vec::new())
+    }
+
+    /// As [`Harness::new`] with the lake at `location` (an `s3://` URL, say) and `child_env` set for
+    /// the children (the test process reads the lake with its own environment).
+    pub fn with_lake(location: Option<&str>, child_env: Vec<(String, String)>) -> Self {
         let topics = Topics::with_prefix("");
         let kafka = EmbeddedKafka::start(1, &topics, PARTITIONS).expect("embedded kafka");
         let dir = tempfile::tempdir().expect("temp dir");
         let lake_dir = dir.path().join("lake");
-        let location = LakeLocation::parse(lake_dir.to_str().expect("utf-8 path")).expect("lake");
+        let lake_dir = location.map_or_else(
+            || lake_dir.to_str().expect("utf-8 path").to_string(),
+            str::to_string,
+        );
+        let location = LakeLocation::parse(&lake_dir).expect("lake");
         let config = dir.path().join("sink.toml");
         std::fs::write(
             &config,
@@ -82,13 +94,13 @@ command_keys_dir = "{dir}/keys/commands"
 [tls]
 allow_plaintext = true
 "#,
-                lake_dir.display(),
+                lake_dir,
                 kafka.bootstrap_servers(),
                 dir = dir.path().display()
             ),
         )
         .expect("config file");
-        let token = maintenance_token(&config);
+        let token = maintenance_token(&config, &child_env);
         let producer = ingest::kafka::producer(&KafkaSettings {
             brokers: kafka.bootstrap_servers(),
             properties: Default::default(),
@@ -100,6 +112,7 @@ allow_plaintext = true
             producer,
             _dir: dir,
             config,
+            child_env,
             token,
             location,
             expected: BTreeMap::new(),
@@ -181,6 +194,7 @@ allow_plaintext = true
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         without_test_settings(&mut command);
+        command.envs(self.child_env.iter().cloned());
         if let Some(point) = fail_point {
             command.env("METERLAKE_FAIL_POINT", point);
         }
@@ -382,10 +396,11 @@ fn without_test_settings(command: &mut Command) {
 }
 
 /// Makes a maintenance user in the children's user store and returns an API token of theirs.
-fn maintenance_token(config: &std::path::Path) -> String {
+fn maintenance_token(config: &std::path::Path, child_env: &[(String, String)]) -> String {
     let run = |args: &[&str], stdin: &str| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_meterlake"));
         without_test_settings(&mut command);
+        command.envs(child_env.iter().cloned());
         command
             .arg("--config")
             .arg(config)
