@@ -93,17 +93,12 @@ async fn broker_down_while_the_sink_flushes() {
         })
         .await;
         harness.broker_up(false);
-        let down = Instant::now();
-        row.stopping += 1;
-        // The outage lasts its length, and longer (up to three times) until health has shown it: a
-        // loaded machine may answer a poll late.
-        let mut seen = false;
+        // The outage lasts its length, and longer (up to three times) until health has shown it.
         let outage = report::outage(5, 5);
-        while down.elapsed() < outage || !seen && down.elapsed() < outage * 3 {
-            seen = seen || shows(&sink, "kafka_unreachable", "meterlake_kafka_brokers_up 0");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        row.seen_in_health += usize::from(seen);
+        row.watch(outage, outage * 3, || async {
+            shows(&sink, "kafka_unreachable", "meterlake_kafka_brokers_up 0")
+        })
+        .await;
         harness.broker_up(true);
         let back = Instant::now();
         harness.wait_caught_up(Duration::from_secs(120)).await;
@@ -162,14 +157,10 @@ async fn disk_full_under_the_lake() {
         harness.wait_caught_up(Duration::from_secs(120)).await;
         disk.fill();
         harness.produce(10).await;
-        row.stopping += 1;
-        let full = Instant::now();
-        let mut seen = false;
-        while !seen && full.elapsed() < Duration::from_secs(60) {
-            seen = shows(&sink, "sink_restarting", "meterlake_sink_degraded 1");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        row.seen_in_health += usize::from(seen);
+        row.watch(Duration::ZERO, Duration::from_secs(60), || async {
+            shows(&sink, "sink_restarting", "meterlake_sink_degraded 1")
+        })
+        .await;
         disk.free();
         let freed = Instant::now();
         harness.wait_caught_up(Duration::from_secs(120)).await;

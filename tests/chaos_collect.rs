@@ -78,22 +78,14 @@ async fn broker_down_while_the_collector_polls() {
     for _ in 0..report::trials(2) {
         tokio::time::sleep(Duration::from_secs(2)).await;
         pipeline.broker_up(false);
-        let down = Instant::now();
-        row.stopping += 1;
-        let mut seen = false;
-        while down.elapsed() < report::outage(6, 5)
-            || !seen && down.elapsed() < report::outage(6, 5) * 3
-        {
-            seen = seen
-                || pipeline
-                    .collector_shows(
-                        "kafka_unreachable",
-                        "meterlake_collector_forwarding_failing 1",
-                    )
-                    .await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        row.seen_in_health += usize::from(seen);
+        let outage = report::outage(6, 5);
+        row.watch(outage, outage * 3, || {
+            pipeline.collector_shows(
+                "kafka_unreachable",
+                "meterlake_collector_forwarding_failing 1",
+            )
+        })
+        .await;
         pipeline.broker_up(true);
         let back = Instant::now();
         let settled = pipeline.settle(Duration::from_secs(120)).await;
@@ -114,19 +106,11 @@ async fn disk_full_under_the_spool() {
     for _ in 0..report::trials(2) {
         tokio::time::sleep(Duration::from_secs(2)).await;
         disk.fill();
-        let full = Instant::now();
-        row.stopping += 1;
-        let mut seen = false;
-        while full.elapsed() < report::outage(6, 5)
-            || !seen && full.elapsed() < report::outage(6, 5) * 3
-        {
-            seen = seen
-                || pipeline
-                    .collector_shows("spool_refusing", "meterlake_collector_spool_failing 1")
-                    .await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        row.seen_in_health += usize::from(seen);
+        let outage = report::outage(6, 5);
+        row.watch(outage, outage * 3, || {
+            pipeline.collector_shows("spool_refusing", "meterlake_collector_spool_failing 1")
+        })
+        .await;
         disk.free();
         let freed = Instant::now();
         // The held rounds go to the spool with the next round.
@@ -288,18 +272,13 @@ async fn collector_clock_stepped_back_then_forward() {
         // pass the last one again — and health says so meanwhile.
         clock.set_offset(-(step.as_secs() as i64));
         let stepped = Instant::now();
-        row.stopping += 1;
-        let mut seen = false;
-        while !seen && stepped.elapsed() < step * 3 {
-            seen = pipeline
-                .collector_shows(
-                    "clock_behind_last_round",
-                    "meterlake_collector_clock_behind 1",
-                )
-                .await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        row.seen_in_health += usize::from(seen);
+        row.watch(Duration::ZERO, step * 3, || {
+            pipeline.collector_shows(
+                "clock_behind_last_round",
+                "meterlake_collector_clock_behind 1",
+            )
+        })
+        .await;
         pipeline
             .wait_rounds(
                 pipeline.reported().len(),

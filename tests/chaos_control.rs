@@ -230,24 +230,18 @@ async fn broker_down_during_payments_and_commands() {
         );
         world.pipeline.broker_up(false);
         let down = Instant::now();
-        row.stopping += 1;
         let id = world.trip().await;
         for k in 0..3 {
             let amount = Decimal::new(rng.gen_range(1..10_000), 2);
             world.pay(amount, &format!("down-{trial}-{k}")).await;
         }
-        let mut seen = false;
-        while down.elapsed() < report::outage(6, 5)
-            || !seen && down.elapsed() < report::outage(6, 5) * 3
-        {
-            seen = seen
-                || world
-                    .pipeline
-                    .control_shows("kafka_unreachable", "meterlake_control_outbox_failing 1")
-                    .await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        row.seen_in_health += usize::from(seen);
+        let outage = report::outage(6, 5).saturating_sub(down.elapsed());
+        row.watch(outage, outage * 3, || {
+            world
+                .pipeline
+                .control_shows("kafka_unreachable", "meterlake_control_outbox_failing 1")
+        })
+        .await;
         world.pipeline.broker_up(true);
         let back = Instant::now();
         let done = world.done(&id, Duration::from_secs(30)).await;
@@ -343,20 +337,13 @@ async fn disk_full_under_the_accounts_database() {
             answer.to_string().contains("full"),
             "the refusal says why: {answer}"
         );
-        row.stopping += 1;
-        let full = Instant::now();
-        let mut seen = false;
-        while !seen && full.elapsed() < Duration::from_secs(15) {
-            seen = world
-                .pipeline
-                .control_shows(
-                    "database_refusing_writes",
-                    "meterlake_control_database_failing 1",
-                )
-                .await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        row.seen_in_health += usize::from(seen);
+        row.watch(Duration::ZERO, Duration::from_secs(15), || {
+            world.pipeline.control_shows(
+                "database_refusing_writes",
+                "meterlake_control_database_failing 1",
+            )
+        })
+        .await;
         world.pipeline.database_disk().free();
         let freed = Instant::now();
         // The till repeats the refused payment with its reference: booked once.

@@ -124,6 +124,24 @@ impl FaultRow {
         self.duplicated = duplicated;
     }
 
+    /// Watches a fault that stops work: counts it, and asks `shows` every 200 ms for at least `hold`
+    /// (the fault is kept on that long) and longer, up to `limit`, until it has shown once (a loaded
+    /// machine may answer a poll late); counts it seen if it did.
+    pub async fn watch<F, Fut>(&mut self, hold: Duration, limit: Duration, mut shows: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        self.stopping += 1;
+        let start = std::time::Instant::now();
+        let mut seen = false;
+        while start.elapsed() < hold || !seen && start.elapsed() < limit {
+            seen = seen || shows().await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        self.seen_in_health += usize::from(seen);
+    }
+
     /// Adds one trial's recovery time.
     pub fn recovered_in(&mut self, took: Duration) {
         self.recovery.push(took);
