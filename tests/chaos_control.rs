@@ -12,7 +12,7 @@ mod http_support;
 
 use std::time::{Duration, Instant};
 
-use chaos_support::pipeline::{Pipeline, Setup};
+use chaos_support::pipeline::{Pipeline, Running, Setup};
 use chaos_support::report::{self, FaultRow};
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
@@ -35,7 +35,7 @@ struct World {
 const OPENING: &str = "100.00";
 
 impl World {
-    async fn start() -> (Self, chaos_support::pipeline::Running) {
+    async fn start() -> (Self, Running) {
         Self::start_with(Setup {
             meters: 4,
             ..Setup::default()
@@ -43,7 +43,7 @@ impl World {
         .await
     }
 
-    async fn start_with(setup: Setup) -> (Self, chaos_support::pipeline::Running) {
+    async fn start_with(setup: Setup) -> (Self, Running) {
         let mut pipeline = Pipeline::with(setup).await;
         let cashier = pipeline.user("till", "cashier");
         let operator = pipeline.user("desk", "operator");
@@ -159,6 +159,14 @@ impl World {
         false
     }
 
+    /// Checks the ledger, stops the processes and finishes the row.
+    fn wind_down(&self, collector: Running, control: Running, row: FaultRow) {
+        assert!(self.pipeline.ledger_sound(), "the ledger check");
+        collector.stop();
+        control.stop();
+        row.finish();
+    }
+
     /// Waits until no command of the switched meter is in flight (a paid-up account's automatic
     /// close-allowed after a trip included); false if one still is after `within`.
     async fn quiet(&self, within: Duration) -> bool {
@@ -248,10 +256,7 @@ async fn broker_down_during_payments_and_commands() {
         row.recovered_in(back.elapsed());
         world.count(&mut row, done).await;
     }
-    assert!(world.pipeline.ledger_sound(), "the ledger check");
-    collector.stop();
-    control.stop();
-    row.finish();
+    world.wind_down(collector, control, row);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -296,10 +301,7 @@ async fn control_service_killed_with_sigkill_at_random_moments() {
         row.recovered_in(restarted.elapsed());
         world.count(&mut row, done).await;
     }
-    assert!(world.pipeline.ledger_sound(), "the ledger check");
-    collector.stop();
-    control.stop();
-    row.finish();
+    world.wind_down(collector, control, row);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -351,8 +353,5 @@ async fn disk_full_under_the_accounts_database() {
         row.recovered_in(freed.elapsed());
         world.count(&mut row, true).await;
     }
-    assert!(world.pipeline.ledger_sound(), "the ledger check");
-    collector.stop();
-    control.stop();
-    row.finish();
+    world.wind_down(collector, control, row);
 }

@@ -47,12 +47,7 @@ async fn count(location: &LakeLocation) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lake_works_on_s3_with_concurrent_writers() {
-    let moto = Moto::start();
-    moto.create_bucket("lake");
-    for (name, value) in moto.env() {
-        // Only this test runs in this binary, so setting the process environment is race-free.
-        std::env::set_var(name, value);
-    }
+    let moto = Moto::for_this_process("lake");
     let location = LakeLocation::parse("s3://lake/meterlake").expect("s3 location");
     let start = DateTime::parse_from_rfc3339("2026-11-03T01:00:00Z")
         .expect("start")

@@ -47,6 +47,17 @@ impl Moto {
         Self { child, endpoint }
     }
 
+    /// Starts a server with `bucket` and points this process's AWS_* variables at it (for a test
+    /// binary holding one test: setting the environment is race-free there).
+    pub fn for_this_process(bucket: &str) -> Self {
+        let moto = Self::start();
+        moto.create_bucket(bucket);
+        for (name, value) in moto.env() {
+            std::env::set_var(name, value);
+        }
+        moto
+    }
+
     /// Creates `bucket`.
     pub fn create_bucket(&self, bucket: &str) {
         let status = Command::new(python_bin("python"))
