@@ -11,7 +11,7 @@ filter="${3:-}"
 report="${METERLAKE_CHAOS_REPORT:-$CARGO_TARGET_DIR/chaos-report.jsonl}"
 : > "$report"
 export METERLAKE_CHAOS_REPORT="$report"
-tests=(--test chaos --test chaos_collect --test chaos_control --test chaos_store)
+tests=(--test chaos --test chaos_collect --test chaos_control --test chaos_store --test chaos_load)
 cargo test --workspace "${tests[@]}" --no-run
 # Children run a copy of the binary: a rebuild during the run must not pull it away.
 copy="$(mktemp -d)/meterlake"; cp "$CARGO_TARGET_DIR/debug/meterlake" "$copy"

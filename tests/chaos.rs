@@ -63,11 +63,7 @@ async fn sink_killed_with_sigkill_at_random_moments() {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(0..600))).await;
         let pid = victim.pid();
         victim.kill_hard();
-        // The process is gone: its /healthz no longer answers (what a scraper sees as `up == 0`).
-        row.stopping += 1;
-        if std::fs::metadata(format!("/proc/{pid}")).is_err() {
-            row.seen_in_health += 1;
-        }
+        row.killed(pid);
         let restarted = Instant::now();
         let survivor = harness.spawn_sink(None);
         harness.wait_caught_up(Duration::from_secs(120)).await;

@@ -142,6 +142,15 @@ impl FaultRow {
         self.seen_in_health += usize::from(seen);
     }
 
+    /// Counts a process killed with SIGKILL as a fault that stops work, seen when the process `pid`
+    /// is gone (its `/healthz` no longer answers: what a scraper sees as `up == 0`).
+    pub fn killed(&mut self, pid: u32) {
+        self.stopping += 1;
+        if std::fs::metadata(format!("/proc/{pid}")).is_err() {
+            self.seen_in_health += 1;
+        }
+    }
+
     /// Adds one trial's recovery time.
     pub fn recovered_in(&mut self, took: Duration) {
         self.recovery.push(took);

@@ -180,6 +180,27 @@ allow_plaintext = true
         self.messages += 1;
     }
 
+    /// Runs `meterlake <args>` on the children's configuration with `stdin`; its standard output.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> String {
+        meterlake(&self.config, &self.child_env, args, stdin)
+    }
+
+    /// Makes `meterlake` commands on the children's configuration and environment (for other
+    /// threads), not yet started.
+    pub fn commands(&self) -> impl Fn(&[&str]) -> Command + Send + 'static {
+        let (config, child_env) = (self.config.clone(), self.child_env.clone());
+        move |args| {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_meterlake"));
+            without_test_settings(&mut command);
+            command
+                .envs(child_env.iter().cloned())
+                .arg("--config")
+                .arg(&config)
+                .args(args);
+            command
+        }
+    }
+
     /// Starts a `meterlake sink` child, with a fail point armed if given.
     pub fn spawn_sink(&self, fail_point: Option<&str>) -> SinkChild {
         // The soak script runs a copy of the binary, so rebuilds during a long soak cannot disturb it.
@@ -395,39 +416,54 @@ fn without_test_settings(command: &mut Command) {
     }
 }
 
+/// Runs `meterlake --config <config> <args>` with `stdin` and the children's environment; its
+/// standard output (panics unless it succeeds).
+fn meterlake(
+    config: &std::path::Path,
+    child_env: &[(String, String)],
+    args: &[&str],
+    stdin: &str,
+) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_meterlake"));
+    without_test_settings(&mut command);
+    command
+        .envs(child_env.iter().cloned())
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = EmbeddedKafka::spawn_child(&mut command).expect("meterlake");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("stdin written");
+    let out = child.wait_with_output().expect("meterlake");
+    assert!(
+        out.status.success(),
+        "meterlake {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// Makes a maintenance user in the children's user store and returns an API token of theirs.
 fn maintenance_token(config: &std::path::Path, child_env: &[(String, String)]) -> String {
-    let run = |args: &[&str], stdin: &str| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_meterlake"));
-        without_test_settings(&mut command);
-        command.envs(child_env.iter().cloned());
-        command
-            .arg("--config")
-            .arg(config)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = EmbeddedKafka::spawn_child(&mut command).expect("meterlake user");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("password");
-        let out = child.wait_with_output().expect("meterlake user");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    run(
+    meterlake(
+        config,
+        child_env,
         &["user", "add", "watch", "--role", "maintenance"],
         "watching the sink\n",
     );
-    run(&["user", "token", "watch", "--label", "harness"], "")
+    meterlake(
+        config,
+        child_env,
+        &["user", "token", "watch", "--label", "harness"],
+        "",
+    )
 }
 
 impl SinkChild {
