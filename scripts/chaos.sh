@@ -19,7 +19,7 @@ export METERLAKE_SOAK_BIN="$copy"
 started=$(date +%s)
 log="${report%.jsonl}.log"
 # The whole output goes to the log; the summary keeps each row, each failure and its message.
-cargo test --workspace "${tests[@]}" -- --include-ignored --test-threads 1 --nocapture $filter > "$log" 2>&1 || true
+cargo test --workspace --no-fail-fast "${tests[@]}" -- --include-ignored --test-threads 1 --nocapture $filter > "$log" 2>&1 || true
 grep -E -A2 "^chaos \||test result|^thread '[a-z_]+' .*panicked" "$log" | grep -vE "^\[(sink|collect)" || true
 echo "full output: $log"
 echo "chaos: $(( $(date +%s) - started )) s, ${METERLAKE_CHAOS_TRIALS} trials per fault, outages of ${METERLAKE_CHAOS_OUTAGE_S} s, $(nproc) cores, $(date -u +%F)"

@@ -168,11 +168,17 @@ async fn disk_full_under_the_lake() {
     row.finish();
 }
 
-/// Writes the first `keep` bytes of `from` to `to`.
+/// Writes the first share `keep` of `from`'s bytes to `to`.
+///
+/// The cut falls inside a line, never at a line's end: a prefix of whole JSON lines is itself a
+/// well-formed (shorter) Delta commit, not a torn one (a long-form run once drew such a cut).
 fn torn_copy(from: &std::path::Path, to: &std::path::Path, keep: f64) {
     let bytes = std::fs::read(from).expect("reading the original");
-    let cut = ((bytes.len() as f64) * keep) as usize;
-    std::fs::write(to, &bytes[..cut.clamp(1, bytes.len() - 1)]).expect("writing the torn copy");
+    let mut cut = (((bytes.len() as f64) * keep) as usize).clamp(1, bytes.len() - 1);
+    while cut > 1 && (bytes[cut - 1] == b'\n' || bytes[cut] == b'\n') {
+        cut -= 1;
+    }
+    std::fs::write(to, &bytes[..cut]).expect("writing the torn copy");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

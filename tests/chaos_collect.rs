@@ -307,3 +307,64 @@ async fn collector_clock_stepped_back_then_forward() {
     }
     wind_down(&pipeline, collector, sink, row).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collector_killed_polling_2000_dtus_with_a_tenth_of_meters_faulty() {
+    // 6,000 meters on 2,000 DTUs; a tenth answer with noise, 3 s late or not at all (a third each).
+    let now = chrono::Utc::now();
+    let window = (
+        now - chrono::TimeDelta::hours(1),
+        now + chrono::TimeDelta::hours(1),
+    );
+    let random = [
+        FaultKind::Garbage,
+        FaultKind::CommTimeout,
+        FaultKind::CommDropout,
+    ]
+    .into_iter()
+    .map(|kind| ingest::sim::RandomFaults {
+        kind,
+        share: 0.1 / 3.0,
+        start: window.0,
+        end: window.1,
+        magnitude: kind.default_magnitude(),
+    })
+    .collect();
+    let mut pipeline = Pipeline::with(Setup {
+        meters: 6000,
+        faults: FaultConfig {
+            scheduled: Vec::new(),
+            random,
+        },
+        interval_s: 20,
+        ..Setup::default()
+    })
+    .await;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(report::seed() + 12);
+    let mut row = FaultRow::new(
+        "kill -9 of the collector polling 2,000 DTUs (6,000 meters, a tenth faulty), then restarted",
+    );
+    let sink = pipeline.sink();
+    for _ in 0..report::trials(1) {
+        let collector = pipeline.collector();
+        pipeline
+            .wait_rounds(pipeline.reported().len(), 1, Duration::from_secs(120))
+            .await;
+        // Killed somewhere in the next round (rounds start every 20 s and take seconds).
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(0..20_000))).await;
+        let pid = collector.pid();
+        collector.kill_hard();
+        row.killed(pid);
+        let restarted = Instant::now();
+        let collector = pipeline.collector();
+        pipeline
+            .wait_rounds(pipeline.reported().len(), 1, Duration::from_secs(120))
+            .await;
+        collector.stop();
+        let settled = pipeline.settle_stopped(Duration::from_secs(180)).await;
+        row.recovered_in(restarted.elapsed());
+        count(&mut row, &pipeline, settled);
+    }
+    sink.stop();
+    row.finish();
+}

@@ -50,6 +50,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL, and reap.
     pub fn kill_hard(mut self) {
         let _ = self.child.kill();
@@ -105,6 +110,8 @@ pub struct Setup {
     pub watts: f64,
     /// The accounts database on a tmpfs of this many MiB (see [`Pipeline::database_disk`]).
     pub database_megabytes: Option<u32>,
+    /// Seconds between collection rounds (1 when 0).
+    pub interval_s: u64,
 }
 
 impl Pipeline {
@@ -120,6 +127,10 @@ impl Pipeline {
     /// A fleet as `setup` says and the children's configuration.
     pub async fn with(setup: Setup) -> Self {
         let meters = setup.meters;
+        let interval_s = setup.interval_s.max(1);
+        // Each simulated DTU holds a listener and a connection in this process.
+        ingest::collector::limits::raise_open_files_limit(4 * meters as u64 + 1024)
+            .expect("open-files limit");
         let watts = if setup.watts > 0.0 {
             setup.watts
         } else {
@@ -187,7 +198,7 @@ impl Pipeline {
                 "[lake]\nlocation = \"{dir}/lake\"\nzone = \"Asia/Shanghai\"\n\
                  [kafka]\nbrokers = \"{brokers}\"\n[kafka.properties]\n\"message.timeout.ms\" = \"3000\"\n\
                  \"session.timeout.ms\" = \"10000\"\n\"heartbeat.interval.ms\" = \"500\"\n\
-                 [collector]\nid = \"c-chaos\"\nspool_dir = \"{dir}/spool\"\ninterval_s = 1\n\
+                 [collector]\nid = \"c-chaos\"\nspool_dir = \"{dir}/spool\"\ninterval_s = {interval_s}\n\
                  listen = \"127.0.0.1:{collector_port}\"\nbuses_file = \"{buses}\"\ntimeout_ms = 300\n\
                  command_keys_dir = \"{dir}/keys/commands\"\n\
                  [sink]\ngroup_id = \"chaos-sink\"\nflush_rows = 200\nflush_interval_ms = 100\n\

@@ -60,8 +60,11 @@ pub fn boundary_to_collect(
     let boundary = boundary_reached(now, interval).max(due);
     let step = step_micros(interval);
     let missed = last.map_or(0, |last| {
-        let steps = (boundary.timestamp_micros() - last.timestamp_micros()) / step;
-        u64::try_from(steps - 1).unwrap_or(0)
+        let steps = boundary
+            .timestamp_micros()
+            .saturating_sub(last.timestamp_micros())
+            / step;
+        u64::try_from(steps.saturating_sub(1)).unwrap_or(0)
     });
     (boundary, missed)
 }
