@@ -17,6 +17,7 @@ pub mod meter_events;
 pub mod outbox;
 pub mod payment_orders;
 pub mod records;
+mod released;
 pub mod security_alarms;
 pub mod sql;
 pub mod tickets;
@@ -127,9 +128,13 @@ impl Db {
                             conn.execute("PRAGMA foreign_keys = ON").await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
                             conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            // After a checkpoint the write-ahead log shrinks back to this size
+                            // instead of keeping every page it ever grew to.
+                            conn.execute("PRAGMA journal_size_limit = 4194304").await?;
                             Ok(())
                         })
                     })
+                    .after_release(|conn, _| Box::pin(released::settled(conn)))
                     .connect_with(options)
                     .await?
             }

@@ -47,6 +47,8 @@ impl Clock for TestClock {
 pub struct Rig {
     pub control: Control,
     pub clock: TestClock,
+    /// The database's URL (a second connection sees only what was committed).
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -87,6 +89,7 @@ pub async fn rig_with(
     Rig {
         control: Control::new(db, rules, test_keys(), Arc::new(clock.clone())),
         clock,
+        url,
         _dir: dir,
     }
 }
