@@ -348,6 +348,26 @@ impl Pipeline {
         crate::http_support::cli(&self.config, &["control", "check"], "").contains("ledger sound")
     }
 
+    /// The balance of `meter`'s account as committed in the accounts database, read by a
+    /// connection of this test (a service holding work in an unfinished transaction sees more).
+    pub async fn committed_balance(&self, meter: &str) -> rust_decimal::Decimal {
+        use sqlx::Connection;
+        let path = self.dir.path().join("db/control.db");
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .read_only(true);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap_or_else(|e| panic!("opening {}: {e}", path.display()));
+        let (fen,): (i64,) = sqlx::query_as("SELECT balance_fen FROM accounts WHERE meter_id = ?")
+            .bind(meter)
+            .fetch_one(&mut conn)
+            .await
+            .expect("the account's committed balance");
+        let _ = conn.close().await;
+        rust_decimal::Decimal::new(fen, 2)
+    }
+
     /// How many trips the simulated meter `meter` has executed.
     pub fn trips_received(&self, meter: &str) -> u32 {
         self._fleet
@@ -658,6 +678,23 @@ impl Drop for Pipeline {
         self.clock_driver.abort();
         if std::thread::panicking() || std::env::var_os("METERLAKE_CHAOS_KEEP").is_some() {
             self.dir.disable_cleanup(true);
+            if self.database_disk.is_some() {
+                // The database's tmpfs goes with the pipeline: keep a copy beside it.
+                keep_copy(
+                    &self.dir.path().join("db"),
+                    &self.dir.path().join("db-kept"),
+                );
+            }
+        }
+    }
+}
+
+/// Copies the files of `from` (not the disk's filler) into `to`.
+fn keep_copy(from: &Path, to: &Path) {
+    let _ = std::fs::create_dir_all(to);
+    for entry in std::fs::read_dir(from).into_iter().flatten().flatten() {
+        if entry.file_name() != "filler.bin" {
+            let _ = std::fs::copy(entry.path(), to.join(entry.file_name()));
         }
     }
 }

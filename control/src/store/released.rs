@@ -18,7 +18,9 @@ pub(super) async fn settled(conn: &mut AnyConnection) -> Result<bool, sqlx::Erro
     // Runs the rollback a dropped transaction queued, so the depth read next is current.
     conn.ping().await?;
     if conn.is_in_transaction() {
-        return Ok(discard("sqlx still counts a transaction that SQLite ended by itself"));
+        return Ok(discard(
+            "sqlx still counts a transaction that SQLite ended by itself",
+        ));
     }
     // SQLite's own view: `BEGIN` fails inside a transaction.
     if conn.execute("BEGIN").await.is_err() {

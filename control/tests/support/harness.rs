@@ -79,6 +79,16 @@ pub async fn rig_with(
     tune: impl FnOnce(&mut Config),
 ) -> Rig {
     let (url, dir) = database_url(backend).await;
+    rig_at(url, dir, start, tune).await
+}
+
+/// A rig on the database at `url` (`dir` is dropped with the rig).
+pub async fn rig_at(
+    url: String,
+    dir: Option<tempfile::TempDir>,
+    start: DateTime<Utc>,
+    tune: impl FnOnce(&mut Config),
+) -> Rig {
     let mut config = config(&url);
     tune(&mut config);
     let clock = TestClock::at(start);

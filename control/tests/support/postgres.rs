@@ -41,7 +41,7 @@ fn bin_dir() -> Result<PathBuf, String> {
 }
 
 /// The uid and gid of the `postgres` account (PostgreSQL refuses to run as root).
-fn postgres_ids() -> Result<(u32, u32), String> {
+pub fn postgres_ids() -> Result<(u32, u32), String> {
     let id = |flag: &str| -> Result<u32, String> {
         let out = Command::new("id")
             .args([flag, "postgres"])
@@ -173,20 +173,40 @@ pub fn server() -> &'static PgServer {
 
 /// A new, empty database on the shared server; returns its URL.
 pub async fn fresh_database() -> String {
-    let server = server();
-    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", server.port);
+    let pool = admin().await;
+    let url = create_database(&pool, "").await;
+    pool.close().await;
+    url
+}
+
+/// A new, empty database whose files live in `location` (a new tablespace there; the directory
+/// must be empty); returns its URL.
+pub async fn fresh_database_in(location: &Path) -> String {
+    if let Ok(ids) = postgres_ids() {
+        chown_tree(location, ids).expect("the tablespace directory for the server's account");
+    }
+    let space = format!("s_{}", uuid::Uuid::new_v4().simple());
+    let pool = admin().await;
+    let create = format!(
+        "CREATE TABLESPACE {space} LOCATION '{}'",
+        location.display()
+    );
+    sqlx::query(&create)
+        .execute(&pool)
+        .await
+        .expect("CREATE TABLESPACE");
+    let url = create_database(&pool, &format!(" TABLESPACE {space}")).await;
+    pool.close().await;
+    url
+}
+
+/// A connection pool to the server's `postgres` database.
+async fn admin() -> sqlx::PgPool {
+    let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", server().port);
     let mut last = String::new();
     for _ in 0..50 {
         match sqlx::postgres::PgPool::connect(&admin).await {
-            Ok(pool) => {
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&pool)
-                    .await
-                    .expect("CREATE DATABASE");
-                pool.close().await;
-                return format!("postgres://postgres@127.0.0.1:{}/{name}", server.port);
-            }
+            Ok(pool) => return pool,
             Err(err) => {
                 // The server accepts TCP before it finishes starting up.
                 last = err.to_string();
@@ -195,4 +215,13 @@ pub async fn fresh_database() -> String {
         }
     }
     panic!("cannot connect to the PostgreSQL test server: {last}");
+}
+
+async fn create_database(admin: &sqlx::PgPool, options: &str) -> String {
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}{options}"))
+        .execute(admin)
+        .await
+        .expect("CREATE DATABASE");
+    format!("postgres://postgres@127.0.0.1:{}/{name}", server().port)
 }
