@@ -17,7 +17,7 @@ use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
 use ingest::reading::{readings_to_batch, Quality, Reading};
 use ingest::sink::{Sink, SinkConfig};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use rust_decimal::Decimal;
 use store::{CompactOptions, Lake, LakeLocation};
 
@@ -153,7 +153,7 @@ fn main() -> anyhow::Result<()> {
             batches.push((bus, message_batch(bus, per_message, boundary, round as i64)));
         }
         eprintln!("producing {messages} messages");
-        let producer: FutureProducer = ingest::kafka::producer(&settings)?;
+        let producer: ingest::kafka::KafkaProducer = ingest::kafka::producer(&settings)?;
         let produce_started = Instant::now();
         let mut sends = Vec::with_capacity(messages);
         for (bus, batch) in &batches {

@@ -13,7 +13,7 @@ use ingest::collector::{buses_file, BusConfig, Collector, CollectorConfig};
 use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
 use ingest::sim::{Fleet, FleetConfig, SimClock};
 use ingest::spool::{Spool, SpoolConfig};
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::Message;
 
 type Key = (String, i64);
@@ -72,7 +72,7 @@ async fn topic_rows(
     kafka: &EmbeddedKafka,
     done: impl Fn(&BTreeMap<Key, usize>) -> bool,
 ) -> BTreeMap<Key, usize> {
-    let consumer: StreamConsumer =
+    let consumer: ingest::kafka::KafkaConsumer =
         ingest::kafka::consumer(&settings(kafka), &format!("check-{}", uuid::Uuid::new_v4()))
             .unwrap();
     consumer

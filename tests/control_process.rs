@@ -10,7 +10,7 @@ use std::time::Duration;
 use ingest::command::{AckMessage, AckOutcome, CommandMessage};
 use ingest::dlt645::RelayAction;
 use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::producer::FutureRecord;
 use rdkafka::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -120,7 +120,7 @@ impl Service {
 }
 
 async fn next_command(
-    consumer: &StreamConsumer,
+    consumer: &ingest::kafka::KafkaConsumer,
     want: impl Fn(&CommandMessage) -> bool,
 ) -> CommandMessage {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

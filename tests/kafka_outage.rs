@@ -21,7 +21,7 @@ fn settings(kafka: &EmbeddedKafka) -> KafkaSettings {
 }
 
 /// The next message's text, or `None` after `within` (errors while the broker is away are skipped).
-async fn receive(consumer: &rdkafka::consumer::StreamConsumer, within: Duration) -> Option<String> {
+async fn receive(consumer: &ingest::kafka::KafkaConsumer, within: Duration) -> Option<String> {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         match tokio::time::timeout(Duration::from_secs(1), consumer.recv()).await {

@@ -12,8 +12,8 @@ pub mod sweeper;
 
 use std::time::Duration;
 
+use ingest::kafka::KafkaConsumer;
 use ingest::supervise::LoopHandle;
-use rdkafka::consumer::StreamConsumer;
 use rdkafka::message::BorrowedMessage;
 use tokio::sync::watch;
 
@@ -22,7 +22,7 @@ use crate::ControlError;
 /// The consumer's next message, or `None` once `shutdown` turns; every quiet second counts as the
 /// loop's success (it is alive, there is just nothing to do).
 pub(crate) async fn next_message<'a>(
-    consumer: &'a StreamConsumer,
+    consumer: &'a KafkaConsumer,
     shutdown: &mut watch::Receiver<bool>,
     handle: &LoopHandle,
 ) -> Result<Option<BorrowedMessage<'a>>, ControlError> {

@@ -21,11 +21,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::kafka::KafkaProducer;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
-use rdkafka::producer::FutureProducer;
 use tokio::sync::{Mutex, Notify};
 
 pub use bus_client::{BusClient, BusEndpoint, BusError, SerialParity};
@@ -137,7 +137,7 @@ pub struct Collector {
     buses: Vec<Bus>,
     spool: SharedSpool,
     wake: Arc<Notify>,
-    producer: FutureProducer,
+    producer: KafkaProducer,
     topics: Topics,
     clock: Arc<dyn Clock>,
     stopping: AtomicBool,
@@ -155,7 +155,7 @@ impl Collector {
     pub fn new(
         config: CollectorConfig,
         spool: SharedSpool,
-        producer: FutureProducer,
+        producer: KafkaProducer,
         topics: Topics,
         clock: Arc<dyn Clock>,
     ) -> Self {

@@ -4,11 +4,14 @@ pub mod client;
 pub mod embedded;
 pub mod link;
 pub mod message;
+pub mod quiet;
 pub mod topics;
 
 pub use client::{
-    consumer, consumer_with_context, producer, relay_consumer, relay_producer, KafkaSettings,
+    consumer, consumer_with_context, producer, relay_consumer, relay_producer, KafkaConsumer,
+    KafkaProducer, KafkaSettings,
 };
 pub use embedded::EmbeddedKafka;
 pub use link::KafkaLink;
+pub use quiet::QuietContext;
 pub use topics::Topics;

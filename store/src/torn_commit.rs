@@ -24,7 +24,11 @@ pub const TORN_DIR: &str = "_delta_log/_torn";
 /// location with no table yet opens unloaded.
 pub async fn open_table(url: Url) -> Result<DeltaTable, StoreError> {
     let mut table = DeltaTableBuilder::from_url(url)?.build()?;
-    set_aside_torn_commit(&table).await?;
+    let log = inspect_log(&table).await?;
+    if !log.has_entries {
+        // Nothing to load (delta-rs would log its "not a table" at ERROR for a table not made yet).
+        return Ok(table);
+    }
     match table.load().await {
         Ok(()) | Err(deltalake::DeltaTableError::NotATable(_)) => Ok(table),
         Err(err) => Err(err.into()),
@@ -54,21 +58,38 @@ pub fn is_whole_commit(bytes: &[u8]) -> bool {
     actions > 0
 }
 
+/// What [`inspect_log`] found in a table's log.
+struct LogInspection {
+    /// The log holds any file (commits, checkpoints).
+    has_entries: bool,
+    /// Where a torn newest entry was moved.
+    set_aside: Option<String>,
+}
+
 /// Moves the newest log entry of `table` to [`TORN_DIR`] if it is torn; returns where it went.
 pub async fn set_aside_torn_commit(table: &DeltaTable) -> Result<Option<String>, StoreError> {
+    Ok(inspect_log(table).await?.set_aside)
+}
+
+/// Lists `table`'s log once: whether it has entries, and sets a torn newest entry aside.
+async fn inspect_log(table: &DeltaTable) -> Result<LogInspection, StoreError> {
     let store = table.log_store().object_store(None);
     let log = Path::from("_delta_log");
     let entries: Vec<_> = match store.list(Some(&log)).try_collect().await {
         Ok(entries) => entries,
-        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(object_store::Error::NotFound { .. }) => Vec::new(),
         Err(err) => return Err(deltalake::DeltaTableError::from(err).into()),
+    };
+    let mut found = LogInspection {
+        has_entries: !entries.is_empty(),
+        set_aside: None,
     };
     let newest = entries
         .iter()
         .filter_map(|meta| Some((commit_version(meta.location.filename()?)?, meta)))
         .max_by_key(|(version, _)| *version);
     let Some((version, meta)) = newest else {
-        return Ok(None);
+        return Ok(found);
     };
     let bytes = store
         .get(&meta.location)
@@ -78,7 +99,7 @@ pub async fn set_aside_torn_commit(table: &DeltaTable) -> Result<Option<String>,
         .await
         .map_err(deltalake::DeltaTableError::from)?;
     if is_whole_commit(&bytes) {
-        return Ok(None);
+        return Ok(found);
     }
     let aside = Path::from(format!(
         "{TORN_DIR}/{version:020}.json.{}",
@@ -100,7 +121,8 @@ pub async fn set_aside_torn_commit(table: &DeltaTable) -> Result<Option<String>,
         "the newest Delta log entry was torn (it does not parse): set aside, the table opens at the version before it"
     );
     metrics::counter!("meterlake_lake_torn_commits_total").increment(1);
-    Ok(Some(aside.to_string()))
+    found.set_aside = Some(aside.to_string());
+    Ok(found)
 }
 
 #[cfg(test)]

@@ -263,10 +263,7 @@ impl Pipeline {
             .path()
             .join(format!("{}-{}.log", command[0], self.logs));
         let file = std::fs::File::create(&log).expect("log file");
-        let mut child = Command::new(
-            std::env::var("METERLAKE_SOAK_BIN")
-                .unwrap_or_else(|_| env!("CARGO_BIN_EXE_meterlake").to_string()),
-        );
+        let mut child = Command::new(crate::http_support::meterlake_binary());
         for (name, _) in std::env::vars() {
             if name.starts_with("METERLAKE_") {
                 child.env_remove(name);

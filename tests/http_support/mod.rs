@@ -48,13 +48,20 @@ pub async fn get_ok(port: u16, token: &str, path: &str) -> String {
     body
 }
 
+/// The `meterlake` binary children run: `METERLAKE_SOAK_BIN` (a copy a long run keeps while the
+/// workspace is rebuilt), else the one cargo built for this test.
+pub fn meterlake_binary() -> String {
+    std::env::var("METERLAKE_SOAK_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_meterlake").to_string())
+}
+
 /// Runs `meterlake <args>` with environment `env` and `stdin`; returns standard output (panics
 /// unless it succeeds).
 pub fn run(env: &[(String, String)], args: &[&str], stdin: &str) -> String {
     use std::io::Write;
     // An embedded broker of a test running beside this one may be going down (see `spawn_child`).
     let spawned = {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_meterlake"));
+        let mut command = Command::new(meterlake_binary());
         // The test's own METERLAKE_* settings (trial counts, report files) are not the child's.
         for (name, _) in std::env::vars() {
             if name.starts_with("METERLAKE_") {

@@ -17,7 +17,7 @@ use ingest::kafka::{EmbeddedKafka, KafkaSettings, Topics};
 use ingest::reading::{readings_to_batch, Quality, Reading};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use rust_decimal::Decimal;
 use store::{DeadLetterTable, Lake, LakeLocation};
 
@@ -34,7 +34,7 @@ const METERS_PER_MESSAGE: usize = 25;
 pub struct Harness {
     kafka: EmbeddedKafka,
     topics: Topics,
-    producer: FutureProducer,
+    producer: ingest::kafka::KafkaProducer,
     _dir: tempfile::TempDir,
     config: PathBuf,
     /// Environment the children get on top of the test's.

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use ingest::kafka::KafkaProducer;
 use ingest::supervise::LoopHandle;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use tokio::sync::watch;
 
 use crate::app::Control;
@@ -23,7 +24,7 @@ const MAX_RETRY: chrono::Duration = chrono::Duration::seconds(10);
 /// Runs until `shutdown`.
 pub async fn run(
     control: Control,
-    producer: FutureProducer,
+    producer: KafkaProducer,
     handle: LoopHandle,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), ControlError> {
@@ -45,7 +46,7 @@ pub async fn run(
 /// One round: produces the due rows; returns how many Kafka took.
 pub async fn relay_once(
     control: &Control,
-    producer: &FutureProducer,
+    producer: &KafkaProducer,
 ) -> Result<usize, ControlError> {
     let now = control.now();
     let due = outbox::due(&mut *control.db().conn().await?, now, BATCH).await?;
@@ -80,7 +81,7 @@ pub async fn relay_once(
 /// Produces one message, waiting at most [`SEND_TIMEOUT`] for Kafka's acknowledgement. A message
 /// that Kafka takes after the wait is produced again on the retry; the collector executes each
 /// (command, attempt) once.
-async fn produce(producer: &FutureProducer, message: &OutboxMessage) -> Result<(), String> {
+async fn produce(producer: &KafkaProducer, message: &OutboxMessage) -> Result<(), String> {
     let send = producer.send(
         FutureRecord::to(&message.topic)
             .key(&message.key)

@@ -2,6 +2,8 @@
 //! loopback port, started once per test process and killed when the process exits. Tests that need it
 //! fail (they never skip) when the server binaries are missing; `scripts/test.sh` installs Debian's
 //! `postgresql` package.
+// Each test file (and a benchmark) uses its own part.
+#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;

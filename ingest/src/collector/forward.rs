@@ -4,7 +4,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{FutureRecord, Producer};
+
+use crate::kafka::KafkaProducer;
 use tokio::sync::{watch, Notify};
 
 use crate::spool::{PeekedRecord, Spool, SpoolError, SpooledRecord};
@@ -46,7 +48,7 @@ where
 /// Moves spooled records to the readings topic.
 pub struct Forwarder {
     spool: SharedSpool,
-    producer: FutureProducer,
+    producer: KafkaProducer,
     topic: String,
     wake: Arc<Notify>,
     /// Told whether Kafka takes the records (for health).
@@ -57,7 +59,7 @@ impl Forwarder {
     /// A forwarder of `spool` to `topic`; `wake` is notified after each append.
     pub fn new(
         spool: SharedSpool,
-        producer: FutureProducer,
+        producer: KafkaProducer,
         topic: String,
         wake: Arc<Notify>,
     ) -> Self {

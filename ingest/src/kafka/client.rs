@@ -8,6 +8,14 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::FutureProducer;
 
+use super::quiet::QuietContext;
+
+/// meterlake's producers: librdkafka's complaints kept to a few lines ([`QuietContext`]).
+pub type KafkaProducer = FutureProducer<QuietContext>;
+
+/// meterlake's consumers: librdkafka's complaints kept to a few lines ([`QuietContext`]).
+pub type KafkaConsumer = StreamConsumer<QuietContext>;
+
 /// Connection settings shared by every client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KafkaSettings {
@@ -42,14 +50,15 @@ impl KafkaSettings {
 
     /// Checks that the brokers answer a metadata request within `timeout`.
     pub fn check_reachable(&self, timeout: Duration) -> Result<(), KafkaError> {
-        let probe: rdkafka::consumer::BaseConsumer = self.base().create()?;
+        let probe: rdkafka::consumer::BaseConsumer<QuietContext> =
+            self.base().create_with_context(QuietContext::default())?;
         probe.fetch_metadata(None, timeout).map(|_| ())
     }
 }
 
 /// An idempotent, zstd-compressing producer tuned for batches.
 /// Every default can be overridden through `kafka.properties` except idempotence.
-pub fn producer(settings: &KafkaSettings) -> Result<FutureProducer, KafkaError> {
+pub fn producer(settings: &KafkaSettings) -> Result<KafkaProducer, KafkaError> {
     settings
         .with_defaults(&[
             ("compression.type", "zstd"),
@@ -58,23 +67,23 @@ pub fn producer(settings: &KafkaSettings) -> Result<FutureProducer, KafkaError> 
             ("message.timeout.ms", "30000"),
         ])
         .set("enable.idempotence", "true")
-        .create()
+        .create_with_context(QuietContext::default())
 }
 
 /// A producer for the relay path (commands): a message waits at most 1 ms for a batch, not the readings
 /// producer's 20 ms. Idempotent; defaults overridable through `kafka.properties`.
-pub fn relay_producer(settings: &KafkaSettings) -> Result<FutureProducer, KafkaError> {
+pub fn relay_producer(settings: &KafkaSettings) -> Result<KafkaProducer, KafkaError> {
     settings
         .with_defaults(&[("linger.ms", "1"), ("message.timeout.ms", "30000")])
         .set("enable.idempotence", "true")
-        .create()
+        .create_with_context(QuietContext::default())
 }
 
 /// A consumer for the relay path (commands, acknowledgements): a fetch returns after at most 10 ms
 /// without data, so a command is not held for the default 500 ms fetch wait by brokers that do not
 /// answer a waiting fetch early, and a group join lost in a broker outage is retried after 23 s
 /// rather than 5 minutes. Otherwise like [`consumer`].
-pub fn relay_consumer(settings: &KafkaSettings, group: &str) -> Result<StreamConsumer, KafkaError> {
+pub fn relay_consumer(settings: &KafkaSettings, group: &str) -> Result<KafkaConsumer, KafkaError> {
     settings
         .with_defaults(&[
             ("auto.offset.reset", "earliest"),
@@ -88,12 +97,12 @@ pub fn relay_consumer(settings: &KafkaSettings, group: &str) -> Result<StreamCon
         ])
         .set("group.id", group)
         .set("enable.auto.commit", "false")
-        .create()
+        .create_with_context(QuietContext::default())
 }
 
 /// A consumer in `group` with auto-commit off (positions are committed by the caller).
-pub fn consumer(settings: &KafkaSettings, group: &str) -> Result<StreamConsumer, KafkaError> {
-    consumer_with_context(settings, group, rdkafka::consumer::DefaultConsumerContext)
+pub fn consumer(settings: &KafkaSettings, group: &str) -> Result<KafkaConsumer, KafkaError> {
+    consumer_with_context(settings, group, QuietContext::default())
 }
 
 /// Like [`consumer`], with a context that observes rebalances. Every default can be overridden

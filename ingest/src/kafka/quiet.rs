@@ -5,7 +5,7 @@
 //! a run at WARN and then at most one line every [`REPEAT_EVERY`], saying how many it held back;
 //! every complaint is still counted in `meterlake_kafka_client_errors_total`.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
@@ -61,10 +61,10 @@ impl ComplaintLog {
 }
 
 /// The context of meterlake's producers and consumers: librdkafka's errors and warnings go through
-/// a [`ComplaintLog`], its notices to DEBUG and its debug lines to TRACE.
-#[derive(Debug, Default)]
+/// a [`ComplaintLog`], its notices to DEBUG and its debug lines to TRACE. Clones share the log.
+#[derive(Debug, Default, Clone)]
 pub struct QuietContext {
-    complaints: ComplaintLog,
+    complaints: Arc<ComplaintLog>,
 }
 
 impl ClientContext for QuietContext {

@@ -11,6 +11,7 @@ use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
 use rdkafka::ClientContext;
 
 use crate::kafka::link::KafkaLink;
+use crate::kafka::QuietContext;
 
 /// One change of the sink's assignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,7 @@ pub struct SinkContext {
     events: Arc<Mutex<Vec<RebalanceEvent>>>,
     /// Whether the cluster is reachable.
     pub link: KafkaLink,
+    quiet: QuietContext,
 }
 
 impl SinkContext {
@@ -35,6 +37,7 @@ impl SinkContext {
         Self {
             events: Arc::default(),
             link,
+            quiet: QuietContext::default(),
         }
     }
 
@@ -60,9 +63,13 @@ impl ClientContext for SinkContext {
         self.link.observe(&statistics);
     }
 
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
+        self.quiet.log(level, facility, message);
+    }
+
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-        tracing::warn!(%error, reason, "kafka client error");
         self.link.error(&format!("{error}: {reason}"));
+        self.quiet.error(error, reason);
     }
 }
 
