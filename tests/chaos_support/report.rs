@@ -154,6 +154,13 @@ impl FaultRow {
     /// Adds one trial's recovery time.
     pub fn recovered_in(&mut self, took: Duration) {
         self.recovery.push(took);
+        // A long run's progress, one line a trial.
+        eprintln!(
+            "chaos trial {} of {:?}: recovered in {:.1} s",
+            self.recovery.len(),
+            self.fault,
+            took.as_secs_f64()
+        );
     }
 
     /// Prints the row, appends it to the report file, and checks the goal: nothing lost or doubled,
