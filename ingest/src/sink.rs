@@ -280,7 +280,7 @@ impl Sink {
                                 let message = message.detach();
                                 self.handle(message).await?;
                             }
-                            Err(err) => tracing::warn!(%err, "sink consumer error"),
+                            Err(err) => self.consumer.context().consumer_error(&err),
                         }
                     }
                 }

@@ -67,6 +67,13 @@ pub struct QuietContext {
     complaints: Arc<ComplaintLog>,
 }
 
+impl QuietContext {
+    /// Notes a complaint of the client's user (an error a poll returned, say) in the same log.
+    pub fn note(&self, what: &str, detail: &str) -> bool {
+        self.complaints.note(what, detail)
+    }
+}
+
 impl ClientContext for QuietContext {
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
         match level {

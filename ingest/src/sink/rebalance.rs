@@ -41,6 +41,12 @@ impl SinkContext {
         }
     }
 
+    /// Notes an error the consumer returned instead of a message, in the log of librdkafka's own
+    /// complaints (an outage repeats it for every poll).
+    pub fn consumer_error(&self, error: &rdkafka::error::KafkaError) {
+        self.quiet.note("sink consumer error", &error.to_string());
+    }
+
     /// Takes the events recorded since the last call, oldest first.
     pub fn drain(&self) -> Vec<RebalanceEvent> {
         match self.events.lock() {
