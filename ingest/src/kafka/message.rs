@@ -1,7 +1,8 @@
 //! Reading-batch message values: Arrow IPC streams (default) or JSON arrays (third-party producers).
 
 use arrow::array::RecordBatch;
-use arrow::ipc::reader::StreamReader;
+use arrow::buffer::Buffer;
+use arrow::ipc::reader::StreamDecoder;
 use arrow::ipc::writer::StreamWriter;
 use store::schema::{wire_schema, SCHEMA_VERSION};
 
@@ -64,13 +65,30 @@ pub fn encode_arrow(batch: &RecordBatch) -> Result<Vec<u8>, MessageError> {
 }
 
 /// Decodes an Arrow IPC stream of wire-schema batches.
+///
+/// The push decoder is used rather than `StreamReader`: the reader allocates each message's body at
+/// the length its header claims before reading it, so one flipped byte in a header (a body of
+/// petabytes) aborted the whole process; the decoder only ever holds bytes the value really has.
 fn decode_arrow(value: &[u8]) -> Result<Vec<RecordBatch>, MessageError> {
-    let reader = StreamReader::try_new(value, None)?;
+    let mut decoder = StreamDecoder::new();
+    let mut buffer = Buffer::from(value);
     let expected = wire_schema();
-    if reader.schema().fields() != expected.fields() {
-        return Err(MessageError::Schema(format!("{:?}", reader.schema())));
+    let mut batches = Vec::new();
+    while !buffer.is_empty() {
+        let batch = decoder.decode(&mut buffer)?;
+        // The schema message comes first: refuse a foreign one before decoding any batch by it.
+        if let Some(schema) = decoder.schema() {
+            if schema.fields() != expected.fields() {
+                return Err(MessageError::Schema(format!("{schema:?}")));
+            }
+        }
+        batches.extend(batch);
     }
-    Ok(reader.collect::<Result<Vec<_>, _>>()?)
+    decoder.finish()?;
+    if decoder.schema().is_none() {
+        return Err(MessageError::Malformed("no schema message".to_string()));
+    }
+    Ok(batches)
 }
 
 /// Decodes a message value given its `content-type` and `schema-version` headers (absent = defaults).
@@ -265,6 +283,38 @@ mod tests {
                 Err(MessageError::Json(_))
             ));
         }
+    }
+
+    /// The record-batch header of a valid stream is made to claim a body of 2^53 bytes: the message is
+    /// refused with an error (arrow's `StreamReader` allocated the claimed body first and aborted the
+    /// process — found by the mutation test in CI).
+    #[test]
+    fn a_header_claiming_a_huge_body_is_refused_without_allocating_it() {
+        let good = encode_arrow(&readings_to_batch(&[row()]).unwrap()).unwrap();
+        let meta_len = |at: usize| {
+            assert_eq!(good[at..at + 4], [0xff; 4], "continuation marker");
+            u32::from_le_bytes(good[at + 4..at + 8].try_into().unwrap()) as usize
+        };
+        let schema_len = meta_len(0);
+        let batch_at = 8 + schema_len;
+        let batch_meta = batch_at + 8..batch_at + 8 + meta_len(batch_at);
+        let message = arrow::ipc::root_as_message(&good[batch_meta.clone()]).unwrap();
+        let claimed = message.bodyLength().to_le_bytes();
+        let places: Vec<usize> = good[batch_meta.clone()]
+            .windows(8)
+            .enumerate()
+            .filter(|(_, w)| *w == claimed)
+            .map(|(i, _)| batch_meta.start + i)
+            .collect();
+        assert_eq!(
+            places.len(),
+            1,
+            "the body length appears once in the header"
+        );
+        let mut bad = good.clone();
+        bad[places[0]..places[0] + 8].copy_from_slice(&(1i64 << 53).to_le_bytes());
+        let err = decode(&bad, None, None).unwrap_err();
+        assert!(matches!(err, MessageError::Arrow(_)), "{err}");
     }
 
     #[test]
