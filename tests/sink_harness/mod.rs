@@ -188,7 +188,7 @@ allow_plaintext = true
     pub fn commands(&self) -> impl Fn(&[&str]) -> Command + Send + 'static {
         let (config, child_env) = (self.config.clone(), self.child_env.clone());
         move |args| {
-            let mut command = Command::new(env!("CARGO_BIN_EXE_meterlake"));
+            let mut command = Command::new(binary());
             without_test_settings(&mut command);
             command
                 .envs(child_env.iter().cloned())
@@ -201,10 +201,7 @@ allow_plaintext = true
 
     /// Starts a `meterlake sink` child, with a fail point armed if given.
     pub fn spawn_sink(&self, fail_point: Option<&str>) -> SinkChild {
-        // The soak script runs a copy of the binary, so rebuilds during a long soak cannot disturb it.
-        let binary = std::env::var("METERLAKE_SOAK_BIN")
-            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_meterlake").to_string());
-        let mut command = Command::new(binary);
+        let mut command = Command::new(binary());
         command
             .arg("--config")
             .arg(&self.config)
@@ -414,6 +411,13 @@ fn without_test_settings(command: &mut Command) {
     }
 }
 
+/// The `meterlake` binary every child runs: `METERLAKE_SOAK_BIN` (the copy a long run keeps, so
+/// rebuilds during it cannot disturb it) or the one cargo built.
+fn binary() -> String {
+    std::env::var("METERLAKE_SOAK_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_meterlake").to_string())
+}
+
 /// Runs `meterlake --config <config> <args>` with `stdin` and the children's environment; its
 /// standard output (panics unless it succeeds).
 fn meterlake(
@@ -422,7 +426,7 @@ fn meterlake(
     args: &[&str],
     stdin: &str,
 ) -> String {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_meterlake"));
+    let mut command = Command::new(binary());
     without_test_settings(&mut command);
     command
         .envs(child_env.iter().cloned())
