@@ -4,6 +4,15 @@
 use proptest::prelude::*;
 use proptest::sample::Index;
 
+/// How many cases a mutation test runs: `METERLAKE_FUZZ_CASES` when set (the bounded fuzz run of
+/// `scripts/fuzz.sh`), else `default` (the test command).
+pub(crate) fn cases(default: u32) -> u32 {
+    std::env::var("METERLAKE_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
 /// One draw of damage.
 #[derive(Debug, Clone)]
 pub(crate) struct Damage {

@@ -296,8 +296,17 @@ fn odd_number() -> impl Strategy<Value = String> {
     ]
 }
 
+/// How many mutated plan files the test prices: `METERLAKE_FUZZ_CASES` when set (the bounded fuzz
+/// run of `scripts/fuzz.sh`), else 128.
+fn mutation_cases() -> u32 {
+    std::env::var("METERLAKE_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(128)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: mutation_cases(), .. ProptestConfig::default() })]
 
     /// Shipped plan files, mutated (a number replaced by an odd one, a line dropped or doubled, bytes
     /// flipped): parsing never panics; a plan that parses prices two months of usage without panicking

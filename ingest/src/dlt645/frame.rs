@@ -267,6 +267,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(crate::mutation::cases(256)))]
         #[test]
         fn encode_decode_round_trip(addr in any::<[u8; 6]>(), control in any::<u8>(),
                                     data in proptest::collection::vec(any::<u8>(), 0..=200),

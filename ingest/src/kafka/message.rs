@@ -347,7 +347,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig::with_cases(200))]
+            #![proptest_config(ProptestConfig::with_cases(crate::mutation::cases(200)))]
             /// Valid Arrow and JSON messages, mutated (bytes flipped, cut short, garbage inserted): the
             /// decoder never panics; what it accepts has the wire schema, and an untouched message gives
             /// back its rows.
