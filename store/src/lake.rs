@@ -66,6 +66,16 @@ impl Lake {
         })
     }
 
+    /// A writer over an already built table (tests give it an object store of their own).
+    #[cfg(test)]
+    pub(crate) fn from_table(table: DeltaTable, zone: Tz) -> Self {
+        Self {
+            table,
+            zone,
+            index: KeyIndex::new(DEFAULT_KEY_BUDGET),
+        }
+    }
+
     /// Opens the readings table as it was at `version` (time travel).
     pub async fn open_at_version(
         location: &LakeLocation,
@@ -219,7 +229,22 @@ impl Lake {
         }
         let adds = write_sorted_files(&self.table, rows, Arc::new(keys), kept).await?;
         let added = adds.iter().map(DataFile::from_add).collect();
-        commit_adds(&mut self.table, adds, positions).await?;
+        if let Err(err) = commit_adds(&mut self.table, adds, positions).await {
+            if !crate::landed::is_same_source_conflict(&err)
+                || !crate::landed::positions_landed(&mut self.table, positions).await?
+            {
+                return Err(err);
+            }
+            // The object store did the work and its answer was lost (or a writer committed the same
+            // positions): the rows are in the lake. The files this commit named may not be the
+            // lake's, so the key index is rebuilt from the table.
+            tracing::warn!(
+                version = ?self.version(),
+                "a commit refused as another writer's holds this append's source positions: its answer was lost; going on"
+            );
+            self.index.clear();
+            return Ok(Vec::new());
+        }
         Ok(added)
     }
 

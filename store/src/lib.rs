@@ -12,6 +12,7 @@ pub mod derived;
 pub mod error;
 pub mod key_index;
 pub mod lake;
+mod landed;
 pub mod location;
 pub mod partition;
 pub mod prepared;
@@ -19,6 +20,8 @@ pub mod retention;
 pub mod schema;
 pub mod screen;
 pub mod sorted_compact;
+#[cfg(test)]
+mod test_rows;
 pub mod torn_commit;
 
 pub use compact::{CompactOptions, CompactReport};
