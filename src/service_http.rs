@@ -16,7 +16,7 @@ use control::http::{MetricsRender, COLLECTOR_ROUTES, SINK_ROUTES};
 use control::Control;
 use ingest::collector::Collector;
 use ingest::dlt645::{Address, DataId};
-use ingest::sink::SinkStats;
+use ingest::sink::{SinkFault, SinkStats};
 use ingest::supervise::Supervisor;
 
 /// What the collector's handlers share.
@@ -179,7 +179,7 @@ async fn sink_metrics(State(state): State<SinkHttp>) -> String {
 }
 
 /// The sink's health document and what is wrong now (empty when nothing is).
-fn sink_faults(state: &SinkHttp) -> (serde_json::Value, Vec<&'static str>) {
+fn sink_faults(state: &SinkHttp) -> (serde_json::Value, Vec<SinkFault>) {
     let mut document = serde_json::Value::Object(
         counters(&state.stats)
             .into_iter()
@@ -187,13 +187,7 @@ fn sink_faults(state: &SinkHttp) -> (serde_json::Value, Vec<&'static str>) {
             .collect(),
     );
     let link = state.stats.link.health();
-    let mut faults = Vec::new();
-    if link.down {
-        faults.push("kafka_unreachable");
-    }
-    if !state.supervisor.healthy() {
-        faults.push("sink_restarting");
-    }
+    let faults = SinkFault::current(link.down, state.supervisor.healthy());
     let last = state.stats.last_commit_ms.load(Ordering::Relaxed);
     document["last_commit_at"] = chrono::DateTime::from_timestamp_millis(last)
         .filter(|_| last > 0)
@@ -201,7 +195,7 @@ fn sink_faults(state: &SinkHttp) -> (serde_json::Value, Vec<&'static str>) {
         .into();
     document["kafka"] = serde_json::to_value(link).unwrap_or_default();
     document["loops"] = serde_json::to_value(state.supervisor.health()).unwrap_or_default();
-    document["faults"] = faults.clone().into();
+    document["faults"] = serde_json::to_value(&faults).unwrap_or_default();
     (document, faults)
 }
 

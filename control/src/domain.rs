@@ -8,6 +8,7 @@ pub mod audit;
 pub mod calendar;
 pub mod charge_key;
 pub mod command;
+pub mod health;
 pub mod money;
 pub mod notice;
 pub mod prepaid;

@@ -13,6 +13,7 @@
 
 mod buffer;
 mod committer;
+mod faults;
 mod rebalance;
 mod screening;
 
@@ -29,6 +30,7 @@ use tokio::task::JoinHandle;
 
 pub use buffer::{Buffers, PartitionBuffer};
 pub use committer::{Committer, FlushDone, FlushJob};
+pub use faults::SinkFault;
 pub use rebalance::{RebalanceEvent, SinkContext};
 
 use crate::clock::{Clock, SystemClock};

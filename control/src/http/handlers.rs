@@ -14,6 +14,7 @@ use crate::app::accounts::NewAccount;
 use crate::app::exemptions::NewExemption;
 use crate::app::payments::Adjustment;
 use crate::app::remote::CommandRequest;
+use crate::domain::health::{Observed, ServiceFault};
 use crate::store::accounts::TermsOverrides;
 use crate::ControlError;
 
@@ -77,20 +78,13 @@ impl Window {
 pub async fn healthz(State(s): State<HttpState>) -> impl IntoResponse {
     let loops = s.supervisor.health();
     let outbox = s.control.outbox_health().await;
-    // Kafka refusing relay commands stops them reaching meters: degraded while it lasts.
-    let mut faults = Vec::new();
-    match &outbox {
-        Ok(o) if o.refused_since.is_some() => faults.push("kafka_unreachable"),
-        Ok(_) => {}
-        Err(_) => faults.push("database_unavailable"),
-    }
     let database = s.control.database_write_health().await;
-    if database.is_err() && !faults.contains(&"database_unavailable") {
-        faults.push("database_refusing_writes");
-    }
-    if !s.supervisor.healthy() {
-        faults.push("loop_restarting");
-    }
+    let faults = ServiceFault::current(Observed {
+        kafka_refusing: matches!(&outbox, Ok(o) if o.refused_since.is_some()),
+        database_readable: outbox.is_ok(),
+        database_writable: database.is_ok(),
+        loops_running: s.supervisor.healthy(),
+    });
     let status = if faults.is_empty() {
         StatusCode::OK
     } else {
