@@ -9,11 +9,12 @@
 mod chaos_support;
 mod http_support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use chaos_support::pipeline::{Pipeline, Running, Setup};
 use chaos_support::report::{self, FaultRow};
+use chaos_support::spool_bytes;
 use chaos_support::stepped_clock::SteppedClock;
 use chaos_support::tmpfs::Tmpfs;
 use ingest::sim::{Fault, FaultConfig, FaultKind, ScheduledFault};
@@ -154,6 +155,89 @@ fn check_values(
         *answered.entry(meter.clone()).or_insert(0) += 1;
     }
     answered
+}
+
+/// Damaged stretches the collector's `/healthz` reports (quarantined since it opened its spool), if
+/// it answers.
+async fn spool_damage(pipeline: &Pipeline) -> Option<(usize, bool)> {
+    let (_, doc) = pipeline.collector_health().await?;
+    let stretches = doc["spool_damage"].as_array()?.len();
+    let named = doc["faults"]
+        .as_array()
+        .is_some_and(|f| f.iter().any(|v| v == "spool_damaged"));
+    Some((stretches, named))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn byte_flipped_in_the_spool_while_the_collector_runs() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(report::seed() + 13);
+    let mut pipeline = Pipeline::new(METERS).await;
+    let mut row = FaultRow::new(
+        "a byte flipped in a spooled round not yet sent (broker away), the collector running",
+    );
+    let sink = pipeline.sink();
+    let collector = pipeline.collector();
+    // Readings of records found damaged, moved to the quarantine and reported: gone, and said so.
+    let mut quarantined = BTreeSet::new();
+    for _ in 0..report::trials(2) {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        pipeline.broker_up(false);
+        // Rounds (every second) wait in the spool; one of the last three is damaged on disk.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (before, _) = spool_damage(&pipeline).await.expect("collector health");
+        let flipped = loop {
+            if let Some(keys) = spool_bytes::flip_in_newest(&pipeline.spool_dir(), 3, &mut rng) {
+                break keys;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        pipeline.broker_up(true);
+        let back = Instant::now();
+        // The forwarder sends the round from what it had read before the flip, or meets the damage,
+        // moves it aside and reports it; every later round goes on.
+        loop {
+            let lake = pipeline.lake().await;
+            if flipped.iter().all(|k| lake.contains_key(k)) {
+                break;
+            }
+            if let Some((after, named)) = spool_damage(&pipeline).await.filter(|d| d.0 > before) {
+                row.stopping += 1;
+                let metric = format!("meterlake_collector_spool_damaged_stretches {after}");
+                let counted = pipeline
+                    .collector_metrics()
+                    .await
+                    .is_some_and(|m| m.lines().any(|l| l == metric));
+                if named && counted {
+                    row.seen_in_health += 1;
+                }
+                quarantined.extend(flipped.into_iter().filter(|k| !lake.contains_key(k)));
+                break;
+            }
+            assert!(
+                back.elapsed() < Duration::from_secs(120),
+                "the damaged round neither arrived nor was reported; logs in {}",
+                pipeline.logs_dir().display()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let settled = pipeline
+            .settle_except(Duration::from_secs(120), &quarantined)
+            .await;
+        row.recovered_in(back.elapsed());
+        count(&mut row, &pipeline, settled);
+    }
+    eprintln!(
+        "byte flipped in the spool: {} damaged records met and reported ({} readings quarantined)",
+        row.stopping,
+        quarantined.len()
+    );
+    assert_eq!(
+        row.seen_in_health, row.stopping,
+        "damage met but not reported"
+    );
+    collector.stop();
+    sink.stop();
+    row.finish();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -578,22 +578,35 @@ impl Pipeline {
     /// Waits until the lake holds every reported (meter, boundary); returns (lost, duplicated) then,
     /// or after `within` what is still missing.
     pub async fn settle(&self, within: Duration) -> (u64, u64) {
-        self.settle_counting(within, false).await
+        self.settle_counting(within, false, &BTreeSet::new()).await
+    }
+
+    /// As [`Pipeline::settle`], `excused` (readings known gone and reported, a quarantined spool
+    /// record's) not counted as lost.
+    pub async fn settle_except(&self, within: Duration, excused: &BTreeSet<Key>) -> (u64, u64) {
+        self.settle_counting(within, false, excused).await
     }
 
     /// As [`Pipeline::settle`] with no collector running: rounds a stopped collector left in its spool
     /// (its drain at shutdown is bounded) are on disk for the next start, not lost.
     pub async fn settle_stopped(&self, within: Duration) -> (u64, u64) {
-        self.settle_counting(within, true).await
+        self.settle_counting(within, true, &BTreeSet::new()).await
     }
 
-    async fn settle_counting(&self, within: Duration, spool_too: bool) -> (u64, u64) {
+    async fn settle_counting(
+        &self,
+        within: Duration,
+        spool_too: bool,
+        excused: &BTreeSet<Key>,
+    ) -> (u64, u64) {
         let deadline = Instant::now() + within;
         loop {
             let reported = self.reported();
             let lake = self.lake().await;
-            let mut missing: Vec<&Key> =
-                reported.iter().filter(|k| !lake.contains_key(*k)).collect();
+            let mut missing: Vec<&Key> = reported
+                .iter()
+                .filter(|k| !lake.contains_key(*k) && !excused.contains(*k))
+                .collect();
             if spool_too && !missing.is_empty() {
                 let waiting = self.spooled();
                 missing.retain(|k| !waiting.contains(*k));
@@ -609,28 +622,15 @@ impl Pipeline {
 
     /// The (meter, boundary) of every reading waiting in the spool (no collector may be running).
     fn spooled(&self) -> BTreeSet<Key> {
-        use arrow::array::{Array, StringArray, TimestampMicrosecondArray};
         let spool =
             ingest::spool::Spool::open(ingest::spool::SpoolConfig::new(self.spool_dir(), 1 << 30))
                 .expect("opening the spool");
-        let mut keys = BTreeSet::new();
-        for peeked in spool.peek(usize::MAX).expect("reading the spool") {
-            let batches = ingest::kafka::message::decode(&peeked.record.payload, None, None)
-                .expect("a spooled reading batch");
-            for batch in &batches {
-                let column = |name: &str| batch.column_by_name(name).expect(name).as_any();
-                let meters = column("meter_id")
-                    .downcast_ref::<StringArray>()
-                    .expect("meters");
-                let times = column("boundary_ts")
-                    .downcast_ref::<TimestampMicrosecondArray>()
-                    .expect("boundaries");
-                for i in 0..meters.len() {
-                    keys.insert((meters.value(i).to_string(), times.value(i)));
-                }
-            }
-        }
-        keys
+        spool
+            .peek(usize::MAX)
+            .expect("reading the spool")
+            .iter()
+            .flat_map(|peeked| super::spool_bytes::keys_of(&peeked.record.payload))
+            .collect()
     }
 
     /// The children's logs, for a failing test's message.

@@ -168,6 +168,7 @@ impl Collector {
             Ok((s.records(), s.bytes(), s.max_bytes(), damage))
         })
         .await?;
+        metrics::gauge!("meterlake_collector_spool_damaged_stretches").set(damage.len() as f64);
         let buses = self.health.snapshot();
         let now_failing = self.faults.snapshot();
         let (kafka_failing, spool_failing) = (now_failing.forwarding, now_failing.spooling);
