@@ -59,24 +59,29 @@ pub async fn run(config: Config, args: CollectArgs) -> anyhow::Result<()> {
     let meters: usize = buses.iter().map(|b| b.meters.len()).sum();
     let bus_count = buses.len();
     let (spooled, spooled_bytes) = (spool.records(), spool.bytes());
-    let collector = Arc::new(Collector::new(
-        CollectorConfig {
-            collector_id: config.collector.id.clone(),
-            buses,
-            timeout: Duration::from_millis(config.collector.timeout_ms),
-            retries: config.collector.retries,
-            zone: store::partition::parse_zone(&config.lake.zone)?,
-            max_concurrent_buses: config.collector.max_concurrent_buses,
-            clock_check_every: config.collector.clock_check_every_rounds,
-            event_check_every: config.collector.event_check_every_rounds,
-            clock_threshold: Duration::from_secs(config.collector.clock_threshold_s),
-            command_keys: command_keys(&config.collector.command_keys_dir)?,
-        },
-        Arc::new(std::sync::Mutex::new(spool)),
-        ingest::kafka::producer(&settings)?,
-        topics,
-        Arc::new(SystemClock),
-    ));
+    let kafka_context = ingest::kafka::QuietContext::default();
+    let kafka_link = kafka_context.link().clone();
+    let collector = Arc::new(
+        Collector::new(
+            CollectorConfig {
+                collector_id: config.collector.id.clone(),
+                buses,
+                timeout: Duration::from_millis(config.collector.timeout_ms),
+                retries: config.collector.retries,
+                zone: store::partition::parse_zone(&config.lake.zone)?,
+                max_concurrent_buses: config.collector.max_concurrent_buses,
+                clock_check_every: config.collector.clock_check_every_rounds,
+                event_check_every: config.collector.event_check_every_rounds,
+                clock_threshold: Duration::from_secs(config.collector.clock_threshold_s),
+                command_keys: command_keys(&config.collector.command_keys_dir)?,
+            },
+            Arc::new(std::sync::Mutex::new(spool)),
+            ingest::kafka::producer_with_context(&settings, kafka_context)?,
+            topics,
+            Arc::new(SystemClock),
+        )
+        .watching_kafka(kafka_link),
+    );
     let listener = tokio::net::TcpListener::bind(&config.collector.listen)
         .await
         .with_context(|| format!("binding {}", config.collector.listen))?;

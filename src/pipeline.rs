@@ -257,30 +257,35 @@ impl Pipeline {
             config.collector.spool_max_bytes()?,
         ))
         .with_context(|| format!("opening the spool in {}", config.collector.spool_dir))?;
-        let collector = Arc::new(Collector::new(
-            CollectorConfig {
-                collector_id: collector_id.clone(),
-                buses: buses.clone(),
-                timeout: Duration::from_millis(config.collector.timeout_ms),
-                retries: config.collector.retries,
-                zone,
-                max_concurrent_buses: config.collector.max_concurrent_buses,
-                clock_check_every: config.collector.clock_check_every_rounds,
-                event_check_every: config.collector.event_check_every_rounds,
-                clock_threshold: Duration::from_secs(config.collector.clock_threshold_s),
-                command_keys: Some(
-                    KeyRing::load_or_generate(
-                        std::path::Path::new(&config.control.command_keys_dir),
-                        &clock.now().format("%Y%m%d").to_string(),
-                    )
-                    .context("loading the relay-command keys")?,
-                ),
-            },
-            Arc::new(std::sync::Mutex::new(spool)),
-            ingest::kafka::producer(&settings)?,
-            topics.clone(),
-            Arc::new(clock.clone()),
-        ));
+        let kafka_context = ingest::kafka::QuietContext::default();
+        let kafka_link = kafka_context.link().clone();
+        let collector = Arc::new(
+            Collector::new(
+                CollectorConfig {
+                    collector_id: collector_id.clone(),
+                    buses: buses.clone(),
+                    timeout: Duration::from_millis(config.collector.timeout_ms),
+                    retries: config.collector.retries,
+                    zone,
+                    max_concurrent_buses: config.collector.max_concurrent_buses,
+                    clock_check_every: config.collector.clock_check_every_rounds,
+                    event_check_every: config.collector.event_check_every_rounds,
+                    clock_threshold: Duration::from_secs(config.collector.clock_threshold_s),
+                    command_keys: Some(
+                        KeyRing::load_or_generate(
+                            std::path::Path::new(&config.control.command_keys_dir),
+                            &clock.now().format("%Y%m%d").to_string(),
+                        )
+                        .context("loading the relay-command keys")?,
+                    ),
+                },
+                Arc::new(std::sync::Mutex::new(spool)),
+                ingest::kafka::producer_with_context(&settings, kafka_context)?,
+                topics.clone(),
+                Arc::new(clock.clone()),
+            )
+            .watching_kafka(kafka_link),
+        );
 
         let lake_location = LakeLocation::parse(&config.lake.location)?;
         let sink = Sink::new(

@@ -190,11 +190,34 @@ async fn the_service_runs_alone_and_survives_sigkill_between_payment_and_send() 
         cashier,
         admin,
     };
-    let commands = ingest::kafka::consumer(&settings, "test-collector").unwrap();
-    commands.subscribe(&[&topics.commands]).unwrap();
-
     let mut child = service.spawn();
     service.wait_healthy().await;
+    // Kafka goes away while the service is idle (no command waits in the outbox): health says so at
+    // once, from the relay producer's statistics, and recovers with the broker.
+    kafka.set_broker_up(1, false).unwrap();
+    let mut seen = None;
+    for _ in 0..300 {
+        if let Some((503, doc)) = service
+            .request_as(Some(&service.admin), "GET", "/healthz", "")
+            .await
+        {
+            seen = Some(doc);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let doc = seen.expect("an idle service shows Kafka unreachable");
+    assert_eq!(
+        doc["faults"],
+        serde_json::json!(["kafka_unreachable"]),
+        "{doc}"
+    );
+    assert_eq!(doc["kafka"]["down"], true, "{doc}");
+    assert_eq!(doc["outbox"]["waiting"], 0, "{doc}");
+    kafka.set_broker_up(1, true).unwrap();
+    service.wait_healthy().await;
+    let commands = ingest::kafka::consumer(&settings, "test-collector").unwrap();
+    commands.subscribe(&[&topics.commands]).unwrap();
     let (status, _) = service
         .request_as(None, "GET", "/api/accounts", "")
         .await

@@ -43,6 +43,8 @@ pub struct HttpState {
     pub provider: Arc<dyn crate::provider::PaymentProvider>,
     /// The simulated provider, when it is the one (its checkout page and callbacks are served here).
     pub simulated: Option<Arc<crate::provider::SimulatedProvider>>,
+    /// Whether the command relay's producer reaches Kafka (`None`: the service runs without Kafka).
+    pub kafka: Option<ingest::kafka::KafkaLink>,
 }
 
 /// The OpenAPI 3 document describing every route.

@@ -154,7 +154,9 @@ pub async fn start(
             workers::acks::run(c.clone(), k.clone(), handle, rx.clone())
         }),
     );
-    let producer = ingest::kafka::relay_producer(&runtime.kafka)?;
+    let relay_context = ingest::kafka::QuietContext::default();
+    let kafka_link = relay_context.link().clone();
+    let producer = ingest::kafka::relay_producer_with_context(&runtime.kafka, relay_context)?;
     let (c, rx) = (control.clone(), shutdown.clone());
     tasks.push(
         supervisor.spawn("outbox_relay", shutdown.clone(), move |handle| {
@@ -238,6 +240,7 @@ pub async fn start(
         lake: runtime.lake.clone(),
         provider: simulated.clone(),
         simulated: Some(simulated),
+        kafka: Some(kafka_link),
     });
     let server =
         crate::http::serve::serve_until_shutdown(listener, app, runtime.tls.clone(), shutdown);

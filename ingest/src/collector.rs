@@ -148,9 +148,18 @@ pub struct Collector {
     faults: Arc<faults::FaultBoard>,
     /// Rounds the spool refused, waiting in memory.
     held: Mutex<faults::Held>,
+    /// The producer's view of the cluster, when the caller watches it ([`Collector::watching_kafka`]).
+    kafka_link: Option<crate::kafka::KafkaLink>,
 }
 
 impl Collector {
+    /// Shows `link` (the producer's, [`crate::kafka::QuietContext::link`]) in health: an idle
+    /// collector, with nothing to forward, still reports Kafka unreachable.
+    pub fn watching_kafka(mut self, link: crate::kafka::KafkaLink) -> Self {
+        self.kafka_link = Some(link);
+        self
+    }
+
     /// A collector spooling readings to `spool`; acknowledgements go through `producer`.
     pub fn new(
         config: CollectorConfig,
@@ -204,6 +213,7 @@ impl Collector {
             executed: std::sync::Mutex::new(executed),
             faults: Arc::default(),
             held: Mutex::new(faults::Held::default()),
+            kafka_link: None,
         }
     }
 

@@ -8,8 +8,8 @@ pub mod quiet;
 pub mod topics;
 
 pub use client::{
-    consumer, consumer_with_context, producer, relay_consumer, relay_producer, KafkaConsumer,
-    KafkaProducer, KafkaSettings,
+    consumer, consumer_with_context, producer, producer_with_context, relay_consumer,
+    relay_producer, relay_producer_with_context, KafkaConsumer, KafkaProducer, KafkaSettings,
 };
 pub use embedded::EmbeddedKafka;
 pub use link::KafkaLink;

@@ -179,15 +179,10 @@ impl Sink {
         stats: Arc<SinkStats>,
     ) -> Result<Self, SinkError> {
         let context = SinkContext::watching(stats.link.clone());
-        let mut settings = settings.clone();
-        settings
-            .properties
-            .entry("statistics.interval.ms".to_string())
-            .or_insert_with(|| crate::kafka::link::STATISTICS_INTERVAL_MS.to_string());
         // A new member starts from the lake's positions: nothing assigned yet.
         stats.partitions_assigned.store(0, Ordering::Relaxed);
         let consumer =
-            crate::kafka::consumer_with_context(&settings, &config.group_id, context.clone())?;
+            crate::kafka::consumer_with_context(settings, &config.group_id, context.clone())?;
         consumer.subscribe(&[&topics.readings])?;
         Ok(Self {
             zone: lake.zone(),

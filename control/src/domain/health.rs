@@ -4,7 +4,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceFault {
-    /// Kafka refuses the relay's commands: they do not reach the meters.
+    /// Kafka refuses the relay's commands, or its producer reaches no broker: commands do not reach
+    /// the meters.
     KafkaUnreachable,
     /// The accounts database cannot be read.
     DatabaseUnavailable,
@@ -17,7 +18,7 @@ pub enum ServiceFault {
 /// What the service observed of its parts, for [`ServiceFault::current`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Observed {
-    /// Kafka refused the outbox relay's last send.
+    /// Kafka refused the outbox relay's last send, or the relay's producer reaches no broker.
     pub kafka_refusing: bool,
     /// The database answered a read.
     pub database_readable: bool,

@@ -79,8 +79,9 @@ pub async fn healthz(State(s): State<HttpState>) -> impl IntoResponse {
     let loops = s.supervisor.health();
     let outbox = s.control.outbox_health().await;
     let database = s.control.database_write_health().await;
+    let kafka_down = s.kafka.as_ref().is_some_and(|link| link.is_down());
     let faults = ServiceFault::current(Observed {
-        kafka_refusing: matches!(&outbox, Ok(o) if o.refused_since.is_some()),
+        kafka_refusing: kafka_down || matches!(&outbox, Ok(o) if o.refused_since.is_some()),
         database_readable: outbox.is_ok(),
         database_writable: database.is_ok(),
         loops_running: s.supervisor.healthy(),
@@ -101,6 +102,7 @@ pub async fn healthz(State(s): State<HttpState>) -> impl IntoResponse {
             "faults": faults,
             "loops": loops,
             "outbox": outbox,
+            "kafka": s.kafka.as_ref().map(|link| link.health()),
             "database": match database {
                 Ok(()) => json!({ "writes": "ok" }),
                 Err(err) => json!({ "writes": "refused", "error": err.to_string() }),

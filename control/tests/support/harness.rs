@@ -192,6 +192,7 @@ pub async fn serve_http(control: &Control, provider_secret: &str) -> std::net::S
         lake: None,
         provider: simulated.clone(),
         simulated: Some(simulated),
+        kafka: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -69,6 +69,8 @@ pub struct CollectorHealth {
     pub faults: Vec<super::faults::CollectorFault>,
     /// Since when Kafka has not taken the forwarder's records, and why.
     pub kafka_failing: Option<super::faults::Failing>,
+    /// The producer's view of the cluster (brokers up, since when none is), when watched.
+    pub kafka: Option<crate::kafka::link::LinkHealth>,
     /// Since when the spool refuses appends, and why.
     pub spool_failing: Option<super::faults::Failing>,
     /// Since when the wall clock is behind the last round's boundary (it stepped back), and by what.
@@ -172,10 +174,15 @@ impl Collector {
         let buses = self.health.snapshot();
         let now_failing = self.faults.snapshot();
         let (kafka_failing, spool_failing) = (now_failing.forwarding, now_failing.spooling);
+        // The producer's statistics: an idle collector (nothing to forward) still sees Kafka go away.
+        let kafka = self.kafka_link.as_ref().map(|link| link.health());
         let held_records = self.held.lock().await.len() as u64;
         use super::faults::CollectorFault as Fault;
         let faults: Vec<Fault> = [
-            (kafka_failing.is_some(), Fault::KafkaUnreachable),
+            (
+                kafka_failing.is_some() || kafka.as_ref().is_some_and(|k| k.down),
+                Fault::KafkaUnreachable,
+            ),
             (
                 spool_failing.is_some() || held_records > 0,
                 Fault::SpoolRefusing,
@@ -199,6 +206,7 @@ impl Collector {
             spool_damage: damage,
             faults,
             kafka_failing,
+            kafka,
             spool_failing,
             clock_failing: now_failing.clock,
             held_records,

@@ -36,8 +36,13 @@ impl KafkaSettings {
     }
 
     /// The base configuration plus `defaults`, each overridden by the user's own property of that name.
+    /// Statistics come every second by default: the client's [`super::KafkaLink`] is made of them.
     fn with_defaults(&self, defaults: &[(&str, &str)]) -> ClientConfig {
         let mut config = ClientConfig::new();
+        config.set(
+            "statistics.interval.ms",
+            super::link::STATISTICS_INTERVAL_MS,
+        );
         for (key, value) in defaults {
             config.set(*key, *value);
         }
@@ -59,6 +64,14 @@ impl KafkaSettings {
 /// An idempotent, zstd-compressing producer tuned for batches.
 /// Every default can be overridden through `kafka.properties` except idempotence.
 pub fn producer(settings: &KafkaSettings) -> Result<KafkaProducer, KafkaError> {
+    producer_with_context(settings, QuietContext::default())
+}
+
+/// Like [`producer`], with a context the caller keeps a clone of (to watch its [`QuietContext::link`]).
+pub fn producer_with_context(
+    settings: &KafkaSettings,
+    context: QuietContext,
+) -> Result<KafkaProducer, KafkaError> {
     settings
         .with_defaults(&[
             ("compression.type", "zstd"),
@@ -67,16 +80,24 @@ pub fn producer(settings: &KafkaSettings) -> Result<KafkaProducer, KafkaError> {
             ("message.timeout.ms", "30000"),
         ])
         .set("enable.idempotence", "true")
-        .create_with_context(QuietContext::default())
+        .create_with_context(context)
 }
 
 /// A producer for the relay path (commands): a message waits at most 1 ms for a batch, not the readings
 /// producer's 20 ms. Idempotent; defaults overridable through `kafka.properties`.
 pub fn relay_producer(settings: &KafkaSettings) -> Result<KafkaProducer, KafkaError> {
+    relay_producer_with_context(settings, QuietContext::default())
+}
+
+/// Like [`relay_producer`], with a context the caller keeps a clone of (to watch its link).
+pub fn relay_producer_with_context(
+    settings: &KafkaSettings,
+    context: QuietContext,
+) -> Result<KafkaProducer, KafkaError> {
     settings
         .with_defaults(&[("linger.ms", "1"), ("message.timeout.ms", "30000")])
         .set("enable.idempotence", "true")
-        .create_with_context(QuietContext::default())
+        .create_with_context(context)
 }
 
 /// A consumer for the relay path (commands, acknowledgements): a fetch returns after at most 10 ms

@@ -12,6 +12,9 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaError;
+use rdkafka::statistics::Statistics;
+
+use super::link::KafkaLink;
 
 /// How often a run of repeated complaints is logged at most.
 pub const REPEAT_EVERY: Duration = Duration::from_secs(30);
@@ -61,16 +64,24 @@ impl ComplaintLog {
 }
 
 /// The context of meterlake's producers and consumers: librdkafka's errors and warnings go through
-/// a [`ComplaintLog`], its notices to DEBUG and its debug lines to TRACE. Clones share the log.
+/// a [`ComplaintLog`], its notices to DEBUG and its debug lines to TRACE; its statistics tell the
+/// client's [`KafkaLink`] which brokers are up, so an idle client still sees the cluster go away.
+/// Clones share the log and the link.
 #[derive(Debug, Default, Clone)]
 pub struct QuietContext {
     complaints: Arc<ComplaintLog>,
+    link: KafkaLink,
 }
 
 impl QuietContext {
     /// Notes a complaint of the client's user (an error a poll returned, say) in the same log.
     pub fn note(&self, what: &str, detail: &str) -> bool {
         self.complaints.note(what, detail)
+    }
+
+    /// Whether the client reaches its cluster (from librdkafka's statistics, every second).
+    pub fn link(&self) -> &KafkaLink {
+        &self.link
     }
 }
 
@@ -91,7 +102,12 @@ impl ClientContext for QuietContext {
         }
     }
 
+    fn stats(&self, statistics: Statistics) {
+        self.link.observe(&statistics);
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
+        self.link.error(&format!("{error}: {reason}"));
         self.complaints.note(&error.to_string(), reason);
     }
 }
