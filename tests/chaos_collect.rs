@@ -24,7 +24,7 @@ const METERS: usize = 6;
 
 /// Adds a settled trial to the row.
 fn count(row: &mut FaultRow, pipeline: &Pipeline, (lost, duplicated): (u64, u64)) {
-    row.settled(pipeline.reported().len() as u64, lost, duplicated);
+    row.settled(pipeline.produced(), lost, duplicated);
     assert_eq!(
         (lost, duplicated),
         (0, 0),

@@ -20,6 +20,15 @@ use super::tmpfs::Tmpfs;
 /// A (meter, boundary in microseconds) pair.
 pub type Key = (String, i64);
 
+/// One round a collector's log reported.
+struct RoundLine {
+    boundary: DateTime<Utc>,
+    done: DateTime<Utc>,
+    rows: usize,
+    /// Shutdown began during it: buses not yet begun were skipped.
+    cut_short: bool,
+}
+
 /// The world of one collector chaos test.
 pub struct Pipeline {
     kafka: EmbeddedKafka,
@@ -425,9 +434,40 @@ impl Pipeline {
         health && metrics
     }
 
-    /// Every round the collectors reported stored so far (all their logs): its boundary and when the
-    /// round was done.
+    /// Every whole round the collectors reported stored so far (all their logs): its boundary and when
+    /// the round was done.
     pub fn rounds(&self) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        self.round_lines()
+            .into_iter()
+            .filter(|r| !r.cut_short)
+            .map(|r| (r.boundary, r.done))
+            .collect()
+    }
+
+    /// Every round a shutdown cut short (buses not yet begun were skipped): its boundary and how
+    /// many rows it stored. Which meters those were the log does not say.
+    pub fn cut_short_rounds(&self) -> Vec<(DateTime<Utc>, usize)> {
+        self.round_lines()
+            .into_iter()
+            .filter(|r| r.cut_short)
+            .map(|r| (r.boundary, r.rows))
+            .collect()
+    }
+
+    /// How many readings the collectors reported stored: every meter of each whole round, and the
+    /// rows of each round cut short whose boundary no whole round has.
+    pub fn produced(&self) -> u64 {
+        let whole: BTreeSet<DateTime<Utc>> = self.rounds().into_iter().map(|r| r.0).collect();
+        let short: usize = self
+            .cut_short_rounds()
+            .into_iter()
+            .filter(|(boundary, _)| !whole.contains(boundary))
+            .map(|(_, rows)| rows)
+            .sum();
+        (whole.len() * self.meters().len() + short) as u64
+    }
+
+    fn round_lines(&self) -> Vec<RoundLine> {
         let meters = self.meters().len();
         let mut rounds = Vec::new();
         for n in 1..=self.logs {
@@ -439,13 +479,31 @@ impl Pipeline {
             for line in text.lines().filter(|l| {
                 l.contains("collection round done") || l.contains("collection round held")
             }) {
-                assert!(line.contains(&format!("rows={meters}")), "{line}");
+                let field = |name: &str| -> Option<usize> {
+                    line.split(&format!(" {name}="))
+                        .nth(1)?
+                        .split_whitespace()
+                        .next()?
+                        .parse()
+                        .ok()
+                };
+                let rows = field("rows").unwrap_or_else(|| panic!("no rows in {line:?}"));
+                let cut_short = field("skipped_buses").is_some_and(|skipped| skipped > 0);
+                assert!(
+                    cut_short || rows == meters,
+                    "a round without every meter: {line}"
+                );
                 let done = line
                     .split_whitespace()
                     .next()
                     .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                     .unwrap_or_else(|| panic!("no time in {line:?}"));
-                rounds.push((boundary_of(line), done.with_timezone(&Utc)));
+                rounds.push(RoundLine {
+                    boundary: boundary_of(line),
+                    done: done.with_timezone(&Utc),
+                    rows,
+                    cut_short,
+                });
             }
         }
         rounds
@@ -611,7 +669,26 @@ impl Pipeline {
                 let waiting = self.spooled();
                 missing.retain(|k| !waiting.contains(*k));
             }
-            let lost = missing.len() as u64;
+            // A round cut short by a shutdown stored `rows` readings of its boundary, of meters the
+            // log does not name: that many must be there.
+            let cut_short = self.cut_short_rounds();
+            let waiting = if spool_too && !cut_short.is_empty() {
+                self.spooled()
+            } else {
+                BTreeSet::new()
+            };
+            let mut short = 0;
+            for (boundary, rows) in cut_short {
+                let at = boundary.timestamp_micros();
+                let present: BTreeSet<&String> = lake
+                    .keys()
+                    .chain(waiting.iter())
+                    .filter(|k| k.1 == at)
+                    .map(|k| &k.0)
+                    .collect();
+                short += rows.saturating_sub(present.len()) as u64;
+            }
+            let lost = missing.len() as u64 + short;
             let duplicated = lake.values().map(|n| n - 1).sum();
             if lost == 0 || Instant::now() >= deadline {
                 return (lost, duplicated);
