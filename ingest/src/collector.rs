@@ -15,6 +15,7 @@ pub mod poll;
 pub mod relay_security;
 pub mod schedule;
 pub mod time_sync;
+pub mod unfinished;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -150,6 +151,8 @@ pub struct Collector {
     held: Mutex<faults::Held>,
     /// The producer's view of the cluster, when the caller watches it ([`Collector::watching_kafka`]).
     kafka_link: Option<crate::kafka::KafkaLink>,
+    /// Where the last whole round's boundary is recorded ([`unfinished`]).
+    whole_round_file: std::path::PathBuf,
 }
 
 impl Collector {
@@ -193,11 +196,12 @@ impl Collector {
                 config: b.clone(),
             })
             .collect();
-        let journal = spool
+        let spool_dir = spool
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .dir()
-            .join(executed::JOURNAL_FILE);
+            .to_path_buf();
+        let journal = spool_dir.join(executed::JOURNAL_FILE);
         let executed = executed::ExecutedCommands::open(journal);
         Self {
             health: health::HealthBoard::new(&config.buses),
@@ -214,6 +218,7 @@ impl Collector {
             faults: Arc::default(),
             held: Mutex::new(faults::Held::default()),
             kafka_link: None,
+            whole_round_file: spool_dir.join(unfinished::FILE),
         }
     }
 

@@ -83,12 +83,19 @@ impl Collector {
         mut shutdown: watch::Receiver<bool>,
     ) {
         let mut last: Option<DateTime<Utc>> = None;
+        let recorded = super::unfinished::read(&self.whole_round_file);
+        let mut owed = super::unfinished::owed(recorded, self.clock.now(), interval);
         loop {
-            let due = due_boundary(last, self.clock.now(), interval);
-            if !self.wait_for(due, last, &mut shutdown).await {
-                return;
-            }
-            let (boundary, missed) = boundary_to_collect(last, due, self.clock.now(), interval);
+            let (boundary, missed) = if let Some(boundary) = owed.take() {
+                tracing::info!(%boundary, last_whole = ?recorded, "collecting at once a boundary an earlier process did not finish");
+                (boundary, 0)
+            } else {
+                let due = due_boundary(last, self.clock.now(), interval);
+                if !self.wait_for(due, last, &mut shutdown).await {
+                    return;
+                }
+                boundary_to_collect(last, due, self.clock.now(), interval)
+            };
             if missed > 0 {
                 tracing::warn!(
                     %boundary, missed,
@@ -111,10 +118,18 @@ impl Collector {
                     %boundary, rows = stats.rows, held = stats.held,
                     "collection round held in memory: the spool refused it"
                 ),
-                Ok(stats) => tracing::info!(
-                    %boundary, rows = stats.rows, silent = stats.no_response,
-                    skipped_buses = stats.skipped_buses, "collection round done"
-                ),
+                Ok(stats) => {
+                    tracing::info!(
+                        %boundary, rows = stats.rows, silent = stats.no_response,
+                        skipped_buses = stats.skipped_buses, "collection round done"
+                    );
+                    if stats.skipped_buses == 0 {
+                        if let Err(err) = super::unfinished::write(&self.whole_round_file, boundary)
+                        {
+                            tracing::warn!(%err, "could not record the last whole round");
+                        }
+                    }
+                }
                 Err(err) => tracing::error!(%boundary, %err, "collection round failed"),
             }
             if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
