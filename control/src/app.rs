@@ -111,6 +111,8 @@ pub struct Control {
     keys: Arc<ServiceKeys>,
     clock: Arc<dyn Clock>,
     outbox_ready: Arc<Notify>,
+    /// Refusals recorded per user and minute ([`crate::domain::denials`]).
+    denials: Arc<std::sync::Mutex<crate::domain::denials::DenialWindows>>,
 }
 
 impl Control {
@@ -122,6 +124,7 @@ impl Control {
             keys: Arc::new(keys),
             clock,
             outbox_ready: Arc::new(Notify::new()),
+            denials: Arc::default(),
         }
     }
 

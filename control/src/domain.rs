@@ -8,6 +8,7 @@ pub mod audit;
 pub mod calendar;
 pub mod charge_key;
 pub mod command;
+pub mod denials;
 pub mod health;
 pub mod money;
 pub mod notice;

@@ -103,6 +103,7 @@ fn concrete(path: &str, meter: &str) -> String {
 
 async fn every_route_is_authorised(backend: Backend) {
     let s = serve(backend).await;
+    let mut refused_customer = 0u64;
     for &(method, path, right) in ROUTES {
         let url = concrete(path, MINE);
         let anonymous = s.call(method, &url, None, "{}").await;
@@ -139,6 +140,7 @@ async fn every_route_is_authorised(backend: Backend) {
                     "{method} {path} as {role}: {}",
                     answer.body
                 );
+                refused_customer += u64::from(role == Role::Customer);
             }
         }
     }
@@ -146,11 +148,27 @@ async fn every_route_is_authorised(backend: Backend) {
         let answer = s.call(method, path, None, "{}").await;
         assert_ne!(answer.status, 401, "{method} {path} is public");
     }
-    // Refusals are audited.
-    let denied = s.rig.control.audit_records(0, 1000).await.unwrap();
-    assert!(denied
-        .iter()
-        .any(|r| r.entry.action == control::domain::audit::AuditAction::AccessDenied));
+    // Refusals are audited, ten a minute per user; the next record counts those held back.
+    let denied_customer = |records: &[control::domain::audit::AuditRecord]| -> Vec<String> {
+        records
+            .iter()
+            .filter(|r| r.entry.action == control::domain::audit::AuditAction::AccessDenied)
+            .filter(|r| r.entry.actor == "user-customer")
+            .map(|r| r.entry.after.clone().unwrap_or_default())
+            .collect()
+    };
+    let records = s.rig.control.audit_records(0, 10_000).await.unwrap();
+    assert!(refused_customer > 10, "{refused_customer}");
+    assert_eq!(denied_customer(&records).len(), 10);
+    s.rig.clock.advance(chrono::Duration::seconds(61));
+    let answer = s
+        .call("GET", "/api/users", Some(s.token(Role::Customer)), "")
+        .await;
+    assert_eq!(answer.status, 403);
+    let records = s.rig.control.audit_records(0, 10_000).await.unwrap();
+    let last = denied_customer(&records).pop().unwrap();
+    let after: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(after["held_back_before"], refused_customer - 10, "{after}");
 }
 
 async fn customers_see_only_their_own_meters(backend: Backend) {

@@ -362,15 +362,27 @@ impl Control {
         security_alarms::open(&mut *self.db.conn().await?, limit.clamp(1, 1000)).await
     }
 
-    /// Records a request refused for want of a right (the HTTP layer calls this on every 403).
+    /// Records a request refused for want of a right (the HTTP layer calls this on every 403): at
+    /// most ten records per user and minute, the next one saying how many were held back
+    /// ([`crate::domain::denials`]); every refusal counts in `meterlake_control_access_denied_total`.
     pub async fn access_denied(
         &self,
         principal: &Principal,
         origin: &str,
         what: &str,
     ) -> Result<(), ControlError> {
+        use crate::domain::denials::Denial;
+        metrics::counter!("meterlake_control_access_denied_total").increment(1);
+        let decision = self
+            .denials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .admit(&principal.username, self.clock.now());
+        let Denial::Record { held_back } = decision else {
+            return Ok(());
+        };
         let actor = principal.actor(origin);
-        let after = Some(json!({ "request": what }));
+        let after = Some(json!({ "request": what, "held_back_before": held_back }));
         self.audit_alone(
             &actor,
             AuditAction::AccessDenied,
