@@ -130,6 +130,10 @@ allow_plaintext = true
         self.garbage += 1;
         for _ in 0..rounds {
             let boundary = self.next_boundary;
+            assert!(
+                boundary < Utc::now(),
+                "the harness ran out of past: round {boundary} would be refused as future-dated"
+            );
             self.next_boundary += TimeDelta::minutes(15);
             for bus in 0..BUSES {
                 let bus_id = format!("bus-{bus}");
@@ -554,11 +558,12 @@ impl Drop for SinkChild {
 }
 
 /// The first round's boundary: 15:45 UTC (23:45 in Shanghai, so rounds soon cross local midnight)
-/// 120 days ago. A long run's rounds (each trial of 100 rounds takes 25 hours of boundaries) must
-/// stay in the past: the sink refuses boundaries in the future as dead letters. A fixed start date
-/// made the 33rd trial of a long run, on 2026-12-06, produce rounds the sink rightly refused.
+/// three years ago. A long run's rounds must stay in the past — the sink refuses boundaries in the
+/// future as dead letters — and they add up: a broker trial's 100 rounds take 25 hours of
+/// boundaries, a load trial's 300 take 75 (50 trials: 156 days). A fixed start date, then one 120
+/// days back, each ran out in a long run (the 33rd broker trial, the 39th load trial).
 fn first_boundary() -> DateTime<Utc> {
-    let day = (Utc::now() - TimeDelta::days(120)).date_naive();
+    let day = (Utc::now() - TimeDelta::days(3 * 365)).date_naive();
     day.and_hms_opt(15, 45, 0)
         .expect("a valid time of day")
         .and_utc()
