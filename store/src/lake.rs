@@ -328,12 +328,7 @@ pub(crate) async fn commit_write(
 
 /// Loads the newest version of `table`; a table nobody has created yet stays unloaded.
 pub(crate) async fn load_latest(table: &mut DeltaTable) -> Result<(), StoreError> {
-    let result = if table.version().is_some() {
-        table.update_incremental(None).await
-    } else {
-        table.load().await
-    };
-    match result {
+    match crate::listing_gap::load_retrying(table).await {
         Ok(()) | Err(deltalake::DeltaTableError::NotATable(_)) => Ok(()),
         Err(err) => Err(err.into()),
     }

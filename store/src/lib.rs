@@ -13,6 +13,7 @@ pub mod error;
 pub mod key_index;
 pub mod lake;
 mod landed;
+mod listing_gap;
 pub mod location;
 pub mod partition;
 pub mod prepared;

@@ -29,7 +29,7 @@ pub async fn open_table(url: Url) -> Result<DeltaTable, StoreError> {
         // Nothing to load (delta-rs would log its "not a table" at ERROR for a table not made yet).
         return Ok(table);
     }
-    match table.load().await {
+    match crate::listing_gap::load_retrying(&mut table).await {
         Ok(()) | Err(deltalake::DeltaTableError::NotATable(_)) => Ok(table),
         Err(err) => Err(err.into()),
     }
