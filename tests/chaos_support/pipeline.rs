@@ -661,22 +661,20 @@ impl Pipeline {
         loop {
             let reported = self.reported();
             let lake = self.lake().await;
-            let mut missing: Vec<&Key> = reported
-                .iter()
-                .filter(|k| !lake.contains_key(*k) && !excused.contains(*k))
-                .collect();
-            if spool_too && !missing.is_empty() {
-                let waiting = self.spooled();
-                missing.retain(|k| !waiting.contains(*k));
-            }
-            // A round cut short by a shutdown stored `rows` readings of its boundary, of meters the
-            // log does not name: that many must be there.
-            let cut_short = self.cut_short_rounds();
-            let waiting = if spool_too && !cut_short.is_empty() {
+            // Rounds a stopped collector left in its spool go out with the next start.
+            let waiting = if spool_too {
                 self.spooled()
             } else {
                 BTreeSet::new()
             };
+            let missing: Vec<&Key> = reported
+                .iter()
+                .filter(|k| !lake.contains_key(*k) && !excused.contains(*k))
+                .filter(|k| !waiting.contains(*k))
+                .collect();
+            // A round cut short by a shutdown stored `rows` readings of its boundary, of meters the
+            // log does not name: that many must be there.
+            let cut_short = self.cut_short_rounds();
             let mut short = 0;
             for (boundary, rows) in cut_short {
                 let at = boundary.timestamp_micros();
