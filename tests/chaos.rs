@@ -97,7 +97,7 @@ async fn broker_down_while_the_sink_flushes() {
         .await;
         harness.broker_up(true);
         let back = Instant::now();
-        harness.wait_caught_up(Duration::from_secs(120)).await;
+        harness.wait_caught_up(Duration::from_secs(240)).await;
         row.recovered_in(back.elapsed());
         wait_until("/healthz ok again", Duration::from_secs(30), || {
             sink.health().is_some_and(|(status, _)| status == 200)

@@ -245,14 +245,21 @@ async fn kill_dash_nine_mid_spool_loses_nothing_and_duplicates_nothing() {
     kafka.set_broker_up(1, false).unwrap();
     let first_log = dir.path().join("collector-1.log");
     let mut child = spawn_collector(&config_path, &first_log);
-    tokio::time::sleep(Duration::from_millis(4500)).await;
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    // What the collector reported stored before it died is the reference, not what the spool holds.
     let meters: Vec<String> = buses
         .iter()
         .flat_map(|b| b.meters.iter().map(|m| m.to_string()))
         .collect();
+    // Killed without warning once two rounds were reported stored, half-way into the third.
+    let started = std::time::Instant::now();
+    while reported_keys(&first_log, &meters).len() < 8
+        && started.elapsed() < Duration::from_secs(60)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // What the collector reported stored before it died is the reference, not what the spool holds.
     let reported = reported_keys(&first_log, &meters);
     assert!(
         reported.len() >= 8,

@@ -96,7 +96,7 @@ async fn a_payment_made_while_kafka_is_down_reaches_the_meter_when_kafka_returns
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    p.wait_acks(Duration::from_secs(30)).await.unwrap();
+    p.wait_acks(Duration::from_secs(90)).await.unwrap();
     let command = p.control.command(&command_id).await.unwrap();
     assert_eq!(
         command.command.state,

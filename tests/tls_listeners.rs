@@ -121,7 +121,7 @@ async fn the_control_api_speaks_tls_and_a_client_refuses_a_certificate_it_does_n
         .unwrap();
     let cert = dir.path().join("tls/cert.pem");
     let mut answer = Err("not started".to_string());
-    for _ in 0..200 {
+    for _ in 0..600 {
         answer = get_over_tls(port, &cert, &admin, "/api/me").await;
         if answer.as_ref().is_ok_and(|r| r.starts_with("HTTP/1.1 200")) {
             break;

@@ -60,7 +60,7 @@ fn pty_pair(dir: &Path) -> (Socat, PathBuf, PathBuf) {
         .spawn()
         .expect("socat is required for this test (scripts/test.sh installs it)");
     let socat = Socat(child);
-    for _ in 0..100 {
+    for _ in 0..400 {
         if a.exists() && b.exists() {
             return (socat, a, b);
         }

@@ -135,8 +135,12 @@ impl FaultRow {
         self.stopping += 1;
         let start = std::time::Instant::now();
         let mut seen = false;
-        while start.elapsed() < hold || !seen && start.elapsed() < limit {
+        // Asked at least once, even when the trial's own steps used up the hold.
+        loop {
             seen = seen || shows().await;
+            if start.elapsed() >= hold && (seen || start.elapsed() >= limit) {
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         self.seen_in_health += usize::from(seen);
