@@ -77,6 +77,8 @@ pub struct Rules {
     pub cashier_refund_limit: rust_decimal::Decimal,
     /// Whether alarms are e-mailed to the maintenance staff (`notify.staff_email` is set).
     pub notify_staff: bool,
+    /// Alarms raised within one such window go to the staff as one e-mail (zero: one each).
+    pub staff_digest: chrono::Duration,
 }
 
 /// The service's keys: the audit trail's MAC keys, the relay-command signing keys and the keys sealing

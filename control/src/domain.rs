@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod charge_key;
 pub mod command;
 pub mod denials;
+pub mod digest;
 pub mod health;
 pub mod money;
 pub mod notice;

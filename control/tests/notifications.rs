@@ -8,6 +8,10 @@ mod harness;
 #[path = "support/postgres.rs"]
 mod postgres;
 
+use std::collections::HashMap;
+
+use analytics::diagnosis::{AlarmRule, Signal};
+use base64::Engine as _;
 use chrono::Duration;
 use control::app::notifications::{Prefs, RetryPolicy};
 use control::app::payments::{Adjustment, Direction};
@@ -256,5 +260,182 @@ async fn deliveries_survive_failing_receivers(backend: Backend) {
     assert_eq!(refused.dead, 1, "{refused:?}");
 }
 
+/// The body of an accepted e-mail, decoded (lettre sends non-ASCII text as quoted-printable or
+/// base64, whichever is shorter).
+fn mail_body(raw: &str) -> String {
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
+    if !head
+        .to_ascii_lowercase()
+        .contains("content-transfer-encoding: base64")
+    {
+        return quoted_printable(body);
+    }
+    let packed: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(packed.trim_end_matches('.'))
+        .unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+/// Quoted-printable decoded: soft line breaks joined, `=XX` bytes put back, read as UTF-8.
+fn quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\r\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// The subject of an accepted e-mail, its RFC 2047 encoded words decoded.
+fn mail_subject(raw: &str) -> String {
+    let head = raw.split_once("\r\n\r\n").map_or(raw, |(h, _)| h);
+    let unfolded = head.replace("\r\n ", " ");
+    let line = unfolded
+        .lines()
+        .find_map(|l| l.strip_prefix("Subject: "))
+        .unwrap_or_default();
+    line.split_whitespace()
+        .map(|word| {
+            match word
+                .strip_prefix("=?utf-8?b?")
+                .and_then(|w| w.strip_suffix("?="))
+            {
+                Some(encoded) => String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(encoded)
+                        .unwrap(),
+                )
+                .unwrap(),
+                None => word.to_string(),
+            }
+        })
+        .collect()
+}
+
+fn raised(meter: &str, rule: AlarmRule, at: chrono::DateTime<chrono::Utc>) -> Signal {
+    Signal::Raised {
+        meter_id: meter.into(),
+        rule,
+        at_us: at.timestamp_micros(),
+        since_us: at.timestamp_micros(),
+        evidence: Vec::new(),
+    }
+}
+
+async fn staff_alarms_of_one_window_arrive_as_one_email(backend: Backend) {
+    // The SMTP server refuses the first attempt (451): the digest is retried whole.
+    let smtp = LocalSmtp::start(1).await.unwrap();
+    let webhook = LocalWebhook::start(SECRET, 0).await.unwrap();
+    let notify = NotifyConfig {
+        staff_email: "ops@utility.test".into(),
+        ..config(&webhook, &smtp, 8)
+    };
+    assert_eq!(notify.staff_digest_s, 60, "a minute's alarms by default");
+    let tuned = notify.clone();
+    let start = wednesday_morning() + Duration::seconds(10);
+    let rig = rig_with(backend, start, move |c| c.notify = tuned).await;
+    let c = &rig.control;
+    let channels = Channels::from_config(&notify).unwrap();
+    let policy = RetryPolicy {
+        max_attempts: 8,
+        first_retry: Duration::seconds(10),
+    };
+    let deliver = || c.deliver_due(&channels, policy, &notify.staff_email, 100);
+    // A storm: thirty meters' covers opened at once, one more voltage loss twenty seconds later; an
+    // informational alarm is not e-mailed.
+    let storm: Vec<Signal> = (0..30)
+        .map(|i| raised(&format!("{:012}", 500 + i), AlarmRule::CoverOpened, start))
+        .chain([raised("000000000900", AlarmRule::MeterReplaced, start)])
+        .collect();
+    let outcome = c.apply_signals(&storm, &HashMap::new()).await.unwrap();
+    assert_eq!(outcome.raised, 31);
+    assert_eq!(
+        deliver().await.unwrap(),
+        Default::default(),
+        "the window is open"
+    );
+    rig.clock.advance(Duration::seconds(20));
+    let late = raised("000000000600", AlarmRule::VoltageLoss, start);
+    c.apply_signals(&[late], &HashMap::new()).await.unwrap();
+    rig.clock.advance(Duration::seconds(30)); // 10:01:00, the window's end
+    let first = deliver().await.unwrap();
+    assert_eq!((first.sent, first.retried), (0, 31), "{first:?}");
+    rig.clock.advance(Duration::seconds(10));
+    let second = deliver().await.unwrap();
+    assert_eq!((second.sent, second.retried, second.dead), (31, 0, 0));
+    let (tries, mails) = smtp.seen();
+    assert_eq!(
+        (tries, mails.len()),
+        (2, 1),
+        "one e-mail for the window, tried twice"
+    );
+    assert!(mails[0].0.contains("ops@utility.test"), "{:?}", mails[0].0);
+    assert_eq!(mail_subject(&mails[0].1), "告警汇总：31 条新告警");
+    let body = mail_body(&mails[0].1);
+    assert!(body.starts_with("以下 31 条告警等待处理"), "{body}");
+    assert!(
+        body.contains("1. 告警：开表盖\r\n   电表 000000000500：开表盖。")
+            || body.contains("1. 告警：开表盖\n   电表 000000000500：开表盖。"),
+        "oldest first, by meter, with the alarm's Chinese name: {body}"
+    );
+    assert!(
+        body.contains("31. 告警：失压"),
+        "the later alarm last: {body}"
+    );
+    for meter in (500..530)
+        .map(|n| format!("{n:012}"))
+        .chain(["000000000600".into()])
+    {
+        assert_eq!(
+            body.matches(meter.as_str()).count(),
+            1,
+            "{meter} listed once: {body}"
+        );
+    }
+    assert!(
+        !body.contains("000000000900"),
+        "informational alarms are not mailed"
+    );
+    // An alarm alone in its window is its own e-mail, with its own subject.
+    let now = start + Duration::seconds(65);
+    c.apply_signals(
+        &[raised("000000000700", AlarmRule::Bypass, now)],
+        &HashMap::new(),
+    )
+    .await
+    .unwrap();
+    rig.clock.advance(Duration::seconds(60));
+    assert_eq!(deliver().await.unwrap().sent, 1);
+    let (_, mails) = smtp.seen();
+    assert_eq!(mails.len(), 2);
+    assert!(
+        mail_subject(&mails[1].1).starts_with("告警："),
+        "{}",
+        mails[1].1
+    );
+    assert!(mail_body(&mails[1].1).contains("000000000700"));
+    assert_eq!(
+        webhook.seen().0,
+        0,
+        "staff alarms are not pushed to customers"
+    );
+}
+
 on_both_backends!(thresholds, threshold_notices_once_per_crossing);
+on_both_backends!(staff_digest, staff_alarms_of_one_window_arrive_as_one_email);
 on_both_backends!(failing_receivers, deliveries_survive_failing_receivers);

@@ -91,7 +91,7 @@ impl Control {
                         outcome.raised += 1;
                         if alarm.severity != analytics::diagnosis::Severity::Info {
                             let facts = NoticeFacts {
-                                subject: Some(kind.name().to_string()),
+                                subject: Some(kind.names().0.to_string()),
                                 detail: Some(alarm.detail.clone()),
                                 ..NoticeFacts::about(meter_id)
                             };

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::audit::Actor;
 use super::Control;
 use crate::domain::audit::{AuditAction, Outcome};
+use crate::domain::digest;
 use crate::domain::notice::{email_body, wording, Language, NoticeFacts, NoticeKind};
 use crate::notify::{Channels, DeliveryError, Outgoing};
 use crate::pii::Field;
@@ -129,7 +130,8 @@ impl Control {
     }
 
     /// Queues an e-mail to the maintenance staff about a meter (alarms), in `conn`'s transaction;
-    /// nothing when no staff address is configured.
+    /// nothing when no staff address is configured. It is due at the end of its digest window, with
+    /// every other alarm of that window.
     pub(crate) async fn staff_notice(
         &self,
         conn: &mut Conn,
@@ -152,7 +154,7 @@ impl Control {
             recipient: Recipient::Staff,
             state: DeliveryState::Pending,
             attempts: 0,
-            next_at: now,
+            next_at: digest::send_at(now, self.rules.staff_digest),
             last_error: None,
             sent_at: None,
             created_at: now,
@@ -278,8 +280,40 @@ impl Control {
         }))
     }
 
+    /// The staff's e-mail about several alarms at once: one message listing them all, oldest first
+    /// (by meter within one instant).
+    fn staff_digest(
+        &self,
+        batch: &[Delivery],
+        staff_email: &str,
+    ) -> Result<Option<Outgoing>, ControlError> {
+        if staff_email.is_empty() {
+            return Ok(None);
+        }
+        let mut ordered: Vec<&Delivery> = batch.iter().collect();
+        ordered.sort_by(|a, b| (a.created_at, &a.meter_id).cmp(&(b.created_at, &b.meter_id)));
+        let lang = ordered.first().map(|d| d.lang).unwrap_or_default();
+        let mut alarms = Vec::with_capacity(ordered.len());
+        for d in &ordered {
+            let facts: NoticeFacts = serde_json::from_str(&d.data)
+                .map_err(|e| ControlError::Corrupt(format!("delivery {} facts: {e}", d.id)))?;
+            alarms.push(wording(d.kind, &facts, d.lang));
+        }
+        let words = digest::digest(&alarms, lang);
+        Ok(Some(Outgoing {
+            id: format!("digest-{}", ordered.first().map_or("", |d| d.id.as_str())),
+            kind: "alarm_digest".into(),
+            meter_id: None,
+            lang: lang.code().to_string(),
+            subject: words.subject,
+            text: words.text,
+            to: Some(staff_email.to_string()),
+        }))
+    }
+
     /// One notifier round: every due delivery (at most `limit`) is claimed, sent through its channel
-    /// and recorded as sent, to be retried, or dead.
+    /// and recorded as sent, to be retried, or dead. The staff's due alarm e-mails go as one message
+    /// (their digest) and share its outcome.
     pub async fn deliver_due(
         &self,
         channels: &Channels,
@@ -289,51 +323,80 @@ impl Control {
     ) -> Result<DeliveryRound, ControlError> {
         let now = self.now();
         let due = deliveries::due(&mut *self.db.conn().await?, now, limit).await?;
+        let (staff, each): (Vec<Delivery>, Vec<Delivery>) = due
+            .into_iter()
+            .partition(|d| (d.channel, d.recipient) == (Channel::Email, Recipient::Staff));
+        let mut groups: Vec<Vec<Delivery>> = each.into_iter().map(|d| vec![d]).collect();
+        groups.push(staff);
         let mut round = DeliveryRound::default();
-        for mut d in due {
-            let lease = now + Duration::seconds(LEASE);
-            if !deliveries::claim(&mut *self.db.conn().await?, &d, lease).await? {
-                continue;
+        for group in groups {
+            let mut claimed = Vec::with_capacity(group.len());
+            for d in group {
+                let lease = now + Duration::seconds(LEASE);
+                if deliveries::claim(&mut *self.db.conn().await?, &d, lease).await? {
+                    claimed.push(d);
+                }
             }
-            let channel = match d.channel {
+            let Some(first) = claimed.first() else {
+                continue;
+            };
+            let kind = first.channel;
+            let message = match claimed.as_slice() {
+                [one] => self.outgoing(one, staff_email).await?,
+                many => self.staff_digest(many, staff_email)?,
+            };
+            let channel = match kind {
                 Channel::Webhook => channels.webhook.clone(),
                 Channel::Email => channels.email.clone(),
             };
-            let outcome = match (channel, self.outgoing(&d, staff_email).await?) {
+            let outcome = match (channel, message) {
                 (None, _) => Err(DeliveryError::Retry(format!(
                     "no {} channel is configured",
-                    d.channel.as_str()
+                    kind.as_str()
                 ))),
                 (_, None) => Err(DeliveryError::Permanent("no address to send to".into())),
                 (Some(channel), Some(message)) => channel.send(&message).await,
             };
-            d.attempts += 1;
-            let at = self.now();
-            match outcome {
-                Ok(()) => {
-                    d.state = DeliveryState::Sent;
-                    d.sent_at = Some(at);
-                    d.last_error = None;
-                    round.sent += 1;
-                }
-                Err(err) => {
-                    let last = matches!(err, DeliveryError::Permanent(_))
-                        || d.attempts >= i64::from(policy.max_attempts);
-                    d.last_error = Some(err.to_string());
-                    if last {
-                        d.state = DeliveryState::Dead;
-                        round.dead += 1;
-                        tracing::warn!(delivery = %d.id, kind = d.kind.as_str(), channel = d.channel.as_str(), error = %err, "notification given up");
-                    } else {
-                        d.next_at = at + policy.wait_after(d.attempts);
-                        round.retried += 1;
-                    }
-                }
+            for d in &mut claimed {
+                self.settle(d, &outcome, policy, &mut round).await?;
             }
-            metrics::counter!("meterlake_notifications_total", "channel" => d.channel.as_str(), "state" => d.state.as_str()).increment(1);
-            deliveries::record(&mut *self.db.conn().await?, &d).await?;
         }
         Ok(round)
+    }
+
+    /// Records one delivery's attempt: sent, to be retried after its wait, or dead.
+    async fn settle(
+        &self,
+        d: &mut Delivery,
+        outcome: &Result<(), DeliveryError>,
+        policy: RetryPolicy,
+        round: &mut DeliveryRound,
+    ) -> Result<(), ControlError> {
+        d.attempts += 1;
+        let at = self.now();
+        match outcome {
+            Ok(()) => {
+                d.state = DeliveryState::Sent;
+                d.sent_at = Some(at);
+                d.last_error = None;
+                round.sent += 1;
+            }
+            Err(err) => {
+                let last = matches!(err, DeliveryError::Permanent(_))
+                    || d.attempts >= i64::from(policy.max_attempts);
+                d.last_error = Some(err.to_string());
+                if last {
+                    d.state = DeliveryState::Dead;
+                    round.dead += 1;
+                    tracing::warn!(delivery = %d.id, kind = d.kind.as_str(), channel = d.channel.as_str(), error = %err, "notification given up");
+                } else {
+                    d.next_at = at + policy.wait_after(d.attempts);
+                    round.retried += 1;
+                }
+            }
+        }
+        metrics::counter!("meterlake_notifications_total", "channel" => d.channel.as_str(), "state" => d.state.as_str()).increment(1);
+        deliveries::record(&mut *self.db.conn().await?, d).await
     }
 }
 

@@ -37,6 +37,46 @@ impl AlarmKind {
     }
 }
 
+impl AlarmKind {
+    /// Its names (中文, English), for pages and staff e-mails.
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Reading(rule) => rule_names(rule),
+            Self::CommandFailed => ("控制命令失败", "command failed"),
+            Self::RelayMismatch => ("继电器状态不符", "relay mismatch"),
+        }
+    }
+}
+
+fn rule_names(rule: AlarmRule) -> (&'static str, &'static str) {
+    match rule {
+        AlarmRule::VoltageLow => ("低电压", "voltage low"),
+        AlarmRule::VoltageHigh => ("过电压", "voltage high"),
+        AlarmRule::VoltageLoss => ("失压", "voltage loss"),
+        AlarmRule::PowerFactorLow => ("功率因数低", "power factor low"),
+        AlarmRule::FrequencyOutOfBand => ("频率越限", "frequency out of band"),
+        AlarmRule::MeterSilent => ("电表无应答", "meter silent"),
+        AlarmRule::StuckRegister => ("电量不走字", "register stuck"),
+        AlarmRule::Bypass => ("疑似绕越计量", "bypass suspected"),
+        AlarmRule::ReverseEnergy => ("反向电量", "reverse energy"),
+        AlarmRule::EnergyWhileRelayOpen => ("拉闸后仍有电量", "energy while relay open"),
+        AlarmRule::RegisterBackwards => ("电量倒走", "register backwards"),
+        AlarmRule::MeterReplaced => ("换表", "meter replaced"),
+        AlarmRule::TouSumMismatch => ("分时电量之和不符", "TOU sum mismatch"),
+        AlarmRule::ClockDrift => ("时钟偏差", "clock drift"),
+        AlarmRule::BatteryLow => ("电池欠压", "battery low"),
+        AlarmRule::ClockFault => ("时钟故障", "clock fault"),
+        AlarmRule::MeterHardwareFault => ("电表硬件故障", "meter hardware fault"),
+        AlarmRule::SlowReplies => ("应答超时", "slow replies"),
+        AlarmRule::LineNoise => ("线路干扰", "line noise"),
+        AlarmRule::CoverOpened => ("开表盖", "cover opened"),
+        AlarmRule::LineLossHigh => ("台区高损", "line loss high"),
+        AlarmRule::LineLossNegative => ("台区负损", "line loss negative"),
+        AlarmRule::CollectionLow => ("采集成功率低", "collection low"),
+        AlarmRule::TheftSuspected => ("窃电嫌疑", "theft suspected"),
+    }
+}
+
 impl fmt::Display for AlarmKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

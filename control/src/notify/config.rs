@@ -37,6 +37,9 @@ pub struct NotifyConfig {
     pub from: String,
     /// The maintenance staff's address for alarm e-mails (empty: none).
     pub staff_email: String,
+    /// Alarms raised within this many seconds go to the staff as one e-mail, sent at the window's
+    /// end (0: each alarm its own e-mail, at once).
+    pub staff_digest_s: u64,
     /// Attempts before a delivery is dead.
     pub max_attempts: u32,
     /// Wait after the first failure, seconds (doubling, at most an hour).
@@ -59,6 +62,7 @@ impl Default for NotifyConfig {
             smtp_password: String::new(),
             from: "meterlake <noreply@localhost>".into(),
             staff_email: String::new(),
+            staff_digest_s: 60,
             max_attempts: 8,
             first_retry_s: 10,
             poll_ms: 1000,
@@ -80,6 +84,7 @@ impl std::fmt::Debug for NotifyConfig {
             .field("smtp_password", &secret(&self.smtp_password))
             .field("from", &self.from)
             .field("staff_email", &self.staff_email)
+            .field("staff_digest_s", &self.staff_digest_s)
             .field("max_attempts", &self.max_attempts)
             .field("first_retry_s", &self.first_retry_s)
             .field("poll_ms", &self.poll_ms)
@@ -120,6 +125,12 @@ impl NotifyConfig {
             self.staff_email
                 .parse::<lettre::Address>()
                 .map_err(|e| format!("notify.staff_email {:?}: {e}", self.staff_email))?;
+        }
+        if self.staff_digest_s > 86_400 {
+            return Err(format!(
+                "notify.staff_digest_s {} is more than a day: alarms would wait too long",
+                self.staff_digest_s
+            ));
         }
         if self.max_attempts == 0 || self.poll_ms == 0 || self.timeout_ms == 0 {
             return Err("notify.max_attempts, poll_ms and timeout_ms must be above 0".into());

@@ -124,42 +124,13 @@ impl Label for Severity {
 
 impl Label for AlarmKind {
     fn names(&self) -> (&'static str, &'static str) {
-        match self {
-            Self::Reading(rule) => rule.names(),
-            Self::CommandFailed => ("控制命令失败", "command failed"),
-            Self::RelayMismatch => ("继电器状态不符", "relay mismatch"),
-        }
+        AlarmKind::names(*self)
     }
 }
 
 impl Label for AlarmRule {
     fn names(&self) -> (&'static str, &'static str) {
-        match self {
-            Self::VoltageLow => ("低电压", "voltage low"),
-            Self::VoltageHigh => ("过电压", "voltage high"),
-            Self::VoltageLoss => ("失压", "voltage loss"),
-            Self::PowerFactorLow => ("功率因数低", "power factor low"),
-            Self::FrequencyOutOfBand => ("频率越限", "frequency out of band"),
-            Self::MeterSilent => ("电表无应答", "meter silent"),
-            Self::StuckRegister => ("电量不走字", "register stuck"),
-            Self::Bypass => ("疑似绕越计量", "bypass suspected"),
-            Self::ReverseEnergy => ("反向电量", "reverse energy"),
-            Self::EnergyWhileRelayOpen => ("拉闸后仍有电量", "energy while relay open"),
-            Self::RegisterBackwards => ("电量倒走", "register backwards"),
-            Self::MeterReplaced => ("换表", "meter replaced"),
-            Self::TouSumMismatch => ("分时电量之和不符", "TOU sum mismatch"),
-            Self::ClockDrift => ("时钟偏差", "clock drift"),
-            Self::BatteryLow => ("电池欠压", "battery low"),
-            Self::ClockFault => ("时钟故障", "clock fault"),
-            Self::MeterHardwareFault => ("电表硬件故障", "meter hardware fault"),
-            Self::SlowReplies => ("应答超时", "slow replies"),
-            Self::LineNoise => ("线路干扰", "line noise"),
-            Self::CoverOpened => ("开表盖", "cover opened"),
-            Self::LineLossHigh => ("台区高损", "line loss high"),
-            Self::LineLossNegative => ("台区负损", "line loss negative"),
-            Self::CollectionLow => ("采集成功率低", "collection low"),
-            Self::TheftSuspected => ("窃电嫌疑", "theft suspected"),
-        }
+        AlarmKind::Reading(*self).names()
     }
 }
 
