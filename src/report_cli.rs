@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use analytics::report::labels::Language;
 use analytics::report::{build_load_report, export, html, LoadReportRequest};
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -35,6 +36,24 @@ enum ReportFormat {
     Json,
 }
 
+/// The language of an HTML report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ReportLanguage {
+    /// 中文.
+    Zh,
+    /// English.
+    En,
+}
+
+impl From<ReportLanguage> for Language {
+    fn from(lang: ReportLanguage) -> Self {
+        match lang {
+            ReportLanguage::Zh => Language::Zh,
+            ReportLanguage::En => Language::En,
+        }
+    }
+}
+
 /// Options of `meterlake report load`.
 #[derive(Debug, clap::Args)]
 struct LoadArgs {
@@ -50,6 +69,9 @@ struct LoadArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "html")]
     format: ReportFormat,
+    /// Language of the HTML report.
+    #[arg(long, value_enum, default_value = "zh")]
+    lang: ReportLanguage,
     /// How many top consumers to list.
     #[arg(long, default_value_t = 10)]
     top: usize,
@@ -92,7 +114,7 @@ async fn load(config: &Config, args: LoadArgs) -> anyhow::Result<()> {
         .with_context(|| format!("load report for area {}", args.area))?;
     bar.finish_and_clear();
     let text = match args.format {
-        ReportFormat::Html => html::render(&report),
+        ReportFormat::Html => html::render(&report, args.lang.into()),
         ReportFormat::Csv => export::to_csv(&report),
         ReportFormat::Json => export::to_json(&report)?,
     };

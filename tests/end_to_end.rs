@@ -138,6 +138,10 @@ async fn pages_read_the_lake(p: &Pipeline) {
         report.contains("id=\"report\"") && report.contains("<svg"),
         "{report}"
     );
+    assert!(
+        report.contains("<h2>概况</h2>") && report.contains("日用电量"),
+        "the report in the page's language (中文 by default): {report}"
+    );
     let (status, head, csv) =
         http_get(p.http, analyst, &format!("/reports/load.csv?{query}")).await;
     assert_eq!(status, 200, "{csv}");

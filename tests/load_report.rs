@@ -2,6 +2,7 @@
 //! two customers and a supply meter, a complete weekday, four empty days, a partial Saturday with PV
 //! export, and single intervals in September 2026 and October 2025 for the monthly comparisons.
 
+use analytics::report::labels::Language;
 use analytics::report::{build_load_report, export, html, LoadReportRequest};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use ingest::reading::{readings_to_batch, Quality, Reading};
@@ -217,7 +218,7 @@ async fn the_report_renders_as_html_csv_and_json() {
     let report = build_load_report(&session, &request("a-area-0"), &mut |_| {})
         .await
         .unwrap();
-    let page = html::render(&report);
+    let page = html::render(&report, Language::En);
     assert!(page.starts_with("<!DOCTYPE html>"));
     assert_eq!(page.matches("<svg").count(), 4, "four charts");
     assert!(page.contains("72.75"), "the Monday's energy is in the page");
@@ -226,6 +227,24 @@ async fn the_report_renders_as_html_csv_and_json() {
         !page.contains(" src=") && !page.contains(" href="),
         "no external files"
     );
+    assert!(
+        page.contains("<html lang=\"en\">")
+            && page.contains("<h2>Top ")
+            && page.contains(" consumers</h2>")
+    );
+    assert!(
+        page.contains("6.00 kW at 2026-10-05 10:00"),
+        "the maximum and when"
+    );
+    // The planners' language: the same numbers under Chinese words.
+    let zh = html::render(&report, Language::Zh);
+    assert!(zh.contains("<html lang=\"zh-CN\">"));
+    assert!(
+        zh.contains("<h2>概况</h2>") && zh.contains("<th>峰谷差率</th>"),
+        "{zh}"
+    );
+    assert!(zh.contains("6.00 kW（2026-10-05 10:00）") && zh.contains("72.75"));
+    assert!(!zh.contains("Summary") && !zh.contains("consumers"));
 
     let csv = export::to_csv(&report);
     assert!(csv.starts_with("section,subject,metric,value\n"));
@@ -294,6 +313,7 @@ async fn the_cli_writes_the_report_in_each_format() {
     );
     let page = std::fs::read_to_string(&html_file).unwrap();
     assert!(page.contains("<svg") && page.contains("a-area-0"));
+    assert!(page.contains("台区负荷报表"), "Chinese unless --lang en");
     let json_file = dir.path().join("report.json");
     assert!(run("json", &json_file).status.success());
     let json: serde_json::Value =

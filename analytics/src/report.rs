@@ -8,6 +8,7 @@
 pub mod export;
 pub mod fleet_status;
 pub mod html;
+pub mod labels;
 pub mod load_query;
 pub mod meter_bills;
 pub mod meter_usage;

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::labels::{Labels, Language};
 use super::stats::{slot_time, SLOTS};
 use super::svg::{chart, escape, ChartKind, Series};
 use super::LoadReport;
@@ -22,110 +23,100 @@ fn percent(value: Option<f64>) -> String {
     value.map_or_else(|| "–".to_string(), |v| format!("{:.1} %", v * 100.0))
 }
 
-/// The report as an HTML document.
-pub fn render(report: &LoadReport) -> String {
+/// The report as an HTML document in `lang`.
+pub fn render(report: &LoadReport, lang: Language) -> String {
     let mut page = String::new();
-    let title = format!(
-        "Load report — area {} — {} to {}",
-        report.area_id, report.from, report.to
+    let title = lang.labels().title(
+        &report.area_id,
+        &report.from.to_string(),
+        &report.to.to_string(),
     );
     let _ = write!(
         page,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body><h1>{t}</h1>",
+        "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body><h1>{t}</h1>",
+        code = lang.html_code(),
         t = escape(&title)
     );
-    page.push_str(&body(report));
+    page.push_str(&body(report, lang));
     page.push_str("</body></html>");
     page
 }
 
-/// The report's content without the document around it (summary, charts, tables, the note on units),
-/// for embedding in another page.
-pub fn body(report: &LoadReport) -> String {
+/// The report's content in `lang` without the document around it (summary, charts, tables, the note
+/// on units), for embedding in another page.
+pub fn body(report: &LoadReport, lang: Language) -> String {
+    let labels = lang.labels();
     let mut page = String::new();
-    summary(&mut page, report);
-    charts(&mut page, report);
-    days_table(&mut page, report);
-    months_table(&mut page, report);
-    top_table(&mut page, report);
+    summary(&mut page, report, labels);
+    charts(&mut page, report, labels);
+    days_table(&mut page, report, labels);
+    months_table(&mut page, report, labels);
+    top_table(&mut page, report, labels);
+    let version = report
+        .lake_version
+        .map_or_else(|| "–".to_string(), |v| v.to_string());
     let _ = write!(
         page,
-        "<p class=\"muted\">Dates and times are local ({zone}). Loads are quarter-hour averages of the area's \
-         customer meters (measured intervals only; missing intervals are never counted as zero). Lake version \
-         {version}.</p>",
-        zone = escape(&report.zone),
-        version = report
-            .lake_version
-            .map_or_else(|| "none".to_string(), |v| v.to_string())
+        "<p class=\"muted\">{}</p>",
+        escape(&labels.note(&report.zone, &version))
     );
     page
 }
 
-fn summary(page: &mut String, r: &LoadReport) {
+/// A table's header row.
+fn header(page: &mut String, columns: &[&str]) {
+    page.push_str("<table><tr>");
+    for column in columns {
+        let _ = write!(page, "<th>{}</th>", escape(column));
+    }
+    page.push_str("</tr>");
+}
+
+fn summary(page: &mut String, r: &LoadReport, l: &Labels) {
     let t = &r.totals;
-    let rows = [
-        ("Feeder", r.feeder_id.clone().unwrap_or_else(|| "–".into())),
-        ("Customer meters", r.customers.to_string()),
-        (
-            "Supply meter",
-            r.supply_meter_id.clone().unwrap_or_else(|| "–".into()),
+    let values = [
+        r.feeder_id.clone().unwrap_or_else(|| "–".into()),
+        r.customers.to_string(),
+        r.supply_meter_id.clone().unwrap_or_else(|| "–".into()),
+        format!("{} kWh", num(Some(t.energy_kwh), 2)),
+        format!("{} kWh", num(Some(t.export_kwh), 2)),
+        l.load_at(&num(t.max_kw, 2), t.max_at.as_deref().unwrap_or("–")),
+        l.load_at(&num(t.min_kw, 2), t.min_at.as_deref().unwrap_or("–")),
+        format!(
+            "{} kWh, {}",
+            num(t.line_loss_kwh, 2),
+            percent(t.line_loss_rate)
         ),
-        ("Energy", format!("{} kWh", num(Some(t.energy_kwh), 2))),
-        ("PV export", format!("{} kWh", num(Some(t.export_kwh), 2))),
-        (
-            "Maximum load",
-            format!(
-                "{} kW at {}",
-                num(t.max_kw, 2),
-                t.max_at.as_deref().unwrap_or("–")
-            ),
-        ),
-        (
-            "Minimum load",
-            format!(
-                "{} kW at {}",
-                num(t.min_kw, 2),
-                t.min_at.as_deref().unwrap_or("–")
-            ),
-        ),
-        (
-            "Line loss (complete days)",
-            format!(
-                "{} kWh, {}",
-                num(t.line_loss_kwh, 2),
-                percent(t.line_loss_rate)
-            ),
-        ),
-        ("Collection completeness", percent(Some(t.completeness))),
+        percent(Some(t.completeness)),
     ];
-    page.push_str("<h2>Summary</h2><dl>");
-    for (name, value) in rows {
+    let _ = write!(page, "<h2>{}</h2><dl>", escape(l.summary));
+    for (name, value) in l.summary_rows.iter().zip(values) {
         let _ = write!(page, "<dt>{}</dt><dd>{}</dd>", escape(name), escape(&value));
     }
     page.push_str("</dl>");
 }
 
-fn charts(page: &mut String, r: &LoadReport) {
+fn charts(page: &mut String, r: &LoadReport, l: &Labels) {
     let dates: Vec<String> = r
         .days
         .iter()
         .map(|d| d.date.format("%m-%d").to_string())
         .collect();
     let every = (dates.len() / 12).max(1);
-    page.push_str("<h2>Charts</h2>");
+    let _ = write!(page, "<h2>{}</h2>", escape(l.charts));
     page.push_str(&chart(
         ChartKind::Bar,
-        "Daily energy",
+        l.chart_titles[0],
         "kWh",
         &dates,
         &[
             Series {
-                name: "consumption",
+                name: l.series[0],
                 color: "#2f6db5",
                 values: r.days.iter().map(|d| Some(d.energy_kwh)).collect(),
             },
             Series {
-                name: "PV export",
+                name: l.series[1],
                 color: "#e0a800",
                 values: r.days.iter().map(|d| Some(d.export_kwh)).collect(),
             },
@@ -134,22 +125,22 @@ fn charts(page: &mut String, r: &LoadReport) {
     ));
     page.push_str(&chart(
         ChartKind::Line,
-        "Daily maximum, average and minimum load",
+        l.chart_titles[1],
         "kW",
         &dates,
         &[
             Series {
-                name: "maximum",
+                name: l.series[2],
                 color: "#c0392b",
                 values: r.days.iter().map(|d| d.max_kw).collect(),
             },
             Series {
-                name: "average",
+                name: l.series[3],
                 color: "#2f6db5",
                 values: r.days.iter().map(|d| d.avg_kw).collect(),
             },
             Series {
-                name: "minimum",
+                name: l.series[4],
                 color: "#27ae60",
                 values: r.days.iter().map(|d| d.min_kw).collect(),
             },
@@ -159,17 +150,17 @@ fn charts(page: &mut String, r: &LoadReport) {
     let slots: Vec<String> = (0..SLOTS as u32).map(slot_time).collect();
     page.push_str(&chart(
         ChartKind::Line,
-        "Typical 96-point curves",
+        l.chart_titles[2],
         "kW",
         &slots,
         &[
             Series {
-                name: "weekday",
+                name: l.series[5],
                 color: "#2f6db5",
                 values: r.typical_weekday_kw.clone(),
             },
             Series {
-                name: "weekend",
+                name: l.series[6],
                 color: "#c0392b",
                 values: r.typical_weekend_kw.clone(),
             },
@@ -178,11 +169,11 @@ fn charts(page: &mut String, r: &LoadReport) {
     ));
     page.push_str(&chart(
         ChartKind::Bar,
-        "Collection completeness",
+        l.chart_titles[3],
         "%",
         &dates,
         &[Series {
-            name: "measured intervals",
+            name: l.series[7],
             color: "#7f8c8d",
             values: r
                 .days
@@ -194,12 +185,9 @@ fn charts(page: &mut String, r: &LoadReport) {
     ));
 }
 
-fn days_table(page: &mut String, r: &LoadReport) {
-    page.push_str(
-        "<h2>Days</h2><table><tr><th>date</th><th>energy kWh</th><th>export kWh</th><th>max kW</th><th>at</th>\
-         <th>min kW</th><th>at</th><th>avg kW</th><th>load factor</th><th>peak–valley kW</th><th>rate</th>\
-         <th>line loss kWh</th><th>rate</th><th>complete</th></tr>",
-    );
+fn days_table(page: &mut String, r: &LoadReport, l: &Labels) {
+    let _ = write!(page, "<h2>{}</h2>", escape(l.days));
+    header(page, &l.day_columns);
     for d in &r.days {
         let _ = write!(
             page,
@@ -224,11 +212,9 @@ fn days_table(page: &mut String, r: &LoadReport) {
     page.push_str("</table>");
 }
 
-fn months_table(page: &mut String, r: &LoadReport) {
-    page.push_str(
-        "<h2>Months (whole calendar months)</h2><table><tr><th>month</th><th>energy kWh</th><th>export kWh</th>\
-         <th>previous month kWh</th><th>month over month</th><th>a year before kWh</th><th>year over year</th></tr>",
-    );
+fn months_table(page: &mut String, r: &LoadReport, l: &Labels) {
+    let _ = write!(page, "<h2>{}</h2>", escape(l.months));
+    header(page, &l.month_columns);
     for m in &r.months {
         let _ = write!(
             page,
@@ -245,12 +231,9 @@ fn months_table(page: &mut String, r: &LoadReport) {
     page.push_str("</table>");
 }
 
-fn top_table(page: &mut String, r: &LoadReport) {
-    let _ = write!(
-        page,
-        "<h2>Top {} consumers</h2><table><tr><th>meter</th><th>customer</th><th>energy kWh</th></tr>",
-        r.top_consumers.len()
-    );
+fn top_table(page: &mut String, r: &LoadReport, l: &Labels) {
+    let _ = write!(page, "<h2>{}</h2>", escape(&l.top(r.top_consumers.len())));
+    header(page, &l.top_columns);
     for c in &r.top_consumers {
         let _ = write!(
             page,

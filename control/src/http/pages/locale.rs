@@ -36,6 +36,14 @@ impl Lang {
             .unwrap_or_default()
     }
 
+    /// The same language for a load report.
+    pub fn report_language(self) -> analytics::report::labels::Language {
+        match self {
+            Self::Zh => analytics::report::labels::Language::Zh,
+            Self::En => analytics::report::labels::Language::En,
+        }
+    }
+
     /// Its code, for `<html lang>` and the cookie.
     pub fn code(self) -> &'static str {
         match self {

@@ -119,7 +119,7 @@ pub async fn page(
             s.control.load_report(lake, request).await
         };
         match built.await {
-            Ok(report) => Some(html::body(&report)),
+            Ok(report) => Some(html::body(&report, frame.lang.report_language())),
             Err(err) => return failed(&headers, err, "/reports"),
         }
     } else {
