@@ -72,7 +72,7 @@ impl Service {
             .await
     }
 
-    /// One HTTP request with `token` (none: anonymous).
+    /// One HTTP request with `token` (none: anonymous), its answer's JSON document.
     async fn request_as(
         &self,
         token: Option<&str>,
@@ -80,6 +80,25 @@ impl Service {
         path: &str,
         body: &str,
     ) -> Option<(u16, serde_json::Value)> {
+        let (status, text) = self.text_as(token, method, path, body).await?;
+        let (start, end) = (
+            text.find(['{', '[']).unwrap_or(0),
+            text.rfind(['}', ']']).map_or(text.len(), |e| e + 1),
+        );
+        Some((
+            status,
+            serde_json::from_str(&text[start..end]).unwrap_or_default(),
+        ))
+    }
+
+    /// One HTTP request with `token` (none: anonymous), its answer's body as text.
+    async fn text_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> Option<(u16, String)> {
         let authorization = token
             .map(|t| format!("Authorization: Bearer {t}\r\n"))
             .unwrap_or_default();
@@ -95,14 +114,7 @@ impl Service {
         stream.read_to_string(&mut response).await.ok()?;
         let status = response.get(9..12)?.parse().ok()?;
         let text = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-        let (start, end) = (
-            text.find(['{', '[']).unwrap_or(0),
-            text.rfind(['}', ']']).map_or(text.len(), |e| e + 1),
-        );
-        Some((
-            status,
-            serde_json::from_str(&text[start..end]).unwrap_or_default(),
-        ))
+        Some((status, text.to_string()))
     }
 
     async fn wait_healthy(&self) {
@@ -233,6 +245,26 @@ async fn the_service_runs_alone_and_survives_sigkill_between_payment_and_send() 
         .await
         .unwrap();
     assert_eq!(status, 401);
+    // A forged payment callback is refused and counted where an operator's alerting looks.
+    let (status, _) = service
+        .request_as(
+            None,
+            "POST",
+            "/pay/callback",
+            r#"{"order_id":"forged","amount":"500.00","status":"paid"}"#,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 401, "no signature, no payment");
+    let (status, metrics) = service
+        .text_as(Some(&service.admin), "GET", "/metrics", "")
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains(r#"meterlake_control_payment_callbacks_total{result="bad_signature"} 1"#),
+        "{metrics}"
+    );
     let (status, spec) = service
         .request("GET", "/api/openapi.json", "")
         .await

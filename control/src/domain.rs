@@ -16,5 +16,6 @@ pub mod notice;
 pub mod prepaid;
 pub mod relay;
 pub mod search;
+pub mod security_alarm;
 pub mod terms;
 pub mod ticket;

@@ -114,6 +114,11 @@ pub const ROUTES: auth::RouteTable = &[
     ("get", "/api/audit", Right::ReadAudit),
     ("get", "/api/audit/verify", Right::ReadAudit),
     ("get", "/api/security/alarms", Right::ReadAudit),
+    (
+        "post",
+        "/api/security/alarms/{id}/clear",
+        Right::ManageUsers,
+    ),
 ];
 
 /// The collector's HTTP routes (`meterlake collect`) and the rights they need: its health, its
@@ -189,7 +194,11 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/tokens/{id}", delete(s::revoke_token))
         .route("/api/audit", get(s::audit))
         .route("/api/audit/verify", get(s::verify_audit))
-        .route("/api/security/alarms", get(s::security_alarms));
+        .route("/api/security/alarms", get(s::security_alarms))
+        .route(
+            "/api/security/alarms/{id}/clear",
+            post(s::clear_security_alarm),
+        );
     let protected = auth::Guard::new(state.control.clone(), ROUTES).protect(protected);
     Router::new()
         .route("/api/login", post(s::login))

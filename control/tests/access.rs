@@ -25,6 +25,7 @@ use std::net::SocketAddr;
 use control::app::audit::Actor;
 use control::app::payments::Adjustment;
 use control::domain::access::{Role, ROLES};
+use control::domain::security_alarm::SecurityAlarmKind;
 use control::http::{PUBLIC_ROUTES, ROUTES};
 use control::secrets::Password;
 use control::ControlError;
@@ -316,7 +317,9 @@ async fn sessions_need_their_csrf_token_and_brute_force_is_locked_out(backend: B
     );
     let alarms = s.rig.control.security_alarms(10).await.unwrap();
     assert!(
-        alarms.iter().any(|a| a.kind == "failed_logins"),
+        alarms
+            .iter()
+            .any(|a| a.kind == SecurityAlarmKind::FailedLogins),
         "{alarms:?}"
     );
     s.rig.clock.advance(chrono::Duration::minutes(1));
@@ -359,7 +362,44 @@ async fn a_cashier_cannot_refund_above_the_limit(backend: Backend) {
         .await
         .unwrap()
         .iter()
-        .any(|a| a.kind == "refund_above_limit"));
+        .any(|a| a.kind == SecurityAlarmKind::RefundAboveLimit));
+    // The auditor sees it above the trail, in Chinese; the administrator closes it with a note on the
+    // users page.
+    let addr = s.addr;
+    let page = |session: String, path: &'static str| async move {
+        http::request(addr, "GET", path, &[("Cookie", session.as_str())], "").await
+    };
+    let auditor = pages::sign_in(&s, "user-auditor").await;
+    let trail = page(auditor, "/audit").await.body;
+    assert!(
+        trail.contains("id=\"security-alarms\"") && trail.contains("超限退款"),
+        "{trail}"
+    );
+    assert!(
+        !trail.contains("/security-alarms/"),
+        "the auditor only reads"
+    );
+    let admin_session = pages::sign_in(&s, "user-admin").await;
+    let users = page(admin_session.clone(), "/users").await.body;
+    let id = users.split("data-security-alarm=\"").nth(1).unwrap();
+    let id = id.split('"').next().unwrap().to_string();
+    let csrf = pages::hidden(&users, "csrf");
+    let closed = http::request(
+        s.addr,
+        "POST",
+        &format!("/security-alarms/{id}/clear"),
+        &[pages::FORM, ("Cookie", admin_session.as_str())],
+        &format!("note=%E7%8F%AD%E9%95%BF%E5%B7%B2%E6%A0%B8%E5%AE%9E&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(
+        closed.header("location"),
+        Some("/users?done=cleared"),
+        "{}",
+        closed.body
+    );
+    let after = page(admin_session, "/users").await.body;
+    assert!(after.contains("id=\"no-security-alarms\""), "{after}");
     c.refund(MINE, &refund("400.00", "r-2"), &cashier)
         .await
         .unwrap();
@@ -438,7 +478,9 @@ async fn a_burst_of_manual_trips_raises_an_alarm(backend: Backend) {
         s.rig.open(&meter, dec!(50)).await;
         c.request_command(&meter, trip(), &operator).await.unwrap();
         let alarms = c.security_alarms(10).await.unwrap();
-        let raised = alarms.iter().any(|a| a.kind == "trip_burst");
+        let raised = alarms
+            .iter()
+            .any(|a| a.kind == SecurityAlarmKind::TripBurst);
         assert_eq!(raised, i + 1 == burst, "after {} trips: {alarms:?}", i + 1);
     }
     let created = c
@@ -454,6 +496,47 @@ async fn a_burst_of_manual_trips_raises_an_alarm(backend: Backend) {
     assert_eq!(
         created, burst,
         "each trip is in the audit trail under its operator"
+    );
+
+    // An auditor reads security alarms; only an administrator closes one, and only with a note.
+    let alarm = c.security_alarms(10).await.unwrap().remove(0);
+    let path = format!("/api/security/alarms/{}/clear", alarm.id);
+    let found = r#"{"note":"checked with the operator: a street cut off under work order 7731"}"#;
+    let auditor = s.token(Role::Auditor);
+    assert_eq!(
+        s.call("POST", &path, Some(auditor), found).await.status,
+        403
+    );
+    let admin = s.token(Role::Admin);
+    let blank = s.call("POST", &path, Some(admin), r#"{"note":"  "}"#).await;
+    assert_eq!(blank.status, 422, "{}", blank.body);
+    let cleared = s.call("POST", &path, Some(admin), found).await;
+    assert_eq!(cleared.status, 200, "{}", cleared.body);
+    let cleared: serde_json::Value = serde_json::from_str(&cleared.body).unwrap();
+    assert_eq!(cleared["kind"], "trip_burst");
+    assert_eq!(cleared["cleared_by"], "user-admin");
+    assert!(cleared["clear_note"].as_str().unwrap().contains("7731"));
+    assert_eq!(s.call("POST", &path, Some(admin), found).await.status, 409);
+    let unknown = "/api/security/alarms/no-such-alarm/clear";
+    assert_eq!(
+        s.call("POST", unknown, Some(admin), found).await.status,
+        404
+    );
+    assert!(c.security_alarms(10).await.unwrap().is_empty());
+    let closing = c
+        .audit_records(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.entry.object == format!("security_alarm:{}", alarm.id))
+        .map(|r| (r.entry.action, r.entry.actor))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        closing,
+        [(
+            control::domain::audit::AuditAction::AlarmCleared,
+            "user-admin".to_string()
+        )]
     );
 }
 

@@ -11,6 +11,7 @@ use super::users::{unlock, Issued, Principal, SESSION_HOURS};
 use super::Control;
 use crate::domain::access::{lockout_seconds, Right, FREE_FAILURES};
 use crate::domain::audit::{AuditAction, Outcome};
+use crate::domain::security_alarm::SecurityAlarmKind;
 use crate::secrets::{self, Password};
 use crate::store::security_alarms;
 use crate::store::users::{self, CredentialKind, User};
@@ -77,7 +78,7 @@ impl Control {
                     security_alarms::insert(
                         &mut tx,
                         &object,
-                        "failed_logins",
+                        SecurityAlarmKind::FailedLogins,
                         format!("{failures} failed logins in a row; logins refused for {wait} s"),
                         now,
                     )

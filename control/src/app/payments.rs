@@ -12,6 +12,7 @@ use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::money::{add_fen, from_fen, parse_amount, to_fen};
 use crate::domain::notice::{NoticeFacts, NoticeKind};
 use crate::domain::prepaid::{next_state, Change};
+use crate::domain::security_alarm::SecurityAlarmKind;
 use crate::store::accounts::{self, Account};
 use crate::store::ledger::{self, Entry, EntryKind, PaymentReference};
 use crate::store::{security_alarms, Conn};
@@ -219,7 +220,7 @@ impl Control {
             security_alarms::insert(
                 &mut tx,
                 &object,
-                "refund_above_limit",
+                SecurityAlarmKind::RefundAboveLimit,
                 detail.clone(),
                 self.now(),
             )

@@ -8,6 +8,7 @@ use super::audit::Actor;
 use super::Control;
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::command::{CommandEvent, CommandState};
+use crate::domain::security_alarm::SecurityAlarmKind;
 use crate::store::commands::{self, switches, Command};
 use crate::store::records;
 use crate::store::{accounts, security_alarms};
@@ -93,7 +94,8 @@ impl Control {
                     actor.name, actor.origin
                 );
                 let subject = format!("user:{}", actor.name);
-                security_alarms::insert(&mut tx, &subject, "trip_burst", detail, now).await?;
+                let kind = SecurityAlarmKind::TripBurst;
+                security_alarms::insert(&mut tx, &subject, kind, detail, now).await?;
             }
         }
         tx.commit().await?;

@@ -362,6 +362,47 @@ impl Control {
         security_alarms::open(&mut *self.db.conn().await?, limit.clamp(1, 1000)).await
     }
 
+    /// An administrator closes a security alarm with a note saying what was found (audited).
+    pub async fn clear_security_alarm(
+        &self,
+        id: &str,
+        note: &str,
+        actor: &Actor,
+    ) -> Result<security_alarms::SecurityAlarm, ControlError> {
+        let note = note.trim();
+        if note.is_empty() || note.chars().count() > 2_000 {
+            return Err(ControlError::Invalid(
+                "clearing a security alarm needs a note of at most 2000 characters".into(),
+            ));
+        }
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let missing = || ControlError::NotFound(format!("no security alarm {id}"));
+        let before = security_alarms::get(&mut tx, id)
+            .await?
+            .ok_or_else(missing)?;
+        if !security_alarms::clear(&mut tx, id, &actor.name, note, now).await? {
+            return Err(ControlError::Conflict(format!(
+                "security alarm {id} is already cleared"
+            )));
+        }
+        let after = security_alarms::get(&mut tx, id)
+            .await?
+            .ok_or_else(missing)?;
+        self.audit(
+            &mut tx,
+            actor,
+            AuditAction::AlarmCleared,
+            &format!("security_alarm:{id}"),
+            Some(json!({"kind": before.kind, "subject": before.subject})),
+            Some(json!({"cleared_at": after.cleared_at, "note": note})),
+            Outcome::Ok,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
     /// Records a request refused for want of a right (the HTTP layer calls this on every 403): at
     /// most ten records per user and minute, the next one saying how many were held back
     /// ([`crate::domain::denials`]); every refusal counts in `meterlake_control_access_denied_total`.

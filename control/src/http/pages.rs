@@ -17,6 +17,7 @@ mod locale;
 mod login;
 mod remote;
 mod reports;
+mod security_alarms;
 mod texts;
 mod tickets;
 mod usage_view;
@@ -70,6 +71,7 @@ pub const PAGE_ROUTES: auth::RouteTable = &[
     ("get", "/reports/load", Right::Sql),
     ("get", "/reports/load.csv", Right::Sql),
     ("get", "/audit", Right::ReadAudit),
+    ("post", "/security-alarms/{id}/clear", Right::ManageUsers),
     ("get", "/users", Right::ManageUsers),
     ("post", "/users", Right::ManageUsers),
     ("post", "/users/{name}", Right::ManageUsers),
@@ -124,6 +126,7 @@ pub fn router(state: &HttpState) -> Router<HttpState> {
         .route("/reports/load", get(reports::page))
         .route("/reports/load.csv", get(reports::csv))
         .route("/audit", get(admin::audit))
+        .route("/security-alarms/{id}/clear", post(security_alarms::clear))
         .route("/users", get(admin::users).post(admin::add_user))
         .route("/users/{name}", post(admin::change_user));
     let protected = auth::Guard::pages(state.control.clone(), PAGE_ROUTES).protect(protected);

@@ -231,3 +231,18 @@ pub async fn security_alarms(
     let p = page(q)?;
     to_json(s.control.security_alarms(p.limit.unwrap_or(100)).await?)
 }
+
+/// `POST /api/security/alarms/{id}/clear` with `{"note": "…"}` (administrators).
+pub async fn clear_security_alarm(
+    State(s): State<HttpState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: Result<Json<super::alarms::ClearRequest>, JsonRejection>,
+) -> Answer {
+    let request = body(b)?;
+    to_json(
+        s.control
+            .clear_security_alarm(&id, &request.note, &caller.actor())
+            .await?,
+    )
+}

@@ -256,6 +256,11 @@ pub(super) async fn the_account_pages_find_pay_control_and_handle_alarms(backend
     assert_eq!(trail.status, 200, "{}", trail.body);
     assert!(trail.body.contains("id=\"chain\"") && trail.body.contains("class=\"done\""));
     assert!(trail.body.contains("alarm_cleared") && trail.body.contains("payment"));
+    assert!(
+        trail.body.contains("id=\"no-security-alarms\""),
+        "{}",
+        trail.body
+    );
     assert_eq!(get(&s, &auditor, "/users").await.status, 403);
     let admin = sign_in(&s, "user-admin").await;
     let users = get(&s, &admin, "/users").await;

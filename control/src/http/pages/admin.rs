@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::form::{finish, FormFields};
+use super::security_alarms::{self, SecurityRow};
 use super::{failed, render, Frame};
 use crate::domain::access::{Role, ROLES};
 use crate::http::auth::Caller;
@@ -40,6 +41,10 @@ struct AuditRow {
 #[template(path = "audit.html")]
 struct AuditPage {
     frame: Frame,
+    /// Open security alarms, newest first.
+    security: Vec<SecurityRow>,
+    /// Whether the caller may clear them (administrators).
+    may_clear: bool,
     rows: Vec<AuditRow>,
     intact: bool,
     broken: String,
@@ -60,9 +65,10 @@ pub async fn audit(
         let before = q.before.unwrap_or(head + 1).clamp(1, head + 1);
         let after = (before - 1 - AUDIT_PAGE).max(0);
         let records = s.control.audit_records(after, before - 1 - after).await?;
-        Ok::<_, ControlError>((chain, records, after))
+        let security = security_alarms::open_rows(&s, &frame).await?;
+        Ok::<_, ControlError>((chain, records, after, security))
     };
-    let (chain, records, after) = match read.await {
+    let (chain, records, after, security) = match read.await {
         Ok(read) => read,
         Err(err) => return failed(&headers, err, "/"),
     };
@@ -80,7 +86,9 @@ pub async fn audit(
         })
         .collect();
     let page = AuditPage {
+        may_clear: security_alarms::may_clear(&caller),
         frame,
+        security,
         rows,
         intact: chain.broken.is_none(),
         broken: chain
@@ -105,6 +113,10 @@ struct UserRow {
 #[template(path = "users.html")]
 struct UsersPage {
     frame: Frame,
+    /// Open security alarms, newest first.
+    security: Vec<SecurityRow>,
+    /// Whether the caller may clear them.
+    may_clear: bool,
     users: Vec<UserRow>,
     roles: Vec<&'static str>,
     saved: bool,
@@ -126,8 +138,12 @@ pub async fn users(
 ) -> Response {
     let frame = Frame::new(&s, &caller, &headers, "/users");
     let now = s.control.now();
-    match s.control.users().await {
-        Ok(users) => {
+    let read = async {
+        let users = s.control.users().await?;
+        Ok::<_, ControlError>((users, security_alarms::open_rows(&s, &frame).await?))
+    };
+    match read.await {
+        Ok((users, security)) => {
             let users = users
                 .into_iter()
                 .map(|u| UserRow {
@@ -141,7 +157,9 @@ pub async fn users(
             render(
                 StatusCode::OK,
                 &UsersPage {
+                    may_clear: security_alarms::may_clear(&caller),
                     frame,
+                    security,
                     users,
                     roles,
                     saved: q.done == "saved",

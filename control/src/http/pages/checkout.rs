@@ -124,7 +124,15 @@ pub async fn callback(State(s): State<HttpState>, headers: HeaderMap, body: Byte
         .get(CALLBACK_SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    match apply(&s, signature, &body).await {
+    let applied = apply(&s, signature, &body).await;
+    let result = match &applied {
+        Ok(CallbackOutcome::Paid(_)) => "paid",
+        Ok(CallbackOutcome::Failed) => "failed",
+        Err(ControlError::Unauthenticated(_)) => "bad_signature",
+        Err(_) => "refused",
+    };
+    metrics::counter!("meterlake_control_payment_callbacks_total", "result" => result).increment(1);
+    match applied {
         Ok(CallbackOutcome::Paid(receipt)) => Json(serde_json::json!({
             "result": "paid",
             "balance": receipt.balance,

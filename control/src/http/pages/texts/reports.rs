@@ -36,6 +36,9 @@ pub(crate) struct ReportTexts {
     pub(crate) price: &'static str,
     pub(crate) estimated: &'static str,
     pub(crate) lines: &'static str,
+    pub(crate) security_alarms: &'static str,
+    pub(crate) no_security_alarms: &'static str,
+    pub(crate) security_subject: &'static str,
 }
 
 /// 中文.
@@ -73,6 +76,9 @@ pub(crate) static ZH: ReportTexts = ReportTexts {
     price: "单价",
     estimated: "估算时段数",
     lines: "计费明细",
+    security_alarms: "安全告警",
+    no_security_alarms: "没有未关闭的安全告警。",
+    security_subject: "涉及",
 };
 
 /// English.
@@ -110,4 +116,7 @@ pub(crate) static EN: ReportTexts = ReportTexts {
     price: "Price",
     estimated: "Estimated intervals",
     lines: "Line items",
+    security_alarms: "Security alarms",
+    no_security_alarms: "No open security alarms.",
+    security_subject: "About",
 };
