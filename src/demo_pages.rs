@@ -164,5 +164,34 @@ pub async fn delivered(
             customer.meter, notice.kind, notice.body
         );
     }
+    day_close(p).await
+}
+
+/// Prints today's day close (收费日结) and the open security alarms.
+async fn day_close(p: &Pipeline) -> anyhow::Result<()> {
+    let today = p
+        .control
+        .now()
+        .with_timezone(&p.control.rules().zone)
+        .date_naive();
+    let day = p.control.takings(today).await?;
+    let t = &day.total;
+    println!(
+        "
+day close {today} (收费日结, summed from the audit trail; /takings): {} payments {} yuan, \
+         {} refunds {} yuan, net {} yuan",
+        t.payments, t.paid, t.refunds, t.refunded, t.net
+    );
+    for taker in &day.takers {
+        println!(
+            "  {:<28} {:>5} payments {:>12} yuan  {:>3} refunds {:>10} yuan",
+            taker.taker, taker.payments, taker.paid, taker.refunds, taker.refunded
+        );
+    }
+    let open = p.control.security_alarms(100).await?;
+    println!(
+        "security alarms open: {} (an admin closes them with a note on /users)",
+        open.len()
+    );
     Ok(())
 }

@@ -21,6 +21,7 @@ pub mod reconcile;
 pub mod remote;
 pub mod search;
 pub mod sweep;
+pub mod takings;
 pub mod tickets;
 pub mod usage;
 pub mod users;

@@ -17,5 +17,6 @@ pub mod prepaid;
 pub mod relay;
 pub mod search;
 pub mod security_alarm;
+pub mod takings;
 pub mod terms;
 pub mod ticket;

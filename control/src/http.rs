@@ -11,6 +11,7 @@ mod interval_edits;
 pub mod pages;
 mod security;
 pub mod serve;
+pub(crate) mod takings;
 
 use std::sync::Arc;
 
@@ -119,6 +120,7 @@ pub const ROUTES: auth::RouteTable = &[
         "/api/security/alarms/{id}/clear",
         Right::ManageUsers,
     ),
+    ("get", "/api/takings", Right::ReadTakings),
 ];
 
 /// The collector's HTTP routes (`meterlake collect`) and the rights they need: its health, its
@@ -198,7 +200,8 @@ pub fn router(state: HttpState) -> Router {
         .route(
             "/api/security/alarms/{id}/clear",
             post(s::clear_security_alarm),
-        );
+        )
+        .route("/api/takings", get(takings::takings));
     let protected = auth::Guard::new(state.control.clone(), ROUTES).protect(protected);
     Router::new()
         .route("/api/login", post(s::login))

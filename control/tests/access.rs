@@ -16,9 +16,12 @@ mod account_pages;
 mod customer_pages;
 #[path = "access/pages.rs"]
 mod pages;
+#[path = "access/takings.rs"]
+mod takings;
 use account_pages::the_account_pages_find_pay_control_and_handle_alarms;
 use customer_pages::a_customer_pays_sets_notices_and_gets_answers;
 use pages::the_pages_sign_in_show_the_dashboard_and_check_forms;
+use takings::the_day_close_sums_each_taker_from_the_trail;
 
 use std::net::SocketAddr;
 
@@ -662,3 +665,4 @@ on_both_backends!(
     customer_self_service,
     a_customer_pays_sets_notices_and_gets_answers
 );
+on_both_backends!(day_close, the_day_close_sums_each_taker_from_the_trail);

@@ -85,6 +85,8 @@ pub enum Right {
     SelfService,
     /// Answering customers' feedback tickets.
     HandleTickets,
+    /// A day's takings: payments and refunds per cashier and channel (the day close).
+    ReadTakings,
 }
 
 impl Role {
@@ -106,6 +108,7 @@ impl Role {
                     | R::ReadCommands
                     | R::ReadAlarms
                     | R::ManageUsers
+                    | R::ReadTakings
             ),
             Self::Operator => matches!(
                 right,
@@ -132,6 +135,7 @@ impl Role {
                     | R::Pay
                     | R::Refund
                     | R::HandleTickets
+                    | R::ReadTakings
             ),
             Self::Analyst => matches!(
                 right,
@@ -150,7 +154,7 @@ impl Role {
                     | R::EditIntervals
                     | R::ReadMeters
             ),
-            Self::Auditor => matches!(right, R::Docs | R::Summary | R::ReadAudit),
+            Self::Auditor => matches!(right, R::Docs | R::Summary | R::ReadAudit | R::ReadTakings),
             Self::Customer => matches!(right, R::Docs | R::ReadAccount | R::SelfService),
         }
     }

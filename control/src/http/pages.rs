@@ -18,6 +18,7 @@ mod login;
 mod remote;
 mod reports;
 mod security_alarms;
+mod takings;
 mod texts;
 mod tickets;
 mod usage_view;
@@ -72,6 +73,7 @@ pub const PAGE_ROUTES: auth::RouteTable = &[
     ("get", "/reports/load.csv", Right::Sql),
     ("get", "/audit", Right::ReadAudit),
     ("post", "/security-alarms/{id}/clear", Right::ManageUsers),
+    ("get", "/takings", Right::ReadTakings),
     ("get", "/users", Right::ManageUsers),
     ("post", "/users", Right::ManageUsers),
     ("post", "/users/{name}", Right::ManageUsers),
@@ -127,6 +129,7 @@ pub fn router(state: &HttpState) -> Router<HttpState> {
         .route("/reports/load.csv", get(reports::csv))
         .route("/audit", get(admin::audit))
         .route("/security-alarms/{id}/clear", post(security_alarms::clear))
+        .route("/takings", get(takings::page))
         .route("/users", get(admin::users).post(admin::add_user))
         .route("/users/{name}", post(admin::change_user));
     let protected = auth::Guard::pages(state.control.clone(), PAGE_ROUTES).protect(protected);
@@ -193,6 +196,7 @@ fn nav_for(role: Role, t: &'static texts::Texts) -> Vec<NavLink> {
         ("/alarms", t.alarm.queue, Right::ReadAlarms),
         ("/tickets", t.my.customer_feedback, Right::HandleTickets),
         ("/reports", t.report.title, Right::Sql),
+        ("/takings", t.report.takings, Right::ReadTakings),
         ("/audit", t.report.audit, Right::ReadAudit),
         ("/users", t.report.users, Right::ManageUsers),
     ]

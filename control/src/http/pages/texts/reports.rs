@@ -39,6 +39,12 @@ pub(crate) struct ReportTexts {
     pub(crate) security_alarms: &'static str,
     pub(crate) no_security_alarms: &'static str,
     pub(crate) security_subject: &'static str,
+    pub(crate) takings: &'static str,
+    pub(crate) takings_columns: [&'static str; 6],
+    pub(crate) takings_total: &'static str,
+    pub(crate) takings_none: &'static str,
+    pub(crate) takings_source: &'static str,
+    pub(crate) show: &'static str,
 }
 
 /// 中文.
@@ -79,6 +85,19 @@ pub(crate) static ZH: ReportTexts = ReportTexts {
     security_alarms: "安全告警",
     no_security_alarms: "没有未关闭的安全告警。",
     security_subject: "涉及",
+    takings: "收费日结",
+    takings_columns: [
+        "收费人",
+        "缴费笔数",
+        "缴费金额",
+        "退费笔数",
+        "退费金额",
+        "净收",
+    ],
+    takings_total: "合计",
+    takings_none: "当日没有缴费或退费。",
+    takings_source: "按审计日志中的缴费、退费记录逐笔汇总（当地日期）。",
+    show: "查看",
 };
 
 /// English.
@@ -119,4 +138,10 @@ pub(crate) static EN: ReportTexts = ReportTexts {
     security_alarms: "Security alarms",
     no_security_alarms: "No open security alarms.",
     security_subject: "About",
+    takings: "Day's takings",
+    takings_columns: ["Taken by", "Payments", "Paid", "Refunds", "Refunded", "Net"],
+    takings_total: "Total",
+    takings_none: "No payments or refunds that day.",
+    takings_source: "Summed record by record from the payment and refund records of the audit trail (local date).",
+    show: "Show",
 };
