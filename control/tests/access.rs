@@ -342,19 +342,23 @@ async fn sessions_need_their_csrf_token_and_brute_force_is_locked_out(backend: B
     );
 }
 
-async fn a_cashier_cannot_refund_above_the_limit(backend: Backend) {
-    let s = serve(backend).await;
-    let c = &s.rig.control;
-    c.pay(MINE, "900.00", "big", &Actor::cli()).await.unwrap();
-    let cashier = Actor::user("user-cashier", Role::Cashier, "127.0.0.1");
-    let refund = |amount: &str, reference: &str| Adjustment {
+/// A refund request authorised by a supervisor.
+fn refund(amount: &str, reference: &str) -> Adjustment {
+    Adjustment {
         amount: amount.into(),
         reference: reference.into(),
         authorised_by: "supervisor wang".into(),
         reason: "moving out".into(),
         corrects_seq: None,
         direction: None,
-    };
+    }
+}
+
+async fn a_cashier_cannot_refund_above_the_limit(backend: Backend) {
+    let s = serve(backend).await;
+    let c = &s.rig.control;
+    c.pay(MINE, "900.00", "big", &Actor::cli()).await.unwrap();
+    let cashier = Actor::user("user-cashier", Role::Cashier, "127.0.0.1");
     let refused = c
         .refund(MINE, &refund("600.00", "r-1"), &cashier)
         .await

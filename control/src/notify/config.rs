@@ -169,8 +169,13 @@ mod tests {
         assert!(ftp.validate().is_err());
         let staff = NotifyConfig {
             staff_email: "not an address".into(),
-            ..config
+            ..config.clone()
         };
         assert!(staff.validate().unwrap_err().contains("staff_email"));
+        let week = NotifyConfig {
+            staff_digest_s: 7 * 86_400,
+            ..config
+        };
+        assert!(week.validate().unwrap_err().contains("staff_digest_s"));
     }
 }

@@ -4,17 +4,6 @@
 use super::pages::sign_in;
 use super::*;
 
-fn refund(amount: &str, reference: &str) -> Adjustment {
-    Adjustment {
-        amount: amount.into(),
-        reference: reference.into(),
-        authorised_by: "supervisor wang".into(),
-        reason: "moving out".into(),
-        corrects_seq: None,
-        direction: None,
-    }
-}
-
 pub(super) async fn the_day_close_sums_each_taker_from_the_trail(backend: Backend) {
     let s = serve(backend).await;
     let c = &s.rig.control;
@@ -40,14 +29,8 @@ pub(super) async fn the_day_close_sums_each_taker_from_the_trail(backend: Backen
     s.rig.clock.advance(chrono::Duration::days(1));
     c.pay(MINE, "7.00", "next-day", &till).await.unwrap();
 
-    let day = s
-        .call(
-            "GET",
-            "/api/takings?date=2026-09-30",
-            Some(s.token(Role::Cashier)),
-            "",
-        )
-        .await;
+    let get_as = |role: Role, path: &'static str| s.call("GET", path, Some(s.token(role)), "");
+    let day = get_as(Role::Cashier, "/api/takings?date=2026-09-30").await;
     assert_eq!(day.status, 200, "{}", day.body);
     let day = day.json();
     let mut takers = day["takers"].as_array().unwrap().clone();
@@ -75,37 +58,28 @@ pub(super) async fn the_day_close_sums_each_taker_from_the_trail(backend: Backen
     assert_eq!(day["total"]["payments"], 4);
     assert_eq!(day["total"]["net"], "94.80");
     // Today (the default) holds only the next day's payment; auditors and admins read it too.
-    let today = s
-        .call("GET", "/api/takings", Some(s.token(Role::Auditor)), "")
-        .await;
+    let today = get_as(Role::Auditor, "/api/takings").await;
     assert_eq!(today.json()["date"], "2026-10-01", "{}", today.body);
     assert_eq!(today.json()["total"]["paid"], "7.00");
-    let admin = s
-        .call(
-            "GET",
-            "/api/takings?date=2026-09-30",
-            Some(s.token(Role::Admin)),
-            "",
-        )
-        .await;
+    let admin = get_as(Role::Admin, "/api/takings?date=2026-09-30").await;
     assert_eq!(admin.status, 200);
     for bad in [
         "/api/takings?date=30.09.2026",
         "/api/takings?day=2026-09-30",
     ] {
-        let refused = s.call("GET", bad, Some(s.token(Role::Cashier)), "").await;
+        let refused = get_as(Role::Cashier, bad).await;
         assert_eq!(refused.status, 422, "{bad}: {}", refused.body);
     }
     // The page: one line per taker and the total, money as the page writes it.
     let session = sign_in(&s, "user-cashier").await;
-    let page = http::request(
-        s.addr,
-        "GET",
-        "/takings?date=2026-09-30",
-        &[("Cookie", session.as_str())],
-        "",
-    )
-    .await;
+    let page_of = |date: &'static str| {
+        let (addr, session) = (s.addr, session.clone());
+        async move {
+            let path = format!("/takings?date={date}");
+            http::request(addr, "GET", &path, &[("Cookie", session.as_str())], "").await
+        }
+    };
+    let page = page_of("2026-09-30").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("收费日结") && page.body.contains("data-taker=\"user-cashier\""));
     assert!(
@@ -113,13 +87,6 @@ pub(super) async fn the_day_close_sums_each_taker_from_the_trail(backend: Backen
         "{}",
         page.body
     );
-    let empty = http::request(
-        s.addr,
-        "GET",
-        "/takings?date=2026-01-01",
-        &[("Cookie", session.as_str())],
-        "",
-    )
-    .await;
+    let empty = page_of("2026-01-01").await;
     assert!(empty.body.contains("id=\"no-takings\""), "{}", empty.body);
 }
