@@ -161,7 +161,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
 
     let mut result = drive(&mut p, &args, started).await;
     if result.is_ok() {
-        result = crate::demo_pages::delivered(&p, &receivers, &customer).await;
+        result = crate::demo_pages::delivered(&p, &receivers, &customer, args.start).await;
     }
     let stopped = p.shutdown().await;
     result.and(stopped)
@@ -583,6 +583,7 @@ async fn summary(
     on_demand_read(p).await?;
     customer_data(p).await?;
     alarms_seen(p, start).await?;
+    crate::demo_bills::month_end(p, start).await?;
     crate::demo_vee::validated(p, start).await?;
     let history_dir = match p.lake.local_dir() {
         Some(dir) => dir.with_file_name("prediction"),

@@ -117,11 +117,13 @@ pub async fn customer(p: &Pipeline) -> anyhow::Result<DemoCustomer> {
 /// The maintenance staff's address in the demo.
 const STAFF: &str = "maintenance@meterlake.demo";
 
-/// Waits briefly for the notifier, then prints what reached the receivers.
+/// Waits briefly for the notifier, then prints what reached the receivers and the day close of the
+/// simulated day starting at `start`.
 pub async fn delivered(
     p: &Pipeline,
     receivers: &Receivers,
     customer: &DemoCustomer,
+    start: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<()> {
     for _ in 0..25 {
         let pending = p
@@ -164,16 +166,11 @@ pub async fn delivered(
             customer.meter, notice.kind, notice.body
         );
     }
-    day_close(p).await
+    day_close(p, start.with_timezone(&p.zone).date_naive()).await
 }
 
-/// Prints today's day close (收费日结) and the open security alarms.
-async fn day_close(p: &Pipeline) -> anyhow::Result<()> {
-    let today = p
-        .control
-        .now()
-        .with_timezone(&p.control.rules().zone)
-        .date_naive();
+/// Prints the day close (收费日结) of local day `today` and the open security alarms.
+async fn day_close(p: &Pipeline, today: chrono::NaiveDate) -> anyhow::Result<()> {
     let day = p.control.takings(today).await?;
     let t = &day.total;
     println!(

@@ -7,6 +7,7 @@ mod collect_cli;
 mod control_cli;
 mod customers_cli;
 mod demo;
+mod demo_bills;
 mod demo_pages;
 mod demo_prediction;
 mod demo_vee;

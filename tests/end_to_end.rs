@@ -89,16 +89,68 @@ async fn pages_read_the_lake(p: &Pipeline) {
         dashboard.contains("id=\"trips-today\">1 / 1<"),
         "one trip and one reconnect today"
     );
-    // October's bill for POOR in the lake's `bills` table, as `meterlake bill` writes it.
-    use analytics::billing::period_run::{bill_period, store_bills, MonthPeriod};
+    // October's bills issued as the billing scheduler issues them on the issue day: priced from the
+    // lake, kept in its `bills` table, each customer told once.
+    use analytics::billing::period_run::MonthPeriod;
+    use control::app::bill_issue::IssueOutcome;
     let session = p.session().await.unwrap();
     let period = MonthPeriod::parse("2026-10").unwrap();
-    let plan = p.control.rules().default_plan.clone();
-    let bills = bill_period(&session, period, &plan, Some(POOR), &mut |_| {})
+    let actor = control::app::audit::Actor::cli();
+    let issued = p
+        .control
+        .issue_bills(&session, period, &actor)
         .await
         .unwrap();
-    assert_eq!(bills.len(), 1);
-    store_bills(&p.lake, period, &bills).await.unwrap();
+    let IssueOutcome::Issued(issue) = &issued else {
+        panic!("October was not issued before: {issued:?}");
+    };
+    assert_eq!(
+        (issue.bills, issue.noticed),
+        (4, 4),
+        "every meter billed and told: {issue:?}"
+    );
+    assert_eq!(issue.lake_version, session.lake_version());
+    let again = p
+        .control
+        .issue_bills(&p.session().await.unwrap(), period, &actor)
+        .await
+        .unwrap();
+    assert_eq!(again, IssueOutcome::AlreadyIssued(issue.clone()));
+    let told: Vec<_> = p
+        .control
+        .notices(POOR)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.kind == "bill_issued")
+        .collect();
+    assert_eq!(told.len(), 1, "told once: {told:?}");
+    assert!(told[0].body.contains("2026-10"), "{}", told[0].body);
+    // The customer's own page shows the issued bill line by line, the classes named in Chinese.
+    let customer = "e2e-customer-1001";
+    p.control
+        .add_user(
+            &actor,
+            customer,
+            Role::Customer,
+            &control::secrets::Password::new("a long enough secret"),
+            &[POOR.to_string()],
+        )
+        .await
+        .unwrap();
+    let token = p
+        .control
+        .issue_token(&actor, customer, "e2e", None)
+        .await
+        .unwrap()
+        .secret;
+    let (status, _, mine) = http_get(p.http, &token, &format!("/my/{POOR}")).await;
+    assert_eq!(status, 200, "{mine}");
+    assert!(mine.contains("id=\"bill-2026-10\""), "{mine}");
+    assert!(
+        mine.contains("<td>低谷</td>") && mine.contains("id=\"by-month\""),
+        "the bill's lines and the months' charges: {mine}"
+    );
     let (status, _, page) = http_get(
         p.http,
         p.token(Role::Operator),
@@ -119,7 +171,7 @@ async fn pages_read_the_lake(p: &Pipeline) {
         "{page}"
     );
     assert!(
-        page.contains("<td>valley</td>"),
+        page.contains("<td>低谷</td>"),
         "the bill's line items: {page}"
     );
     let analyst = p.token(Role::Analyst);
@@ -443,6 +495,18 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     assert_eq!(power.value(0), 0.0);
     assert_ne!(status.value(0) & (1 << 4), 0);
     assert_eq!(energy.value_as_string(0), "4.00");
+
+    // Last (moving the clock a month on sends what a month's sweeps would): the billing scheduler's
+    // question at 05:59 and 06:00 of November 1st, the default issue day and hour. October was issued
+    // above, so the scheduler finds it issued.
+    p.clock.set("2026-10-31T21:59:00Z".parse().unwrap());
+    assert_eq!(p.control.issue_due_bills(&session).await.unwrap(), None);
+    p.clock.set("2026-10-31T22:00:00Z".parse().unwrap());
+    let due = p.control.issue_due_bills(&session).await.unwrap();
+    assert!(
+        matches!(&due, Some(control::app::bill_issue::IssueOutcome::AlreadyIssued(i)) if i.period == "2026-10"),
+        "{due:?}"
+    );
 
     p.shutdown().await.unwrap();
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod acks;
 pub mod alarms;
 pub mod audit;
+pub mod bill_issue;
 pub mod billing;
 pub mod customers;
 pub mod enforce;
@@ -80,6 +81,8 @@ pub struct Rules {
     pub notify_staff: bool,
     /// Alarms raised within one such window go to the staff as one e-mail (zero: one each).
     pub staff_digest: chrono::Duration,
+    /// When the previous month's bills are issued.
+    pub bill_issue: crate::domain::bill_issue::IssueSchedule,
 }
 
 /// The service's keys: the audit trail's MAC keys, the relay-command signing keys and the keys sealing

@@ -42,6 +42,11 @@ pub struct Config {
     /// Export period of alarms and meter events to the lake (today and yesterday), seconds (0: never;
     /// `meterlake alarms export` does it by hand).
     pub lake_export_every_s: u64,
+    /// Day of the month (1–28) from which the billing scheduler issues the previous month's bills
+    /// (stored in the lake's `bills` table, each customer told), at `bill_issue_hour`.
+    pub bill_issue_day: u32,
+    /// Local hour (0–23) of `bill_issue_day` from which the month's bills are issued.
+    pub bill_issue_hour: u32,
     /// Sweep period (deadlines, scheduled commands), milliseconds.
     pub sweep_every_ms: u64,
     /// The most a cashier may refund in one request, yuan (above it: refused, audited, alarmed).
@@ -80,6 +85,8 @@ impl std::fmt::Debug for Config {
             .field("retry_backoff_s", &self.retry_backoff_s)
             .field("billing_every_s", &self.billing_every_s)
             .field("lake_export_every_s", &self.lake_export_every_s)
+            .field("bill_issue_day", &self.bill_issue_day)
+            .field("bill_issue_hour", &self.bill_issue_hour)
             .field("sweep_every_ms", &self.sweep_every_ms)
             .field("cashier_refund_limit", &self.cashier_refund_limit)
             .field("notify", &self.notify)
@@ -116,6 +123,8 @@ impl Default for Config {
             retry_backoff_s: 60,
             billing_every_s: 900,
             lake_export_every_s: 900,
+            bill_issue_day: 1,
+            bill_issue_hour: 6,
             sweep_every_ms: 1000,
             cashier_refund_limit: rust_decimal::Decimal::new(50_000, 2),
             audit_keys_dir: "meterlake-data/keys/audit".into(),
@@ -190,6 +199,7 @@ impl Config {
                 )));
             }
         }
+        self.bill_issue()?;
         if self.sweep_every_ms == 0 {
             return Err(ControlError::Invalid(
                 "control.sweep_every_ms must be positive".into(),
@@ -200,6 +210,12 @@ impl Config {
 }
 
 impl Config {
+    /// When the previous month's bills are issued.
+    pub fn bill_issue(&self) -> Result<crate::domain::bill_issue::IssueSchedule, ControlError> {
+        crate::domain::bill_issue::IssueSchedule::new(self.bill_issue_day, self.bill_issue_hour)
+            .map_err(|e| ControlError::Invalid(format!("control.{e}")))
+    }
+
     /// The PII keys' directory: `pii_keys_dir`, or `pii` beside the audit keys.
     pub fn pii_keys_path(&self) -> std::path::PathBuf {
         if self.pii_keys_dir.trim().is_empty() {
@@ -258,5 +274,23 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("holidays_file"));
+        let bad = Config {
+            bill_issue_day: 31,
+            ..Config::default()
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("control.bill_issue_day 31"));
+        let bad = Config {
+            bill_issue_hour: 24,
+            ..Config::default()
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("control.bill_issue_hour 24"));
     }
 }

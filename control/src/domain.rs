@@ -5,6 +5,7 @@ pub mod access;
 pub mod advice;
 pub mod alarm;
 pub mod audit;
+pub mod bill_issue;
 pub mod calendar;
 pub mod charge_key;
 pub mod command;

@@ -89,6 +89,7 @@ pub fn rules(config: &Config, topics: Topics, zone: Tz) -> Result<Rules, Control
         cashier_refund_limit: config.cashier_refund_limit,
         notify_staff: !config.notify.staff_email.is_empty() && config.notify.has_email(),
         staff_digest: seconds(config.notify.staff_digest_s),
+        bill_issue: config.bill_issue()?,
     })
 }
 

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod alarms;
 pub mod audit;
+pub mod bill_issues;
 pub mod commands;
 pub mod customers;
 pub mod deliveries;

@@ -22,6 +22,10 @@ use control::store::deliveries::{Channel, DeliveryState};
 use harness::*;
 use rust_decimal_macros::dec;
 
+#[path = "notifications/bill_issues.rs"]
+mod bill_issues;
+use bill_issues::a_month_is_issued_and_its_customers_told_once;
+
 const A: &str = "000000000101";
 const SECRET: &str = "a-webhook-secret-for-tests";
 
@@ -439,3 +443,4 @@ async fn staff_alarms_of_one_window_arrive_as_one_email(backend: Backend) {
 on_both_backends!(thresholds, threshold_notices_once_per_crossing);
 on_both_backends!(staff_digest, staff_alarms_of_one_window_arrive_as_one_email);
 on_both_backends!(failing_receivers, deliveries_survive_failing_receivers);
+on_both_backends!(bill_issue, a_month_is_issued_and_its_customers_told_once);

@@ -89,10 +89,12 @@ pub enum AuditAction {
     TicketOpened,
     /// A reply written on a feedback ticket (by staff or the customer), or its status changed.
     TicketReplied,
+    /// A month's bills issued and their customers told (by the billing scheduler or by hand).
+    BillsIssued,
 }
 
 /// Every audited action.
-pub const AUDIT_ACTIONS: [AuditAction; 27] = [
+pub const AUDIT_ACTIONS: [AuditAction; 28] = [
     AuditAction::Login,
     AuditAction::Logout,
     AuditAction::OpenAccount,
@@ -120,6 +122,7 @@ pub const AUDIT_ACTIONS: [AuditAction; 27] = [
     AuditAction::NotificationPrefsChanged,
     AuditAction::TicketOpened,
     AuditAction::TicketReplied,
+    AuditAction::BillsIssued,
 ];
 
 impl AuditAction {
@@ -153,6 +156,7 @@ impl AuditAction {
             Self::NotificationPrefsChanged => "notification_prefs_changed",
             Self::TicketOpened => "ticket_opened",
             Self::TicketReplied => "ticket_replied",
+            Self::BillsIssued => "bills_issued",
         }
     }
 

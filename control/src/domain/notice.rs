@@ -57,11 +57,13 @@ pub enum NoticeKind {
     AlarmRaised,
     /// Staff replied to a feedback ticket.
     TicketReplied,
+    /// The month's bill was issued.
+    BillIssued,
 }
 
 impl NoticeKind {
     /// Every kind.
-    pub const ALL: [NoticeKind; 9] = [
+    pub const ALL: [NoticeKind; 10] = [
         Self::BalanceAlarm1,
         Self::BalanceAlarm2,
         Self::BalanceOverdrawn,
@@ -71,6 +73,7 @@ impl NoticeKind {
         Self::PaymentReceived,
         Self::AlarmRaised,
         Self::TicketReplied,
+        Self::BillIssued,
     ];
 
     /// The stored name.
@@ -85,6 +88,7 @@ impl NoticeKind {
             Self::PaymentReceived => "payment_received",
             Self::AlarmRaised => "alarm_raised",
             Self::TicketReplied => "ticket_replied",
+            Self::BillIssued => "bill_issued",
         }
     }
 
@@ -119,6 +123,10 @@ pub struct NoticeFacts {
     pub subject: Option<String>,
     /// The alarm's detail or the staff's reply.
     pub detail: Option<String>,
+    /// The month billed (`YYYY-MM`).
+    pub period: Option<String>,
+    /// Energy billed, kWh.
+    pub kwh: Option<Decimal>,
 }
 
 impl NoticeFacts {
@@ -152,6 +160,8 @@ pub fn wording(kind: NoticeKind, facts: &NoticeFacts, lang: Language) -> Wording
     let lead = facts.lead.clone().unwrap_or_default();
     let subject = facts.subject.clone().unwrap_or_default();
     let detail = facts.detail.clone().unwrap_or_default();
+    let period = facts.period.clone().unwrap_or_default();
+    let kwh = format!("{:.2}", facts.kwh.unwrap_or_default().round_dp(2));
     let (s, t) = match (kind, lang) {
         (NoticeKind::BalanceAlarm1, Language::Zh) => ("余额不足提醒".to_string(), format!("电表 {meter} 余额 {balance} 元，已低于一级告警值，请及时缴费。")),
         (NoticeKind::BalanceAlarm1, Language::En) => ("Your balance is low".to_string(), format!("Meter {meter}: the balance is {balance} yuan, below the first alarm level. Please top up.")),
@@ -171,6 +181,8 @@ pub fn wording(kind: NoticeKind, facts: &NoticeFacts, lang: Language) -> Wording
         (NoticeKind::AlarmRaised, Language::En) => (format!("Alarm: {subject}"), format!("Meter {meter}: {subject}. {detail}")),
         (NoticeKind::TicketReplied, Language::Zh) => (format!("您的反馈已回复：{subject}"), format!("关于“{subject}”的回复：{detail}")),
         (NoticeKind::TicketReplied, Language::En) => (format!("Reply to your feedback: {subject}"), format!("About \"{subject}\": {detail}")),
+        (NoticeKind::BillIssued, Language::Zh) => (format!("{period} 电费账单"), format!("电表 {meter} {period} 用电 {kwh} 千瓦时，电费 {amount} 元（已从预付余额中按日扣除），当前余额 {balance} 元。明细请登录网上营业厅查看。")),
+        (NoticeKind::BillIssued, Language::En) => (format!("Your bill for {period}"), format!("Meter {meter}: {kwh} kWh used in {period}, {amount} yuan (taken from the prepaid balance day by day); the balance is {balance} yuan. See the online service hall for the details.")),
     };
     Wording {
         subject: s,
@@ -208,6 +220,8 @@ mod tests {
             lead: Some("2 h".into()),
             subject: Some("开表盖".into()),
             detail: Some("cover opened at 09:00".into()),
+            period: Some("2026-11".into()),
+            kwh: Some(dec!(123.456)),
         };
         for kind in NoticeKind::ALL {
             assert_eq!(NoticeKind::parse(kind.as_str()), Some(kind));
@@ -225,6 +239,13 @@ mod tests {
             paid.text.contains("100.00 元") && paid.text.contains("-3.46 元"),
             "{}",
             paid.text
+        );
+        let bill = wording(NoticeKind::BillIssued, &facts, Language::Zh);
+        assert_eq!(bill.subject, "2026-11 电费账单");
+        assert!(
+            bill.text.contains("用电 123.46 千瓦时，电费 100.00 元"),
+            "{}",
+            bill.text
         );
         let warned = wording(NoticeKind::PreTripWarning, &facts, Language::En);
         assert!(warned.text.contains("in 2 h"));

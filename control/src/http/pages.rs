@@ -8,6 +8,7 @@ mod account_forms;
 mod accounts;
 mod admin;
 mod alarms;
+mod bill_view;
 mod checkout;
 mod customer;
 mod dashboard;

@@ -1,4 +1,5 @@
-//! Runs a billing pass on a fixed period against the lake's newest version.
+//! Runs a billing pass on a fixed period against the lake's newest version, then issues the previous
+//! month's bills once they are due (`control.bill_issue_day` / `bill_issue_hour`).
 
 use std::time::Duration;
 
@@ -21,10 +22,17 @@ pub async fn run(
         // The lake scans hold non-`Send` state across awaits: the pass runs on a blocking thread that
         // drives it on the runtime.
         let (c, runtime) = (control.clone(), tokio::runtime::Handle::current());
-        let report =
-            tokio::task::spawn_blocking(move || runtime.block_on(c.billing_pass(&session)))
-                .await
-                .map_err(|e| ControlError::Corrupt(format!("billing pass task: {e}")))??;
+        let (report, _issued) = tokio::task::spawn_blocking(move || {
+            runtime.block_on(async {
+                let report = c.billing_pass(&session).await?;
+                // The issue logs and counts itself.
+                let issued = c.issue_due_bills(&session).await?;
+                Ok::<_, ControlError>((report, issued))
+            })
+        })
+        .await
+        .map_err(|e| ControlError::Corrupt(format!("billing pass task: {e}")))??;
+
         tracing::info!(
             lake_version = ?report.lake_version, accounts = report.accounts, charged = report.charged,
             commands = report.commands, errors = report.errors.len(), "billing pass"

@@ -71,7 +71,7 @@ struct AccountPage {
     usage: Option<UsageView>,
     usage_failed: bool,
     /// Bills from the lake, newest first.
-    bills: Vec<view::BillView>,
+    bills: Vec<super::bill_view::BillView>,
 }
 
 /// Bills shown.
@@ -86,7 +86,7 @@ async fn from_lake(
     s: &HttpState,
     frame: &Frame,
     meter: &str,
-) -> (Option<UsageView>, Vec<view::BillView>, bool) {
+) -> (Option<UsageView>, Vec<super::bill_view::BillView>, bool) {
     let Some(lake) = &s.lake else {
         return (None, Vec::new(), false);
     };
@@ -98,7 +98,7 @@ async fn from_lake(
     match read.await {
         Ok((usage, bills)) => (
             Some(UsageView::new(frame, &usage)),
-            view::bill_views(frame, &bills),
+            super::bill_view::bill_views(frame, &bills),
             false,
         ),
         Err(err) => {

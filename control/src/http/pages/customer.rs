@@ -12,6 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::bill_view::{bill_views, BillView};
 use super::form::FormFields;
 use super::labels::Label;
 use super::{failed, render, Frame, NavLink};
@@ -23,6 +24,8 @@ use view::{advice, bill_rows, history_rows, price_table, BillRow, HistoryRow, Pr
 
 /// Days of daily usage shown.
 const USAGE_DAYS: i64 = 30;
+/// Issued monthly bills shown (a year's).
+const BILLS_SHOWN: usize = 12;
 /// Quick amounts offered on the pay form, yuan.
 const QUICK_AMOUNTS: [u32; 4] = [50, 100, 200, 500];
 
@@ -85,6 +88,7 @@ struct OverviewPage {
     quick: Vec<u32>,
     usage: Option<Usage>,
     advice: Vec<String>,
+    issued: Vec<BillView>,
     bills: Vec<BillRow>,
     history: Vec<HistoryRow>,
     prices: Option<PriceTable>,
@@ -99,15 +103,22 @@ async fn overview(
     let c = &s.control;
     let account = c.account(meter).await?;
     let entries = c.ledger(meter, 500).await?;
-    let usage = match &s.lake {
-        Some(lake) => match c.usage(lake, meter, USAGE_DAYS).await {
-            Ok(usage) => Some(usage),
-            Err(err) => {
-                tracing::warn!(meter, error = %err, "the customer page could not read usage");
-                None
+    let (usage, issued) = match &s.lake {
+        Some(lake) => {
+            let read = async {
+                let usage = c.usage(lake, meter, USAGE_DAYS).await?;
+                let bills = c.bills(lake, meter, BILLS_SHOWN).await?;
+                Ok::<_, ControlError>((usage, bills))
+            };
+            match read.await {
+                Ok((usage, bills)) => (Some(usage), bill_views(&frame, &bills)),
+                Err(err) => {
+                    tracing::warn!(meter, error = %err, "the customer page could not read the lake");
+                    (None, Vec::new())
+                }
             }
-        },
-        None => None,
+        }
+        None => (None, Vec::new()),
     };
     let t = frame.t.my;
     let done = match done {
@@ -126,6 +137,7 @@ async fn overview(
         quick: QUICK_AMOUNTS.to_vec(),
         advice: advice(&frame, usage.as_ref()),
         usage: usage.as_ref().map(|u| Usage::new(&frame, u)),
+        issued,
         bills: bill_rows(&frame, &entries),
         history: history_rows(&frame, &entries),
         prices: price_table(&frame, c, &account.plan),

@@ -190,6 +190,7 @@ impl Label for crate::domain::notice::NoticeKind {
             K::PaymentReceived => ("缴费成功", "payment received"),
             K::AlarmRaised => ("告警", "alarm"),
             K::TicketReplied => ("反馈回复", "ticket reply"),
+            K::BillIssued => ("电费账单", "bill issued"),
         }
     }
 }

@@ -10,7 +10,6 @@ use super::super::labels::Label;
 use super::super::locale::Lang;
 use super::super::texts::AccountTexts;
 use super::super::Frame;
-use analytics::report::meter_bills::StoredBill;
 
 use crate::app::accounts::CommandHistory;
 use crate::app::customers::CustomerDetails;
@@ -392,49 +391,4 @@ pub(crate) fn exemption_choices(frame: &Frame) -> Vec<Choice> {
         label: k.label(frame.lang),
     })
     .collect()
-}
-
-/// One line of a bill: tier × time of use.
-pub(crate) struct LineView {
-    pub tier: u8,
-    pub class: String,
-    pub kwh: String,
-    pub price: String,
-    pub amount: String,
-}
-
-/// A bill from the lake with its lines.
-pub(crate) struct BillView {
-    pub period: String,
-    pub plan: String,
-    pub kwh: String,
-    pub total: String,
-    pub estimated: i64,
-    pub lines: Vec<LineView>,
-}
-
-/// The bills as shown: exact decimals written to their unit (kWh to 0.001, prices as the plan has them,
-/// amounts to the fen).
-pub(crate) fn bill_views(frame: &Frame, bills: &[StoredBill]) -> Vec<BillView> {
-    bills
-        .iter()
-        .map(|b| BillView {
-            period: b.period.clone(),
-            plan: b.plan.clone(),
-            kwh: format!("{:.3}", b.billed_kwh),
-            total: frame.lang.money(b.total),
-            estimated: b.estimated_intervals,
-            lines: b
-                .lines
-                .iter()
-                .map(|l| LineView {
-                    tier: l.tier,
-                    class: l.class.clone(),
-                    kwh: format!("{:.3}", l.kwh),
-                    price: l.price.normalize().to_string(),
-                    amount: frame.lang.money(l.amount),
-                })
-                .collect(),
-        })
-        .collect()
 }

@@ -156,7 +156,11 @@ pub(crate) fn price_table(frame: &Frame, control: &Control, plan: &str) -> Optio
         .collect();
     Some(PriceTable {
         plan: tariff.name.clone(),
-        classes: prices.classes.clone(),
+        classes: prices
+            .classes
+            .iter()
+            .map(|c| super::super::bill_view::class_name(frame.lang, c))
+            .collect(),
         rows,
     })
 }

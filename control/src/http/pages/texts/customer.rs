@@ -12,7 +12,6 @@ pub(crate) struct CustomerTexts {
     pub(crate) daily_usage: &'static str,
     pub(crate) monthly_usage: &'static str,
     pub(crate) advice: &'static str,
-    pub(crate) bills: &'static str,
     pub(crate) month: &'static str,
     pub(crate) charges: &'static str,
     pub(crate) paid_in: &'static str,
@@ -51,6 +50,9 @@ pub(crate) struct CustomerTexts {
     pub(crate) order: &'static str,
     pub(crate) amount: &'static str,
     pub(crate) no_usage: &'static str,
+    pub(crate) issued_bills: &'static str,
+    pub(crate) no_bills: &'static str,
+    pub(crate) by_month: &'static str,
 }
 
 /// 中文.
@@ -64,7 +66,6 @@ pub(crate) static ZH: CustomerTexts = CustomerTexts {
     daily_usage: "近 30 天每日用电",
     monthly_usage: "近 12 个月用电",
     advice: "节能建议",
-    bills: "电费账单",
     month: "月份",
     charges: "电费",
     paid_in: "缴费",
@@ -103,6 +104,9 @@ pub(crate) static ZH: CustomerTexts = CustomerTexts {
     order: "订单",
     amount: "金额",
     no_usage: "暂无用电数据。",
+    issued_bills: "月度电费账单",
+    no_bills: "尚无已出账单：每月账单在次月初发出。",
+    by_month: "每月扣费与缴费",
 };
 
 /// English.
@@ -116,7 +120,6 @@ pub(crate) static EN: CustomerTexts = CustomerTexts {
     daily_usage: "Daily use, last 30 days",
     monthly_usage: "Monthly use, last 12 months",
     advice: "Saving tips",
-    bills: "Bills",
     month: "Month",
     charges: "Charges",
     paid_in: "Paid",
@@ -155,4 +158,7 @@ pub(crate) static EN: CustomerTexts = CustomerTexts {
     order: "Order",
     amount: "Amount",
     no_usage: "No readings yet.",
+    issued_bills: "Monthly bills",
+    no_bills: "No bill issued yet: the month's bill is issued early in the next month.",
+    by_month: "Charges and payments by month",
 };
