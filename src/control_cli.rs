@@ -1,4 +1,5 @@
-//! `meterlake control`: run the control service, check the ledger, open accounts; `meterlake pay`.
+//! `meterlake control`: run the control service, check the ledger, open accounts, issue a month's bills;
+//! `meterlake pay`.
 
 use std::sync::Arc;
 
@@ -41,6 +42,15 @@ enum ControlCommand {
         #[arg(long, default_value = "0")]
         balance: rust_decimal::Decimal,
     },
+    /// Issue a month's bills by hand (the running service issues the previous month on
+    /// `control.bill_issue_day`): priced from the lake, stored in `bills`, each customer told once.
+    IssueBills {
+        /// The month, `YYYY-MM`.
+        #[arg(long)]
+        period: String,
+    },
+    /// List the months issued, newest first.
+    BillIssues,
 }
 
 /// `meterlake pay …`
@@ -100,7 +110,51 @@ pub async fn run(config: Config, args: ControlArgs) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        ControlCommand::IssueBills { period } => issue_bills(&config, &period).await,
+        ControlCommand::BillIssues => {
+            for issue in use_cases(&config).await?.bill_issues(1000).await? {
+                println!("{}", issue_line(&issue));
+            }
+            Ok(())
+        }
     }
+}
+
+fn issue_line(issue: &control::store::bill_issues::BillIssue) -> String {
+    format!(
+        "{}: {} bills, {} yuan, {} customers told, lake version {}, issued {}",
+        issue.period,
+        issue.bills,
+        issue.total,
+        issue.noticed,
+        issue
+            .lake_version
+            .map_or_else(|| "-".to_string(), |v| v.to_string()),
+        issue.issued_at.to_rfc3339()
+    )
+}
+
+async fn issue_bills(config: &Config, period: &str) -> anyhow::Result<()> {
+    let period = analytics::billing::period_run::MonthPeriod::parse(period)?;
+    let control = use_cases(config).await?;
+    let zone = store::partition::parse_zone(&config.lake.zone)?;
+    let lake = store::LakeLocation::parse(&config.lake.location)?;
+    let registry = std::path::PathBuf::from(&config.lake.registry);
+    let session = meterlake::pipeline::session_opener(lake, zone, registry)()
+        .await
+        .context("opening the lake")?;
+    let outcome = control
+        .issue_bills(&session, period, &control::app::audit::Actor::cli())
+        .await?;
+    match &outcome {
+        control::app::bill_issue::IssueOutcome::Issued(issue) => {
+            println!("issued {}", issue_line(issue));
+        }
+        control::app::bill_issue::IssueOutcome::AlreadyIssued(issue) => {
+            println!("already issued (nothing done): {}", issue_line(issue));
+        }
+    }
+    Ok(())
 }
 
 async fn serve(config: Config, brokers: Option<String>) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@ use rust_decimal_macros::dec;
 use store::{Lake, LakeLocation};
 
 mod billing_support;
+mod http_support;
 
 use billing_support::{lake_with, october, reading, ZONE};
 
@@ -248,4 +249,66 @@ async fn the_bill_command_stores_the_period_and_exports_csv_and_json() {
     let out = bill(&["--period", "October"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected YYYY-MM"));
+}
+
+/// `meterlake control issue-bills` issues a month once: the bills stored in the lake, the issue
+/// recorded; a second call finds it issued, and a malformed month is a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_month_is_issued_by_hand_once() {
+    let rows: Vec<_> = (0..=96)
+        .map(|i| {
+            reading(
+                "000000001001",
+                october(i),
+                rust_decimal::Decimal::new(i * 25, 2),
+            )
+        })
+        .collect();
+    let (dir, location, _lake) = lake_with(&rows).await;
+    let config = billing_support::config_in(dir.path());
+    let issued = http_support::cli(
+        &config,
+        &["control", "issue-bills", "--period", "2026-10"],
+        "",
+    );
+    assert!(
+        issued.starts_with("issued 2026-10: 1 bills,") && issued.contains("0 customers told"),
+        "{issued}"
+    );
+    let session = analytics::LakeSession::open(&location, ZONE, None)
+        .await
+        .unwrap();
+    let bills = analytics::report::meter_bills::meter_bills(&session, "000000001001", 5)
+        .await
+        .unwrap();
+    assert_eq!(bills.len(), 1);
+    assert_eq!(bills[0].billed_kwh, dec!(24));
+    let again = http_support::cli(
+        &config,
+        &["control", "issue-bills", "--period", "2026-10"],
+        "",
+    );
+    assert!(
+        again.starts_with("already issued (nothing done): 2026-10: 1 bills"),
+        "{again}"
+    );
+    let listed = http_support::cli(&config, &["control", "bill-issues"], "");
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_meterlake"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "control",
+            "issue-bills",
+            "--period",
+            "2026-13",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("expected YYYY-MM"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 }
