@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod online_payments;
 pub mod payments;
 pub mod reconcile;
+pub mod registration;
 pub mod remote;
 pub mod search;
 pub mod sweep;

@@ -15,6 +15,7 @@ pub mod health;
 pub mod money;
 pub mod notice;
 pub mod prepaid;
+pub mod registration;
 pub mod relay;
 pub mod search;
 pub mod security_alarm;

@@ -59,6 +59,9 @@ pub enum ControlError {
     /// Terms were refused.
     #[error(transparent)]
     Terms(#[from] TermsError),
+    /// A step of a customer's self-registration was refused.
+    #[error(transparent)]
+    Registration(#[from] crate::domain::registration::RegistrationRefusal),
     /// The trip calendar's settings or holiday file are wrong.
     #[error(transparent)]
     Calendar(#[from] CalendarError),
@@ -89,9 +92,11 @@ impl ControlError {
     /// Whose fault it is.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Invalid(_) | Self::Money(_) | Self::Terms(_) | Self::Calendar(_) => {
-                ErrorKind::Invalid
-            }
+            Self::Invalid(_)
+            | Self::Money(_)
+            | Self::Terms(_)
+            | Self::Calendar(_)
+            | Self::Registration(_) => ErrorKind::Invalid,
             Self::NotFound(_) => ErrorKind::NotFound,
             Self::Conflict(_) => ErrorKind::Conflict,
             Self::Unauthenticated(_) => ErrorKind::Unauthenticated,

@@ -46,6 +46,9 @@ pub struct HttpState {
     pub simulated: Option<Arc<crate::provider::SimulatedProvider>>,
     /// Whether the command relay's producer reaches Kafka (`None`: the service runs without Kafka).
     pub kafka: Option<ingest::kafka::KafkaLink>,
+    /// Where customers' registration codes go (the SMS provider's webhook; `None`: customers cannot
+    /// register themselves).
+    pub sms: Option<Arc<dyn crate::notify::Channel>>,
 }
 
 /// The OpenAPI 3 document describing every route.

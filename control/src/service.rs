@@ -167,6 +167,7 @@ pub async fn start(
     );
     let channels =
         crate::notify::Channels::from_config(&config.notify).map_err(ControlError::Invalid)?;
+    let sms = channels.webhook.clone();
     let (c, rx, notify) = (control.clone(), shutdown.clone(), config.notify.clone());
     tasks.push(
         supervisor.spawn("notifier", shutdown.clone(), move |handle| {
@@ -243,6 +244,7 @@ pub async fn start(
         provider: simulated.clone(),
         simulated: Some(simulated),
         kafka: Some(kafka_link),
+        sms,
     });
     let server =
         crate::http::serve::serve_until_shutdown(listener, app, runtime.tls.clone(), shutdown);

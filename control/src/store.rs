@@ -18,6 +18,7 @@ pub mod meter_events;
 pub mod outbox;
 pub mod payment_orders;
 pub mod records;
+pub mod registrations;
 mod released;
 pub mod security_alarms;
 pub mod sql;

@@ -16,11 +16,14 @@ mod account_pages;
 mod customer_pages;
 #[path = "access/pages.rs"]
 mod pages;
+#[path = "access/registration.rs"]
+mod registration;
 #[path = "access/takings.rs"]
 mod takings;
 use account_pages::the_account_pages_find_pay_control_and_handle_alarms;
 use customer_pages::a_customer_pays_sets_notices_and_gets_answers;
 use pages::the_pages_sign_in_show_the_dashboard_and_check_forms;
+use registration::a_customer_registers_with_a_code_sent_to_their_phone;
 use takings::the_day_close_sums_each_taker_from_the_trail;
 
 use std::net::SocketAddr;
@@ -69,6 +72,14 @@ impl Served {
 }
 
 async fn serve(backend: Backend) -> Served {
+    serve_with(backend, None).await
+}
+
+/// [`serve`] with registration codes going to `sms`.
+async fn serve_with(
+    backend: Backend,
+    sms: Option<std::sync::Arc<dyn control::notify::Channel>>,
+) -> Served {
     let rig = rig_with(backend, wednesday_morning(), |_| {}).await;
     rig.open(MINE, dec!(50)).await;
     rig.open(THEIRS, dec!(50)).await;
@@ -94,7 +105,7 @@ async fn serve(backend: Backend) -> Served {
         let token = c.issue_token(&admin, &name, "test", None).await.unwrap();
         tokens.push((role, token.secret));
     }
-    let addr = harness::serve_http(c, PROVIDER_SECRET).await;
+    let addr = harness::serve_http_with(c, PROVIDER_SECRET, sms).await;
     Served { rig, addr, tokens }
 }
 
@@ -670,3 +681,7 @@ on_both_backends!(
     a_customer_pays_sets_notices_and_gets_answers
 );
 on_both_backends!(day_close, the_day_close_sums_each_taker_from_the_trail);
+on_both_backends!(
+    self_registration,
+    a_customer_registers_with_a_code_sent_to_their_phone
+);

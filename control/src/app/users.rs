@@ -10,7 +10,7 @@ use crate::domain::access::Role;
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::secrets::{self, Password};
 use crate::store::users::{self, Credential, CredentialKind, User};
-use crate::store::{self, security_alarms};
+use crate::store::{self, security_alarms, Conn};
 use crate::ControlError;
 
 /// How long a browser session lasts.
@@ -104,33 +104,55 @@ impl Control {
         password: &Password,
         meters: &[String],
     ) -> Result<User, ControlError> {
+        let user = self.new_user(username, role, password, meters).await?;
+        let mut tx = self.db.begin().await?;
+        self.insert_user(&mut tx, actor, &user, meters).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// A user to add (the name checked, the password hashed); nothing stored yet.
+    pub(super) async fn new_user(
+        &self,
+        username: &str,
+        role: Role,
+        password: &Password,
+        meters: &[String],
+    ) -> Result<User, ControlError> {
         valid_username(username)?;
         if role != Role::Customer && !meters.is_empty() {
             return Err(ControlError::Invalid(
                 "only customer users are given meters".into(),
             ));
         }
-        let password_hash = secrets::hash_password(password.clone()).await?;
-        let now = self.now();
-        let user = User {
+        Ok(User {
             username: username.to_string(),
             role,
-            password_hash,
+            password_hash: secrets::hash_password(password.clone()).await?,
             disabled: false,
             failed_logins: 0,
             locked_until: None,
-            created_at: now,
-        };
-        let mut tx = self.db.begin().await?;
-        users::insert_user(&mut tx, &user).await?;
+            created_at: self.now(),
+        })
+    }
+
+    /// Stores `user` with the meters it may see and audits it, in `conn`'s transaction.
+    pub(super) async fn insert_user(
+        &self,
+        conn: &mut Conn,
+        actor: &Actor,
+        user: &User,
+        meters: &[String],
+    ) -> Result<(), ControlError> {
+        users::insert_user(conn, user).await?;
         for meter in meters {
-            crate::store::accounts::get(&mut tx, meter).await?;
-            users::add_meter(&mut tx, username, meter).await?;
+            crate::store::accounts::get(conn, meter).await?;
+            users::add_meter(conn, &user.username, meter).await?;
         }
-        let object = format!("user:{username}");
-        let after = Some(user_json(&user, meters));
+        let object = format!("user:{}", user.username);
+        let after = Some(user_json(user, meters));
         self.audit(
-            &mut tx,
+            conn,
             actor,
             AuditAction::UserCreated,
             &object,
@@ -138,9 +160,7 @@ impl Control {
             after,
             Outcome::Ok,
         )
-        .await?;
-        tx.commit().await?;
-        Ok(user)
+        .await
     }
 
     /// Every user.

@@ -16,6 +16,7 @@ mod form;
 mod labels;
 mod locale;
 mod login;
+mod register;
 mod remote;
 mod reports;
 mod security_alarms;
@@ -80,10 +81,14 @@ pub const PAGE_ROUTES: auth::RouteTable = &[
     ("post", "/users/{name}", Right::ManageUsers),
 ];
 
-/// Pages that answer without a session: the login form and the language switch.
+/// Pages that answer without a session: the login form, customers' self-registration, the language
+/// switch and the payment provider's callback.
 pub const PUBLIC_PAGES: &[(&str, &str)] = &[
     ("get", "/login"),
     ("post", "/login"),
+    ("get", "/register"),
+    ("post", "/register"),
+    ("post", "/register/code"),
     ("get", "/lang/{code}"),
     ("post", "/pay/callback"),
 ];
@@ -136,6 +141,8 @@ pub fn router(state: &HttpState) -> Router<HttpState> {
     let protected = auth::Guard::pages(state.control.clone(), PAGE_ROUTES).protect(protected);
     Router::new()
         .route("/login", get(login::form).post(login::submit))
+        .route("/register", get(register::form).post(register::ask))
+        .route("/register/code", post(register::register))
         .route("/lang/{code}", get(login::switch_language))
         .route("/pay/callback", post(checkout::callback))
         .merge(protected)

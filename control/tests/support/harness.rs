@@ -183,6 +183,15 @@ impl Rig {
 /// Serves the control service's routes (API and pages) over `control` on a free loopback port, with
 /// the simulated payment provider signing with `provider_secret`; returns the address.
 pub async fn serve_http(control: &Control, provider_secret: &str) -> std::net::SocketAddr {
+    serve_http_with(control, provider_secret, None).await
+}
+
+/// [`serve_http`] with registration codes going to `sms`.
+pub async fn serve_http_with(
+    control: &Control,
+    provider_secret: &str,
+    sms: Option<Arc<dyn control::notify::Channel>>,
+) -> std::net::SocketAddr {
     let simulated = Arc::new(control::provider::SimulatedProvider::new(provider_secret));
     let app = control::http::router(control::http::HttpState {
         control: control.clone(),
@@ -193,6 +202,7 @@ pub async fn serve_http(control: &Control, provider_secret: &str) -> std::net::S
         provider: simulated.clone(),
         simulated: Some(simulated),
         kafka: None,
+        sms,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

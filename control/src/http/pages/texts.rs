@@ -5,11 +5,13 @@
 mod accounts;
 mod alarms;
 mod customer;
+mod register;
 mod reports;
 
 pub(crate) use accounts::AccountTexts;
 pub(crate) use alarms::AlarmTexts;
 pub(crate) use customer::CustomerTexts;
+pub(crate) use register::RegisterTexts;
 pub(crate) use reports::ReportTexts;
 
 /// Every text of the pages, in one language; each field is named for where it appears.
@@ -54,6 +56,8 @@ pub(crate) struct Texts {
     pub(crate) my: &'static CustomerTexts,
     /// Texts of the report, audit and user pages.
     pub(crate) report: &'static ReportTexts,
+    /// Texts of the self-registration pages.
+    pub(crate) register: &'static RegisterTexts,
     /// Texts of an error page.
     pub(crate) error_title: &'static str,
     pub(crate) back: &'static str,
@@ -94,6 +98,7 @@ pub(crate) static ZH: Texts = Texts {
     alarm: &alarms::ZH,
     my: &customer::ZH,
     report: &reports::ZH,
+    register: &register::ZH,
     error_title: "无法完成",
     back: "返回",
 };
@@ -133,6 +138,7 @@ pub(crate) static EN: Texts = Texts {
     alarm: &alarms::EN,
     my: &customer::EN,
     report: &reports::EN,
+    register: &register::EN,
     error_title: "Could not be done",
     back: "Back",
 };
