@@ -47,14 +47,16 @@ pub async fn month_end(p: &Pipeline, start: DateTime<Utc>) -> anyhow::Result<()>
     for bill in analytics::report::meter_bills::meter_bills(&session, &meter, 1).await? {
         println!(
             "  {meter}: {} kWh, {} yuan on {} (/my/{meter}, /accounts/{meter})",
-            bill.billed_kwh, bill.total, bill.plan
+            bill.billed_kwh.round_dp(3),
+            bill.total,
+            bill.plan
         );
         for line in &bill.lines {
             println!(
                 "    tier {} {:<8} {:>10} kWh × {} = {}",
                 line.tier,
                 line.class,
-                line.kwh,
+                line.kwh.round_dp(3),
                 line.price,
                 line.amount.round_dp(4)
             );

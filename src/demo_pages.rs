@@ -166,7 +166,56 @@ pub async fn delivered(
             customer.meter, notice.kind, notice.body
         );
     }
-    day_close(p, start.with_timezone(&p.zone).date_naive()).await
+    day_close(p, start.with_timezone(&p.zone).date_naive()).await?;
+    registered(p, receivers).await
+}
+
+/// The meter whose customer the demo records (with phone 138-0013-8000) registers online.
+const REGISTERING: &str = "000000001001";
+
+/// A customer registers themselves: a code for their meter and phone goes out through the SMS
+/// webhook, and the code makes their login (as `/register` does in a browser).
+async fn registered(p: &Pipeline, receivers: &Receivers) -> anyhow::Result<()> {
+    let sms = control::notify::webhook::Webhook::new(&control::notify::NotifyConfig {
+        webhook_url: receivers.webhook.url(),
+        webhook_secret: receivers.secret.clone(),
+        ..Default::default()
+    })
+    .map_err(|e| anyhow::anyhow!(e))?;
+    let sms: std::sync::Arc<dyn control::notify::Channel> = std::sync::Arc::new(sms);
+    let attempt = p
+        .control
+        .ask_registration_code(REGISTERING, "138 0013 8000", "demo", Language::Zh, &sms)
+        .await?;
+    let mut code = None;
+    for _ in 0..50 {
+        code = receivers.webhook.seen().1.iter().find_map(|body| {
+            let message: serde_json::Value = serde_json::from_str(body).ok()?;
+            (message["kind"] == "registration_code").then_some(())?;
+            let text = message["text"].as_str()?;
+            let at = text.find("验证码 ")? + "验证码 ".len();
+            text.get(at..at + 6).map(str::to_string)
+        });
+        if code.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Some(code) = code else {
+        println!("self-registration: no code reached the SMS webhook");
+        return Ok(());
+    };
+    let password = Password::new(control::secrets::new_csrf());
+    let (principal, _) = p
+        .control
+        .register_with_code(&attempt, &code, "wang-xiaoming", &password, "demo")
+        .await?;
+    println!(
+        "self-registration (/register): a code for {REGISTERING} and the phone on record went out by SMS \
+         webhook; with it `{}` registered and signed in, seeing meters {:?}",
+        principal.username, principal.meters
+    );
+    Ok(())
 }
 
 /// Prints the day close (收费日结) of local day `today` and the open security alarms.
