@@ -12,6 +12,7 @@ pub mod pages;
 mod security;
 pub mod serve;
 pub(crate) mod takings;
+mod tickets;
 
 use std::sync::Arc;
 
@@ -124,6 +125,8 @@ pub const ROUTES: auth::RouteTable = &[
         Right::ManageUsers,
     ),
     ("get", "/api/takings", Right::ReadTakings),
+    ("get", "/api/tickets", Right::HandleTickets),
+    ("post", "/api/tickets", Right::HandleTickets),
 ];
 
 /// The collector's HTTP routes (`meterlake collect`) and the rights they need: its health, its
@@ -204,7 +207,8 @@ pub fn router(state: HttpState) -> Router {
             "/api/security/alarms/{id}/clear",
             post(s::clear_security_alarm),
         )
-        .route("/api/takings", get(takings::takings));
+        .route("/api/takings", get(takings::takings))
+        .route("/api/tickets", get(tickets::queue).post(tickets::take_down));
     let protected = auth::Guard::new(state.control.clone(), ROUTES).protect(protected);
     Router::new()
         .route("/api/login", post(s::login))

@@ -20,11 +20,14 @@ mod pages;
 mod registration;
 #[path = "access/takings.rs"]
 mod takings;
+#[path = "access/tickets_taken.rs"]
+mod tickets_taken;
 use account_pages::the_account_pages_find_pay_control_and_handle_alarms;
 use customer_pages::a_customer_pays_sets_notices_and_gets_answers;
 use pages::the_pages_sign_in_show_the_dashboard_and_check_forms;
 use registration::a_customer_registers_with_a_code_sent_to_their_phone;
 use takings::the_day_close_sums_each_taker_from_the_trail;
+use tickets_taken::staff_take_down_tickets_from_the_hotline_and_the_counter;
 
 use std::net::SocketAddr;
 
@@ -684,4 +687,8 @@ on_both_backends!(day_close, the_day_close_sums_each_taker_from_the_trail);
 on_both_backends!(
     self_registration,
     a_customer_registers_with_a_code_sent_to_their_phone
+);
+on_both_backends!(
+    tickets_taken_down,
+    staff_take_down_tickets_from_the_hotline_and_the_counter
 );

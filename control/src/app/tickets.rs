@@ -1,5 +1,6 @@
-//! Feedback tickets: a customer opens one about their account, staff reply (the customer is notified)
-//! and close it, the customer may write again until it is closed. Every step is audited.
+//! Feedback tickets: a customer opens one about their account (or staff take one down for a caller to
+//! the hotline or a visitor at the counter), staff reply (the customer is notified) and close it, the
+//! customer may write again until it is closed. Every step is audited.
 
 use serde_json::json;
 
@@ -7,7 +8,9 @@ use super::audit::Actor;
 use super::Control;
 use crate::domain::audit::{AuditAction, Outcome};
 use crate::domain::notice::{NoticeFacts, NoticeKind};
-use crate::domain::ticket::{check_text, TicketCategory, TicketStatus, MAX_MESSAGE, MAX_SUBJECT};
+use crate::domain::ticket::{
+    check_text, TicketCategory, TicketChannel, TicketStatus, MAX_MESSAGE, MAX_SUBJECT,
+};
 use crate::store::accounts;
 use crate::store::tickets::{self, Ticket, TicketMessage};
 use crate::ControlError;
@@ -22,11 +25,52 @@ pub struct TicketThread {
 }
 
 impl Control {
-    /// Opens a ticket on `meter_id` with its first message.
+    /// Opens a ticket on `meter_id` with its first message, written by its customer online.
     pub async fn open_ticket(
         &self,
         meter_id: &str,
         category: TicketCategory,
+        subject: &str,
+        body: &str,
+        actor: &Actor,
+    ) -> Result<Ticket, ControlError> {
+        self.open_ticket_via(
+            meter_id,
+            category,
+            TicketChannel::Online,
+            subject,
+            body,
+            actor,
+        )
+        .await
+    }
+
+    /// Opens a ticket on `meter_id` that staff (`actor`) take down for a customer who called the
+    /// hotline or came to the counter (`channel`), the customer's words as its first message.
+    pub async fn take_down_ticket(
+        &self,
+        meter_id: &str,
+        category: TicketCategory,
+        channel: TicketChannel,
+        subject: &str,
+        body: &str,
+        actor: &Actor,
+    ) -> Result<Ticket, ControlError> {
+        if !channel.taken_by_staff() {
+            return Err(ControlError::Invalid(format!(
+                "staff take tickets down from the hotline or the counter, not {:?}",
+                channel.as_str()
+            )));
+        }
+        self.open_ticket_via(meter_id, category, channel, subject, body, actor)
+            .await
+    }
+
+    async fn open_ticket_via(
+        &self,
+        meter_id: &str,
+        category: TicketCategory,
+        channel: TicketChannel,
         subject: &str,
         body: &str,
         actor: &Actor,
@@ -40,6 +84,7 @@ impl Control {
             id: uuid::Uuid::new_v4().to_string(),
             meter_id: meter_id.to_string(),
             category,
+            channel,
             subject: subject.trim().to_string(),
             status: TicketStatus::Open,
             created_by: actor.name.clone(),
@@ -62,7 +107,11 @@ impl Control {
             AuditAction::TicketOpened,
             &format!("ticket:{}", ticket.id),
             None,
-            Some(json!({"meter": meter_id, "category": category.as_str()})),
+            Some(json!({
+                "meter": meter_id,
+                "category": category.as_str(),
+                "channel": channel.as_str(),
+            })),
             Outcome::Ok,
         )
         .await?;
@@ -90,9 +139,21 @@ impl Control {
         tickets::for_meter(&mut *self.db.conn().await?, meter_id).await
     }
 
-    /// Tickets in `status` (all when `None`) for staff, the longest waiting first.
-    pub async fn tickets(&self, status: Option<TicketStatus>) -> Result<Vec<Ticket>, ControlError> {
-        tickets::by_status(&mut *self.db.conn().await?, status, 500).await
+    /// Tickets in `status` and of `category` (all when `None`) for staff: open ones the longest
+    /// waiting first, all of them the newest change first; at most 500.
+    pub async fn tickets(
+        &self,
+        status: Option<TicketStatus>,
+        category: Option<TicketCategory>,
+    ) -> Result<Vec<Ticket>, ControlError> {
+        tickets::queue(&mut *self.db.conn().await?, status, category, 500).await
+    }
+
+    /// How many tickets each category has in each status.
+    pub async fn ticket_counts(
+        &self,
+    ) -> Result<Vec<(TicketCategory, TicketStatus, i64)>, ControlError> {
+        tickets::counts(&mut *self.db.conn().await?).await
     }
 
     /// Adds a message to a ticket: from staff it answers (or closes, with `close`) and the customer

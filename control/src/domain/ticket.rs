@@ -44,6 +44,42 @@ impl TicketCategory {
     }
 }
 
+/// How a ticket came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketChannel {
+    /// The customer wrote it on their self-service page (网上营业厅).
+    Online,
+    /// Staff took it down from a call to the service hotline (客服热线).
+    Hotline,
+    /// Staff took it down at a service hall's counter (营业厅柜台).
+    Counter,
+}
+
+impl TicketChannel {
+    /// Every channel.
+    pub const ALL: [TicketChannel; 3] = [Self::Online, Self::Hotline, Self::Counter];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Hotline => "hotline",
+            Self::Counter => "counter",
+        }
+    }
+
+    /// The channel of a stored name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// Whether staff open tickets by it for a caller or a visitor (every channel but online).
+    pub fn taken_by_staff(self) -> bool {
+        self != Self::Online
+    }
+}
+
 /// Where a ticket stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -68,6 +68,7 @@ pub const PAGE_ROUTES: auth::RouteTable = &[
     ("get", "/pay/sim/{id}", Right::SelfService),
     ("post", "/pay/sim/{id}", Right::SelfService),
     ("get", "/tickets", Right::HandleTickets),
+    ("post", "/tickets", Right::HandleTickets),
     ("get", "/tickets/{id}", Right::HandleTickets),
     ("post", "/tickets/{id}/reply", Right::HandleTickets),
     ("get", "/reports", Right::Sql),
@@ -127,7 +128,7 @@ pub fn router(state: &HttpState) -> Router<HttpState> {
             get(tickets::my_thread).post(tickets::my_reply),
         )
         .route("/pay/sim/{id}", get(checkout::page).post(checkout::decide))
-        .route("/tickets", get(tickets::queue))
+        .route("/tickets", get(tickets::queue).post(tickets::take_down))
         .route("/tickets/{id}", get(tickets::staff_thread))
         .route("/tickets/{id}/reply", post(tickets::staff_reply))
         .route("/reports", get(reports::page))

@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::sql::{self, Param};
 use super::{instant, micros, stored_enum, Conn};
-use crate::domain::ticket::{TicketCategory, TicketStatus};
+use crate::domain::ticket::{TicketCategory, TicketChannel, TicketStatus};
 use crate::ControlError;
 
 /// A ticket.
@@ -18,6 +18,8 @@ pub struct Ticket {
     pub meter_id: String,
     /// What about.
     pub category: TicketCategory,
+    /// How it came in.
+    pub channel: TicketChannel,
     /// Subject line.
     pub subject: String,
     /// Where it stands.
@@ -47,7 +49,8 @@ pub struct TicketMessage {
     pub at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, meter_id, category, subject, status, created_by, created_at, updated_at";
+const COLUMNS: &str =
+    "id, meter_id, category, subject, status, created_by, created_at, updated_at, channel";
 
 fn from_row(row: &AnyRow) -> Result<Ticket, ControlError> {
     Ok(Ticket {
@@ -67,14 +70,19 @@ fn from_row(row: &AnyRow) -> Result<Ticket, ControlError> {
         created_by: row.try_get("created_by")?,
         created_at: instant(row.try_get("created_at")?)?,
         updated_at: instant(row.try_get("updated_at")?)?,
+        channel: stored_enum(
+            &row.try_get::<String, _>("channel")?,
+            "ticket channel",
+            TicketChannel::parse,
+        )?,
     })
 }
 
 /// Opens a ticket.
 pub async fn insert(conn: &mut Conn, t: &Ticket) -> Result<(), ControlError> {
     let statement =
-        format!("INSERT INTO tickets ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
-    let params: [Param; 8] = [
+        format!("INSERT INTO tickets ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+    let params: [Param; 9] = [
         (&t.id).into(),
         (&t.meter_id).into(),
         t.category.as_str().into(),
@@ -83,6 +91,7 @@ pub async fn insert(conn: &mut Conn, t: &Ticket) -> Result<(), ControlError> {
         (&t.created_by).into(),
         micros(t.created_at).into(),
         micros(t.updated_at).into(),
+        t.channel.as_str().into(),
     ];
     sql::execute(conn, &statement, &params).await?;
     Ok(())
@@ -118,31 +127,68 @@ pub async fn for_meter(conn: &mut Conn, meter_id: &str) -> Result<Vec<Ticket>, C
     sql::rows(conn, &statement, &[meter_id.into()], from_row).await
 }
 
-/// Tickets in `status` (every one when `None`), the longest waiting first, at most `limit`.
-pub async fn by_status(
+/// Tickets in `status` and of `category` (every one when `None`): open ones the longest waiting first,
+/// all of them the newest change first; at most `limit`.
+pub async fn queue(
     conn: &mut Conn,
     status: Option<TicketStatus>,
+    category: Option<TicketCategory>,
     limit: i64,
 ) -> Result<Vec<Ticket>, ControlError> {
-    match status {
-        Some(status) => {
-            let statement = format!(
-                "SELECT {COLUMNS} FROM tickets WHERE status = $1 ORDER BY updated_at, id LIMIT $2"
-            );
-            sql::rows(
-                conn,
-                &statement,
-                &[status.as_str().into(), limit.into()],
-                from_row,
-            )
-            .await
-        }
-        None => {
-            let statement =
-                format!("SELECT {COLUMNS} FROM tickets ORDER BY updated_at DESC, id LIMIT $1");
-            sql::rows(conn, &statement, &[limit.into()], from_row).await
-        }
+    let mut filters = Vec::new();
+    let mut params: Vec<Param> = Vec::new();
+    if let Some(status) = status {
+        params.push(status.as_str().into());
+        filters.push(format!("status = ${}", params.len()));
     }
+    if let Some(category) = category {
+        params.push(category.as_str().into());
+        filters.push(format!("category = ${}", params.len()));
+    }
+    params.push(limit.into());
+    let filter = if filters.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", filters.join(" AND "))
+    };
+    let order = if status.is_some() {
+        "updated_at, id"
+    } else {
+        "updated_at DESC, id"
+    };
+    let statement = format!(
+        "SELECT {COLUMNS} FROM tickets {filter} ORDER BY {order} LIMIT ${}",
+        params.len()
+    );
+    sql::rows(conn, &statement, &params, from_row).await
+}
+
+/// How many tickets each category has in each status.
+pub async fn counts(
+    conn: &mut Conn,
+) -> Result<Vec<(TicketCategory, TicketStatus, i64)>, ControlError> {
+    sql::rows(
+        conn,
+        "SELECT category, status, COUNT(*) AS n FROM tickets GROUP BY category, status \
+         ORDER BY category, status",
+        &[],
+        |row| {
+            Ok((
+                stored_enum(
+                    &row.try_get::<String, _>("category")?,
+                    "ticket category",
+                    TicketCategory::parse,
+                )?,
+                stored_enum(
+                    &row.try_get::<String, _>("status")?,
+                    "ticket status",
+                    TicketStatus::parse,
+                )?,
+                row.try_get("n")?,
+            ))
+        },
+    )
+    .await
 }
 
 /// Adds a message.

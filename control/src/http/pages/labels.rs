@@ -229,6 +229,17 @@ impl Label for crate::domain::ticket::TicketCategory {
     }
 }
 
+impl Label for crate::domain::ticket::TicketChannel {
+    fn names(&self) -> (&'static str, &'static str) {
+        use crate::domain::ticket::TicketChannel as C;
+        match self {
+            C::Online => ("网上营业厅", "online"),
+            C::Hotline => ("客服热线", "hotline"),
+            C::Counter => ("营业厅柜台", "counter"),
+        }
+    }
+}
+
 impl Label for crate::domain::ticket::TicketStatus {
     fn names(&self) -> (&'static str, &'static str) {
         use crate::domain::ticket::TicketStatus as S;

@@ -13,7 +13,7 @@ use super::form::{finish, FormFields};
 use super::labels::Label;
 use super::{failed, render, Frame};
 use crate::app::tickets::TicketThread;
-use crate::domain::ticket::{TicketCategory, TicketStatus};
+use crate::domain::ticket::{TicketCategory, TicketChannel, TicketStatus};
 use crate::http::auth::Caller;
 use crate::http::HttpState;
 use crate::store::tickets::Ticket;
@@ -25,6 +25,7 @@ struct TicketRow {
     meter_id: String,
     subject: String,
     category: &'static str,
+    channel: &'static str,
     status: &'static str,
     status_code: &'static str,
     updated: String,
@@ -38,6 +39,7 @@ fn rows(frame: &Frame, tickets: &[Ticket]) -> Vec<TicketRow> {
             meter_id: t.meter_id.clone(),
             subject: t.subject.clone(),
             category: t.category.label(frame.lang),
+            channel: t.channel.label(frame.lang),
             status: t.status.label(frame.lang),
             status_code: t.status.as_str(),
             updated: frame.at(t.updated_at),
@@ -98,6 +100,16 @@ struct QueuePage {
     frame: Frame,
     tickets: Vec<TicketRow>,
     all: bool,
+    /// The category shown (`""`: every one).
+    category: &'static str,
+    categories: Vec<Choice>,
+    /// Channels staff take tickets down by.
+    channels: Vec<Choice>,
+    /// Per category: its name, open, answered and closed tickets.
+    counts: Vec<(&'static str, i64, i64, i64)>,
+    /// The names of open, answered and closed.
+    status_names: [&'static str; 3],
+    taken: bool,
 }
 
 fn thread_page(
@@ -143,13 +155,7 @@ pub async fn mine(
     customer_nav(&mut frame, &meter);
     match s.control.tickets_of(&meter).await {
         Ok(tickets) => {
-            let categories = TicketCategory::ALL
-                .iter()
-                .map(|c| Choice {
-                    value: c.as_str(),
-                    label: c.label(frame.lang),
-                })
-                .collect();
+            let categories = category_choices(&frame);
             let page = MyTicketsPage {
                 tickets: rows(&frame, &tickets),
                 frame,
@@ -237,7 +243,44 @@ pub async fn my_reply(
     )
 }
 
-/// `GET /tickets?show=all`: the staff's queue (open tickets, the longest waiting first).
+/// Every category as a choice, named in the page's language.
+fn category_choices(frame: &Frame) -> Vec<Choice> {
+    TicketCategory::ALL
+        .iter()
+        .map(|c| Choice {
+            value: c.as_str(),
+            label: c.label(frame.lang),
+        })
+        .collect()
+}
+
+/// Open, answered and closed tickets per category.
+fn count_rows(
+    frame: &Frame,
+    counts: &[(TicketCategory, TicketStatus, i64)],
+) -> Vec<(&'static str, i64, i64, i64)> {
+    TicketCategory::ALL
+        .iter()
+        .map(|category| {
+            let n = |status: TicketStatus| {
+                counts
+                    .iter()
+                    .filter(|(c, s, _)| c == category && *s == status)
+                    .map(|(_, _, n)| *n)
+                    .sum()
+            };
+            (
+                category.label(frame.lang),
+                n(TicketStatus::Open),
+                n(TicketStatus::Answered),
+                n(TicketStatus::Closed),
+            )
+        })
+        .collect()
+}
+
+/// `GET /tickets?show=all&category=`: the staff's queue (open tickets, the longest waiting first),
+/// the counts per category, and the form for a ticket taken down from the hotline or the counter.
 pub async fn queue(
     State(s): State<HttpState>,
     caller: Caller,
@@ -247,24 +290,82 @@ pub async fn queue(
     let frame = Frame::new(&s, &caller, &headers, "/tickets");
     let all = q.show == "all";
     let status = (!all).then_some(TicketStatus::Open);
-    match s.control.tickets(status).await {
-        Ok(tickets) => render(
-            StatusCode::OK,
-            &QueuePage {
+    let category = TicketCategory::parse(&q.category);
+    let listed = async {
+        let tickets = s.control.tickets(status, category).await?;
+        let counts = s.control.ticket_counts().await?;
+        Ok::<_, ControlError>((tickets, counts))
+    };
+    match listed.await {
+        Ok((tickets, counts)) => {
+            let channels = TicketChannel::ALL
+                .iter()
+                .filter(|c| c.taken_by_staff())
+                .map(|c| Choice {
+                    value: c.as_str(),
+                    label: c.label(frame.lang),
+                })
+                .collect();
+            let page = QueuePage {
                 tickets: rows(&frame, &tickets),
-                frame,
                 all,
-            },
-        ),
+                category: category.map_or("", TicketCategory::as_str),
+                categories: category_choices(&frame),
+                channels,
+                counts: count_rows(&frame, &counts),
+                status_names: [
+                    TicketStatus::Open.label(frame.lang),
+                    TicketStatus::Answered.label(frame.lang),
+                    TicketStatus::Closed.label(frame.lang),
+                ],
+                taken: q.done == "taken",
+                frame,
+            };
+            render(StatusCode::OK, &page)
+        }
         Err(err) => failed(&headers, err, "/"),
     }
 }
 
-/// `?show=all` of the queue.
+/// `?show=all&category=&done=` of the queue.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct QueueQuery {
     #[serde(default)]
     show: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    done: String,
+}
+
+/// `POST /tickets`: `meter`, `category`, `channel` (hotline or counter), `subject`, `message` — a
+/// ticket taken down for a caller or a visitor.
+pub async fn take_down(
+    State(s): State<HttpState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = FormFields::parse(&body);
+    let taken = async {
+        let category = form.required("category", "the category")?;
+        let category = TicketCategory::parse(category)
+            .ok_or_else(|| ControlError::Invalid(format!("no category {category:?}")))?;
+        let channel = form.required("channel", "the channel")?;
+        let channel = TicketChannel::parse(channel)
+            .ok_or_else(|| ControlError::Invalid(format!("no channel {channel:?}")))?;
+        s.control
+            .take_down_ticket(
+                form.text("meter").trim(),
+                category,
+                channel,
+                form.text("subject"),
+                form.text("message"),
+                &caller.actor(),
+            )
+            .await
+    };
+    finish(taken.await, &headers, "/tickets", "taken")
 }
 
 /// `GET /tickets/{id}`.
