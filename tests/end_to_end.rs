@@ -96,9 +96,16 @@ async fn pages_read_the_lake(p: &Pipeline) {
     let session = p.session().await.unwrap();
     let period = MonthPeriod::parse("2026-10").unwrap();
     let actor = control::app::audit::Actor::cli();
+    // October is not over on the test's clock: the scheduler's way refuses it; the early way (the
+    // demo's) issues it.
+    let refused = p.control.issue_bills(&session, period, &actor).await;
+    assert!(
+        matches!(&refused, Err(control::ControlError::Invalid(why)) if why.contains("not over")),
+        "{refused:?}"
+    );
     let issued = p
         .control
-        .issue_bills(&session, period, &actor)
+        .issue_bills_early(&session, period, &actor)
         .await
         .unwrap();
     let IssueOutcome::Issued(issue) = &issued else {
@@ -112,7 +119,7 @@ async fn pages_read_the_lake(p: &Pipeline) {
     assert_eq!(issue.lake_version, session.lake_version());
     let again = p
         .control
-        .issue_bills(&p.session().await.unwrap(), period, &actor)
+        .issue_bills_early(&p.session().await.unwrap(), period, &actor)
         .await
         .unwrap();
     assert_eq!(again, IssueOutcome::AlreadyIssued(issue.clone()));
@@ -500,7 +507,11 @@ async fn trip_on_arrears_and_reconnect_after_payment() {
     // question at 05:59 and 06:00 of November 1st, the default issue day and hour. October was issued
     // above, so the scheduler finds it issued.
     p.clock.set("2026-10-31T21:59:00Z".parse().unwrap());
-    assert_eq!(p.control.issue_due_bills(&session).await.unwrap(), None);
+    let before = p.control.issue_due_bills(&session).await.unwrap();
+    assert!(
+        matches!(&before, Some(control::app::bill_issue::IssueOutcome::Issued(i)) if i.period == "2026-09" && i.bills == 0),
+        "before the hour September is the latest month due (nothing in the lake): {before:?}"
+    );
     p.clock.set("2026-10-31T22:00:00Z".parse().unwrap());
     let due = p.control.issue_due_bills(&session).await.unwrap();
     assert!(

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 
 pub use config::{NotifyConfig, SmtpSecurity};
 
-/// One message as a channel sends it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// One message as a channel sends it. `Debug` leaves the text out (a registration code is in it).
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Outgoing {
     /// The delivery's id: receivers use it to drop a message they already have.
     pub id: String,
@@ -30,6 +30,22 @@ pub struct Outgoing {
     /// The e-mail address it goes to (e-mail only; never sent to the webhook).
     #[serde(skip)]
     pub to: Option<String>,
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("meter_id", &self.meter_id)
+            .field("lang", &self.lang)
+            .field("subject", &self.subject)
+            .field(
+                "text",
+                &format_args!("<{} characters>", self.text.chars().count()),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why an attempt failed.

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::audit::Actor;
 use super::Control;
 use crate::domain::audit::{AuditAction, Outcome};
-use crate::domain::bill_issue::IssuedBill;
+use crate::domain::bill_issue::{month_over, IssuedBill};
 use crate::domain::notice::{NoticeFacts, NoticeKind};
 use crate::store::accounts;
 use crate::store::bill_issues::{self, BillIssue};
@@ -44,8 +44,36 @@ impl IssueOutcome {
 impl Control {
     /// Prices `period` from the lake `session` reads (each meter with its registry plan, else the
     /// default plan), stores the bills in the lake's `bills` table and records the issue, telling
-    /// each billed account's customer. A month issued already is left as it is.
+    /// each billed account's customer. A month issued already is left as it is; a month not yet over
+    /// is refused.
     pub async fn issue_bills(
+        &self,
+        session: &LakeSession,
+        period: MonthPeriod,
+        actor: &Actor,
+    ) -> Result<IssueOutcome, ControlError> {
+        let (_, end) = period.bounds(self.rules().zone)?;
+        if !month_over(end, self.now()) {
+            return Err(ControlError::Invalid(format!(
+                "{} is not over yet: only a whole month is issued",
+                period.name()
+            )));
+        }
+        self.issue_month(session, period, actor).await
+    }
+
+    /// [`Self::issue_bills`] for a month not yet over: a demonstration's, whose month is a simulated
+    /// day. Its customers are told of the month so far.
+    pub async fn issue_bills_early(
+        &self,
+        session: &LakeSession,
+        period: MonthPeriod,
+        actor: &Actor,
+    ) -> Result<IssueOutcome, ControlError> {
+        self.issue_month(session, period, actor).await
+    }
+
+    async fn issue_month(
         &self,
         session: &LakeSession,
         period: MonthPeriod,
@@ -70,8 +98,8 @@ impl Control {
             .await
     }
 
-    /// The month due by the issue schedule at the service's local time, issued if it was not yet;
-    /// `None` before the schedule's day and hour.
+    /// The latest month due by the issue schedule at the service's local time, issued if it was not
+    /// yet.
     pub async fn issue_due_bills(
         &self,
         session: &LakeSession,
@@ -105,7 +133,7 @@ impl Control {
         let mut noticed = 0_i64;
         for batch in bills.chunks(ACCOUNT_BATCH) {
             let meters: Vec<&str> = batch.iter().map(|b| b.meter_id.as_str()).collect();
-            let accounts = accounts::lock_many(&mut tx, &meters, now).await?;
+            let accounts = accounts::get_many(&mut tx, &meters).await?;
             for bill in batch {
                 total = total.checked_add(bill.total).ok_or_else(|| {
                     ControlError::Invalid(format!("the {period} bills' sum overflows"))

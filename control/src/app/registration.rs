@@ -14,12 +14,13 @@ use super::Control;
 use crate::domain::access::Role;
 use crate::domain::notice::Language;
 use crate::domain::registration::{
-    code_text, may_send, may_try, meter_number, phone_number, RegistrationRefusal,
-    CODE_VALID_MINUTES,
+    code_text, may_send, may_try, meter_number, phone_number, phone_variants, AskCounts,
+    RegistrationRefusal, CODE_VALID_MINUTES,
 };
 use crate::notify::{Channel, Outgoing};
 use crate::pii::Field;
 use crate::secrets::Password;
+use crate::store::accounts;
 use crate::store::registrations::{self, Registration};
 use crate::ControlError;
 
@@ -72,18 +73,36 @@ impl Control {
         phone_number(phone)?;
         let now = self.now();
         let hour_ago = now - Duration::hours(1);
-        let matched = self
-            .find_customers_by(Field::Phone, phone)
-            .await?
-            .contains(&meter_id);
+        let variants = phone_variants(phone);
+        let mut matched = false;
+        for variant in &variants {
+            matched |= self
+                .find_customers_by(Field::Phone, variant)
+                .await?
+                .contains(&meter_id);
+        }
+        // Rationed by the national number: `+86 138…` and `138…` are one phone.
+        let national = variants.last().map_or(phone, String::as_str);
+        let phone_hash = self.keys.pii.search_hash(Field::Phone, national)?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let code = code_text(rand::rngs::OsRng.gen_range(0..1_000_000));
         let code_mac = matched.then(|| self.keys.audit.sign(&code_data(&id, &code)));
         let mut tx = self.db.begin().await?;
-        let (meter_codes, last) =
-            registrations::for_meter_since(&mut tx, &meter_id, hour_ago).await?;
-        let origin_codes = registrations::from_origin_since(&mut tx, origin, hour_ago).await?;
-        if let Err(refusal) = may_send(now, last, meter_codes, origin_codes) {
+        if matched {
+            // Serialises asks for one customer's meter (PostgreSQL row lock; SQLite has one writer),
+            // so concurrent asks cannot all pass the counts below.
+            accounts::lock(&mut tx, &meter_id, now).await?;
+        }
+        registrations::forget_before(&mut tx, now - Duration::days(1)).await?;
+        let (pair, pair_last, meter_codes) =
+            registrations::for_meter_since(&mut tx, &meter_id, &phone_hash, hour_ago).await?;
+        let counts = AskCounts {
+            pair,
+            pair_last,
+            meter: meter_codes,
+            origin: registrations::from_origin_since(&mut tx, origin, hour_ago).await?,
+        };
+        if let Err(refusal) = may_send(now, counts) {
             metrics::counter!("meterlake_control_registration_codes_total", "result" => "rationed")
                 .increment(1);
             return Err(refusal.into());
@@ -91,6 +110,7 @@ impl Control {
         let attempt = Registration {
             id: id.clone(),
             meter_id: meter_id.clone(),
+            phone_hash,
             code_mac,
             tries: 0,
             origin: origin.to_string(),

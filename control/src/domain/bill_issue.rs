@@ -37,19 +37,22 @@ impl IssueSchedule {
         Ok(Self { day, hour })
     }
 
-    /// The first day of the month whose bills are due at local time `now`: the previous month, once
-    /// `now` has passed this month's issue day and hour; before that, none (the month before it was
-    /// due last month).
+    /// The first day of the latest month whose bills are due at local time `now`: the previous month
+    /// once `now` has passed this month's issue day and hour, the month before it until then. A month
+    /// stays due until the next one is (a service down at the issue time issues it when it is back).
     pub fn due_month(&self, now: NaiveDateTime) -> Option<NaiveDate> {
         let this_month = now.date().with_day(1)?;
         let issue_at = this_month
             .with_day(self.day)?
             .and_time(NaiveTime::from_hms_opt(self.hour, 0, 0)?);
-        if now < issue_at {
-            return None;
-        }
-        this_month.checked_sub_months(Months::new(1))
+        let back = if now < issue_at { 2 } else { 1 };
+        this_month.checked_sub_months(Months::new(back))
     }
+}
+
+/// Whether a month ending (exclusive) at `end` is over at `now`: only a whole month is issued.
+pub fn month_over(end: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> bool {
+    now >= end
 }
 
 /// One meter's issued bill, as the customer is told of it.
@@ -76,17 +79,20 @@ mod tests {
     }
 
     #[test]
-    fn the_previous_month_is_due_from_the_issue_day_and_hour_on() {
+    fn the_latest_month_past_its_issue_time_is_due() {
         let s = IssueSchedule::default();
-        assert_eq!(s.due_month(at("2026-12-01 05:59")), None);
+        assert_eq!(s.due_month(at("2026-12-01 05:59")), month("2026-10"));
         assert_eq!(s.due_month(at("2026-12-01 06:00")), month("2026-11"));
         assert_eq!(s.due_month(at("2026-12-31 23:59")), month("2026-11"));
         // January issues December of the year before.
         assert_eq!(s.due_month(at("2027-01-01 06:00")), month("2026-12"));
+        // A late issue day: January stays due through March's issue time, so a service down in
+        // February's last hour issues it when it is back.
         let late = IssueSchedule::new(28, 23).unwrap();
-        assert_eq!(late.due_month(at("2027-02-28 22:59")), None);
+        assert_eq!(late.due_month(at("2027-02-28 22:59")), month("2026-12"));
         assert_eq!(late.due_month(at("2027-02-28 23:00")), month("2027-01"));
-        assert_eq!(late.due_month(at("2027-03-01 00:00")), None);
+        assert_eq!(late.due_month(at("2027-03-01 00:00")), month("2027-01"));
+        assert_eq!(late.due_month(at("2027-03-28 23:00")), month("2027-02"));
     }
 
     #[test]

@@ -13,10 +13,13 @@ pub const CODE_DIGITS: usize = 6;
 pub const CODE_VALID_MINUTES: i64 = 10;
 /// Tries at a code (a wrong code, a taken username) before the attempt is spent.
 pub const MAX_TRIES: i64 = 5;
-/// Least time between two codes for one meter.
+/// Least time between two codes for one meter and phone.
 pub const RESEND_SECONDS: i64 = 60;
-/// Most codes for one meter within an hour.
-pub const MAX_CODES_PER_METER_HOUR: i64 = 5;
+/// Most codes for one meter and phone within an hour.
+pub const MAX_CODES_PER_PAIR_HOUR: i64 = 5;
+/// Most codes for one meter with any phone within an hour (asks with a wrong phone count against
+/// their own meter and phone, so they cannot use up the customer's five).
+pub const MAX_CODES_PER_METER_HOUR: i64 = 20;
 /// Most codes asked from one network address within an hour.
 pub const MAX_CODES_PER_ORIGIN_HOUR: i64 = 20;
 
@@ -92,21 +95,49 @@ pub fn phone_number(text: &str) -> Result<(), RegistrationRefusal> {
     }
 }
 
-/// Whether another code may be sent for a meter whose last code was sent at `last` and which had
-/// `meter_codes` codes in the last hour, to an address that asked `origin_codes` in the last hour.
-pub fn may_send(
-    now: DateTime<Utc>,
-    last: Option<DateTime<Utc>>,
-    meter_codes: i64,
-    origin_codes: i64,
-) -> Result<(), RegistrationRefusal> {
-    if meter_codes >= MAX_CODES_PER_METER_HOUR || origin_codes >= MAX_CODES_PER_ORIGIN_HOUR {
+/// How many codes were asked for within the last hour: for the meter with the phone typed, for the
+/// meter with any phone, and from the asking address; and when the last for the meter and phone was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AskCounts {
+    /// For this meter and phone.
+    pub pair: i64,
+    /// When the newest of those was.
+    pub pair_last: Option<DateTime<Utc>>,
+    /// For this meter, any phone.
+    pub meter: i64,
+    /// From this address.
+    pub origin: i64,
+}
+
+/// Whether another code may be asked for at `now` with `counts` of the last hour.
+pub fn may_send(now: DateTime<Utc>, counts: AskCounts) -> Result<(), RegistrationRefusal> {
+    if counts.pair >= MAX_CODES_PER_PAIR_HOUR
+        || counts.meter >= MAX_CODES_PER_METER_HOUR
+        || counts.origin >= MAX_CODES_PER_ORIGIN_HOUR
+    {
         return Err(RegistrationRefusal::TooMany);
     }
-    if last.is_some_and(|at| now - at < Duration::seconds(RESEND_SECONDS)) {
+    if counts
+        .pair_last
+        .is_some_and(|at| now - at < Duration::seconds(RESEND_SECONDS))
+    {
         return Err(RegistrationRefusal::TooSoon);
     }
     Ok(())
+}
+
+/// The phone numbers a phone typed may be on record as: as typed, and without China's country code
+/// (`+86 138…`, `0086 138…` are on record as `138…`).
+pub fn phone_variants(text: &str) -> Vec<String> {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let mut variants = vec![text.to_string()];
+    for prefix in ["0086", "86"] {
+        if let Some(national) = digits.strip_prefix(prefix).filter(|n| n.len() == 11) {
+            variants.push(national.to_string());
+            break;
+        }
+    }
+    variants
 }
 
 /// Whether an attempt made at `created_at`, tried `tries` times (this try included) and not used
@@ -158,21 +189,38 @@ mod tests {
     }
 
     #[test]
-    fn codes_are_rationed_per_meter_and_per_address() {
-        assert!(may_send(at(0), None, 0, 0).is_ok());
+    fn codes_are_rationed_per_meter_and_phone_per_meter_and_per_address() {
+        let counts = |pair, pair_last, meter, origin| AskCounts {
+            pair,
+            pair_last,
+            meter,
+            origin,
+        };
+        assert!(may_send(at(0), AskCounts::default()).is_ok());
         assert_eq!(
-            may_send(at(59), Some(at(0)), 1, 1),
+            may_send(at(59), counts(1, Some(at(0)), 1, 1)),
             Err(RegistrationRefusal::TooSoon)
         );
-        assert!(may_send(at(60), Some(at(0)), 1, 1).is_ok());
+        assert!(may_send(at(60), counts(1, Some(at(0)), 1, 1)).is_ok());
+        // Another phone's asks for the meter do not make this pair wait.
+        assert!(may_send(at(10), counts(0, None, 4, 4)).is_ok());
+        for full in [
+            counts(MAX_CODES_PER_PAIR_HOUR, None, 5, 5),
+            counts(0, None, MAX_CODES_PER_METER_HOUR, 0),
+            counts(0, None, 0, MAX_CODES_PER_ORIGIN_HOUR),
+        ] {
+            assert_eq!(may_send(at(600), full), Err(RegistrationRefusal::TooMany));
+        }
+    }
+
+    #[test]
+    fn a_phone_with_the_country_code_is_also_tried_without_it() {
         assert_eq!(
-            may_send(at(600), Some(at(0)), MAX_CODES_PER_METER_HOUR, 0),
-            Err(RegistrationRefusal::TooMany)
+            phone_variants("+86 138-0013-8000"),
+            ["+86 138-0013-8000", "13800138000"]
         );
-        assert_eq!(
-            may_send(at(600), None, 0, MAX_CODES_PER_ORIGIN_HOUR),
-            Err(RegistrationRefusal::TooMany)
-        );
+        assert_eq!(phone_variants("0086 13800138000")[1], "13800138000");
+        assert_eq!(phone_variants("138 0013 8000"), ["138 0013 8000"]);
     }
 
     #[test]

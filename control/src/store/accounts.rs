@@ -275,6 +275,26 @@ pub async fn lock_many(
         .collect())
 }
 
+/// Reads many accounts (without locking them): the accounts found, by meter.
+pub async fn get_many(
+    conn: &mut Conn,
+    meter_ids: &[&str],
+) -> Result<BTreeMap<String, Account>, ControlError> {
+    if meter_ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let statement = format!(
+        "SELECT {COLUMNS} FROM accounts WHERE meter_id IN ({})",
+        sql::placeholders(1, meter_ids.len())
+    );
+    let params: Vec<Param> = meter_ids.iter().map(|m| Param::from(*m)).collect();
+    Ok(sql::rows(conn, &statement, &params, from_row)
+        .await?
+        .into_iter()
+        .map(|a| (a.meter_id.clone(), a))
+        .collect())
+}
+
 /// Reads an account.
 pub async fn get(conn: &mut Conn, meter_id: &str) -> Result<Account, ControlError> {
     let statement = format!("SELECT {COLUMNS} FROM accounts WHERE meter_id = $1");

@@ -16,6 +16,8 @@ pub struct Registration {
     pub id: String,
     /// The meter.
     pub meter_id: String,
+    /// The keyed hash of the phone typed.
+    pub phone_hash: String,
     /// The key the code's MAC is under, and the MAC (`None`: nothing was sent, no code passes).
     pub code_mac: Option<(String, String)>,
     /// Tries at the code so far.
@@ -41,7 +43,8 @@ impl std::fmt::Debug for Registration {
     }
 }
 
-const COLUMNS: &str = "id, meter_id, code_key, code_mac, tries, origin, created_at, used_at";
+const COLUMNS: &str =
+    "id, meter_id, phone_hash, code_key, code_mac, tries, origin, created_at, used_at";
 
 fn from_row(row: &AnyRow) -> Result<Registration, ControlError> {
     let key: Option<String> = row.try_get("code_key")?;
@@ -49,6 +52,7 @@ fn from_row(row: &AnyRow) -> Result<Registration, ControlError> {
     Ok(Registration {
         id: row.try_get("id")?,
         meter_id: row.try_get("meter_id")?,
+        phone_hash: row.try_get("phone_hash")?,
         code_mac: key.zip(mac),
         tries: row.try_get("tries")?,
         origin: row.try_get("origin")?,
@@ -65,10 +69,13 @@ pub async fn insert(conn: &mut Conn, r: &Registration) -> Result<(), ControlErro
     };
     sql::execute(
         conn,
-        &format!("INSERT INTO registrations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+        &format!(
+            "INSERT INTO registrations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ),
         &[
             r.id.as_str().into(),
             r.meter_id.as_str().into(),
+            r.phone_hash.as_str().into(),
             key.into(),
             mac.into(),
             r.tries.into(),
@@ -81,25 +88,39 @@ pub async fn insert(conn: &mut Conn, r: &Registration) -> Result<(), ControlErro
     Ok(())
 }
 
-/// Codes asked for `meter_id` since `since`, and when the newest was.
+/// Codes asked for `meter_id` since `since`: for it with `phone_hash`, when the newest of those was, and
+/// for it with any phone.
 pub async fn for_meter_since(
     conn: &mut Conn,
     meter_id: &str,
+    phone_hash: &str,
     since: DateTime<Utc>,
-) -> Result<(i64, Option<DateTime<Utc>>), ControlError> {
+) -> Result<(i64, Option<DateTime<Utc>>, i64), ControlError> {
     let found = sql::row(
         conn,
-        "SELECT COUNT(*) AS n, MAX(created_at) AS newest FROM registrations \
-         WHERE meter_id = $1 AND created_at >= $2",
-        &[meter_id.into(), micros(since).into()],
+        "SELECT COALESCE(SUM(CASE WHEN phone_hash = $2 THEN 1 ELSE 0 END), 0) AS pair, \
+         MAX(CASE WHEN phone_hash = $2 THEN created_at END) AS newest, COUNT(*) AS n \
+         FROM registrations WHERE meter_id = $1 AND created_at >= $3",
+        &[meter_id.into(), phone_hash.into(), micros(since).into()],
         |row| {
-            let n: i64 = row.try_get("n")?;
+            let pair: i64 = row.try_get("pair")?;
             let newest: Option<i64> = row.try_get("newest")?;
-            Ok((n, maybe_instant(newest)?))
+            let n: i64 = row.try_get("n")?;
+            Ok((pair, maybe_instant(newest)?, n))
         },
     )
     .await?;
-    Ok(found.unwrap_or((0, None)))
+    Ok(found.unwrap_or((0, None, 0)))
+}
+
+/// Deletes the attempts asked for before `before` (their limits and codes are long past).
+pub async fn forget_before(conn: &mut Conn, before: DateTime<Utc>) -> Result<u64, ControlError> {
+    sql::execute(
+        conn,
+        "DELETE FROM registrations WHERE created_at < $1",
+        &[micros(before).into()],
+    )
+    .await
 }
 
 /// Codes asked from `origin` since `since`.

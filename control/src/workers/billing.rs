@@ -22,12 +22,16 @@ pub async fn run(
         // The lake scans hold non-`Send` state across awaits: the pass runs on a blocking thread that
         // drives it on the runtime.
         let (c, runtime) = (control.clone(), tokio::runtime::Handle::current());
-        let (report, _issued) = tokio::task::spawn_blocking(move || {
+        let report = tokio::task::spawn_blocking(move || {
             runtime.block_on(async {
                 let report = c.billing_pass(&session).await?;
-                // The issue logs and counts itself.
-                let issued = c.issue_due_bills(&session).await?;
-                Ok::<_, ControlError>((report, issued))
+                // The month's issue logs and counts itself; its failure (the lake refusing the bills,
+                // say) does not stop the passes: it is tried again on the next one.
+                if let Err(err) = c.issue_due_bills(&session).await {
+                    metrics::counter!("meterlake_control_bill_issue_failures_total").increment(1);
+                    tracing::warn!(error = %err, "the month's bills could not be issued");
+                }
+                Ok::<_, ControlError>(report)
             })
         })
         .await

@@ -107,7 +107,16 @@ async fn overview(
         Some(lake) => {
             let read = async {
                 let usage = c.usage(lake, meter, USAGE_DAYS).await?;
-                let bills = c.bills(lake, meter, BILLS_SHOWN).await?;
+                // Only issued months: a period `meterlake bill` stored, or a run that did not get to
+                // record its issue, is not a bill the customer was given.
+                let issued: std::collections::BTreeSet<String> = c
+                    .bill_issues(BILLS_SHOWN as i64 * 4)
+                    .await?
+                    .into_iter()
+                    .map(|i| i.period)
+                    .collect();
+                let mut bills = c.bills(lake, meter, BILLS_SHOWN).await?;
+                bills.retain(|b| issued.contains(&b.period));
                 Ok::<_, ControlError>((usage, bills))
             };
             match read.await {

@@ -1,7 +1,7 @@
 //! Customers registering themselves (`/register`): meter and phone number → a code by SMS → the code
 //! with a username and password → a customer login for that meter, signed in. Each form carries a
-//! one-time token matching a short-lived cookie (as the login form does), and the pages say the same
-//! whether or not the numbers matched the records.
+//! token matching a short-lived cookie (as the login form does; another site cannot post them), and
+//! the pages say the same whether or not the numbers matched the records.
 
 use std::collections::HashMap;
 
@@ -17,7 +17,7 @@ use crate::http::{ApiError, HttpState};
 use crate::secrets::Password;
 use crate::ControlError;
 
-/// The cookie holding the forms' one-time token.
+/// The cookie holding the forms' token.
 const REGISTER_COOKIE: &str = "meterlake_register";
 /// The largest form read.
 const FORM_LIMIT: usize = 16 * 1024;
@@ -44,11 +44,12 @@ struct CodePage {
     username: String,
 }
 
-/// `page` with `status` and a fresh one-time token in its cookie.
-fn with_token(status: StatusCode, page: &impl Template, token: &str) -> Response {
+/// `page` with `status` and a fresh token in its cookie (`Secure` when the service speaks TLS).
+fn with_token(status: StatusCode, page: &impl Template, token: &str, secure: bool) -> Response {
     let mut response = render(status, page);
     let set = format!(
-        "{REGISTER_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/register; Max-Age=1800"
+        "{REGISTER_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/register; Max-Age=1800{}",
+        if secure { "; Secure" } else { "" }
     );
     if let Ok(value) = set.parse() {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -71,10 +72,11 @@ fn ask_page(
         problem,
         meter: meter.to_string(),
     };
-    with_token(status, &page, &token)
+    with_token(status, &page, &token, s.secure_cookies)
 }
 
 fn code_page(
+    s: &HttpState,
     headers: &HeaderMap,
     status: StatusCode,
     attempt: &str,
@@ -89,7 +91,7 @@ fn code_page(
         problem,
         username: username.to_string(),
     };
-    with_token(status, &page, &token)
+    with_token(status, &page, &token, s.secure_cookies)
 }
 
 /// A form's fields when its token matches the cookie; `None` otherwise (or when unreadable).
@@ -142,7 +144,7 @@ pub async fn ask(State(s): State<HttpState>, request: Request) -> Response {
         .ask_registration_code(&meter, &phone, &origin, lang, &sms)
         .await
     {
-        Ok(attempt) => code_page(&headers, StatusCode::OK, &attempt, None, ""),
+        Ok(attempt) => code_page(&s, &headers, StatusCode::OK, &attempt, None, ""),
         Err(err) => match problem_words(&headers, &err) {
             Some(words) => ask_page(
                 &s,
@@ -171,6 +173,7 @@ pub async fn register(State(s): State<HttpState>, request: Request) -> Response 
     if field("password") != field("password2") {
         let words = PlainFrame::new(&headers).t.register.passwords_differ;
         return code_page(
+            &s,
             &headers,
             StatusCode::UNPROCESSABLE_ENTITY,
             &attempt,
@@ -198,6 +201,7 @@ pub async fn register(State(s): State<HttpState>, request: Request) -> Response 
         }
         Err(err) => match problem_words(&headers, &err) {
             Some(words) => code_page(
+                &s,
                 &headers,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &attempt,
