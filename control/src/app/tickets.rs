@@ -24,36 +24,36 @@ pub struct TicketThread {
     pub messages: Vec<TicketMessage>,
 }
 
+/// What a new ticket says: the account, what about, the subject and the first message.
+#[derive(Debug, Clone, Copy)]
+pub struct TicketOpening<'a> {
+    /// The account's meter.
+    pub meter_id: &'a str,
+    /// What about.
+    pub category: TicketCategory,
+    /// Subject line.
+    pub subject: &'a str,
+    /// The first message.
+    pub body: &'a str,
+}
+
 impl Control {
-    /// Opens a ticket on `meter_id` with its first message, written by its customer online.
+    /// Opens a ticket with its first message, written by the account's customer online.
     pub async fn open_ticket(
         &self,
-        meter_id: &str,
-        category: TicketCategory,
-        subject: &str,
-        body: &str,
+        opening: TicketOpening<'_>,
         actor: &Actor,
     ) -> Result<Ticket, ControlError> {
-        self.open_ticket_via(
-            meter_id,
-            category,
-            TicketChannel::Online,
-            subject,
-            body,
-            actor,
-        )
-        .await
+        self.open_ticket_via(opening, TicketChannel::Online, actor)
+            .await
     }
 
-    /// Opens a ticket on `meter_id` that staff (`actor`) take down for a customer who called the
-    /// hotline or came to the counter (`channel`), the customer's words as its first message.
+    /// Opens a ticket that staff (`actor`) take down for a customer who called the hotline or came to
+    /// the counter (`channel`), the customer's words as its first message.
     pub async fn take_down_ticket(
         &self,
-        meter_id: &str,
-        category: TicketCategory,
+        opening: TicketOpening<'_>,
         channel: TicketChannel,
-        subject: &str,
-        body: &str,
         actor: &Actor,
     ) -> Result<Ticket, ControlError> {
         if !channel.taken_by_staff() {
@@ -62,19 +62,21 @@ impl Control {
                 channel.as_str()
             )));
         }
-        self.open_ticket_via(meter_id, category, channel, subject, body, actor)
-            .await
+        self.open_ticket_via(opening, channel, actor).await
     }
 
     async fn open_ticket_via(
         &self,
-        meter_id: &str,
-        category: TicketCategory,
+        opening: TicketOpening<'_>,
         channel: TicketChannel,
-        subject: &str,
-        body: &str,
         actor: &Actor,
     ) -> Result<Ticket, ControlError> {
+        let TicketOpening {
+            meter_id,
+            category,
+            subject,
+            body,
+        } = opening;
         check_text("the subject", subject, MAX_SUBJECT).map_err(ControlError::Invalid)?;
         check_text("the message", body, MAX_MESSAGE).map_err(ControlError::Invalid)?;
         let now = self.now();

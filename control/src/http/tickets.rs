@@ -9,6 +9,7 @@ use axum::Json;
 use super::auth::Caller;
 use super::handlers::{body, query, to_json, Answer};
 use super::{ApiError, HttpState};
+use crate::app::tickets::TicketOpening;
 use crate::domain::ticket::{TicketCategory, TicketChannel, TicketStatus};
 use crate::ControlError;
 
@@ -110,11 +111,13 @@ pub async fn take_down(
     let ticket = s
         .control
         .take_down_ticket(
-            &t.meter_id,
-            category(&t.category)?,
+            TicketOpening {
+                meter_id: &t.meter_id,
+                category: category(&t.category)?,
+                subject: &t.subject,
+                body: &t.message,
+            },
             channel(&t.channel)?,
-            &t.subject,
-            &t.message,
             &caller.actor(),
         )
         .await?;

@@ -12,7 +12,7 @@ use super::customer::customer_nav;
 use super::form::{finish, FormFields};
 use super::labels::Label;
 use super::{failed, render, Frame};
-use crate::app::tickets::TicketThread;
+use crate::app::tickets::{TicketOpening, TicketThread};
 use crate::domain::ticket::{TicketCategory, TicketChannel, TicketStatus};
 use crate::http::auth::Caller;
 use crate::http::HttpState;
@@ -142,6 +142,19 @@ fn thread_page(
     }
 }
 
+/// A ticket form's category, subject and message for `meter`.
+fn opening<'a>(form: &'a FormFields, meter: &'a str) -> Result<TicketOpening<'a>, ControlError> {
+    let name = form.required("category", "the category")?;
+    let category = TicketCategory::parse(name)
+        .ok_or_else(|| ControlError::Invalid(format!("no category {name:?}")))?;
+    Ok(TicketOpening {
+        meter_id: meter,
+        category,
+        subject: form.text("subject"),
+        body: form.text("message"),
+    })
+}
+
 /// `GET /my/{meter}/tickets`.
 pub async fn mine(
     State(s): State<HttpState>,
@@ -180,17 +193,8 @@ pub async fn open(
     let back = format!("/my/{meter}/tickets");
     let form = FormFields::parse(&body);
     let opened = async {
-        let name = form.required("category", "the category")?;
-        let category = TicketCategory::parse(name)
-            .ok_or_else(|| ControlError::Invalid(format!("no category {name:?}")))?;
         s.control
-            .open_ticket(
-                &meter,
-                category,
-                form.text("subject"),
-                form.text("message"),
-                &caller.actor(),
-            )
+            .open_ticket(opening(&form, &meter)?, &caller.actor())
             .await
     };
     finish(opened.await, &headers, &back, "sent")
@@ -348,19 +352,13 @@ pub async fn take_down(
 ) -> Response {
     let form = FormFields::parse(&body);
     let taken = async {
-        let category = form.required("category", "the category")?;
-        let category = TicketCategory::parse(category)
-            .ok_or_else(|| ControlError::Invalid(format!("no category {category:?}")))?;
         let channel = form.required("channel", "the channel")?;
         let channel = TicketChannel::parse(channel)
             .ok_or_else(|| ControlError::Invalid(format!("no channel {channel:?}")))?;
         s.control
             .take_down_ticket(
-                form.text("meter").trim(),
-                category,
+                opening(&form, form.text("meter"))?,
                 channel,
-                form.text("subject"),
-                form.text("message"),
                 &caller.actor(),
             )
             .await
