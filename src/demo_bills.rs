@@ -19,7 +19,7 @@ pub async fn month_end(p: &Pipeline, start: DateTime<Utc>) -> anyhow::Result<()>
     let session = p.session().await?;
     let outcome = p
         .control
-        .issue_bills(&session, period, &Actor::cli())
+        .issue_bills_early(&session, period, &Actor::cli())
         .await?;
     let issue = outcome.issue();
     println!(
