@@ -15,13 +15,14 @@ use crate::domain::access::Role;
 use crate::domain::notice::Language;
 use crate::domain::registration::{
     code_text, may_send, may_try, meter_number, phone_number, phone_variants, AskCounts,
-    RegistrationRefusal, CODE_VALID_MINUTES,
+    RegistrationRefusal, CODE_VALID_MINUTES, MAX_TRIES,
 };
+use crate::domain::security_alarm::SecurityAlarmKind;
 use crate::notify::{Channel, Outgoing};
 use crate::pii::Field;
 use crate::secrets::Password;
-use crate::store::accounts;
 use crate::store::registrations::{self, Registration};
+use crate::store::{accounts, security_alarms};
 use crate::ControlError;
 
 /// What the MAC of a code covers: the attempt and the code.
@@ -169,6 +170,21 @@ impl Control {
         if !right {
             metrics::counter!("meterlake_control_registrations_total", "result" => "wrong_code")
                 .increment(1);
+            if attempt.tries == MAX_TRIES {
+                // The last try was wrong too: someone may be guessing at a customer's code.
+                let mut tx = self.db.begin().await?;
+                security_alarms::insert(
+                    &mut tx,
+                    &format!("meter:{}", attempt.meter_id),
+                    SecurityAlarmKind::RegistrationGuessing,
+                    format!(
+                        "{MAX_TRIES} wrong codes for one registration attempt, the last from {origin}"
+                    ),
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+            }
             return Err(RegistrationRefusal::WrongCode.into());
         }
         let meters = [attempt.meter_id.clone()];

@@ -10,13 +10,16 @@ pub enum SecurityAlarmKind {
     TripBurst,
     /// A refund above the cashier's limit was tried.
     RefundAboveLimit,
+    /// A registration attempt's code was guessed at until its tries ran out.
+    RegistrationGuessing,
 }
 
 /// Every kind.
-pub const SECURITY_ALARM_KINDS: [SecurityAlarmKind; 3] = [
+pub const SECURITY_ALARM_KINDS: [SecurityAlarmKind; 4] = [
     SecurityAlarmKind::FailedLogins,
     SecurityAlarmKind::TripBurst,
     SecurityAlarmKind::RefundAboveLimit,
+    SecurityAlarmKind::RegistrationGuessing,
 ];
 
 impl SecurityAlarmKind {
@@ -26,6 +29,7 @@ impl SecurityAlarmKind {
             Self::FailedLogins => "failed_logins",
             Self::TripBurst => "trip_burst",
             Self::RefundAboveLimit => "refund_above_limit",
+            Self::RegistrationGuessing => "registration_guessing",
         }
     }
 
@@ -42,6 +46,7 @@ impl SecurityAlarmKind {
             Self::FailedLogins => ("连续登录失败", "failed logins"),
             Self::TripBurst => ("短时大量拉闸", "burst of manual trips"),
             Self::RefundAboveLimit => ("超限退款", "refund above the limit"),
+            Self::RegistrationGuessing => ("注册验证码被猜测", "registration code guessed at"),
         }
     }
 }

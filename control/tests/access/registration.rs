@@ -225,6 +225,14 @@ pub(super) async fn a_customer_registers_with_a_code_sent_to_their_phone(backend
     )
     .await;
     assert!(answer.body.contains("验证码已失效"), "{}", answer.body);
+    let alarms = c.security_alarms(10).await.unwrap();
+    assert!(
+        alarms
+            .iter()
+            .any(|a| a.kind == SecurityAlarmKind::RegistrationGuessing
+                && a.subject == format!("meter:{THEIRS}")),
+        "{alarms:?}"
+    );
 
     // Expired after ten minutes.
     s.rig.clock.advance(Duration::seconds(61));
