@@ -167,54 +167,6 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     result.and(stopped)
 }
 
-/// Records one customer's personal data (sealed at rest) and finds the account by phone.
-async fn customer_data(p: &Pipeline) -> anyhow::Result<()> {
-    let Some(meter) = p.fleet.buses.first().and_then(|b| b.addresses.first()) else {
-        return Ok(());
-    };
-    let meter = meter.to_string();
-    let details = control::app::customers::CustomerDetails {
-        name: Some("王小明".into()),
-        phone: Some("138-0013-8000".into()),
-        address: Some("上海市浦东新区示范路1号".into()),
-        id_number: Some("310115199001011234".into()),
-    };
-    p.control
-        .set_customer(&meter, &details, &control::app::audit::Actor::cli())
-        .await?;
-    let found = p.control.find_customers(Some("13800138000"), None).await?;
-    println!(
-        "customer data: {meter} {} sealed with AES-256-GCM (key {}); search by phone finds {found:?}",
-        details.masked(),
-        p.control.pii_keys().active_id()
-    );
-    Ok(())
-}
-
-/// Reads one meter's forward energy now through the collector's HTTP API as the maintenance user.
-async fn on_demand_read(p: &Pipeline) -> anyhow::Result<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Some(meter) = p.fleet.buses.first().and_then(|b| b.addresses.first()) else {
-        return Ok(());
-    };
-    let path = format!("/api/meters/{meter}/read?di=00010000");
-    let token = p.token(control::domain::access::Role::Maintenance);
-    let mut stream = tokio::net::TcpStream::connect(p.collector_http).await?;
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: demo\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    let (status, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    println!(
-        "\non-demand read (GET {path} as maintenance): {}\n  {}",
-        status.lines().next().unwrap_or_default(),
-        body.trim()
-    );
-    Ok(())
-}
-
 /// Runs the simulated intervals, billing passes, payments and button presses, then prints the summary.
 async fn drive(p: &mut Pipeline, args: &DemoArgs, started: Instant) -> anyhow::Result<()> {
     let bar = ProgressBar::new(u64::from(args.intervals) + 1);
@@ -580,8 +532,8 @@ async fn summary(
     for (action, state, n) in p.control.command_summary().await? {
         println!("  {action:<14} {state:<12} {n}");
     }
-    on_demand_read(p).await?;
-    customer_data(p).await?;
+    crate::demo_reads::on_demand_read(p).await?;
+    crate::demo_reads::customer_data(p).await?;
     alarms_seen(p, start).await?;
     crate::demo_bills::month_end(p, start).await?;
     crate::demo_vee::validated(p, start).await?;

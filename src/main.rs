@@ -10,6 +10,7 @@ mod demo;
 mod demo_bills;
 mod demo_pages;
 mod demo_prediction;
+mod demo_reads;
 mod demo_vee;
 mod frame_cli;
 mod history_cli;
