@@ -167,7 +167,39 @@ pub async fn delivered(
         );
     }
     day_close(p, start.with_timezone(&p.zone).date_naive()).await?;
+    hotline(p).await?;
     registered(p, receivers).await
+}
+
+/// A cashier takes down a customer's call to the hotline as a ticket (客服热线) and answers it; the
+/// customer is notified of the answer.
+async fn hotline(p: &Pipeline) -> anyhow::Result<()> {
+    use control::app::tickets::TicketOpening;
+    use control::domain::ticket::{TicketCategory, TicketChannel};
+    let Some(cashier) = p.staff.iter().find(|u| u.role == Role::Cashier) else {
+        return Ok(());
+    };
+    let actor = Actor::user(&cashier.username, Role::Cashier, "demo");
+    let opening = TicketOpening {
+        meter_id: REGISTERING,
+        category: TicketCategory::Billing,
+        subject: "来电询问本月电费",
+        body: "客户来电：想了解本月电费明细。",
+    };
+    let ticket = p
+        .control
+        .take_down_ticket(opening, TicketChannel::Hotline, &actor)
+        .await?;
+    let answer = "已核对：本月账单明细见网上营业厅“月度电费账单”。";
+    p.control
+        .reply_ticket(&ticket.id, None, answer, true, true, &actor)
+        .await?;
+    println!(
+        "hotline (客服热线; /tickets, POST /api/tickets): {} took down a billing call for {REGISTERING} \
+         as a ticket, answered and closed it; the customer is notified of the answer",
+        cashier.username
+    );
+    Ok(())
 }
 
 /// The meter whose customer the demo records (with phone 138-0013-8000) registers online.

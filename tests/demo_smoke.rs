@@ -1,6 +1,6 @@
 //! The README's first command, small: `meterlake demo` runs the whole system on embedded defaults and
 //! ends well — every section it prints is reached (collection, billing, trips, the month's bills,
-//! VEE, prediction, notifications, the day close, a customer registering), the ledger and the audit
+//! VEE, prediction, notifications, the day close, a hotline ticket, a customer registering), the ledger and the audit
 //! trail check out.
 
 use std::process::Command;
@@ -34,6 +34,7 @@ fn the_demo_runs_every_section_and_ends_well() {
         "chain intact",
         "webhook received",
         "day close 2026-10-01",
+        "took down a billing call",
         "self-registration (/register)",
         "registered and signed in",
     ] {

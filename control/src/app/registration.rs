@@ -89,10 +89,11 @@ impl Control {
         let code = code_text(rand::rngs::OsRng.gen_range(0..1_000_000));
         let code_mac = matched.then(|| self.keys.audit.sign(&code_data(&id, &code)));
         let mut tx = self.db.begin().await?;
-        if matched {
-            // Serialises asks for one customer's meter (PostgreSQL row lock; SQLite has one writer),
-            // so concurrent asks cannot all pass the counts below.
-            accounts::lock(&mut tx, &meter_id, now).await?;
+        // Serialises asks for one account's meter (PostgreSQL row lock; SQLite has one writer), so
+        // concurrent asks cannot all pass the counts below — matched or not, so the work is the same.
+        match accounts::lock(&mut tx, &meter_id, now).await {
+            Ok(_) | Err(ControlError::NotFound(_)) => {}
+            Err(err) => return Err(err),
         }
         registrations::forget_before(&mut tx, now - Duration::days(1)).await?;
         let (pair, pair_last, meter_codes) =
