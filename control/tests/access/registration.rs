@@ -100,6 +100,21 @@ pub(super) async fn a_customer_registers_with_a_code_sent_to_their_phone(backend
         .await
         .unwrap();
 
+    // Malformed numbers are refused with words saying what is wrong, and nothing is recorded.
+    for (fields, says) in [
+        ("meter=12345&phone=13800138000", "电表号为 12 位数字"),
+        (
+            "meter=000000000002&phone=138%3Cscript%3E",
+            "手机号应为 7 到 15 位数字",
+        ),
+    ] {
+        let page = http::request(s.addr, "GET", "/register", &[], "").await;
+        let refused = post(&s, &Form::of(&page), "/register", fields).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(refused.body.contains(says), "{}", refused.body);
+        assert!(!refused.body.contains("<script>"), "typed text is escaped");
+    }
+
     // A wrong phone gets the same page as the right one, and no code; it does not make the customer
     // wait (asks are rationed per meter and phone).
     let wrong = ask(&s, "13900139000").await;
